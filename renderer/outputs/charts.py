@@ -1,0 +1,181 @@
+"""Server-side charts shared by microsites, PDFs and (later) video frames.
+
+`chart_geometry` is pure layout: values in, rectangles / points / gridlines out, in pixels.
+`chart_svg` draws a geometry as accessible inline SVG; the video renderer draws the same
+geometry with Pillow, so every output shows the same chart.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Literal
+
+from jinja2 import pass_context
+from jinja2.runtime import Context
+from markupsafe import Markup, escape
+
+from renderer.template import locale as loc
+
+ChartKind = Literal["bar", "line"]
+
+
+@dataclass(frozen=True)
+class Mark:
+    """One data point: its bar rectangle (x, y, w, h), its line point (cx, cy) and its labels."""
+
+    x: float
+    y: float
+    w: float
+    h: float
+    cx: float
+    cy: float
+    label: str
+    value_label: str
+    highlight: bool
+
+
+@dataclass(frozen=True)
+class ChartGeometry:
+    """A laid-out chart in pixel coordinates (origin top-left)."""
+
+    kind: ChartKind
+    width: int
+    height: int
+    plot_top: float
+    plot_bottom: float
+    plot_left: float
+    plot_right: float
+    marks: tuple[Mark, ...]
+    gridlines: tuple[tuple[float, str], ...]
+
+
+def nice_ceiling(value: float) -> tuple[float, float]:
+    """A round axis maximum >= value and its tick step (steps of 1, 2, 2.5 or 5 x 10^k)."""
+    if value <= 0:
+        return 1.0, 0.25
+    raw_step = value / 4
+    magnitude = 10 ** math.floor(math.log10(raw_step))
+    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw_step)
+    return step * math.ceil(value / step - 1e-9), step
+
+
+def chart_geometry(
+    values: Sequence[float],
+    labels: Sequence[str],
+    *,
+    width: int,
+    height: int,
+    kind: ChartKind = "bar",
+    format_value: Callable[[float], str] = lambda v: f"{v:g}",
+    rtl: bool = False,
+    highlight_last: bool = True,
+) -> ChartGeometry:
+    """Lay out a bar or line chart; right-to-left charts run their time axis from the right."""
+    if len(values) != len(labels):
+        raise ValueError("values and labels must have the same length")
+    top, bottom, axis_w = 12.0, height - 28.0, 44.0
+    left, right = (12.0, width - axis_w) if rtl else (axis_w, width - 12.0)
+    top_value, step = nice_ceiling(max(values, default=0.0))
+    scale = (bottom - top) / top_value
+    count = max(len(values), 1)
+    slot = (right - left) / count
+    bar_w = slot * 0.62
+    marks = []
+    for i, (value, label) in enumerate(zip(values, labels, strict=True)):
+        position = count - 1 - i if rtl else i
+        cx = left + slot * position + slot / 2
+        h = max(value, 0.0) * scale
+        highlight = highlight_last and i == len(values) - 1
+        marks.append(Mark(cx - bar_w / 2, bottom - h, bar_w, h, cx, bottom - h, label, format_value(value), highlight))
+    ticks = int(round(top_value / step))
+    gridlines = tuple((bottom - k * step * scale, format_value(k * step)) for k in range(ticks + 1))
+    return ChartGeometry(kind, width, height, top, bottom, left, right, tuple(marks), gridlines)
+
+
+@dataclass(frozen=True)
+class ChartStyle:
+    """Colours of a drawn chart (hex strings)."""
+
+    bar: str = "#1f5fbf"
+    highlight: str = "#0b3d91"
+    grid: str = "#c9d1dc"
+    text: str = "#2b3440"
+
+
+def chart_svg(
+    geometry: ChartGeometry,
+    *,
+    title: str,
+    description: str,
+    style: ChartStyle = ChartStyle(),
+    labels: bool = True,
+) -> Markup:
+    """Accessible inline SVG (role=img, <title>, <desc>) of a chart geometry; all text escaped.
+
+    `labels=False` leaves out the category labels, for renderers (WeasyPrint) whose SVG text
+    cannot shape right-to-left scripts; the page then prints them in HTML beneath the chart.
+    """
+    g = geometry
+    anchor_axis = "start" if g.plot_left < 20 else "end"
+    axis_x = g.plot_right + 6 if anchor_axis == "start" else g.plot_left - 6
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {g.width} {g.height}" '
+        f'width="{g.width}" height="{g.height}" role="img" aria-labelledby="chart-title chart-desc">',
+        f'<title id="chart-title">{escape(title)}</title><desc id="chart-desc">{escape(description)}</desc>',
+    ]
+    for y, label in g.gridlines:
+        parts.append(f'<line x1="{g.plot_left:.1f}" x2="{g.plot_right:.1f}" y1="{y:.1f}" y2="{y:.1f}" stroke="{style.grid}" stroke-width="1"/>')
+        parts.append(f'<text x="{axis_x:.1f}" y="{y + 4:.1f}" font-size="11" fill="{style.text}" text-anchor="{anchor_axis}">{escape(label)}</text>')
+    if g.kind == "bar":
+        for m in g.marks:
+            fill = style.highlight if m.highlight else style.bar
+            parts.append(f'<rect x="{m.x:.1f}" y="{m.y:.1f}" width="{m.w:.1f}" height="{m.h:.1f}" rx="3" fill="{fill}"><title>{escape(m.label)}: {escape(m.value_label)}</title></rect>')
+    else:
+        points = " ".join(f"{m.cx:.1f},{m.cy:.1f}" for m in g.marks)
+        parts.append(f'<polyline points="{points}" fill="none" stroke="{style.bar}" stroke-width="3"/>')
+        for m in g.marks:
+            parts.append(f'<circle cx="{m.cx:.1f}" cy="{m.cy:.1f}" r="4" fill="{style.highlight}"><title>{escape(m.label)}: {escape(m.value_label)}</title></circle>')
+    for m in g.marks if labels else ():
+        parts.append(f'<text x="{m.cx:.1f}" y="{g.plot_bottom + 18:.1f}" font-size="11" fill="{style.text}" text-anchor="middle">{escape(m.label)}</text>')
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def _label_text(value: Any, locale: str) -> str:
+    if isinstance(value, dt.date):
+        return loc.month_name(value, locale, "abbreviated")
+    if isinstance(value, int | float | Decimal):
+        return loc.format_number(value, locale)
+    return str(value)
+
+
+@pass_context
+def chart_for_template(
+    ctx: Context,
+    rows: Iterable[Mapping[str, Any]],
+    label: str,
+    value: str,
+    *,
+    title: str,
+    kind: ChartKind = "bar",
+    width: int = 560,
+    height: int = 220,
+    unit: str = "",
+    labels: bool = True,
+) -> Markup:
+    """Jinja global ``chart(rows, 'month', 'kwh', title=...)``: an SVG chart in the page's locale."""
+    locale = ctx["locale"]
+    rows = list(rows)
+    values = [float(row[value]) for row in rows]
+    names = [_label_text(row[label], locale) for row in rows]
+    suffix = f" {unit}" if unit else ""
+    geometry = chart_geometry(
+        values, names, width=width, height=height, kind=kind, rtl=loc.text_direction(locale) == "rtl",
+        format_value=lambda v: loc.format_number(round(v), locale),
+    )
+    description = "; ".join(f"{m.label}: {m.value_label}{suffix}" for m in geometry.marks)
+    return chart_svg(geometry, title=title, description=description, labels=labels)

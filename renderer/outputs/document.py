@@ -1,0 +1,121 @@
+"""PDF output: the template's document entry rendered by WeasyPrint, safely.
+
+The URL fetcher serves only files inside the template folder and the shared assets folder:
+no network, no other file:// paths, no redirects. A render has a time limit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import mimetypes
+import signal
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from types import FrameType
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from weasyprint import CSS, HTML
+from weasyprint.text.fonts import FontConfiguration
+from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+from renderer.errors import RenderError, RenderTimeout
+from renderer.outputs.microsite import RenderedFile
+from renderer.template.load import Template
+from renderer.template.paths import allowed_roots, is_allowed_file, resolve_asset
+from renderer.template.resolve import ResolvedSpec
+
+
+class RefusedURL(ValueError):
+    """A resource URL the document fetcher will not load."""
+
+
+class TemplateAssetFetcher(URLFetcher):  # type: ignore[misc]
+    """A WeasyPrint fetcher that only reads files inside the given folders (and data: URIs)."""
+
+    def __init__(self, roots: tuple[Path, ...], **kwargs: Any) -> None:
+        super().__init__(allow_redirects=False, allowed_protocols={"file", "data"}, **kwargs)
+        self.roots = tuple(root.resolve() for root in roots)
+
+    def fetch(self, url: str, headers: Any = None) -> URLFetcherResponse:
+        """Serve `url` if it is a file inside the allowed folders; raise RefusedURL otherwise."""
+        parts = urlsplit(url)
+        if parts.scheme == "data":
+            return super().fetch(url, headers)
+        if parts.scheme != "file" or parts.netloc not in ("", "localhost"):
+            raise RefusedURL(f"refused non-local URL scheme {parts.scheme!r}")
+        path = Path(unquote(parts.path))
+        if not is_allowed_file(path, self.roots):
+            raise RefusedURL("refused a file outside the template and assets folders")
+        content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        return URLFetcherResponse(url, path.read_bytes(), {"Content-Type": content_type})
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float, what: str) -> Iterator[None]:
+    """Raise RenderTimeout if the block runs longer than `seconds` (main thread: SIGALRM timer)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # worker threads cannot take signals; the API renders through the process pool
+        return
+
+    def expire(signum: int, frame: FrameType | None) -> None:
+        raise RenderTimeout(f"{what} took longer than {seconds:g} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+_FONTS: FontConfiguration | None = None
+
+
+def _font_config() -> FontConfiguration:
+    global _FONTS
+    if _FONTS is None:
+        _FONTS = FontConfiguration()
+    return _FONTS
+
+
+def _prepared(template: Template) -> dict[str, Any]:
+    cached = template.extra.get("pdf")
+    if cached is None:
+        pdf = template.manifest.outputs.pdf
+        if pdf is None:
+            raise RenderError(f"template {template.name!r} has no pdf output")
+        fetcher = TemplateAssetFetcher(allowed_roots(template.root, template.assets_dir))
+        stylesheets = []
+        if pdf.stylesheet:
+            css_path = template.root / pdf.stylesheet
+            stylesheets.append(CSS(filename=str(css_path), url_fetcher=fetcher, font_config=_font_config()))
+        def asset(ref: str) -> str:
+            return resolve_asset(ref, template.root, template.assets_dir).as_uri()
+
+        cached = {
+            "asset": asset,
+            "jinja": template.html_env.get_template(pdf.entry),
+            "fetcher": fetcher,
+            "stylesheets": stylesheets,
+            "filename": pdf.filename,
+            "base_url": template.root.as_uri() + "/",
+        }
+        template.extra["pdf"] = cached
+    return cached
+
+
+def render_pdf(template: Template, spec: ResolvedSpec, *, timeout_s: float = 60.0) -> RenderedFile:
+    """Render the recipient's PDF; RenderTimeout past `timeout_s`, RenderError on other failures."""
+    prepared = _prepared(template)
+    html = prepared["jinja"].render({**spec.context, "asset": prepared["asset"]})
+    with time_limit(timeout_s, f"PDF of template {template.name!r}"):
+        document = HTML(string=html, base_url=prepared["base_url"], url_fetcher=prepared["fetcher"])
+        data = document.write_pdf(
+            stylesheets=prepared["stylesheets"], font_config=_font_config(), attachments=None
+        )
+    if data is None:
+        raise RenderError(f"WeasyPrint produced no PDF for template {template.name!r}")
+    return RenderedFile(prepared["filename"], bytes(data), "application/pdf")

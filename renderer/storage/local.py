@@ -1,0 +1,81 @@
+"""Storage in a local folder (the default, ``./out``): atomic writes, no path escapes."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+from renderer.errors import StorageError
+from renderer.storage.keys import check_key
+
+
+class LocalStorage:
+    """Objects are files under `root`; a write goes to a temp file first, then is renamed."""
+
+    def __init__(self, root: Path | str) -> None:
+        self.root = Path(root).resolve()
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._made: set[Path] = set()
+
+    def path(self, key: str) -> Path:
+        """The file path of `key`; refuses keys that would leave the root."""
+        path = self.root / check_key(key)
+        if self.root not in path.parents:
+            raise StorageError(f"key {key!r} leaves the storage root")
+        return path
+
+    def _write(self, path: Path, data: bytes, *, replace: bool) -> bool:
+        folder = path.parent
+        if folder not in self._made:
+            folder.mkdir(parents=True, exist_ok=True)
+            self._made.add(folder)
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            if replace:
+                os.replace(tmp, path)
+                return True
+            try:
+                os.link(tmp, path)  # fails if the key exists: create-if-absent without races
+            except FileExistsError:
+                return False
+            return True
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+
+    def put(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> None:
+        """Store `data` under `key`, atomically replacing what was there."""
+        self._write(self.path(key), data, replace=True)
+
+    def put_if_absent(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> bool:
+        """Store `data` only if `key` is absent; True when this call created it."""
+        path = self.path(key)
+        if path.exists():
+            return False
+        return self._write(path, data, replace=False)
+
+    def get(self, key: str) -> bytes:
+        """The stored bytes of `key`; StorageError when missing."""
+        try:
+            return self.path(key).read_bytes()
+        except FileNotFoundError:
+            raise StorageError(f"no object at key {key!r}") from None
+
+    def exists(self, key: str) -> bool:
+        """Whether `key` holds an object."""
+        return self.path(key).is_file()
+
+    def url(self, key: str) -> str:
+        """A file:// URL of the stored object."""
+        return self.path(key).as_uri()
+
+    def delete(self, key: str) -> None:
+        """Remove `key` if present."""
+        self.path(key).unlink(missing_ok=True)
+
+    def close(self) -> None:
+        """Nothing to release for a folder."""

@@ -1,0 +1,52 @@
+"""An in-memory storage double shipped with the package, for tests and previews."""
+
+from __future__ import annotations
+
+import threading
+
+from renderer.errors import StorageError
+from renderer.storage.keys import check_key
+
+
+class MemoryStorage:
+    """A dict of key -> (bytes, content type), safe to share between threads."""
+
+    def __init__(self) -> None:
+        self.objects: dict[str, tuple[bytes, str]] = {}
+        self._lock = threading.Lock()
+
+    def put(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> None:
+        """Store `data` under `key`."""
+        with self._lock:
+            self.objects[check_key(key)] = (bytes(data), content_type)
+
+    def put_if_absent(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> bool:
+        """Store only if absent; True when written."""
+        with self._lock:
+            if check_key(key) in self.objects:
+                return False
+            self.objects[key] = (bytes(data), content_type)
+            return True
+
+    def get(self, key: str) -> bytes:
+        """The bytes at `key`; StorageError when missing."""
+        try:
+            return self.objects[check_key(key)][0]
+        except KeyError:
+            raise StorageError(f"no object at key {key!r}") from None
+
+    def exists(self, key: str) -> bool:
+        """Whether `key` holds an object."""
+        return check_key(key) in self.objects
+
+    def url(self, key: str) -> str:
+        """A memory:// pseudo-URL naming the key."""
+        return f"memory://{check_key(key)}"
+
+    def delete(self, key: str) -> None:
+        """Remove `key` if present."""
+        with self._lock:
+            self.objects.pop(check_key(key), None)
+
+    def close(self) -> None:
+        """Nothing to release."""

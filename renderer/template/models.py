@@ -1,0 +1,341 @@
+"""Pydantic models of ``template.yaml``: the data contract, the outputs, and the video scene spec.
+
+These models check *shape* (types, unknown keys, ranges). Cross-checks that need files or Jinja
+(entries exist, expressions compile) live in `load.py`, which owns all file I/O of this stage.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+SLUG = r"^[a-z0-9][a-z0-9-]{0,62}$"
+IDENT = r"^[A-Za-z_][A-Za-z0-9_]{0,62}$"
+HEX_COLOUR = r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$"
+
+
+class Strict(BaseModel):
+    """Base for manifest models: unknown keys are errors, instances are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FieldType(StrEnum):
+    """The types a data-contract field can have."""
+
+    STRING = "string"
+    INTEGER = "integer"
+    DECIMAL = "decimal"
+    MONEY = "money"
+    DATE = "date"
+    BOOL = "bool"
+    EMAIL = "email"
+    URL = "url"
+    LOCALE = "locale"
+    CURRENCY = "currency"
+    ENUM = "enum"
+    LIST = "list"
+
+
+TEXT_TYPES = {FieldType.STRING, FieldType.EMAIL, FieldType.URL}
+NUMBER_TYPES = {FieldType.INTEGER, FieldType.DECIMAL, FieldType.MONEY}
+
+
+class SynthHint(Strict):
+    """How `tailor sample-data` invents a plausible value for a field (never used for rendering)."""
+
+    kind: str = Field(pattern=IDENT)
+    min: Decimal | None = None
+    max: Decimal | None = None
+    count: tuple[int, int] | None = None
+    start: str | None = None
+    days: int | None = None
+    field: str | None = None
+    prefix: str = ""
+    weights: list[float] | None = None
+
+
+class FieldSpec(Strict):
+    """One field of a data contract."""
+
+    type: FieldType
+    required: bool = False
+    default: Any = None
+    personal: bool = False
+    description: str = ""
+    max_length: int | None = Field(default=None, ge=1)
+    min_length: int | None = Field(default=None, ge=0)
+    pattern: str | None = None
+    minimum: Decimal | None = None
+    maximum: Decimal | None = None
+    choices: list[str] | None = None
+    items: dict[str, FieldSpec] | None = None
+    min_items: int | None = Field(default=None, ge=0)
+    max_items: int | None = Field(default=None, ge=1)
+    synth: SynthHint | None = None
+
+    @field_validator("synth", mode="before")
+    @classmethod
+    def _synth_shorthand(cls, value: Any) -> Any:
+        return {"kind": value} if isinstance(value, str) else value
+
+    @field_validator("pattern")
+    @classmethod
+    def _pattern_compiles(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"pattern is not a valid regular expression: {exc}") from exc
+        return value
+
+    @model_validator(mode="after")
+    def _options_fit_type(self) -> FieldSpec:
+        kind = self.type
+        if (self.choices is not None) != (kind is FieldType.ENUM):
+            raise ValueError("'choices' is required for type enum and allowed only there")
+        if self.choices is not None and not self.choices:
+            raise ValueError("'choices' must not be empty")
+        if (self.items is not None) != (kind is FieldType.LIST):
+            raise ValueError("'items' is required for type list and allowed only there")
+        if (self.min_items is not None or self.max_items is not None) and kind is not FieldType.LIST:
+            raise ValueError("'min_items'/'max_items' apply only to type list")
+        text_opts = (self.max_length, self.min_length, self.pattern)
+        if any(opt is not None for opt in text_opts) and kind not in TEXT_TYPES:
+            raise ValueError("'max_length'/'min_length'/'pattern' apply only to string, email, url")
+        if (self.minimum is not None or self.maximum is not None) and kind not in NUMBER_TYPES:
+            raise ValueError("'minimum'/'maximum' apply only to integer, decimal, money")
+        if self.required and self.default is not None:
+            raise ValueError("a required field cannot have a default")
+        return self
+
+
+class Contract(Strict):
+    """A template's data contract: its fields, the recipient id field and the locale field."""
+
+    recipient_id: str = Field(pattern=IDENT)
+    locale_field: str | None = Field(default=None, pattern=IDENT)
+    currency_field: str | None = Field(default=None, pattern=IDENT)
+    default_locale: str = "en_US"
+    fields: dict[str, FieldSpec]
+
+    @field_validator("fields")
+    @classmethod
+    def _field_names(cls, fields: dict[str, FieldSpec]) -> dict[str, FieldSpec]:
+        for name in fields:
+            if not re.match(IDENT, name):
+                raise ValueError(f"field name {name!r} must be a Python-style identifier")
+        return fields
+
+    @model_validator(mode="after")
+    def _special_fields_exist(self) -> Contract:
+        for role in ("recipient_id", "locale_field", "currency_field"):
+            name = getattr(self, role)
+            if name is not None and name not in self.fields:
+                raise ValueError(f"{role} names field {name!r}, which is not in 'fields'")
+        rid = self.fields[self.recipient_id]
+        if not rid.required or rid.type not in (FieldType.STRING, FieldType.INTEGER):
+            raise ValueError("the recipient_id field must be a required string or integer")
+        return self
+
+
+class MicrositeOutput(Strict):
+    """The microsite: a Jinja HTML entry plus static files shared by every recipient."""
+
+    entry: str
+    static: list[str] = []
+
+
+class PdfOutput(Strict):
+    """The PDF: a Jinja HTML entry and a stylesheet, rendered by WeasyPrint."""
+
+    entry: str
+    stylesheet: str | None = None
+    filename: str = Field(default="document.pdf", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*\.pdf$")
+
+
+# ---- video scene spec (parsed and validated here, rendered by outputs/video) -------------------
+
+
+class Animation(Strict):
+    """An enter or exit animation of a layer."""
+
+    kind: Literal["none", "fade", "slide-left", "slide-right", "slide-up", "slide-down", "scale"]
+    duration: float = Field(default=0.5, gt=0, le=10)
+
+
+class Box(Strict):
+    """A rectangle in pixels of the video frame."""
+
+    x: int
+    y: int
+    w: int = Field(gt=0)
+    h: int = Field(gt=0)
+
+
+class LayerBase(Strict):
+    """What every layer has: timing within its scene, animations, an optional condition."""
+
+    box: Box
+    start: float = Field(default=0.0, ge=0)
+    end: float | None = Field(default=None, gt=0)
+    enter: Animation | None = None
+    exit: Animation | None = None
+    when: str | None = None
+    opacity: float = Field(default=1.0, ge=0, le=1)
+
+
+class TextLayer(LayerBase):
+    """Jinja text auto-fitted into its box."""
+
+    type: Literal["text"]
+    text: str
+    font: str = "Noto Sans"
+    size: int = Field(default=48, ge=4, le=400)
+    min_size: int = Field(default=16, ge=4, le=400)
+    weight: Literal["regular", "bold"] = "regular"
+    colour: str = Field(default="#ffffff", pattern=HEX_COLOUR)
+    align: Literal["start", "center", "end"] = "start"
+
+
+class ImageLayer(LayerBase):
+    """An image from the template's assets, chosen by a Jinja expression."""
+
+    type: Literal["image"]
+    src: str
+    fit: Literal["contain", "cover"] = "contain"
+
+
+class ShapeLayer(LayerBase):
+    """A rectangle with optional rounded corners."""
+
+    type: Literal["shape"]
+    colour: str = Field(pattern=HEX_COLOUR)
+    radius: int = Field(default=0, ge=0)
+
+
+class ChartLayer(LayerBase):
+    """A bar or line chart of a list field, drawn by the shared chart module."""
+
+    type: Literal["chart"]
+    kind: Literal["bar", "line"] = "bar"
+    data: str
+    label: str
+    value: str
+    colour: str = Field(default="#ffffff", pattern=HEX_COLOUR)
+
+
+Layer = Annotated[TextLayer | ImageLayer | ShapeLayer | ChartLayer, Field(discriminator="type")]
+
+
+class Background(Strict):
+    """A scene background: a colour, an image, or a video clip from the template's assets."""
+
+    colour: str = Field(default="#000000", pattern=HEX_COLOUR)
+    image: str | None = None
+    video: str | None = None
+    trim: tuple[float, float] | None = None
+    loop: bool = False
+
+    @model_validator(mode="after")
+    def _one_media(self) -> Background:
+        if self.image and self.video:
+            raise ValueError("a background has an image or a video, not both")
+        return self
+
+
+class Narration(Strict):
+    """Spoken text (TTS) or a recorded clip chosen by data, with TTS as the fallback."""
+
+    text: str
+    clip: str | None = None
+
+
+class Scene(Strict):
+    """One scene: the unit of rendering and caching of a video."""
+
+    id: str = Field(pattern=SLUG)
+    duration: float | Literal["auto"] = Field(default=5.0)
+    when: str | None = None
+    background: Background = Background()
+    layers: list[Layer] = []
+    narration: Narration | None = None
+    transition: Literal["none", "fade"] = "none"
+
+    @field_validator("duration")
+    @classmethod
+    def _positive(cls, value: float | str) -> float | str:
+        if isinstance(value, float | int) and not 0 < value <= 600:
+            raise ValueError("duration must be between 0 and 600 seconds, or 'auto'")
+        return value
+
+
+class VideoOutput(Strict):
+    """The video spec: frame size, rate, music bed and scenes."""
+
+    size: tuple[int, int] = (1280, 720)
+    fps: int = Field(default=30, ge=1, le=60)
+    music: str | None = None
+    scenes: list[Scene] = Field(min_length=1)
+
+    @field_validator("size")
+    @classmethod
+    def _even_size(cls, value: tuple[int, int]) -> tuple[int, int]:
+        w, h = value
+        if not (16 <= w <= 3840 and 16 <= h <= 2160) or w % 2 or h % 2:
+            raise ValueError("size must be even numbers within 16x16 .. 3840x2160")
+        return value
+
+    @model_validator(mode="after")
+    def _unique_scene_ids(self) -> VideoOutput:
+        ids = [scene.id for scene in self.scenes]
+        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        if duplicates:
+            raise ValueError(f"scene ids must be unique; repeated: {', '.join(duplicates)}")
+        return self
+
+
+class Outputs(Strict):
+    """The outputs a template offers; at least one."""
+
+    microsite: MicrositeOutput | None = None
+    pdf: PdfOutput | None = None
+    video: VideoOutput | None = None
+
+    @model_validator(mode="after")
+    def _at_least_one(self) -> Outputs:
+        if not (self.microsite or self.pdf or self.video):
+            raise ValueError("a template must offer at least one output")
+        return self
+
+
+class Manifest(Strict):
+    """The whole ``template.yaml``."""
+
+    name: str = Field(pattern=SLUG)
+    title: str
+    version: str
+    description: str = ""
+    contract: Contract
+    computed: dict[str, str] = {}
+    text: dict[str, dict[str, str]] = {}
+    outputs: Outputs
+
+    @field_validator("computed")
+    @classmethod
+    def _computed_names(cls, computed: dict[str, str]) -> dict[str, str]:
+        for name in computed:
+            if not re.match(IDENT, name):
+                raise ValueError(f"computed name {name!r} must be a Python-style identifier")
+        return computed
+
+    @model_validator(mode="after")
+    def _names_do_not_clash(self) -> Manifest:
+        clash = sorted(set(self.computed) & set(self.contract.fields))
+        if clash:
+            raise ValueError(f"computed values shadow contract fields: {', '.join(clash)}")
+        return self
