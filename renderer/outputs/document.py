@@ -72,6 +72,7 @@ def time_limit(seconds: float, what: str) -> Iterator[None]:
 
 
 _FONTS: FontConfiguration | None = None
+_IMAGE_CACHE_LIMIT = 256
 
 
 def _font_config() -> FontConfiguration:
@@ -102,6 +103,7 @@ def _prepared(template: Template) -> dict[str, Any]:
             "stylesheets": stylesheets,
             "filename": pdf.filename,
             "base_url": template.root.as_uri() + "/",
+            "image_cache": {},
         }
         template.extra["pdf"] = cached
     return cached
@@ -114,8 +116,13 @@ def render_pdf(template: Template, spec: ResolvedSpec, *, timeout_s: float = 60.
     with time_limit(timeout_s, f"PDF of template {template.name!r}"):
         document = HTML(string=html, base_url=prepared["base_url"], url_fetcher=prepared["fetcher"])
         data = document.write_pdf(
-            stylesheets=prepared["stylesheets"], font_config=_font_config(), attachments=None
+            stylesheets=prepared["stylesheets"],
+            font_config=_font_config(),
+            attachments=None,
+            cache=prepared["image_cache"],
         )
+    if len(prepared["image_cache"]) > _IMAGE_CACHE_LIMIT:
+        prepared["image_cache"].clear()  # per-recipient data: URIs must not pile up
     if data is None:
         raise RenderError(f"WeasyPrint produced no PDF for template {template.name!r}")
     return RenderedFile(prepared["filename"], bytes(data), "application/pdf")

@@ -1,0 +1,5 @@
+"""``python -m renderer`` runs the Tailor CLI."""
+
+from renderer.cli import main
+
+main()

@@ -1,0 +1,239 @@
+"""The command line (Typer + Rich): validate, render, campaign, sample-data.
+
+Every command reads the same `Settings` (environment variables with the ``TAILOR_`` prefix),
+with command options layered on top. Errors print one clear line and exit non-zero.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import re
+import sys
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from renderer.data.synthetic import synthetic_rows
+from renderer.errors import RenderError, RowError, TailorError
+from renderer.jobs.local import CampaignSpec, CampaignStats, run_campaign
+from renderer.jobs.work import check_outputs, render_recipient
+from renderer.settings import Settings, load_settings
+from renderer.storage import LocalStorage, MemoryStorage
+from renderer.storage.keys import campaign_key
+from renderer.template.load import Template, load_template
+
+app = typer.Typer(help="Tailor: personalized microsites, PDFs and videos for every customer.", no_args_is_help=True, add_completion=False)
+console = Console(stderr=True)
+out = Console()
+
+OutputsOpt = Annotated[str, typer.Option("--outputs", help="Comma-separated: microsite,pdf")]
+OutOpt = Annotated[Path, typer.Option("--out", help="Output folder (local storage root)")]
+
+
+def _fail(exc: TailorError) -> typer.Exit:
+    console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+    return typer.Exit(code=1)
+
+
+def _settings(**overrides: Any) -> Settings:
+    return load_settings(**overrides)
+
+
+def _load(template: str, settings: Settings) -> Template:
+    try:
+        return load_template(template, settings)
+    except TailorError as exc:
+        raise _fail(exc) from None
+
+
+@app.command()
+def validate(template: Annotated[str, typer.Argument(help="Template name or folder")]) -> None:
+    """Lint a template: manifest and contract, entries, assets, expressions, and every sample rendered."""
+    settings = _settings()
+    loaded = _load(template, settings)
+    table = Table(title=f"{loaded.name} {loaded.manifest.version}", show_lines=False)
+    table.add_column("check")
+    table.add_column("result")
+    table.add_row("manifest, contract, entries, expressions, static assets", "[green]ok[/]")
+    outputs = [name for name in ("microsite", "pdf") if getattr(loaded.manifest.outputs, name)]
+    problems = 0
+    if not loaded.samples:
+        table.add_row("samples", "[yellow]none in samples/[/]")
+    storage = MemoryStorage()
+    for name, raw in loaded.samples.items():
+        try:
+            recipient = loaded.validator.validate(raw)
+            render_recipient(loaded, recipient, outputs, storage, "validate", pdf_timeout_s=settings.pdf_timeout_s)
+            table.add_row(f"samples/{name}.json", f"[green]renders {', '.join(outputs)}[/]")
+        except RowError as exc:
+            problems += 1
+            table.add_row(f"samples/{name}.json", f"[red]{exc}[/]")
+        except TailorError as exc:
+            problems += 1
+            table.add_row(f"samples/{name}.json", f"[red]{exc}[/]")
+    if loaded.manifest.outputs.video:
+        table.add_row("video spec", f"[green]{len(loaded.manifest.outputs.video.scenes)} scenes valid[/]")
+    out.print(table)
+    if problems:
+        raise typer.Exit(code=1)
+
+
+def _recipient_data(loaded: Template, data: Path | None, sample: str | None) -> dict[str, Any]:
+    if (data is None) == (sample is None):
+        console.print("[bold red]error:[/] give exactly one of --data FILE.json or --sample NAME")
+        raise typer.Exit(code=2)
+    if sample is not None:
+        if sample not in loaded.samples:
+            console.print(f"[bold red]error:[/] no sample {sample!r}; have: {', '.join(sorted(loaded.samples))}")
+            raise typer.Exit(code=2)
+        return loaded.samples[sample]
+    assert data is not None
+    try:
+        value = json.loads(data.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        console.print(f"[bold red]error:[/] {data}: cannot read JSON ({type(exc).__name__})")
+        raise typer.Exit(code=1) from None
+    if not isinstance(value, dict):
+        console.print(f"[bold red]error:[/] {data}: must hold one JSON object")
+        raise typer.Exit(code=1)
+    return value
+
+
+@app.command()
+def render(
+    template: Annotated[str, typer.Argument(help="Template name or folder")],
+    data: Annotated[Path | None, typer.Option("--data", help="One recipient as a JSON file")] = None,
+    sample: Annotated[str | None, typer.Option("--sample", help="A sample name, e.g. fa-IR")] = None,
+    outputs: OutputsOpt = "microsite,pdf",
+    out_dir: OutOpt = Path("out"),
+    campaign: Annotated[str, typer.Option(help="Campaign id used in the output keys")] = "single",
+) -> None:
+    """Render one recipient now and print where each output is."""
+    settings = _settings(storage_url=str(out_dir))
+    loaded = _load(template, settings)
+    raw = _recipient_data(loaded, data, sample)
+    storage = LocalStorage(out_dir)
+    try:
+        chosen = check_outputs(loaded, outputs.split(","))
+        recipient = loaded.validator.validate(raw)
+        keys = render_recipient(loaded, recipient, chosen, storage, campaign, pdf_timeout_s=settings.pdf_timeout_s)
+    except TailorError as exc:
+        raise _fail(exc) from None
+    for name, key in keys.items():
+        out.print(f"{name:10} {storage.path(key)}")
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-._") or "campaign"
+
+
+def _progress_printer(progress: Progress, task: Any) -> Any:
+    def update(stats: CampaignStats) -> None:
+        progress.update(
+            task,
+            completed=stats.bytes_read,
+            total=stats.total_bytes or None,
+            rows=stats.rows,
+            done=stats.rendered,
+            rejected=stats.rejected,
+            failed=stats.failed,
+            rate=stats.rendered / stats.elapsed if stats.elapsed else 0.0,
+        )
+
+    return update
+
+
+@app.command()
+def campaign(
+    template: Annotated[str, typer.Argument(help="Template name or folder")],
+    data: Annotated[Path, typer.Argument(help="Recipients as .csv or .jsonl")],
+    outputs: OutputsOpt = "microsite,pdf",
+    out_dir: OutOpt = Path("out"),
+    campaign_id: Annotated[str | None, typer.Option("--campaign", help="Campaign id (default: data file name)")] = None,
+    workers: Annotated[int | None, typer.Option(help="Worker processes (default: CPU count)")] = None,
+) -> None:
+    """Render every recipient of a CSV/JSONL file in bulk; bad rows go to rejects.csv."""
+    settings = _settings(storage_url=str(out_dir), workers=workers)
+    name = _slug(campaign_id or data.stem)
+    loaded = _load(template, settings)
+    report_dir = (out_dir / campaign_key(loaded.name, name, "manifest.jsonl")).parent
+    spec = CampaignSpec(str(loaded.root), data, tuple(outputs.split(",")), name, report_dir)
+    columns = (
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[done]} rendered · {task.fields[rejected]} rejected · {task.fields[failed]} failed"),
+        TextColumn("· {task.fields[rate]:.0f}/s"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console, transient=False) as progress:
+        task = progress.add_task(f"{loaded.name}/{name}", total=None, rows=0, done=0, rejected=0, failed=0, rate=0.0)
+        try:
+            stats = run_campaign(spec, settings, on_progress=_progress_printer(progress, task))
+        except TailorError as exc:
+            raise _fail(exc) from None
+        _progress_printer(progress, task)(stats)
+    out.print(
+        f"{stats.rendered} rendered, {stats.rejected} rejected, {stats.failed} failed "
+        f"in {stats.elapsed:.1f} s ({stats.rendered / max(stats.elapsed, 1e-9):.0f} recipients/s)"
+    )
+    out.print(f"outputs:  {(out_dir / loaded.name / name).resolve()}")
+    out.print(f"manifest: {(report_dir / 'manifest.jsonl').resolve()}")
+    out.print(f"rejects:  {(report_dir / 'rejects.csv').resolve()}")
+    if stats.rendered == 0 and stats.rows:
+        raise typer.Exit(code=1)
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, list):
+        return json.dumps(value, default=_json_default, ensure_ascii=False)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return _json_default(value) if isinstance(value, dt.date | Decimal) else str(value)
+
+
+def _json_default(value: Any) -> str:
+    if isinstance(value, dt.date | Decimal):
+        return str(value) if isinstance(value, Decimal) else value.isoformat()
+    raise TypeError(type(value).__name__)
+
+
+@app.command("sample-data")
+def sample_data(
+    template: Annotated[str, typer.Argument(help="Template name or folder")],
+    rows: Annotated[int, typer.Option("--rows", min=1, help="How many recipients")] = 100,
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same rows")] = 1,
+    output: Annotated[Path | None, typer.Option("--out", help=".csv or .jsonl file (default: CSV on stdout)")] = None,
+) -> None:
+    """Write deterministic synthetic recipients for demos and benchmarks."""
+    loaded = _load(template, _settings())
+    contract = loaded.manifest.contract
+    locales = sorted(loaded.samples) or [contract.default_locale]
+    generated = synthetic_rows(contract, locales, rows, seed)
+    jsonl = output is not None and output.suffix.lower() in (".jsonl", ".ndjson")
+    handle = output.open("w", encoding="utf-8", newline="") if output else sys.stdout
+    try:
+        if jsonl:
+            for row in generated:
+                handle.write(json.dumps(row, default=_json_default, ensure_ascii=False) + "\n")
+        else:
+            writer = csv.DictWriter(handle, fieldnames=list(contract.fields), lineterminator="\n")
+            writer.writeheader()
+            for row in generated:
+                writer.writerow({key: _cell(value) for key, value in row.items()})
+    finally:
+        if output:
+            handle.close()
+    if output:
+        console.print(f"wrote {rows} recipients to {output}")
+
+
+def main() -> None:
+    """Entry point of ``python -m renderer`` and the ``tailor`` script."""
+    app()
