@@ -1,0 +1,52 @@
+"""Shared fixtures: settings pointing at the repo's templates, loaded templates, rendered samples."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from renderer.settings import PROJECT_ROOT, Settings, load_settings
+from renderer.storage import LocalStorage
+from renderer.template.load import Template, load_template
+
+SAMPLE_LOCALES = ["de-DE", "en-US", "fa-IR", "id-ID", "it-IT", "tr-TR"]
+ARTIFACTS = PROJECT_ROOT / "test-artifacts"
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """Settings with the repo's templates/assets and a throwaway output folder."""
+    out = tmp_path_factory.mktemp("out")
+    return load_settings(storage_url=str(out), workers=2)
+
+
+@pytest.fixture(scope="session")
+def bill(settings: Settings) -> Template:
+    """The sample bill-summary template, loaded once."""
+    return load_template("bill-summary", settings)
+
+
+@pytest.fixture(scope="session")
+def rendered_samples(bill: Template, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Every bill-summary sample rendered (microsite + PDF) into one local storage root.
+
+    Returns sample name -> the recipient's output folder (holding index.html and bill.pdf).
+    """
+    from renderer.jobs.work import render_recipient
+
+    root = tmp_path_factory.mktemp("samples")
+    storage = LocalStorage(root)
+    folders = {}
+    for name, raw in bill.samples.items():
+        recipient = bill.validator.validate(raw)
+        keys = render_recipient(bill, recipient, ["microsite", "pdf"], storage, "samples")
+        folders[name] = storage.path(keys["microsite"]).parent
+    return folders
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    """A folder (git-ignored) where tests leave screenshots and pages for people to look at."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
