@@ -57,20 +57,30 @@ def format_money(amount: Number, currency: str, locale: str) -> str:
     return native_digits(text, locale)
 
 
+@lru_cache(maxsize=1024)
+def _pattern(code: str, kind: str, digits: int | None) -> babel_numbers.NumberPattern:
+    """The locale's own decimal/percent pattern, with the fraction digits fixed when asked."""
+    formats = getattr(parse_locale(code), f"{kind}_formats")
+    pattern = babel_numbers.parse_pattern(formats[None].pattern)
+    if digits is not None:
+        pattern.frac_prec = (digits, digits)
+    return pattern
+
+
 def format_number(value: Number, locale: str, digits: int | None = None) -> str:
-    """A grouped decimal number; `digits` fixes the fraction digits when given."""
-    fmt = None if digits is None else "#,##0" + ("." + "0" * digits if digits else "")
+    """A grouped decimal number in `locale`; `digits` fixes the fraction digits when given."""
     text = babel_numbers.format_decimal(
-        value, format=fmt, locale=parse_locale(locale), numbering_system="default"
+        value, format=_pattern(locale, "decimal", digits), locale=parse_locale(locale),
+        numbering_system="default",
     )
     return native_digits(text, locale)
 
 
 def format_percent(value: Number, locale: str, digits: int = 0) -> str:
-    """A ratio (0.125) as a percent in `locale` (12,5 %), with `digits` fraction digits."""
-    fmt = "#,##0" + ("." + "0" * digits if digits else "") + "%"
+    """A ratio (0.125) as a percent in `locale` (12,5 % in de), with `digits` fraction digits."""
     text = babel_numbers.format_percent(
-        value, format=fmt, locale=parse_locale(locale), numbering_system="default"
+        value, format=_pattern(locale, "percent", digits), locale=parse_locale(locale),
+        numbering_system="default",
     )
     return native_digits(text, locale)
 
