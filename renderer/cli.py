@@ -21,7 +21,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from renderer.data.synthetic import synthetic_rows
-from renderer.errors import RenderError, RowError, TailorError
+from renderer.errors import TailorError
 from renderer.jobs.local import CampaignSpec, CampaignStats, run_campaign
 from renderer.jobs.work import check_outputs, render_recipient
 from renderer.settings import Settings, load_settings
@@ -30,8 +30,8 @@ from renderer.storage.keys import campaign_key
 from renderer.template.load import Template, load_template
 
 app = typer.Typer(help="Tailor: personalized microsites, PDFs and videos for every customer.", no_args_is_help=True, add_completion=False)
-console = Console(stderr=True)
-out = Console()
+console = Console(stderr=True, soft_wrap=True)
+out = Console(soft_wrap=True)
 
 OutputsOpt = Annotated[str, typer.Option("--outputs", help="Comma-separated: microsite,pdf")]
 OutOpt = Annotated[Path, typer.Option("--out", help="Output folder (local storage root)")]
@@ -63,7 +63,7 @@ def validate(template: Annotated[str, typer.Argument(help="Template name or fold
     table.add_column("result")
     table.add_row("manifest, contract, entries, expressions, static assets", "[green]ok[/]")
     outputs = [name for name in ("microsite", "pdf") if getattr(loaded.manifest.outputs, name)]
-    problems = 0
+    problems: list[str] = []
     if not loaded.samples:
         table.add_row("samples", "[yellow]none in samples/[/]")
     storage = MemoryStorage()
@@ -72,15 +72,14 @@ def validate(template: Annotated[str, typer.Argument(help="Template name or fold
             recipient = loaded.validator.validate(raw)
             render_recipient(loaded, recipient, outputs, storage, "validate", pdf_timeout_s=settings.pdf_timeout_s)
             table.add_row(f"samples/{name}.json", f"[green]renders {', '.join(outputs)}[/]")
-        except RowError as exc:
-            problems += 1
-            table.add_row(f"samples/{name}.json", f"[red]{exc}[/]")
         except TailorError as exc:
-            problems += 1
-            table.add_row(f"samples/{name}.json", f"[red]{exc}[/]")
+            problems.append(f"samples/{name}.json: {exc}")
+            table.add_row(f"samples/{name}.json", "[red]fails (see below)[/]")
     if loaded.manifest.outputs.video:
         table.add_row("video spec", f"[green]{len(loaded.manifest.outputs.video.scenes)} scenes valid[/]")
     out.print(table)
+    for problem in problems:
+        console.print(f"[bold red]error:[/] {problem}", highlight=False)
     if problems:
         raise typer.Exit(code=1)
 

@@ -110,9 +110,11 @@ def open_microsite(browser: Any, rendered_samples: dict[str, Path]) -> Iterator[
         problems = Problems()
         page.on(
             "console",
-            lambda msg: problems.console_errors.append(f"{msg.text} @ {msg.location}")
-            if msg.type == "error"
-            else None,
+            lambda msg: (
+                problems.console_errors.append(f"{msg.text} @ {msg.location}")
+                if msg.type == "error"
+                else None
+            ),
         )
         page.on("pageerror", lambda exc: problems.page_errors.append(str(exc)))
         page.on(

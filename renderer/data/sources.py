@@ -102,7 +102,7 @@ class RecipientSource:
                 io.BufferedReader(self._counter, 1 << 16), encoding="utf-8-sig",
                 errors="surrogateescape", newline="",
             )
-            self._reader = csv.reader(self._text)
+            self._reader = csv.reader(self._text, strict=True)
             try:
                 header = next(self._reader)
             except StopIteration:

@@ -53,14 +53,23 @@ class ChartGeometry:
     gridlines: tuple[tuple[float, str], ...]
 
 
-def nice_ceiling(value: float) -> tuple[float, float]:
-    """A round axis maximum >= value and its tick step (steps of 1, 2, 2.5 or 5 x 10^k)."""
+def nice_ceiling(value: float, min_ticks: int = 3, max_ticks: int = 5) -> tuple[float, float]:
+    """The smallest round axis maximum >= value and its step (1, 2, 2.5 or 5 x 10^k).
+
+    The axis gets between `min_ticks` and `max_ticks` intervals; ties go to fewer intervals.
+    """
     if value <= 0:
         return 1.0, 0.25
-    raw_step = value / 4
-    magnitude = 10 ** math.floor(math.log10(raw_step))
-    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw_step)
-    return step * math.ceil(value / step - 1e-9), step
+    magnitude = 10 ** math.floor(math.log10(value / max_ticks))
+    best: tuple[float, int, float] | None = None
+    for scale in (0.1, 1, 10):
+        for mantissa in (1, 2, 2.5, 5):
+            step = mantissa * magnitude * scale
+            ticks = math.ceil(value / step - 1e-9)
+            if min_ticks <= ticks <= max_ticks and (best is None or (step * ticks, ticks) < best[:2]):
+                best = (step * ticks, ticks, step)
+    assert best is not None
+    return best[0], best[2]
 
 
 def chart_geometry(
@@ -123,7 +132,7 @@ def chart_svg(
     anchor_axis = "start" if g.plot_left < 20 else "end"
     axis_x = g.plot_right + 6 if anchor_axis == "start" else g.plot_left - 6
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {g.width} {g.height}" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" direction="ltr" viewBox="0 0 {g.width} {g.height}" '
         f'width="{g.width}" height="{g.height}" role="img" aria-labelledby="chart-title chart-desc">',
         f'<title id="chart-title">{escape(title)}</title><desc id="chart-desc">{escape(description)}</desc>',
     ]
