@@ -29,7 +29,11 @@ from renderer.storage import LocalStorage, MemoryStorage
 from renderer.storage.keys import campaign_key
 from renderer.template.load import Template, load_template
 
-app = typer.Typer(help="Tailor: personalized microsites, PDFs and videos for every customer.", no_args_is_help=True, add_completion=False)
+app = typer.Typer(
+    help="Tailor: personalized microsites, PDFs and videos for every customer.",
+    no_args_is_help=True,
+    add_completion=False,
+)
 console = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True)
 
@@ -70,7 +74,14 @@ def validate(template: Annotated[str, typer.Argument(help="Template name or fold
     for name, raw in loaded.samples.items():
         try:
             recipient = loaded.validator.validate(raw)
-            render_recipient(loaded, recipient, outputs, storage, "validate", pdf_timeout_s=settings.pdf_timeout_s)
+            render_recipient(
+                loaded,
+                recipient,
+                outputs,
+                storage,
+                "validate",
+                pdf_timeout_s=settings.pdf_timeout_s,
+            )
             table.add_row(f"samples/{name}.json", f"[green]renders {', '.join(outputs)}[/]")
         except TailorError as exc:
             problems.append(f"samples/{name}.json: {exc}")
@@ -90,7 +101,9 @@ def _recipient_data(loaded: Template, data: Path | None, sample: str | None) -> 
         raise typer.Exit(code=2)
     if sample is not None:
         if sample not in loaded.samples:
-            console.print(f"[bold red]error:[/] no sample {sample!r}; have: {', '.join(sorted(loaded.samples))}")
+            console.print(
+                f"[bold red]error:[/] no sample {sample!r}; have: {', '.join(sorted(loaded.samples))}"
+            )
             raise typer.Exit(code=2)
         return loaded.samples[sample]
     assert data is not None
@@ -122,7 +135,9 @@ def render(
     try:
         chosen = check_outputs(loaded, outputs.split(","))
         recipient = loaded.validator.validate(raw)
-        keys = render_recipient(loaded, recipient, chosen, storage, campaign, pdf_timeout_s=settings.pdf_timeout_s)
+        keys = render_recipient(
+            loaded, recipient, chosen, storage, campaign, pdf_timeout_s=settings.pdf_timeout_s
+        )
     except TailorError as exc:
         raise _fail(exc) from None
     for name, key in keys.items():
@@ -155,7 +170,9 @@ def campaign(
     data: Annotated[Path, typer.Argument(help="Recipients as .csv or .jsonl")],
     outputs: OutputsOpt = "microsite,pdf",
     out_dir: OutOpt = Path("out"),
-    campaign_id: Annotated[str | None, typer.Option("--campaign", help="Campaign id (default: data file name)")] = None,
+    campaign_id: Annotated[
+        str | None, typer.Option("--campaign", help="Campaign id (default: data file name)")
+    ] = None,
     workers: Annotated[int | None, typer.Option(help="Worker processes (default: CPU count)")] = None,
 ) -> None:
     """Render every recipient of a CSV/JSONL file in bulk; bad rows go to rejects.csv."""
@@ -167,12 +184,16 @@ def campaign(
     columns = (
         TextColumn("[bold]{task.description}"),
         BarColumn(),
-        TextColumn("{task.fields[done]} rendered · {task.fields[rejected]} rejected · {task.fields[failed]} failed"),
+        TextColumn(
+            "{task.fields[done]} rendered · {task.fields[rejected]} rejected · {task.fields[failed]} failed"
+        ),
         TextColumn("· {task.fields[rate]:.0f}/s"),
         TimeElapsedColumn(),
     )
     with Progress(*columns, console=console, transient=False) as progress:
-        task = progress.add_task(f"{loaded.name}/{name}", total=None, rows=0, done=0, rejected=0, failed=0, rate=0.0)
+        task = progress.add_task(
+            f"{loaded.name}/{name}", total=None, rows=0, done=0, rejected=0, failed=0, rate=0.0
+        )
         try:
             stats = run_campaign(spec, settings, on_progress=_progress_printer(progress, task))
         except TailorError as exc:
@@ -208,7 +229,9 @@ def sample_data(
     template: Annotated[str, typer.Argument(help="Template name or folder")],
     rows: Annotated[int, typer.Option("--rows", min=1, help="How many recipients")] = 100,
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same rows")] = 1,
-    output: Annotated[Path | None, typer.Option("--out", help=".csv or .jsonl file (default: CSV on stdout)")] = None,
+    output: Annotated[
+        Path | None, typer.Option("--out", help=".csv or .jsonl file (default: CSV on stdout)")
+    ] = None,
 ) -> None:
     """Write deterministic synthetic recipients for demos and benchmarks."""
     loaded = _load(template, _settings())

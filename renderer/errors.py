@@ -1,14 +1,14 @@
 """The error tree of Tailor: every error names *what* failed and *where*, never a personal value.
 
-    TailorError
-    ├── TemplateError            a template folder is broken (names the file and, when known, the line)
-    │   └── AssetError           an asset is missing, outside the template, or unsafe to load
-    ├── DataError                recipient data does not satisfy the contract
-    │   ├── RowError             one recipient row failed (names the row number and the field issues)
-    │   └── SourceError          a data file cannot be read as CSV/JSONL (names the file and row)
-    ├── RenderError              an output could not be produced (names template, output and recipient row)
-    │   └── RenderTimeout        a render exceeded its time limit
-    └── StorageError             the storage backend refused a key or an operation
+TailorError
+├── TemplateError            a template folder is broken (names the file and, when known, the line)
+│   └── AssetError           an asset is missing, outside the template, or unsafe to load
+├── DataError                recipient data does not satisfy the contract
+│   ├── RowError             one recipient row failed (names the row number and the field issues)
+│   └── SourceError          a data file cannot be read as CSV/JSONL (names the file and row)
+├── RenderError              an output could not be produced (names template, output and recipient row)
+│   └── RenderTimeout        a render exceeded its time limit
+└── StorageError             the storage backend refused a key or an operation
 """
 
 from __future__ import annotations

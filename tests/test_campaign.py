@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import subprocess
 import sys
@@ -20,8 +21,22 @@ pytestmark = pytest.mark.slow
 
 def _sample_csv(path: Path, rows: int) -> list[str]:
     subprocess.run(
-        [sys.executable, "-m", "renderer", "sample-data", "bill-summary", "--rows", str(rows), "--seed", "7", "--out", str(path)],
-        check=True, cwd=PROJECT_ROOT, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "renderer",
+            "sample-data",
+            "bill-summary",
+            "--rows",
+            str(rows),
+            "--seed",
+            "7",
+            "--out",
+            str(path),
+        ],
+        check=True,
+        cwd=PROJECT_ROOT,
+        timeout=120,
     )
     return path.read_text(encoding="utf-8").splitlines(keepends=True)
 
@@ -29,21 +44,27 @@ def _sample_csv(path: Path, rows: int) -> list[str]:
 def test_campaign_renders_good_rows_and_reports_bad_ones(tmp_path: Path, settings: Settings) -> None:
     lines = _sample_csv(tmp_path / "base.csv", 24)
     header = next(csv.reader([lines[0]]))
-    broken = list(next(csv.reader([lines[3]])))
-    broken[header.index("amount_due") if "amount_due" in header else header.index("previous_amount")] = "lots"
+    broken = next(csv.reader([lines[3]]))
+    broken[header.index("previous_amount")] = "lots"
     broken[header.index("customer_id")] = "BAD-1"
+    broken_line = io.StringIO()
+    csv.writer(broken_line, lineterminator="\n").writerow(broken)
     duplicate = lines[5]
-    body = lines[:3] + ["BAD,row,with,too,few\n"] + [",".join(f'"{v}"' if "," in v or '"' in v else v for v in [c.replace('"', '""') for c in broken]) + "\n"] + lines[4:] + [duplicate]
+    body = [*lines[:3], "BAD,row,with,too,few\n", broken_line.getvalue(), *lines[4:], duplicate]
     data = tmp_path / "recipients.csv"
     data.write_text("".join(body), encoding="utf-8")
 
     out = tmp_path / "out"
     run_settings = settings.model_copy(update={"storage_url": str(out), "workers": 2, "chunk_size": 4})
     report_dir = out / "bill-summary" / "c1" / "_campaign"
-    stats = run_campaign(CampaignSpec("bill-summary", data, ("microsite", "pdf"), "c1", report_dir), run_settings)
+    stats = run_campaign(
+        CampaignSpec("bill-summary", data, ("microsite", "pdf"), "c1", report_dir), run_settings
+    )
 
     assert (stats.rendered, stats.rejected, stats.failed, stats.duplicates) == (23, 3, 0, 1)
-    manifest = [json.loads(line) for line in (report_dir / "manifest.jsonl").read_text(encoding="utf-8").splitlines()]
+    manifest = [
+        json.loads(line) for line in (report_dir / "manifest.jsonl").read_text(encoding="utf-8").splitlines()
+    ]
     assert len(manifest) == 23
     assert [m["row"] for m in manifest] == sorted(m["row"] for m in manifest)
     for entry in manifest:
@@ -63,7 +84,9 @@ def test_campaign_renders_good_rows_and_reports_bad_ones(tmp_path: Path, setting
     assert "lots" not in (report_dir / "rejects.csv").read_text(encoding="utf-8")
     static = sorted(p.name for p in (out / "bill-summary" / STATIC_DIR).iterdir())
     assert len(static) == 3, "static files are stored once per template, not per recipient"
-    page = (out / "bill-summary" / "c1" / manifest[0]["recipient_id"] / "index.html").read_text(encoding="utf-8")
+    page = (out / "bill-summary" / "c1" / manifest[0]["recipient_id"] / "index.html").read_text(
+        encoding="utf-8"
+    )
     for name in static:
         assert f"../../{STATIC_DIR}/{name}" in page
 
@@ -78,13 +101,41 @@ def test_missing_required_column_stops_before_rendering(tmp_path: Path, settings
 def test_cli_campaign_prints_where_outputs_are(tmp_path: Path) -> None:
     data = tmp_path / "r.jsonl"
     subprocess.run(
-        [sys.executable, "-m", "renderer", "sample-data", "bill-summary", "--rows", "12", "--out", str(data)],
-        check=True, cwd=PROJECT_ROOT, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "renderer",
+            "sample-data",
+            "bill-summary",
+            "--rows",
+            "12",
+            "--out",
+            str(data),
+        ],
+        check=True,
+        cwd=PROJECT_ROOT,
+        timeout=120,
     )
     out = tmp_path / "out"
     result = subprocess.run(
-        [sys.executable, "-m", "renderer", "campaign", "bill-summary", str(data), "--out", str(out), "--outputs", "microsite", "--workers", "2"],
-        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "renderer",
+            "campaign",
+            "bill-summary",
+            str(data),
+            "--out",
+            str(out),
+            "--outputs",
+            "microsite",
+            "--workers",
+            "2",
+        ],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr
     assert "12 rendered, 0 rejected, 0 failed" in result.stdout

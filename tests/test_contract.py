@@ -33,7 +33,10 @@ CONTRACT = Contract.model_validate(
                 "type": "list",
                 "min_items": 1,
                 "max_items": 3,
-                "items": {"label": {"type": "string", "required": True}, "price": {"type": "money"}},
+                "items": {
+                    "label": {"type": "string", "required": True},
+                    "price": {"type": "money"},
+                },
             },
         },
     }
@@ -55,8 +58,16 @@ def _issues(validator: RecipientValidator, **changes: Any) -> dict[str, str]:
 
 def test_valid_row_is_typed_and_defaulted(validator: RecipientValidator) -> None:
     row = validator.validate(
-        {**VALID, "age": "42", "born": "1990-02-03", "vip": "true", "currency": "eur",
-         "items": '[{"label": "x", "price": "1.5"}]', "email": "", "site": "https://example.com/a"}
+        {
+            **VALID,
+            "age": "42",
+            "born": "1990-02-03",
+            "vip": "true",
+            "currency": "eur",
+            "items": '[{"label": "x", "price": "1.5"}]',
+            "email": "",
+            "site": "https://example.com/a",
+        }
     )
     assert row["amount"] == Decimal("12.50")
     assert row["age"] == 42
@@ -92,7 +103,9 @@ def test_valid_row_is_typed_and_defaulted(validator: RecipientValidator) -> None
         ("items", "{broken", "not a valid JSON list"),
     ],
 )
-def test_each_rule_names_field_and_rule(validator: RecipientValidator, field: str, value: str, reason: str) -> None:
+def test_each_rule_names_field_and_rule(
+    validator: RecipientValidator, field: str, value: str, reason: str
+) -> None:
     issues = _issues(validator, **{field: value})
     assert field in issues, issues
     assert reason in issues[field]
@@ -118,8 +131,18 @@ def test_row_error_message_lists_fields_without_values(validator: RecipientValid
 
 def test_contract_rejects_options_that_do_not_fit_the_type() -> None:
     with pytest.raises(ValueError, match="'choices' is required for type enum"):
-        Contract.model_validate({"recipient_id": "id", "fields": {"id": {"type": "string", "required": True}, "p": {"type": "enum"}}})
+        Contract.model_validate(
+            {
+                "recipient_id": "id",
+                "fields": {"id": {"type": "string", "required": True}, "p": {"type": "enum"}},
+            }
+        )
     with pytest.raises(ValueError, match="apply only to string"):
-        Contract.model_validate({"recipient_id": "id", "fields": {"id": {"type": "integer", "required": True, "max_length": 3}}})
+        Contract.model_validate(
+            {
+                "recipient_id": "id",
+                "fields": {"id": {"type": "integer", "required": True, "max_length": 3}},
+            }
+        )
     with pytest.raises(ValueError, match="recipient_id names field 'nope'"):
         Contract.model_validate({"recipient_id": "nope", "fields": {"id": {"type": "string"}}})

@@ -31,7 +31,9 @@ def _number_part(money: str) -> str:
 
 
 @pytest.mark.parametrize("locale", SAMPLE_LOCALES)
-def test_pdf_holds_name_and_formatted_amount(locale: str, bill: Template, rendered_samples: dict[str, Path]) -> None:
+def test_pdf_holds_name_and_formatted_amount(
+    locale: str, bill: Template, rendered_samples: dict[str, Path]
+) -> None:
     pdf = rendered_samples[locale] / "bill.pdf"
     reader = PdfReader(pdf)
     assert len(reader.pages) == 2
@@ -42,7 +44,9 @@ def test_pdf_holds_name_and_formatted_amount(locale: str, bill: Template, render
     text = pdf_text(pdf)
     assert spec.context["first_name"] in text
     assert spec.context["last_name"] in text
-    amount = format_money(spec.context["amount_due"], spec.context["currency"], spec.locale).translate(BIDI_MARKS)
+    amount = format_money(spec.context["amount_due"], spec.context["currency"], spec.locale).translate(
+        BIDI_MARKS
+    )
     number = _number_part(amount)
     if text_direction(spec.locale) == "rtl":
         # text extraction returns runs of digits in visual order inside right-to-left lines
@@ -51,7 +55,9 @@ def test_pdf_holds_name_and_formatted_amount(locale: str, bill: Template, render
         assert amount.replace("\u00a0", " ") in text
 
 
-def test_pdf_page_shows_the_brand_panel(rendered_samples: dict[str, Path], tmp_path: Path, artifacts: Path) -> None:
+def test_pdf_page_shows_the_brand_panel(
+    rendered_samples: dict[str, Path], tmp_path: Path, artifacts: Path
+) -> None:
     for locale in SAMPLE_LOCALES:
         pdf = rendered_samples[locale] / "bill.pdf"
         prefix = artifacts / f"pdf-{locale}"

@@ -48,7 +48,17 @@ def test_numbers_percent_dates_and_months() -> None:
     assert loc.month_name(3, "tr_TR", "abbreviated") == "Mar"
 
 
-@pytest.mark.parametrize(("locale", "direction"), [("fa_IR", "rtl"), ("ar_EG", "rtl"), ("he", "rtl"), ("ur_PK", "rtl"), ("de-DE", "ltr"), ("hi_IN", "ltr")])
+@pytest.mark.parametrize(
+    ("locale", "direction"),
+    [
+        ("fa_IR", "rtl"),
+        ("ar_EG", "rtl"),
+        ("he", "rtl"),
+        ("ur_PK", "rtl"),
+        ("de-DE", "ltr"),
+        ("hi_IN", "ltr"),
+    ],
+)
 def test_direction(locale: str, direction: str) -> None:
     assert loc.text_direction(locale) == direction
 

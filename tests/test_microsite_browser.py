@@ -76,9 +76,7 @@ def browser() -> Iterator[Any]:
 
     pw = sync_playwright().start()
     try:
-        chromium = pw.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
+        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         try:
             yield chromium
         finally:
@@ -102,9 +100,7 @@ def open_microsite(browser: Any, rendered_samples: dict[str, Path]) -> Iterator[
     def _open(
         locale: str, *, viewport: dict[str, int] = DESKTOP, bypass_csp: bool = False
     ) -> tuple[Any, Problems]:
-        context = browser.new_context(
-            viewport=viewport, bypass_csp=bypass_csp, reduced_motion="reduce"
-        )
+        context = browser.new_context(viewport=viewport, bypass_csp=bypass_csp, reduced_motion="reduce")
         contexts.append(context)
         page = context.new_page()
         problems = Problems()
@@ -205,9 +201,7 @@ def _describe(violations: list[dict[str, Any]]) -> str:
 
 
 @pytest.mark.parametrize("locale", LOCALES)
-def test_no_serious_accessibility_violations(
-    locale: str, open_microsite: OpenPage, axe_source: str
-) -> None:
+def test_no_serious_accessibility_violations(locale: str, open_microsite: OpenPage, axe_source: str) -> None:
     # The page's CSP forbids inline scripts, so only this context bypasses it to inject axe.
     page, _ = open_microsite(locale, bypass_csp=True)
     page.add_script_tag(content=axe_source)

@@ -50,7 +50,9 @@ def test_microsite_escapes_hostile_values(hostile_outputs: tuple[Path, list[str]
     assert "49" not in heading
 
 
-def test_pdf_shows_hostile_values_literally_and_fetches_nothing_of_them(hostile_outputs: tuple[Path, list[str]]) -> None:
+def test_pdf_shows_hostile_values_literally_and_fetches_nothing_of_them(
+    hostile_outputs: tuple[Path, list[str]],
+) -> None:
     folder, fetched = hostile_outputs
     pdf = folder / "bill.pdf"
     text = pdf_text(pdf)
@@ -89,7 +91,9 @@ def test_fetcher_refuses_everything_else(fetcher: TemplateAssetFetcher, url: str
         fetcher.fetch(url)
 
 
-def test_fetcher_refuses_traversal_and_symlinks_out(fetcher: TemplateAssetFetcher, bill: Template, tmp_path: Path) -> None:
+def test_fetcher_refuses_traversal_and_symlinks_out(
+    fetcher: TemplateAssetFetcher, bill: Template, tmp_path: Path
+) -> None:
     with pytest.raises(RefusedURL):
         fetcher.fetch(bill.root.as_uri() + "/../../../../etc/passwd")
     secret = tmp_path / "secret.css"

@@ -18,7 +18,9 @@ def _read(path: Path) -> list[RawRow | BadRow]:
 
 def test_csv_with_bom_crlf_and_quoted_newlines(tmp_path: Path) -> None:
     path = tmp_path / "r.csv"
-    path.write_bytes(b'\xef\xbb\xbfid,name,note\r\nA,"Ann",plain\r\nB,"Bob ""B""","two\r\nlines"\r\nC,\xc3\x87a\xc4\x9flar,x\r\n')
+    path.write_bytes(
+        b'\xef\xbb\xbfid,name,note\r\nA,"Ann",plain\r\nB,"Bob ""B""","two\r\nlines"\r\nC,\xc3\x87a\xc4\x9flar,x\r\n'
+    )
     rows = _read(path)
     assert [type(r) for r in rows] == [RawRow, RawRow, RawRow]
     assert [r.number for r in rows] == [2, 3, 5]  # a row's number is the line it starts on
@@ -37,7 +39,7 @@ def test_csv_broken_rows_are_reported_and_reading_goes_on(tmp_path: Path) -> Non
         b"E\n"  # too few values
         b"\n"  # blank lines are skipped
         b"F,Fay\n"
-        b"G,\"unterminated\n"
+        b'G,"unterminated\n'
     )
     rows = _read(path)
     summary = [(r.number, r.reason if isinstance(r, BadRow) else r.values["id"]) for r in rows]
@@ -56,7 +58,7 @@ def test_csv_broken_rows_are_reported_and_reading_goes_on(tmp_path: Path) -> Non
 def test_csv_header_problems_stop_early(tmp_path: Path) -> None:
     empty = tmp_path / "empty.csv"
     empty.write_text("", encoding="utf-8")
-    with pytest.raises(SourceError, match="empty.csv: the file is empty"):
+    with pytest.raises(SourceError, match=r"empty\.csv: the file is empty"):
         _read(empty)
     dup = tmp_path / "dup.csv"
     dup.write_text("id,name,id\n1,a,1\n", encoding="utf-8")
@@ -75,7 +77,13 @@ def test_jsonl_rows_and_errors(tmp_path: Path) -> None:
     path = tmp_path / "r.jsonl"
     path.write_bytes(b'{"id": "A"}\n\n[1, 2]\n{"id": \n\xff\xfe\n{"id": "B", "items": [{"x": 1}]}\n')
     rows = _read(path)
-    assert [(r.number, type(r).__name__) for r in rows] == [(1, "RawRow"), (3, "BadRow"), (4, "BadRow"), (5, "BadRow"), (6, "RawRow")]
+    assert [(r.number, type(r).__name__) for r in rows] == [
+        (1, "RawRow"),
+        (3, "BadRow"),
+        (4, "BadRow"),
+        (5, "BadRow"),
+        (6, "RawRow"),
+    ]
     assert rows[1].reason == "is not a JSON object"  # type: ignore[union-attr]
     assert rows[2].reason.startswith("invalid JSON")  # type: ignore[union-attr]
     assert rows[3].reason == "is not valid UTF-8 text"  # type: ignore[union-attr]
@@ -98,5 +106,8 @@ def test_rejects_writer_neutralises_formulas() -> None:
     buffer = io.StringIO()
     writer = RejectsWriter(buffer)
     writer.write(3, "name", "is required", "=HYPERLINK(1)")
-    assert buffer.getvalue().splitlines() == ["row,recipient_id,field,reason", "3,'=HYPERLINK(1),name,is required"]
+    assert buffer.getvalue().splitlines() == [
+        "row,recipient_id,field,reason",
+        "3,'=HYPERLINK(1),name,is required",
+    ]
     assert neutralise("@SUM") == "'@SUM" and neutralise("ok") == "ok"

@@ -37,17 +37,29 @@ def _edit(path: Path, old: str, new: str) -> None:
 
 
 def _line_of(path: Path, needle: str) -> int:
-    return next(i for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if needle in line)
+    return next(
+        i for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if needle in line
+    )
 
 
 def test_the_sample_template_loads(settings: Settings) -> None:
     template = load_template("bill-summary", settings)
     assert sorted(template.samples) == ["de-DE", "en-US", "fa-IR", "id-ID", "it-IT", "tr-TR"]
-    assert {asset.hashed_name.split(".")[0] for asset in template.static.values()} == {"site", "bill", "logo"}
+    assert {asset.hashed_name.split(".")[0] for asset in template.static.values()} == {
+        "site",
+        "bill",
+        "logo",
+    }
 
 
 def test_unknown_key_names_file_and_line(broken) -> None:  # type: ignore[no-untyped-def]
-    error = broken(lambda root: _edit(root / "template.yaml", "    paperless: {type: bool, default: false}", "    paperless: {type: bool, default: false, colour: red}"))
+    error = broken(
+        lambda root: _edit(
+            root / "template.yaml",
+            "    paperless: {type: bool, default: false}",
+            "    paperless: {type: bool, default: false, colour: red}",
+        )
+    )
     manifest = SOURCE / "template.yaml"
     assert error.file and error.file.endswith("template.yaml")
     assert error.line == _line_of(manifest, "    paperless:")
@@ -55,13 +67,21 @@ def test_unknown_key_names_file_and_line(broken) -> None:  # type: ignore[no-unt
 
 
 def test_wrong_type_in_manifest(broken) -> None:  # type: ignore[no-untyped-def]
-    error = broken(lambda root: _edit(root / "template.yaml", "type: money, required: true, synth", "type: moneyy, required: true, synth"))
+    error = broken(
+        lambda root: _edit(
+            root / "template.yaml",
+            "type: money, required: true, synth",
+            "type: moneyy, required: true, synth",
+        )
+    )
     assert "amount" in str(error) and "'string'" in str(error)
     assert error.line == _line_of(SOURCE / "template.yaml", "        amount: {type: money")
 
 
 def test_invalid_yaml(broken) -> None:  # type: ignore[no-untyped-def]
-    error = broken(lambda root: _edit(root / "template.yaml", "title: Interactive bill summary", "title: [unclosed"))
+    error = broken(
+        lambda root: _edit(root / "template.yaml", "title: Interactive bill summary", "title: [unclosed")
+    )
     assert "invalid YAML" in str(error) and error.line is not None
 
 
@@ -73,7 +93,11 @@ def test_broken_jinja_in_entry_names_entry_file_and_line(broken) -> None:  # typ
 
 
 def test_broken_computed_expression(broken) -> None:  # type: ignore[no-untyped-def]
-    error = broken(lambda root: _edit(root / "template.yaml", "went_up: \"change_ratio > 0\"", "went_up: \"change_ratio >> 0\""))
+    error = broken(
+        lambda root: _edit(
+            root / "template.yaml", 'went_up: "change_ratio > 0"', 'went_up: "change_ratio >> 0"'
+        )
+    )
     assert "computed.went_up: broken expression" in str(error)
     assert error.line == _line_of(SOURCE / "template.yaml", "  went_up:")
 
@@ -85,7 +109,7 @@ def test_broken_text_snippet(broken) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_bad_when_in_video_scene(broken) -> None:  # type: ignore[no-untyped-def]
-    video = "  video:\n    scenes:\n      - id: intro\n        duration: 3\n      - id: tips\n        when: \"plan ==\"\n"
+    video = '  video:\n    scenes:\n      - id: intro\n        duration: 3\n      - id: tips\n        when: "plan =="\n'
     error = broken(lambda root: _edit(root / "template.yaml", "  pdf:\n", video + "  pdf:\n"))
     assert "scene.tips.when: broken expression" in str(error)
     assert error.line is not None

@@ -30,7 +30,8 @@ from renderer.errors import FieldIssue, RowError
 from renderer.template.locale import parse_locale
 from renderer.template.models import Contract, FieldSpec, FieldType
 
-EMAIL_PATTERN = r"^[^@\s<>\"']{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+EMAIL_PATTERN = rf"^[^@\s<>\"']{{1,64}}@{_LABEL}(?:\.{_LABEL})+$"
 
 
 @lru_cache(maxsize=1)
@@ -83,8 +84,13 @@ def _annotation(spec: FieldSpec, path: str) -> Any:
     if kind in (FieldType.DECIMAL, FieldType.MONEY):
         return Annotated[
             Decimal,
-            Field(ge=spec.minimum, le=spec.maximum, max_digits=18, decimal_places=6,
-                  allow_inf_nan=False),
+            Field(
+                ge=spec.minimum,
+                le=spec.maximum,
+                max_digits=18,
+                decimal_places=6,
+                allow_inf_nan=False,
+            ),
         ]
     if kind is FieldType.DATE:
         return dt.date
@@ -197,5 +203,3 @@ class RecipientValidator:
 def recipient_id_of(recipient: dict[str, Any], contract: Contract) -> str:
     """The recipient id as text (integers are rendered in decimal)."""
     return str(recipient[contract.recipient_id])
-
-

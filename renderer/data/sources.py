@@ -99,8 +99,10 @@ class RecipientSource:
             return []
         if self.columns is None:
             self._text = io.TextIOWrapper(
-                io.BufferedReader(self._counter, 1 << 16), encoding="utf-8-sig",
-                errors="surrogateescape", newline="",
+                io.BufferedReader(self._counter, 1 << 16),
+                encoding="utf-8-sig",
+                errors="surrogateescape",
+                newline="",
             )
             self._reader = csv.reader(self._text, strict=True)
             try:
@@ -111,7 +113,9 @@ class RecipientSource:
                 raise SourceError(f"unreadable header: {exc}", file=str(self.path), row=1) from None
             header = [name.strip() for name in header]
             if any(not name or _SURROGATES.search(name) or "\x00" in name for name in header):
-                raise SourceError("the header has an empty or non-UTF-8 column name", file=str(self.path), row=1)
+                raise SourceError(
+                    "the header has an empty or non-UTF-8 column name", file=str(self.path), row=1
+                )
             duplicates = sorted({name for name in header if header.count(name) > 1})
             if duplicates:
                 raise SourceError(f"duplicate columns: {', '.join(duplicates)}", file=str(self.path), row=1)

@@ -20,30 +20,42 @@ from renderer.template.models import Contract, FieldSpec, FieldType, SynthHint
 
 NAMES: dict[str, tuple[list[str], list[str], list[str], list[str]]] = {
     # language: (first names, last names, streets, cities)
-    "en": (["Emily", "James", "Olivia", "Noah", "Ava", "Liam", "Sophia", "Mason", "Chloe", "Ethan"],
-           ["Smith", "Johnson", "Brown", "Garcia", "Miller", "Davis", "Wilson", "Taylor", "Clark"],
-           ["Maple Street", "Oak Avenue", "Pine Road", "Cedar Lane", "Elm Drive"],
-           ["Springfield", "Portland", "Austin", "Denver", "Madison"]),
-    "de": (["Anna", "Jürgen", "Lena", "Lukas", "Sophie", "Maximilian", "Marie", "Jörg", "Leonie"],
-           ["Müller", "Schmidt", "Schneider", "Fischer", "Weber", "Meyer", "Wagner", "Becker"],
-           ["Hauptstraße", "Schillerstraße", "Goethestraße", "Bahnhofstraße", "Lindenweg"],
-           ["Berlin", "München", "Köln", "Düsseldorf", "Leipzig"]),
-    "it": (["Giulia", "Marco", "Francesca", "Luca", "Chiara", "Matteo", "Sara", "Niccolò"],
-           ["Rossi", "Russo", "Ferrari", "Esposito", "Bianchi", "Romano", "Colombo", "Ricci"],
-           ["Via Roma", "Via Garibaldi", "Corso Italia", "Via Mazzini", "Via Dante"],
-           ["Torino", "Milano", "Bologna", "Firenze", "Napoli"]),
-    "tr": (["İlkay", "Ayşe", "Mehmet", "Zeynep", "Çağlar", "Gülşen", "Oğuz", "Şule", "Ilgaz"],
-           ["Yılmaz", "Kaya", "Demir", "Şahin", "Çelik", "Öztürk", "Aydın", "Kılıç"],
-           ["İstiklal Caddesi", "Atatürk Bulvarı", "Cumhuriyet Caddesi", "Gül Sokak"],
-           ["İstanbul", "Ankara", "İzmir", "Bursa", "Eskişehir"]),
-    "id": (["Siti", "Budi", "Dewi", "Agus", "Putri", "Rizky", "Ayu", "Wahyu", "Indah"],
-           ["Rahmawati", "Santoso", "Wijaya", "Saputra", "Hidayat", "Kusuma", "Pratama"],
-           ["Jl. Merdeka", "Jl. Sudirman", "Jl. Diponegoro", "Jl. Gatot Subroto"],
-           ["Bandung", "Jakarta", "Surabaya", "Yogyakarta", "Medan"]),
-    "fa": (["مریم", "علی", "زهرا", "رضا", "فاطمه", "حسین", "سارا", "امیر", "نگار"],
-           ["احمدی", "محمدی", "حسینی", "رضایی", "کریمی", "موسوی", "جعفری", "صادقی"],
-           ["خیابان ولیعصر", "خیابان انقلاب", "خیابان آزادی", "بلوار کشاورز"],
-           ["تهران", "اصفهان", "شیراز", "تبریز", "مشهد"]),
+    "en": (
+        ["Emily", "James", "Olivia", "Noah", "Ava", "Liam", "Sophia", "Mason", "Chloe", "Ethan"],
+        ["Smith", "Johnson", "Brown", "Garcia", "Miller", "Davis", "Wilson", "Taylor", "Clark"],
+        ["Maple Street", "Oak Avenue", "Pine Road", "Cedar Lane", "Elm Drive"],
+        ["Springfield", "Portland", "Austin", "Denver", "Madison"],
+    ),
+    "de": (
+        ["Anna", "Jürgen", "Lena", "Lukas", "Sophie", "Maximilian", "Marie", "Jörg", "Leonie"],
+        ["Müller", "Schmidt", "Schneider", "Fischer", "Weber", "Meyer", "Wagner", "Becker"],
+        ["Hauptstraße", "Schillerstraße", "Goethestraße", "Bahnhofstraße", "Lindenweg"],
+        ["Berlin", "München", "Köln", "Düsseldorf", "Leipzig"],
+    ),
+    "it": (
+        ["Giulia", "Marco", "Francesca", "Luca", "Chiara", "Matteo", "Sara", "Niccolò"],
+        ["Rossi", "Russo", "Ferrari", "Esposito", "Bianchi", "Romano", "Colombo", "Ricci"],
+        ["Via Roma", "Via Garibaldi", "Corso Italia", "Via Mazzini", "Via Dante"],
+        ["Torino", "Milano", "Bologna", "Firenze", "Napoli"],
+    ),
+    "tr": (
+        ["İlkay", "Ayşe", "Mehmet", "Zeynep", "Çağlar", "Gülşen", "Oğuz", "Şule", "Ilgaz"],
+        ["Yılmaz", "Kaya", "Demir", "Şahin", "Çelik", "Öztürk", "Aydın", "Kılıç"],
+        ["İstiklal Caddesi", "Atatürk Bulvarı", "Cumhuriyet Caddesi", "Gül Sokak"],
+        ["İstanbul", "Ankara", "İzmir", "Bursa", "Eskişehir"],
+    ),
+    "id": (
+        ["Siti", "Budi", "Dewi", "Agus", "Putri", "Rizky", "Ayu", "Wahyu", "Indah"],
+        ["Rahmawati", "Santoso", "Wijaya", "Saputra", "Hidayat", "Kusuma", "Pratama"],
+        ["Jl. Merdeka", "Jl. Sudirman", "Jl. Diponegoro", "Jl. Gatot Subroto"],
+        ["Bandung", "Jakarta", "Surabaya", "Yogyakarta", "Medan"],
+    ),
+    "fa": (
+        ["مریم", "علی", "زهرا", "رضا", "فاطمه", "حسین", "سارا", "امیر", "نگار"],
+        ["احمدی", "محمدی", "حسینی", "رضایی", "کریمی", "موسوی", "جعفری", "صادقی"],
+        ["خیابان ولیعصر", "خیابان انقلاب", "خیابان آزادی", "بلوار کشاورز"],
+        ["تهران", "اصفهان", "شیراز", "تبریز", "مشهد"],
+    ),
 }
 
 # How many units of a currency buy roughly what one euro does, so synthetic bills look plausible.
@@ -92,7 +104,7 @@ class _RowMaker:
         raw = self.rng.uniform(float(low), float(high)) * factor
         if factor > 1:  # whole amounts rounded to a plausible step: 331200 IDR, 8400000 IRR
             step = 10 ** max(len(str(factor)) - 2, 0)
-            return Decimal(int(round(raw / step)) * step)
+            return Decimal(round(raw / step) * step)
         digits = get_currency_precision(self.currency) if scale else 2
         return Decimal(str(raw)).quantize(Decimal(1).scaleb(-digits))
 
@@ -138,7 +150,7 @@ class _RowMaker:
         return start + dt.timedelta(days=self.rng.randint(0, hint.days or 0))
 
     def make_date_after(self, spec: FieldSpec, hint: SynthHint, row: dict[str, Any]) -> dt.date:
-        base = row[hint.field or ""]
+        base: dt.date = row[hint.field or ""]
         return base + dt.timedelta(days=hint.days or 0)
 
     def make_amount(self, spec: FieldSpec, hint: SynthHint, row: dict[str, Any]) -> Decimal:
@@ -148,7 +160,7 @@ class _RowMaker:
     def _items(self, spec: FieldSpec, count: int) -> list[dict[str, Any]]:
         assert spec.items is not None
         used: dict[str, set[str]] = {}
-        items = []
+        items: list[dict[str, Any]] = []
         for _ in range(count):
             item: dict[str, Any] = {}
             for name, sub in spec.items.items():
@@ -177,7 +189,10 @@ class _RowMaker:
         count = (hint.count or (12, 12))[0]
         end: dt.date = row[hint.field or ""]
         date_field = next(n for n, s in spec.items.items() if s.type is FieldType.DATE)
-        items = self._items(spec.model_copy(update={"items": {k: v for k, v in spec.items.items() if k != date_field}}), count)
+        items = self._items(
+            spec.model_copy(update={"items": {k: v for k, v in spec.items.items() if k != date_field}}),
+            count,
+        )
         year, month = end.year, end.month
         for item in reversed(items):
             item[date_field] = dt.date(year, month, 1)
@@ -185,7 +200,9 @@ class _RowMaker:
         return [{date_field: item.pop(date_field), **item} for item in items]
 
 
-def synthetic_rows(contract: Contract, locales: list[str], rows: int, seed: int = 1) -> Iterator[dict[str, Any]]:
+def synthetic_rows(
+    contract: Contract, locales: list[str], rows: int, seed: int = 1
+) -> Iterator[dict[str, Any]]:
     """Yield `rows` deterministic recipients, cycling through `locales` (e.g. the sample locales)."""
     rng = random.Random(seed)
     codes = [code.replace("-", "_") for code in locales] or [contract.default_locale]

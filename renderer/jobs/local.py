@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from renderer.data.sources import BadRow, RawRow, RecipientSource, RejectsWriter
+from renderer.data.sources import BadRow, RecipientSource, RejectsWriter
 from renderer.errors import SourceError
 from renderer.jobs.work import RowResult, check_outputs, render_row
 from renderer.settings import Settings
@@ -101,7 +101,11 @@ class _Reports:
 
     def record(self, result: RowResult) -> None:
         if result.status == "ok":
-            line = {"row": result.row, "recipient_id": result.recipient_id, "outputs": result.outputs}
+            line = {
+                "row": result.row,
+                "recipient_id": result.recipient_id,
+                "outputs": result.outputs,
+            }
             self.manifest.write(json.dumps(line, ensure_ascii=False) + "\n")
         for issue in result.issues:
             self.reject(result.row, issue.field, issue.reason, result.recipient_id)
@@ -179,7 +183,17 @@ def run_campaign(
                     if on_progress:
                         on_progress(stats)
             else:
-                _run_pool(chunks, str(template.root), outputs, spec, settings, stats, reports, source, on_progress)
+                _run_pool(
+                    chunks,
+                    str(template.root),
+                    outputs,
+                    spec,
+                    settings,
+                    stats,
+                    reports,
+                    source,
+                    on_progress,
+                )
         finally:
             reports.close()
     return stats
@@ -201,7 +215,10 @@ def _run_pool(
     in_flight: deque[Future[list[RowResult]]] = deque()
     limit = settings.workers * 3
     with ProcessPoolExecutor(
-        settings.workers, mp_context=context, initializer=_init_worker, initargs=(template_ref, settings)
+        settings.workers,
+        mp_context=context,
+        initializer=_init_worker,
+        initargs=(template_ref, settings),
     ) as pool:
         try:
             for chunk in chunks:

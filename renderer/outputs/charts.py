@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -99,8 +100,20 @@ def chart_geometry(
         cx = left + slot * position + slot / 2
         h = max(value, 0.0) * scale
         highlight = highlight_last and i == len(values) - 1
-        marks.append(Mark(cx - bar_w / 2, bottom - h, bar_w, h, cx, bottom - h, label, format_value(value), highlight))
-    ticks = int(round(top_value / step))
+        marks.append(
+            Mark(
+                cx - bar_w / 2,
+                bottom - h,
+                bar_w,
+                h,
+                cx,
+                bottom - h,
+                label,
+                format_value(value),
+                highlight,
+            )
+        )
+    ticks = round(top_value / step)
     gridlines = tuple((bottom - k * step * scale, format_value(k * step)) for k in range(ticks + 1))
     return ChartGeometry(kind, width, height, top, bottom, left, right, tuple(marks), gridlines)
 
@@ -131,27 +144,60 @@ def chart_svg(
     g = geometry
     anchor_axis = "start" if g.plot_left < 20 else "end"
     axis_x = g.plot_right + 6 if anchor_axis == "start" else g.plot_left - 6
+    text_style = {"font-size": 11, "fill": style.text}
+    ident = f"chart-{zlib.crc32((title + description).encode()):08x}"  # stable, unique per chart
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" direction="ltr" viewBox="0 0 {g.width} {g.height}" '
-        f'width="{g.width}" height="{g.height}" role="img" aria-labelledby="chart-title chart-desc">',
-        f'<title id="chart-title">{escape(title)}</title><desc id="chart-desc">{escape(description)}</desc>',
+        _open_tag(
+            "svg",
+            xmlns="http://www.w3.org/2000/svg",
+            class_="chart",
+            direction="ltr",
+            viewBox=f"0 0 {g.width} {g.height}",
+            width=g.width,
+            height=g.height,
+            role="img",
+            aria_labelledby=f"{ident}-title {ident}-desc",
+        ),
+        f'<title id="{ident}-title">{escape(title)}</title>',
+        f'<desc id="{ident}-desc">{escape(description)}</desc>',
     ]
     for y, label in g.gridlines:
-        parts.append(f'<line x1="{g.plot_left:.1f}" x2="{g.plot_right:.1f}" y1="{y:.1f}" y2="{y:.1f}" stroke="{style.grid}" stroke-width="1"/>')
-        parts.append(f'<text x="{axis_x:.1f}" y="{y + 4:.1f}" font-size="11" fill="{style.text}" text-anchor="{anchor_axis}">{escape(label)}</text>')
-    if g.kind == "bar":
-        for m in g.marks:
-            fill = style.highlight if m.highlight else style.bar
-            parts.append(f'<rect x="{m.x:.1f}" y="{m.y:.1f}" width="{m.w:.1f}" height="{m.h:.1f}" rx="3" fill="{fill}"><title>{escape(m.label)}: {escape(m.value_label)}</title></rect>')
-    else:
+        parts.append(_element("line", x1=g.plot_left, x2=g.plot_right, y1=y, y2=y, stroke=style.grid))
+        parts.append(_element("text", label, x=axis_x, y=y + 4, text_anchor=anchor_axis, **text_style))
+    if g.kind == "line":
         points = " ".join(f"{m.cx:.1f},{m.cy:.1f}" for m in g.marks)
-        parts.append(f'<polyline points="{points}" fill="none" stroke="{style.bar}" stroke-width="3"/>')
-        for m in g.marks:
-            parts.append(f'<circle cx="{m.cx:.1f}" cy="{m.cy:.1f}" r="4" fill="{style.highlight}"><title>{escape(m.label)}: {escape(m.value_label)}</title></circle>')
-    for m in g.marks if labels else ():
-        parts.append(f'<text x="{m.cx:.1f}" y="{g.plot_bottom + 18:.1f}" font-size="11" fill="{style.text}" text-anchor="middle">{escape(m.label)}</text>')
+        parts.append(_element("polyline", points=points, fill="none", stroke=style.bar, stroke_width=3))
+    for m in g.marks:
+        tip = f"<title>{escape(m.label)}: {escape(m.value_label)}</title>"
+        fill = style.highlight if m.highlight or g.kind == "line" else style.bar
+        if g.kind == "bar":
+            shape = _open_tag("rect", x=m.x, y=m.y, width=m.w, height=m.h, rx=3, fill=fill)
+            parts.append(f"{shape}{tip}</rect>")
+        else:
+            parts.append(f"{_open_tag('circle', cx=m.cx, cy=m.cy, r=4, fill=fill)}{tip}</circle>")
+        if labels:
+            label_y = g.plot_bottom + 18
+            parts.append(_element("text", m.label, x=m.cx, y=label_y, text_anchor="middle", **text_style))
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+def _attrs(attributes: dict[str, object]) -> str:
+    rendered = []
+    for name, value in attributes.items():
+        text = f"{value:.1f}" if isinstance(value, float) else str(value)
+        rendered.append(f'{name.rstrip("_").replace("_", "-")}="{escape(text)}"')
+    return " ".join(rendered)
+
+
+def _open_tag(tag: str, **attributes: object) -> str:
+    return f"<{tag} {_attrs(attributes)}>"
+
+
+def _element(tag: str, text: str | None = None, **attributes: object) -> str:
+    if text is None:
+        return f"<{tag} {_attrs(attributes)}/>"
+    return f"<{tag} {_attrs(attributes)}>{escape(text)}</{tag}>"
 
 
 def _label_text(value: Any, locale: str) -> str:
@@ -183,7 +229,12 @@ def chart_for_template(
     names = [_label_text(row[label], locale) for row in rows]
     suffix = f" {unit}" if unit else ""
     geometry = chart_geometry(
-        values, names, width=width, height=height, kind=kind, rtl=loc.text_direction(locale) == "rtl",
+        values,
+        names,
+        width=width,
+        height=height,
+        kind=kind,
+        rtl=loc.text_direction(locale) == "rtl",
         format_value=lambda v: loc.format_number(round(v), locale),
     )
     description = "; ".join(f"{m.label}: {m.value_label}{suffix}" for m in geometry.marks)

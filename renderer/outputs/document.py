@@ -93,6 +93,7 @@ def _prepared(template: Template) -> dict[str, Any]:
         if pdf.stylesheet:
             css_path = template.root / pdf.stylesheet
             stylesheets.append(CSS(filename=str(css_path), url_fetcher=fetcher, font_config=_font_config()))
+
         def asset(ref: str) -> str:
             return resolve_asset(ref, template.root, template.assets_dir).as_uri()
 

@@ -47,7 +47,8 @@ def static_key(template: str, hashed_name: str) -> str:
 
 def campaign_key(template: str, campaign: str, name: str) -> str:
     """The key of a campaign-level report such as ``manifest.jsonl`` or ``rejects.csv``."""
-    return f"{_check(template, 'template')}/{_check(campaign, 'campaign')}/{CAMPAIGN_DIR}/{_check(name, 'report')}"
+    prefix = f"{_check(template, 'template')}/{_check(campaign, 'campaign')}"
+    return f"{prefix}/{CAMPAIGN_DIR}/{_check(name, 'report')}"
 
 
 def static_href(hashed_name: str) -> str:

@@ -8,9 +8,9 @@ and reads the samples. Every problem raises `TemplateError` naming the file and 
 from __future__ import annotations
 
 import hashlib
-import re
 import json
 import mimetypes
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -118,7 +118,9 @@ def _parse_manifest(root: Path) -> tuple[Manifest, yaml.Node | None]:
             msg = "unknown key"
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
         raise TemplateError(
-            f"{where or 'manifest'}: {msg}{more}", file=str(root / MANIFEST), line=_node_line(node, loc)
+            f"{where or 'manifest'}: {msg}{more}",
+            file=str(root / MANIFEST),
+            line=_node_line(node, loc),
         ) from None
 
 
@@ -168,13 +170,22 @@ def _compile_texts(
                 for attr in ("text", "clip"):
                     src = getattr(scene.narration, attr)
                     if src is not None:
-                        snippets.append(((*loc, "narration", attr), "_video", f"{scene.id}.narration.{attr}", src))
+                        snippets.append(
+                            (
+                                (*loc, "narration", attr),
+                                "_video",
+                                f"{scene.id}.narration.{attr}",
+                                src,
+                            )
+                        )
     for loc, lang, key, src in snippets:
         try:
             texts.setdefault(lang, {})[key] = env.from_string(src)
         except TemplateSyntaxError as exc:
             where = ".".join(str(p) for p in loc)
-            raise TemplateError(f"{where}: broken Jinja: {exc.message}", file=file, line=_node_line(node, loc)) from None
+            raise TemplateError(
+                f"{where}: broken Jinja: {exc.message}", file=file, line=_node_line(node, loc)
+            ) from None
     return texts
 
 
@@ -250,7 +261,11 @@ def load_template(name_or_path: str | Path, settings: Settings) -> Template:
     manifest, node = _parse_manifest(root)
     file = str(root / MANIFEST)
     if manifest.name != root.name:
-        raise TemplateError(f"name {manifest.name!r} differs from the folder name", file=file, line=_node_line(node, ("name",)))
+        raise TemplateError(
+            f"name {manifest.name!r} differs from the folder name",
+            file=file,
+            line=_node_line(node, ("name",)),
+        )
     assets_dir = settings.assets_dir.resolve()
     html_env = html_environment([root])
     expr_env = expression_environment()
@@ -258,7 +273,9 @@ def load_template(name_or_path: str | Path, settings: Settings) -> Template:
     try:
         static = _hash_static(manifest, root, assets_dir)
     except AssetError as exc:
-        raise AssetError(exc.detail, file=file, line=_node_line(node, ("outputs", "microsite", "static"))) from None
+        raise AssetError(
+            exc.detail, file=file, line=_node_line(node, ("outputs", "microsite", "static"))
+        ) from None
     validator = RecipientValidator(manifest.contract)
     return Template(
         manifest=manifest,

@@ -38,7 +38,7 @@ def parse_locale(code: str) -> Locale:
 
 
 @lru_cache(maxsize=256)
-def _digit_table(code: str) -> dict[int, str] | None:
+def _digit_table(code: str) -> dict[int, int] | None:
     digits = _NATIVE_DIGITS.get(parse_locale(code).default_numbering_system)
     return str.maketrans("0123456789", digits) if digits else None
 
@@ -70,7 +70,9 @@ def _pattern(code: str, kind: str, digits: int | None) -> babel_numbers.NumberPa
 def format_number(value: Number, locale: str, digits: int | None = None) -> str:
     """A grouped decimal number in `locale`; `digits` fixes the fraction digits when given."""
     text = babel_numbers.format_decimal(
-        value, format=_pattern(locale, "decimal", digits), locale=parse_locale(locale),
+        value,
+        format=_pattern(locale, "decimal", digits),
+        locale=parse_locale(locale),
         numbering_system="default",
     )
     return native_digits(text, locale)
@@ -79,7 +81,9 @@ def format_number(value: Number, locale: str, digits: int | None = None) -> str:
 def format_percent(value: Number, locale: str, digits: int = 0) -> str:
     """A ratio (0.125) as a percent in `locale` (12,5 % in de), with `digits` fraction digits."""
     text = babel_numbers.format_percent(
-        value, format=_pattern(locale, "percent", digits), locale=parse_locale(locale),
+        value,
+        format=_pattern(locale, "percent", digits),
+        locale=parse_locale(locale),
         numbering_system="default",
     )
     return native_digits(text, locale)
