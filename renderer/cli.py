@@ -149,7 +149,10 @@ def _slug(text: str) -> str:
 
 
 def _progress_printer(progress: Progress, task: Any) -> Any:
+    last_refresh = 0.0
+
     def update(stats: CampaignStats) -> None:
+        nonlocal last_refresh
         progress.update(
             task,
             completed=stats.bytes_read,
@@ -160,6 +163,9 @@ def _progress_printer(progress: Progress, task: Any) -> Any:
             failed=stats.failed,
             rate=stats.rendered / stats.elapsed if stats.elapsed else 0.0,
         )
+        if stats.elapsed - last_refresh > 0.1:  # refreshed here, not by a thread (see below)
+            progress.refresh()
+            last_refresh = stats.elapsed
 
     return update
 
@@ -190,7 +196,8 @@ def campaign(
         TextColumn("· {task.fields[rate]:.0f}/s"),
         TimeElapsedColumn(),
     )
-    with Progress(*columns, console=console, transient=False) as progress:
+    # No auto-refresh thread: a single-threaded parent lets the worker pool fork instantly.
+    with Progress(*columns, console=console, transient=False, auto_refresh=False) as progress:
         task = progress.add_task(
             f"{loaded.name}/{name}", total=None, rows=0, done=0, rejected=0, failed=0, rate=0.0
         )

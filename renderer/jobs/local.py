@@ -11,6 +11,8 @@ from __future__ import annotations
 import gc
 import json
 import multiprocessing
+import multiprocessing.context
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -66,7 +68,9 @@ _WORKER: dict[str, Any] = {}
 
 
 def _init_worker(template_ref: str, settings: Settings) -> None:
-    template = load_template(template_ref, settings)
+    inherited = _WORKER.get("template")  # present when the pool forked from a loaded parent
+    template = inherited if inherited and str(inherited.root) == template_ref else None
+    template = template or load_template(template_ref, settings)
     _WORKER.update(template=template, storage=open_storage(settings.storage_url), settings=settings)
     # WeasyPrint allocates many short-lived objects; freezing the loaded template and raising the
     # GC threshold measured ~20% faster PDFs (bench/pages.py).
@@ -199,6 +203,16 @@ def run_campaign(
     return stats
 
 
+def _pool_context() -> multiprocessing.context.BaseContext:
+    """Fork when the parent has a single thread (instant start, template inherited); else a
+    forkserver, since forking a multi-threaded process can deadlock the child."""
+    if threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["renderer.jobs.local"])
+    return context
+
+
 def _run_pool(
     chunks: Iterator[Chunk],
     template_ref: str,
@@ -210,8 +224,7 @@ def _run_pool(
     source: RecipientSource,
     on_progress: Callable[[CampaignStats], None] | None,
 ) -> None:
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["renderer.jobs.local"])
+    context = _pool_context()
     in_flight: deque[Future[list[RowResult]]] = deque()
     limit = settings.workers * 3
     with ProcessPoolExecutor(

@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from renderer.errors import FieldIssue, RenderError, RowError, StorageError
-from renderer.outputs.document import render_pdf
 from renderer.outputs.microsite import RenderedFile, render_microsite
 from renderer.storage.base import Storage
 from renderer.storage.keys import output_key, static_key
@@ -35,11 +34,18 @@ class RowResult:
 Renderer = Callable[[Template, ResolvedSpec], RenderedFile]
 
 
-def _renderers(timeout_s: float) -> dict[str, Renderer]:
-    return {
-        "microsite": render_microsite,
-        "pdf": lambda template, spec: render_pdf(template, spec, timeout_s=timeout_s),
-    }
+def _render_pdf(timeout_s: float) -> Renderer:
+    # WeasyPrint takes ~0.6 s to import: only processes that render PDFs pay for it.
+    from renderer.outputs.document import render_pdf
+
+    return lambda template, spec: render_pdf(template, spec, timeout_s=timeout_s)
+
+
+def _renderers(outputs: list[str], timeout_s: float) -> dict[str, Renderer]:
+    renderers: dict[str, Renderer] = {"microsite": render_microsite}
+    if "pdf" in outputs:
+        renderers["pdf"] = _render_pdf(timeout_s)
+    return renderers
 
 
 def check_outputs(template: Template, outputs: Iterable[str]) -> list[str]:
@@ -79,7 +85,7 @@ def render_recipient(
 ) -> dict[str, str]:
     """Resolve and render one validated recipient, store each output; returns output -> key."""
     spec = resolve(template, recipient)
-    renderers = _renderers(pdf_timeout_s)
+    renderers = _renderers(outputs, pdf_timeout_s)
     keys = {}
     if "microsite" in outputs:
         publish_static(template, storage)

@@ -142,62 +142,47 @@ def chart_svg(
     cannot shape right-to-left scripts; the page then prints them in HTML beneath the chart.
     """
     g = geometry
-    anchor_axis = "start" if g.plot_left < 20 else "end"
-    axis_x = g.plot_right + 6 if anchor_axis == "start" else g.plot_left - 6
-    text_style = {"font-size": 11, "fill": style.text}
+    anchor = "start" if g.plot_left < 20 else "end"
+    axis_x = g.plot_right + 6 if anchor == "start" else g.plot_left - 6
     ident = f"chart-{zlib.crc32((title + description).encode()):08x}"  # stable, unique per chart
     parts = [
-        _open_tag(
-            "svg",
-            xmlns="http://www.w3.org/2000/svg",
-            class_="chart",
-            direction="ltr",
-            viewBox=f"0 0 {g.width} {g.height}",
-            width=g.width,
-            height=g.height,
-            role="img",
-            aria_labelledby=f"{ident}-title {ident}-desc",
-        ),
+        _SVG_OPEN.format(w=g.width, h=g.height, id=ident),
         f'<title id="{ident}-title">{escape(title)}</title>',
         f'<desc id="{ident}-desc">{escape(description)}</desc>',
     ]
     for y, label in g.gridlines:
-        parts.append(_element("line", x1=g.plot_left, x2=g.plot_right, y1=y, y2=y, stroke=style.grid))
-        parts.append(_element("text", label, x=axis_x, y=y + 4, text_anchor=anchor_axis, **text_style))
+        parts.append(_GRIDLINE.format(x1=g.plot_left, x2=g.plot_right, y=y, colour=style.grid))
+        parts.append(_TEXT.format(x=axis_x, y=y + 4, anchor=anchor, colour=style.text, text=escape(label)))
     if g.kind == "line":
         points = " ".join(f"{m.cx:.1f},{m.cy:.1f}" for m in g.marks)
-        parts.append(_element("polyline", points=points, fill="none", stroke=style.bar, stroke_width=3))
+        parts.append(_POLYLINE.format(points=points, colour=style.bar))
     for m in g.marks:
-        tip = f"<title>{escape(m.label)}: {escape(m.value_label)}</title>"
-        fill = style.highlight if m.highlight or g.kind == "line" else style.bar
+        tip = f"{escape(m.label)}: {escape(m.value_label)}"
         if g.kind == "bar":
-            shape = _open_tag("rect", x=m.x, y=m.y, width=m.w, height=m.h, rx=3, fill=fill)
-            parts.append(f"{shape}{tip}</rect>")
+            fill = style.highlight if m.highlight else style.bar
+            parts.append(_BAR.format(m=m, fill=fill, tip=tip))
         else:
-            parts.append(f"{_open_tag('circle', cx=m.cx, cy=m.cy, r=4, fill=fill)}{tip}</circle>")
+            parts.append(_POINT.format(m=m, fill=style.highlight, tip=tip))
         if labels:
-            label_y = g.plot_bottom + 18
-            parts.append(_element("text", m.label, x=m.cx, y=label_y, text_anchor="middle", **text_style))
+            y = g.plot_bottom + 18
+            parts.append(_TEXT.format(x=m.cx, y=y, anchor="middle", colour=style.text, text=escape(m.label)))
     parts.append("</svg>")
     return Markup("".join(parts))
 
 
-def _attrs(attributes: dict[str, object]) -> str:
-    rendered = []
-    for name, value in attributes.items():
-        text = f"{value:.1f}" if isinstance(value, float) else str(value)
-        rendered.append(f'{name.rstrip("_").replace("_", "-")}="{escape(text)}"')
-    return " ".join(rendered)
-
-
-def _open_tag(tag: str, **attributes: object) -> str:
-    return f"<{tag} {_attrs(attributes)}>"
-
-
-def _element(tag: str, text: str | None = None, **attributes: object) -> str:
-    if text is None:
-        return f"<{tag} {_attrs(attributes)}/>"
-    return f"<{tag} {_attrs(attributes)}>{escape(text)}</{tag}>"
+# SVG element templates: str.format is several times faster than building attributes per call.
+_SVG_OPEN = (
+    '<svg xmlns="http://www.w3.org/2000/svg" class="chart" direction="ltr" viewBox="0 0 {w} {h}" '
+    'width="{w}" height="{h}" role="img" aria-labelledby="{id}-title {id}-desc">'
+)
+_GRIDLINE = '<line x1="{x1:.1f}" x2="{x2:.1f}" y1="{y:.1f}" y2="{y:.1f}" stroke="{colour}"/>'
+_TEXT = '<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}" font-size="11" fill="{colour}">{text}</text>'
+_POLYLINE = '<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="3"/>'
+_BAR = (
+    '<rect x="{m.x:.1f}" y="{m.y:.1f}" width="{m.w:.1f}" height="{m.h:.1f}" rx="3" fill="{fill}">'
+    "<title>{tip}</title></rect>"
+)
+_POINT = '<circle cx="{m.cx:.1f}" cy="{m.cy:.1f}" r="4" fill="{fill}"><title>{tip}</title></circle>'
 
 
 def _label_text(value: Any, locale: str) -> str:

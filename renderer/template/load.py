@@ -54,7 +54,7 @@ class Template:
     validator: RecipientValidator
     html_env: ImmutableSandboxedEnvironment
     expressions: dict[str, TemplateExpression]
-    texts: dict[str, dict[str, JinjaTemplate]]
+    texts: dict[str, dict[str, JinjaTemplate | str]]
     static: dict[str, StaticAsset]
     samples: dict[str, dict[str, Any]]
     digest: str
@@ -151,8 +151,8 @@ def _compile_expressions(
 
 def _compile_texts(
     manifest: Manifest, env: ImmutableSandboxedEnvironment, node: yaml.Node | None, file: str
-) -> dict[str, dict[str, JinjaTemplate]]:
-    texts: dict[str, dict[str, JinjaTemplate]] = {}
+) -> dict[str, dict[str, JinjaTemplate | str]]:
+    texts: dict[str, dict[str, JinjaTemplate | str]] = {}
     snippets: list[tuple[tuple[Any, ...], str, str, str]] = [
         (("text", lang, key), lang, key, src)
         for lang, table in manifest.text.items()
@@ -179,6 +179,9 @@ def _compile_texts(
                             )
                         )
     for loc, lang, key, src in snippets:
+        if not any(marker in src for marker in ("{{", "{%", "{#")):
+            texts.setdefault(lang, {})[key] = src  # plain text: nothing to render per recipient
+            continue
         try:
             texts.setdefault(lang, {})[key] = env.from_string(src)
         except TemplateSyntaxError as exc:

@@ -1,13 +1,14 @@
 """Locale-aware formatting backed by Babel: money, numbers, percents, dates, month names, direction.
 
 Every function here is pure and takes the recipient's locale explicitly; `jinja.py` wraps them
-as filters that read the locale from the render context.
+as filters that read the locale from the render context. Number formatting is memoised: Babel
+costs ~40 µs a call, and campaigns format the same values (chart ticks, kWh, prices) again and again.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from functools import lru_cache
 
 from babel import Locale, UnknownLocaleError
@@ -49,12 +50,79 @@ def native_digits(text: str, locale: str) -> str:
     return text.translate(table) if table else text
 
 
+_PROBES = (
+    "0",
+    "1",
+    "-1",
+    "0.5",
+    "2.675",
+    "-0.125",
+    "12.5",
+    "999.995",
+    "1234.5",
+    "-98765.4321",
+    "1234567.891",
+)
+
+
+class _MoneyFormatter:
+    """Babel's currency format for one (locale, currency), replayed without Babel's per-call cost.
+
+    Babel spends ~45 µs per amount; a page shows a dozen amounts. The affixes and separators are
+    read from Babel's own output once, then checked against Babel on probe values: a locale whose
+    format this cannot reproduce (e.g. Indian grouping) keeps calling Babel.
+    """
+
+    def __init__(self, currency: str, locale: str) -> None:
+        self.currency = currency
+        self.locale = parse_locale(locale)
+        self.digits = babel_numbers.get_currency_precision(currency)
+        group = babel_numbers.get_group_symbol(self.locale, numbering_system="default")
+        decimal = babel_numbers.get_decimal_symbol(self.locale, numbering_system="default")
+        self.separators = str.maketrans({",": group, ".": decimal})
+        self.affixes = {sign: self._affixes(sign) for sign in ("+", "-")}
+        self.fast = all(self.affixes.values()) and all(
+            self._fast(Decimal(p)) == self._babel(p) for p in _PROBES
+        )
+
+    def _babel(self, amount: Number | str) -> str:
+        return babel_numbers.format_currency(
+            amount, self.currency, locale=self.locale, numbering_system="default"
+        )
+
+    def _body(self, amount: Decimal) -> str:
+        return f"{abs(amount):,.{self.digits}f}".translate(self.separators)
+
+    def _affixes(self, sign: str) -> tuple[str, str] | None:
+        probe = Decimal(f"{sign}1234567")
+        text, body = self._babel(probe), self._body(probe)
+        if text.count(body) != 1:
+            return None
+        prefix, suffix = text.split(body)
+        return prefix, suffix
+
+    def _fast(self, amount: Decimal) -> str:
+        affixes = self.affixes["-" if amount.is_signed() and amount != 0 else "+"]
+        assert affixes is not None
+        rounded = amount.quantize(Decimal(1).scaleb(-self.digits), rounding=ROUND_HALF_EVEN)
+        if rounded == 0:
+            affixes = self.affixes["+"]
+            assert affixes is not None
+        return f"{affixes[0]}{self._body(rounded)}{affixes[1]}"
+
+    def __call__(self, amount: Number) -> str:
+        value = amount if isinstance(amount, Decimal) else Decimal(str(amount))
+        return self._fast(value) if self.fast and value.is_finite() else self._babel(amount)
+
+
+@lru_cache(maxsize=512)
+def _money_formatter(currency: str, locale: str) -> _MoneyFormatter:
+    return _MoneyFormatter(currency, locale)
+
+
 def format_money(amount: Number, currency: str, locale: str) -> str:
     """Amount with currency symbol, separators and native digits of `locale` (1.234,50 €)."""
-    text = babel_numbers.format_currency(
-        amount, currency, locale=parse_locale(locale), numbering_system="default"
-    )
-    return native_digits(text, locale)
+    return native_digits(_money_formatter(currency, locale)(amount), locale)
 
 
 @lru_cache(maxsize=1024)
@@ -67,6 +135,7 @@ def _pattern(code: str, kind: str, digits: int | None) -> babel_numbers.NumberPa
     return pattern
 
 
+@lru_cache(maxsize=8192)
 def format_number(value: Number, locale: str, digits: int | None = None) -> str:
     """A grouped decimal number in `locale`; `digits` fixes the fraction digits when given."""
     text = babel_numbers.format_decimal(
@@ -78,6 +147,7 @@ def format_number(value: Number, locale: str, digits: int | None = None) -> str:
     return native_digits(text, locale)
 
 
+@lru_cache(maxsize=4096)
 def format_percent(value: Number, locale: str, digits: int = 0) -> str:
     """A ratio (0.125) as a percent in `locale` (12,5 % in de), with `digits` fraction digits."""
     text = babel_numbers.format_percent(

@@ -37,7 +37,7 @@ class TextTable:
     Lookup order: the exact locale (``de_DE``), its language (``de``), then ``en``.
     """
 
-    def __init__(self, texts: Mapping[str, Mapping[str, JinjaTemplate]], locale: str) -> None:
+    def __init__(self, texts: Mapping[str, Mapping[str, JinjaTemplate | str]], locale: str) -> None:
         language = parse_locale(locale).language
         chain = [locale, locale.replace("_", "-"), language, "en"]
         self._tables = [texts[code] for code in dict.fromkeys(chain) if code in texts]
@@ -50,7 +50,8 @@ class TextTable:
     def __call__(self, key: str) -> str:
         for table in self._tables:
             if key in table:
-                return table[key].render(self._context)
+                snippet = table[key]
+                return snippet if isinstance(snippet, str) else snippet.render(self._context)
         raise RenderError(f"text {key!r} is not defined for this locale or in 'en'")
 
 
