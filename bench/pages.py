@@ -93,9 +93,12 @@ def main() -> None:
             rate, base = statistics.median(fast), statistics.median(naive)
             verdict = "ok" if rate >= TARGETS[output] else "BELOW"
             runs = ", ".join(f"{r:.0f}" for r in fast)
+            ratio = rate / base
             print(
-                f"{output:10} {rate:10.1f} {base:10.1f} {rate / base:6.1f}x {TARGETS[output]:10.0f}  {verdict}  (runs: {runs})"
+                f"{output:10} {rate:10.1f} {base:10.1f} {ratio:6.1f}x {TARGETS[output]:10.0f}  {verdict}",
+                end="",
             )
+            print(f"  (runs: {runs})")
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
