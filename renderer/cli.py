@@ -24,6 +24,7 @@ from renderer.data.synthetic import synthetic_rows
 from renderer.errors import TailorError
 from renderer.jobs.local import CampaignSpec, CampaignStats, run_campaign
 from renderer.jobs.work import check_outputs, render_recipient
+from renderer.outputs.images import limit_image_size
 from renderer.settings import Settings, load_settings
 from renderer.storage import LocalStorage, MemoryStorage
 from renderer.storage.keys import campaign_key
@@ -47,7 +48,9 @@ def _fail(exc: TailorError) -> typer.Exit:
 
 
 def _settings(**overrides: Any) -> Settings:
-    return load_settings(**overrides)
+    settings = load_settings(**overrides)
+    limit_image_size(settings.max_image_pixels)
+    return settings
 
 
 def _load(template: str, settings: Settings) -> Template:

@@ -68,7 +68,10 @@ def test_unknown_locale_is_a_clear_error() -> None:
         loc.parse_locale("zz-ZZ")
 
 
-@pytest.mark.parametrize("locale", ["en_US", "de_DE", "it_IT", "tr_TR", "id_ID", "fa_IR", "hi_IN", "ar_EG", "de_CH", "fr_FR", "en_IN"])
+@pytest.mark.parametrize(
+    "locale",
+    ["en_US", "de_DE", "it_IT", "tr_TR", "id_ID", "fa_IR", "hi_IN", "ar_EG", "de_CH", "fr_FR", "en_IN"],
+)
 def test_fast_money_formatting_matches_babel(locale: str) -> None:
     import random
 
@@ -78,5 +81,7 @@ def test_fast_money_formatting_matches_babel(locale: str) -> None:
     for currency in ("EUR", "USD", "IRR", "IDR", "TRY", "JPY", "INR"):
         for _ in range(200):
             amount = Decimal(rng.randint(-(10**9), 10**9)) / Decimal(10 ** rng.randint(0, 4))
-            expected = loc.native_digits(format_currency(amount, currency, locale=locale, numbering_system="default"), locale)
+            expected = loc.native_digits(
+                format_currency(amount, currency, locale=locale, numbering_system="default"), locale
+            )
             assert loc.format_money(amount, currency, locale) == expected, (currency, amount)

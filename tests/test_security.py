@@ -112,3 +112,25 @@ def test_pdf_render_time_limit(bill: Template) -> None:
 
     with pytest.raises(RenderTimeout, match="took longer than"), document.time_limit(0.05, "test"):
         sum(i for i in range(10**9))
+
+
+def test_huge_images_are_refused(tmp_path: Path) -> None:
+    import warnings
+
+    from PIL import Image
+
+    from renderer.outputs.images import limit_image_size
+
+    previous = Image.MAX_IMAGE_PIXELS
+    path = tmp_path / "huge.png"
+    Image.new("1", (4000, 3000)).save(path)  # 12 MP, tiny on disk
+    try:
+        with warnings.catch_warnings():
+            limit_image_size(5_000_000)
+            with (
+                pytest.raises((Image.DecompressionBombError, Image.DecompressionBombWarning)),
+                Image.open(path) as image,
+            ):
+                image.load()
+    finally:
+        Image.MAX_IMAGE_PIXELS = previous

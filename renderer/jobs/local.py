@@ -24,6 +24,7 @@ from typing import Any
 from renderer.data.sources import BadRow, RecipientSource, RejectsWriter
 from renderer.errors import SourceError
 from renderer.jobs.work import RowResult, check_outputs, render_row
+from renderer.outputs.images import limit_image_size
 from renderer.settings import Settings
 from renderer.storage import open_storage
 from renderer.storage.base import Storage
@@ -72,6 +73,7 @@ def _init_worker(template_ref: str, settings: Settings) -> None:
     template = inherited if inherited and str(inherited.root) == template_ref else None
     template = template or load_template(template_ref, settings)
     _WORKER.update(template=template, storage=open_storage(settings.storage_url), settings=settings)
+    limit_image_size(settings.max_image_pixels)
     # WeasyPrint allocates many short-lived objects; freezing the loaded template and raising the
     # GC threshold measured ~20% faster PDFs (bench/pages.py).
     gc.collect()
