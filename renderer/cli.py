@@ -156,9 +156,13 @@ def _progress_printer(progress: Progress, task: Any) -> Any:
 
     def update(stats: CampaignStats) -> None:
         nonlocal last_refresh
+        processed = stats.rendered + stats.rejected + stats.failed
+        # bytes of the rows already finished, so the bar reaches 100% with the last render,
+        # not when the reader (a few chunks ahead) reaches the end of the file
+        done_bytes = stats.bytes_read * processed / stats.rows if stats.rows else 0
         progress.update(
             task,
-            completed=stats.bytes_read,
+            completed=done_bytes,
             total=stats.total_bytes or None,
             rows=stats.rows,
             done=stats.rendered,
