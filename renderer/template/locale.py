@@ -168,8 +168,13 @@ def format_date(value: dt.date, locale: str, width: str = "medium") -> str:
 def month_name(value: dt.date | int, locale: str, width: str = "wide") -> str:
     """The stand-alone month name ('wide' or 'abbreviated') of a date or a month number."""
     month = value if isinstance(value, int) else value.month
+    return _month_names(locale, width)[month - 1]
+
+
+@lru_cache(maxsize=256)
+def _month_names(locale: str, width: str) -> tuple[str, ...]:
     names = parse_locale(locale).months["stand-alone"][width]
-    return str(names[month])
+    return tuple(str(names[month]) for month in range(1, 13))
 
 
 def text_direction(locale: str) -> str:
