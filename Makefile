@@ -42,7 +42,7 @@ $(AXE): package.json
 demo: deps-demo $(STAMP)
 	@mkdir -p $(DEMO_DIR)/data
 	$(VENV)/bin/tailor sample-data bill-summary --rows $(DEMO_ROWS) --seed 1 --out $(DEMO_DIR)/data/recipients.csv
-	$(VENV)/bin/tailor campaign bill-summary $(DEMO_DIR)/data/recipients.csv --campaign demo --out $(DEMO_DIR)
+	$(VENV)/bin/tailor campaign bill-summary $(DEMO_DIR)/data/recipients.csv --campaign demo --out $(DEMO_DIR) --overwrite
 	@first=$$(head -n1 $(DEMO_DIR)/bill-summary/demo/_campaign/manifest.jsonl | $(PY) -c 'import json,sys; print(json.load(sys.stdin)["recipient_id"])'); \
 	echo; echo "Open a recipient's microsite:  xdg-open $(DEMO_DIR)/bill-summary/demo/$$first/index.html"; \
 	echo "Open the same bill as a PDF:  xdg-open $(DEMO_DIR)/bill-summary/demo/$$first/bill.pdf"; \

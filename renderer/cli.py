@@ -29,6 +29,7 @@ from renderer.settings import Settings, load_settings
 from renderer.storage import LocalStorage, MemoryStorage
 from renderer.storage.keys import campaign_key
 from renderer.template.load import Template, load_template
+from renderer.template.locale import parse_locale
 
 app = typer.Typer(
     help="Tailor: personalized microsites, PDFs and videos for every customer.",
@@ -39,7 +40,9 @@ console = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True)
 
 OutputsOpt = Annotated[str, typer.Option("--outputs", help="Comma-separated: microsite,pdf")]
-OutOpt = Annotated[Path, typer.Option("--out", help="Output folder (local storage root)")]
+OutOpt = Annotated[
+    Path | None, typer.Option("--out", help="Output folder (default: TAILOR_STORAGE_URL, else ./out)")
+]
 
 
 def _fail(exc: TailorError) -> typer.Exit:
@@ -127,14 +130,14 @@ def render(
     data: Annotated[Path | None, typer.Option("--data", help="One recipient as a JSON file")] = None,
     sample: Annotated[str | None, typer.Option("--sample", help="A sample name, e.g. fa-IR")] = None,
     outputs: OutputsOpt = "microsite,pdf",
-    out_dir: OutOpt = Path("out"),
+    out_dir: OutOpt = None,
     campaign: Annotated[str, typer.Option(help="Campaign id used in the output keys")] = "single",
 ) -> None:
     """Render one recipient now and print where each output is."""
-    settings = _settings(storage_url=str(out_dir))
+    settings = _settings(storage_url=str(out_dir) if out_dir else None)
     loaded = _load(template, settings)
     raw = _recipient_data(loaded, data, sample)
-    storage = LocalStorage(out_dir)
+    storage = LocalStorage(_local_root(settings))
     try:
         chosen = check_outputs(loaded, outputs.split(","))
         recipient = loaded.validator.validate(raw)
@@ -145,6 +148,25 @@ def render(
         raise _fail(exc) from None
     for name, key in keys.items():
         out.print(f"{name:10} {storage.path(key)}")
+
+
+def _is_locale(name: str) -> bool:
+    try:
+        parse_locale(name)
+    except ValueError:
+        return False
+    return True
+
+
+def _local_root(settings: Settings) -> Path:
+    url = settings.storage_url
+    if url.startswith("file://"):
+        return Path(url.removeprefix("file://"))
+    if "://" in url:
+        scheme = url.split(":")[0]
+        console.print(f"[bold red]error:[/] the CLI writes to a local folder, not {scheme}:// storage")
+        raise typer.Exit(code=2)
+    return Path(url)
 
 
 def _slug(text: str) -> str:
@@ -182,17 +204,25 @@ def campaign(
     template: Annotated[str, typer.Argument(help="Template name or folder")],
     data: Annotated[Path, typer.Argument(help="Recipients as .csv or .jsonl")],
     outputs: OutputsOpt = "microsite,pdf",
-    out_dir: OutOpt = Path("out"),
+    out_dir: OutOpt = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace an earlier run of the same campaign id")] = False,
     campaign_id: Annotated[
         str | None, typer.Option("--campaign", help="Campaign id (default: data file name)")
     ] = None,
     workers: Annotated[int | None, typer.Option(help="Worker processes (default: CPU count)")] = None,
 ) -> None:
     """Render every recipient of a CSV/JSONL file in bulk; bad rows go to rejects.csv."""
-    settings = _settings(storage_url=str(out_dir), workers=workers)
+    settings = _settings(storage_url=str(out_dir) if out_dir else None, workers=workers)
+    root = _local_root(settings)
     name = _slug(campaign_id or data.stem)
     loaded = _load(template, settings)
-    report_dir = (out_dir / campaign_key(loaded.name, name, "manifest.jsonl")).parent
+    report_dir = (root / campaign_key(loaded.name, name, "manifest.jsonl")).parent
+    if (report_dir / "manifest.jsonl").exists() and not overwrite:
+        console.print(
+            f"[bold red]error:[/] campaign {name!r} already ran into {root}; "
+            "choose another --campaign id, or pass --overwrite to replace it"
+        )
+        raise typer.Exit(code=1)
     spec = CampaignSpec(str(loaded.root), data, tuple(outputs.split(",")), name, report_dir)
     columns = (
         TextColumn("[bold]{task.description}"),
@@ -217,11 +247,11 @@ def campaign(
         f"{stats.rendered} rendered, {stats.rejected} rejected, {stats.failed} failed "
         f"in {stats.elapsed:.1f} s ({stats.rendered / max(stats.elapsed, 1e-9):.0f} recipients/s)"
     )
-    out.print(f"outputs:  {(out_dir / loaded.name / name).resolve()}")
+    out.print(f"outputs:  {(root / loaded.name / name).resolve()}")
     out.print(f"manifest: {(report_dir / 'manifest.jsonl').resolve()}")
     out.print(f"rejects:  {(report_dir / 'rejects.csv').resolve()}")
-    if stats.rendered == 0 and stats.rows:
-        raise typer.Exit(code=1)
+    if stats.failed or (stats.rendered == 0 and stats.rows):
+        raise typer.Exit(code=1)  # rejected rows are data problems; failed renders are ours
 
 
 def _cell(value: Any) -> str:
@@ -250,7 +280,7 @@ def sample_data(
     """Write deterministic synthetic recipients for demos and benchmarks."""
     loaded = _load(template, _settings())
     contract = loaded.manifest.contract
-    locales = sorted(loaded.samples) or [contract.default_locale]
+    locales = [name for name in sorted(loaded.samples) if _is_locale(name)] or [contract.default_locale]
     generated = synthetic_rows(contract, locales, rows, seed)
     jsonl = output is not None and output.suffix.lower() in (".jsonl", ".ndjson")
     handle = output.open("w", encoding="utf-8", newline="") if output else sys.stdout

@@ -80,6 +80,7 @@ def test_campaign_renders_good_rows_and_reports_bad_ones(tmp_path: Path, setting
     by_row = {int(r["row"]): r for r in rejects}
     assert by_row[4]["reason"].startswith("has 5 values but the header has")
     assert by_row[5]["field"] == "previous_amount" and "valid decimal" in by_row[5]["reason"]
+    assert by_row[5]["recipient_id"] == "BAD-1"  # the id is not personal in this contract
     assert by_row[len(body)]["reason"].startswith("duplicate recipient id (first at row")
     assert "lots" not in (report_dir / "rejects.csv").read_text(encoding="utf-8")
     static = sorted(p.name for p in (out / "bill-summary" / STATIC_DIR).iterdir())
@@ -141,3 +142,54 @@ def test_cli_campaign_prints_where_outputs_are(tmp_path: Path) -> None:
     assert "12 rendered, 0 rejected, 0 failed" in result.stdout
     assert f"outputs:  {out.resolve()}/bill-summary/r" in result.stdout
     assert len(list((out / "bill-summary" / "r").glob("*/index.html"))) == 12
+
+
+def test_a_row_that_failed_validation_does_not_block_a_later_good_row_with_its_id(
+    tmp_path: Path, settings: Settings
+) -> None:
+    lines = _sample_csv(tmp_path / "base.csv", 2)
+    header = next(csv.reader([lines[0]]))
+    bad = next(csv.reader([lines[1]]))
+    bad[header.index("currency")] = "DOLLARS"
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerow(bad)
+    data = tmp_path / "r.csv"
+    data.write_text(lines[0] + buffer.getvalue() + lines[1], encoding="utf-8")
+    out = tmp_path / "out"
+    run_settings = settings.model_copy(update={"storage_url": str(out), "workers": 1})
+    stats = run_campaign(CampaignSpec("bill-summary", data, ("microsite",), "c3", out / "rep"), run_settings)
+    assert (stats.rendered, stats.rejected, stats.duplicates) == (1, 1, 0)
+
+
+def test_microsite_links_the_pdf_only_when_it_is_rendered(tmp_path: Path, settings: Settings) -> None:
+    data = tmp_path / "r.csv"
+    _sample_csv(data, 2)
+    out = tmp_path / "out"
+    run_settings = settings.model_copy(update={"storage_url": str(out), "workers": 1})
+    run_campaign(CampaignSpec("bill-summary", data, ("microsite",), "site", out / "rep1"), run_settings)
+    run_campaign(CampaignSpec("bill-summary", data, ("microsite", "pdf"), "both", out / "rep2"), run_settings)
+    alone = (out / "bill-summary/site/C-0000001/index.html").read_text(encoding="utf-8")
+    both = (out / "bill-summary/both/C-0000001/index.html").read_text(encoding="utf-8")
+    assert 'href="bill.pdf"' not in alone
+    assert 'href="bill.pdf"' in both and (out / "bill-summary/both/C-0000001/bill.pdf").exists()
+
+
+def test_cli_refuses_to_rerun_a_campaign_id_without_overwrite(tmp_path: Path) -> None:
+    data = tmp_path / "r.csv"
+    _sample_csv(data, 2)
+    base = [
+        sys.executable,
+        "-m",
+        "renderer",
+        "campaign",
+        "bill-summary",
+        str(data),
+        "--out",
+        str(tmp_path / "o"),
+    ]
+    args = [*base, "--outputs", "microsite", "--workers", "1"]
+    assert subprocess.run(args, cwd=PROJECT_ROOT, capture_output=True, timeout=120).returncode == 0
+    again = subprocess.run(args, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 1 and "--overwrite" in again.stderr
+    forced = subprocess.run([*args, "--overwrite"], cwd=PROJECT_ROOT, capture_output=True, timeout=120)
+    assert forced.returncode == 0

@@ -111,3 +111,22 @@ def test_rejects_writer_neutralises_formulas() -> None:
         "3,'=HYPERLINK(1),name,is required",
     ]
     assert neutralise("@SUM") == "'@SUM" and neutralise("ok") == "ok"
+
+
+def test_an_unbalanced_quote_reports_the_lines_it_swallowed(tmp_path: Path) -> None:
+    path = tmp_path / "r.csv"
+    path.write_text('id,items\nA,"[1]"\nB,"oops\nC,"[2]"\nD,"[3]"\n', encoding="utf-8")
+    rows = _read(path)
+    assert isinstance(rows[1], BadRow)
+    assert rows[1].number == 3 and "spanning lines 3-4" in rows[1].reason
+    assert [r.values["id"] for r in rows if isinstance(r, RawRow)] == ["A", "D"]
+
+
+def test_an_oversized_jsonl_line_is_skipped_without_loading_it(tmp_path: Path) -> None:
+    from renderer.data.sources import MAX_LINE_BYTES
+
+    path = tmp_path / "r.jsonl"
+    with path.open("wb") as handle:
+        handle.write(b'{"id": "A"}\n{"id": "' + b"x" * (MAX_LINE_BYTES + 10) + b'"}\n{"id": "B"}\n')
+    rows = _read(path)
+    assert [(r.number, type(r).__name__) for r in rows] == [(1, "RawRow"), (2, "BadRow"), (3, "RawRow")]

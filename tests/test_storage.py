@@ -39,6 +39,8 @@ def test_keys_layout() -> None:
         safe_segment("")
     with pytest.raises(StorageError):
         safe_segment("x" * 201)
+    with pytest.raises(StorageError, match="once encoded"):
+        safe_segment("é" * 100)  # 100 characters, 600 bytes once percent-encoded
 
 
 @pytest.fixture(params=["local", "memory"])

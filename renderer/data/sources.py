@@ -19,6 +19,7 @@ from typing import IO, Any
 from renderer.errors import SourceError
 
 MAX_FIELD_BYTES = 1 << 20
+MAX_LINE_BYTES = 4 * MAX_FIELD_BYTES
 _SURROGATES = re.compile("[\udc80-\udcff]")
 
 
@@ -132,7 +133,11 @@ class RecipientSource:
             except StopIteration:
                 return
             except csv.Error as exc:
-                yield BadRow(number, f"malformed CSV ({str(exc).split(':')[0]})")
+                reason = f"malformed CSV ({str(exc).split(':')[0]})"
+                last = self._reader.line_num
+                if last > number:  # an unbalanced quote swallowed the lines up to here
+                    reason += f" spanning lines {number}-{last}; rows on those lines were not read"
+                yield BadRow(number, reason)
                 continue
             if not values or (len(values) == 1 and not values[0].strip()):
                 continue
@@ -146,29 +151,36 @@ class RecipientSource:
 
     def _iter_jsonl(self) -> Iterator[RawRow | BadRow]:
         buffered = io.BufferedReader(self._counter, 1 << 16)
-        for number, line in enumerate(buffered, start=1):
-            if len(line) > MAX_FIELD_BYTES * 4:
-                yield BadRow(number, "line is too long")
+        number = 0
+        while line := buffered.readline(MAX_LINE_BYTES):
+            number += 1
+            if len(line) == MAX_LINE_BYTES and not line.endswith(b"\n"):
+                while (rest := buffered.readline(MAX_LINE_BYTES)) and not rest.endswith(b"\n"):
+                    pass  # skip the rest of an oversized line without holding it in memory
+                yield BadRow(number, f"line is longer than {MAX_LINE_BYTES >> 20} MiB")
                 continue
-            try:
-                text = line.decode("utf-8-sig" if number == 1 else "utf-8")
-            except UnicodeDecodeError:
-                yield BadRow(number, "is not valid UTF-8 text")
-                continue
-            if not text.strip():
-                continue
-            if "\x00" in text:
-                yield BadRow(number, "contains a NUL byte")
-                continue
-            try:
-                value = json.loads(text)
-            except json.JSONDecodeError as exc:
-                yield BadRow(number, f"invalid JSON ({exc.msg} at column {exc.colno})")
-                continue
-            if not isinstance(value, dict):
-                yield BadRow(number, "is not a JSON object")
-                continue
-            yield RawRow(number, value)
+            row = self._jsonl_row(number, line)
+            if row is not None:
+                yield row
+
+    @staticmethod
+    def _jsonl_row(number: int, line: bytes) -> RawRow | BadRow | None:
+        """One JSONL line as a row, a BadRow, or None for a blank line."""
+        try:
+            text = line.decode("utf-8-sig" if number == 1 else "utf-8")
+        except UnicodeDecodeError:
+            return BadRow(number, "is not valid UTF-8 text")
+        if "\x00" in text:
+            return BadRow(number, "contains a NUL byte")
+        if not text.strip():
+            return None
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as exc:
+            return BadRow(number, f"invalid JSON ({exc.msg} at column {exc.colno})")
+        if not isinstance(value, dict):
+            return BadRow(number, "is not a JSON object")
+        return RawRow(number, value)
 
 
 def _bad_text(values: list[str]) -> str | None:

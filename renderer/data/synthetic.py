@@ -58,6 +58,8 @@ NAMES: dict[str, tuple[list[str], list[str], list[str], list[str]]] = {
     ),
 }
 
+_CURRENCY_DATE = dt.date(2026, 1, 1)
+
 # How many units of a currency buy roughly what one euro does, so synthetic bills look plausible.
 CURRENCY_SCALE = {"TRY": 35, "IDR": 17000, "IRR": 50000, "JPY": 160, "INR": 90}
 
@@ -71,7 +73,8 @@ class _RowMaker:
         language = parse_locale(locale).language
         self.names = NAMES.get(language, NAMES["en"])
         territory = parse_locale(locale).territory or "US"
-        self.currency = (get_territory_currencies(territory) or ["EUR"])[0]
+        # a fixed date keeps the output stable when a country changes its currency
+        self.currency = (get_territory_currencies(territory, start_date=_CURRENCY_DATE) or ["EUR"])[0]
 
     def row(self) -> dict[str, Any]:
         return self.fields(self.contract.fields, {})
@@ -93,11 +96,29 @@ class _RowMaker:
         return maker(spec, hint, row)
 
     def default(self, spec: FieldSpec) -> Any:
+        """A value of the field's type for fields without a hint (optional ones stay empty)."""
+        if spec.type is FieldType.BOOL:
+            return self.rng.random() < 0.5
         if spec.default is not None or not spec.required:
-            return self.rng.random() < 0.5 if spec.type is FieldType.BOOL else None
-        if spec.type is FieldType.ENUM and spec.choices:
-            return self.rng.choice(spec.choices)
-        return f"value-{self.index}"
+            return None
+        by_type: dict[FieldType, Any] = {
+            FieldType.ENUM: lambda: self.rng.choice(spec.choices or [""]),
+            FieldType.INTEGER: lambda: self.index,
+            FieldType.DECIMAL: lambda: self.money(
+                spec.minimum or Decimal(0), spec.maximum or Decimal(100), False
+            ),
+            FieldType.MONEY: lambda: self.money(
+                spec.minimum or Decimal(1), spec.maximum or Decimal(100), True
+            ),
+            FieldType.DATE: lambda: _CURRENCY_DATE + dt.timedelta(days=self.rng.randint(0, 364)),
+            FieldType.EMAIL: lambda: f"customer{self.index}@example.com",
+            FieldType.URL: lambda: f"https://example.com/{self.index}",
+            FieldType.LOCALE: lambda: self.locale.replace("_", "-"),
+            FieldType.CURRENCY: lambda: self.currency,
+            FieldType.LIST: lambda: self._items(spec, spec.min_items or 1),
+        }
+        make = by_type.get(spec.type)
+        return make() if make else f"value-{self.index}"
 
     def money(self, low: Decimal, high: Decimal, scale: bool) -> Decimal:
         factor = CURRENCY_SCALE.get(self.currency, 1) if scale else 1

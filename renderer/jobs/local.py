@@ -1,9 +1,11 @@
 """The default executor: a campaign on a local process pool, streamed, with progress and reports.
 
-The parent process streams the recipient file, drops duplicate recipient ids, and sends chunks
-of raw rows to workers; each worker validates, renders and stores its rows and returns small
-`RowResult`s. At most a few chunks are in flight, so memory stays flat for any file size.
-Reports (``manifest.jsonl``, ``rejects.csv``) are appended as results arrive.
+The parent process streams the recipient file, validates each row against the contract, drops
+duplicate recipient ids (compared after validation, so ``007`` and ``7`` in an integer field are
+one recipient), and sends chunks of validated rows to workers; each worker renders and stores its
+rows and returns small `RowResult`s. At most a few chunks are in flight, so memory stays flat
+whatever the file size (the set of seen recipient ids aside). Reports (``manifest.jsonl``,
+``rejects.csv``) are appended in row order as results arrive.
 """
 
 from __future__ import annotations
@@ -17,12 +19,13 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from renderer.data.sources import BadRow, RecipientSource, RejectsWriter
-from renderer.errors import SourceError
+from renderer.errors import RenderError, RowError, SourceError
 from renderer.jobs.work import RowResult, check_outputs, render_row
 from renderer.outputs.images import limit_image_size
 from renderer.settings import Settings
@@ -69,8 +72,9 @@ _WORKER: dict[str, Any] = {}
 
 
 def _init_worker(template_ref: str, settings: Settings) -> None:
-    inherited = _WORKER.get("template")  # present when the pool forked from a loaded parent
-    template = inherited if inherited and str(inherited.root) == template_ref else None
+    # run_campaign leaves the template it just loaded here; a forked worker inherits it
+    handed = _WORKER.get("template")
+    template = handed if handed is not None and str(handed.root) == template_ref else None
     template = template or load_template(template_ref, settings)
     _WORKER.update(template=template, storage=open_storage(settings.storage_url), settings=settings)
     limit_image_size(settings.max_image_pixels)
@@ -122,8 +126,10 @@ class _Reports:
 
 
 def _chunks(
-    source: RecipientSource, rid_field: str, size: int, stats: CampaignStats, reports: _Reports
+    source: RecipientSource, template: Template, size: int, stats: CampaignStats, reports: _Reports
 ) -> Iterator[Chunk]:
+    contract = template.manifest.contract
+    rid_field = contract.recipient_id
     seen: dict[str, int] = {}
     chunk: Chunk = []
     for item in source:
@@ -132,31 +138,28 @@ def _chunks(
             stats.rejected += 1
             reports.reject(item.number, "(row)", item.reason)
             continue
-        rid = str(item.values.get(rid_field, "")).strip()
-        if rid and rid in seen:
+        try:
+            recipient = template.validator.validate(item.values, row_number=item.number)
+        except RowError as exc:
+            stats.rejected += 1
+            raw_id = str(item.values.get(rid_field, "")).strip()
+            for issue in exc.issues:
+                reports.reject(item.number, issue.field, issue.reason, raw_id)
+            continue
+        rid = str(recipient[rid_field])
+        if rid in seen:
             stats.duplicates += 1
             stats.rejected += 1
-            reports.reject(item.number, rid_field, f"duplicate recipient id (first at row {seen[rid]})", rid)
+            reason = f"duplicate recipient id (first at row {seen[rid]})"
+            reports.reject(item.number, rid_field, reason, rid)
             continue
-        if rid:
-            seen[rid] = item.number
-        chunk.append((item.number, item.values))
+        seen[rid] = item.number
+        chunk.append((item.number, recipient))
         if len(chunk) >= size:
             yield chunk
             chunk = []
     if chunk:
         yield chunk
-
-
-def _count(stats: CampaignStats, reports: _Reports, results: list[RowResult]) -> None:
-    for result in results:
-        reports.record(result)
-        if result.status == "ok":
-            stats.rendered += 1
-        elif result.status == "rejected":
-            stats.rejected += 1
-        else:
-            stats.failed += 1
 
 
 def run_campaign(
@@ -180,14 +183,14 @@ def run_campaign(
         personal_id = contract.fields[contract.recipient_id].personal
         reports = _Reports(spec.report_dir, personal_id)
         try:
-            chunks = _chunks(source, contract.recipient_id, settings.chunk_size, stats, reports)
+            chunks = _chunks(source, template, settings.chunk_size, stats, reports)
+            _WORKER["template"] = template
             if settings.workers == 1:
                 _init_worker(str(template.root), settings)
                 for chunk in chunks:
-                    _count(stats, reports, _render_chunk(chunk, outputs, spec.campaign))
-                    stats.bytes_read = source.bytes_read
-                    if on_progress:
-                        on_progress(stats)
+                    _collect(
+                        _render_chunk(chunk, outputs, spec.campaign), stats, reports, source, on_progress
+                    )
             else:
                 _run_pool(
                     chunks,
@@ -239,16 +242,37 @@ def _run_pool(
             for chunk in chunks:
                 in_flight.append(pool.submit(_render_chunk, chunk, outputs, spec.campaign))
                 while len(in_flight) >= limit or (in_flight and in_flight[0].done()):
-                    _count(stats, reports, in_flight.popleft().result())
-                    stats.bytes_read = source.bytes_read
-                    if on_progress:
-                        on_progress(stats)
+                    _collect(in_flight.popleft().result(), stats, reports, source, on_progress)
             while in_flight:
-                _count(stats, reports, in_flight.popleft().result())
-                stats.bytes_read = source.bytes_read
-                if on_progress:
-                    on_progress(stats)
+                _collect(in_flight.popleft().result(), stats, reports, source, on_progress)
+        except BrokenProcessPool:
+            for future in in_flight:
+                future.cancel()
+            raise RenderError(
+                f"a worker process died (killed or out of memory) after {stats.rendered} recipients; "
+                "the manifest lists every recipient rendered so far"
+            ) from None
         except BaseException:
             for future in in_flight:
                 future.cancel()
             raise
+
+
+def _collect(
+    results: list[RowResult],
+    stats: CampaignStats,
+    reports: _Reports,
+    source: RecipientSource,
+    on_progress: Callable[[CampaignStats], None] | None,
+) -> None:
+    for result in results:
+        reports.record(result)
+        if result.status == "ok":
+            stats.rendered += 1
+        elif result.status == "rejected":
+            stats.rejected += 1
+        else:
+            stats.failed += 1
+    stats.bytes_read = source.bytes_read
+    if on_progress:
+        on_progress(stats)

@@ -1,16 +1,17 @@
-"""The unit of work: one recipient row -> validated, resolved, rendered, stored.
+"""The unit of work: one validated recipient -> resolved, rendered, stored.
 
-`render_row` never raises for a bad row or a failed output: it returns a `RowResult` saying
-what happened, so a campaign always goes on. Messages name fields and outputs, never values.
+`render_row` never raises for a failed output: it returns a `RowResult` saying what happened,
+so a campaign always goes on. Messages name fields and outputs, never values.
 """
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from renderer.errors import FieldIssue, RenderError, RowError, StorageError
+from renderer.errors import FieldIssue, RenderError, StorageError
 from renderer.outputs.microsite import RenderedFile, render_microsite
 from renderer.storage.base import Storage
 from renderer.storage.keys import output_key, static_key
@@ -41,8 +42,12 @@ def _render_pdf(timeout_s: float) -> Renderer:
     return lambda template, spec: render_pdf(template, spec, timeout_s=timeout_s)
 
 
-def _renderers(outputs: list[str], timeout_s: float) -> dict[str, Renderer]:
-    renderers: dict[str, Renderer] = {"microsite": render_microsite}
+def _renderers(template: Template, outputs: list[str], timeout_s: float) -> dict[str, Renderer]:
+    pdf = template.manifest.outputs.pdf
+    pdf_href = pdf.filename if pdf and "pdf" in outputs else None  # link only what is rendered
+    renderers: dict[str, Renderer] = {
+        "microsite": lambda template, spec: render_microsite(template, spec, pdf_href=pdf_href)
+    }
     if "pdf" in outputs:
         renderers["pdf"] = _render_pdf(timeout_s)
     return renderers
@@ -62,16 +67,17 @@ def check_outputs(template: Template, outputs: Iterable[str]) -> list[str]:
     return chosen
 
 
-_PUBLISHED: set[tuple[int, str]] = set()
+_PUBLISHED: weakref.WeakKeyDictionary[Storage, set[str]] = weakref.WeakKeyDictionary()
 
 
 def publish_static(template: Template, storage: Storage) -> None:
-    """Store the template's content-hashed static files once (create-if-absent, memoised)."""
+    """Store the template's content-hashed static files once per storage (create-if-absent)."""
+    published = _PUBLISHED.setdefault(storage, set())
     for asset in template.static.values():
         key = static_key(template.name, asset.hashed_name)
-        if (id(storage), key) not in _PUBLISHED:
+        if key not in published:
             storage.put_if_absent(key, asset.data, asset.content_type)
-            _PUBLISHED.add((id(storage), key))
+            published.add(key)
 
 
 def render_recipient(
@@ -83,21 +89,27 @@ def render_recipient(
     *,
     pdf_timeout_s: float = 60.0,
 ) -> dict[str, str]:
-    """Resolve and render one validated recipient, store each output; returns output -> key."""
+    """Resolve and render one validated recipient, then store its outputs; returns output -> key.
+
+    Every output is rendered before any is stored, so a failing PDF never leaves a microsite
+    behind that links to it. Raises RenderError or StorageError naming the output.
+    """
     spec = resolve(template, recipient)
-    renderers = _renderers(outputs, pdf_timeout_s)
-    keys = {}
-    if "microsite" in outputs:
-        publish_static(template, storage)
+    renderers = _renderers(template, outputs, pdf_timeout_s)
+    rendered: dict[str, RenderedFile] = {}
     for name in outputs:
         try:
-            rendered = renderers[name](template, spec)
+            rendered[name] = renderers[name](template, spec)
         except RenderError as exc:
             raise RenderError(f"{name} output: {exc}") from exc
         except Exception as exc:  # a renderer bug: name the output and the error type only
             raise RenderError(f"{name} output: unexpected {type(exc).__name__}") from exc
-        key = output_key(template.name, campaign, spec.recipient_id, rendered.name)
-        storage.put(key, rendered.data, rendered.content_type)
+    if "microsite" in outputs:
+        publish_static(template, storage)
+    keys = {}
+    for name, file in rendered.items():
+        key = output_key(template.name, campaign, spec.recipient_id, file.name)
+        storage.put(key, file.data, file.content_type)
         keys[name] = key
     return keys
 
@@ -105,21 +117,20 @@ def render_recipient(
 def render_row(
     template: Template,
     row: int,
-    values: dict[str, Any],
+    recipient: dict[str, Any],
     outputs: list[str],
     storage: Storage,
     campaign: str,
     *,
     pdf_timeout_s: float = 60.0,
 ) -> RowResult:
-    """Validate and render one raw row; every failure becomes a RowResult, never an exception."""
-    try:
-        recipient = template.validator.validate(values, row_number=row)
-    except RowError as exc:
-        return RowResult(row, "rejected", issues=exc.issues)
+    """Render one validated row; every failure becomes a RowResult, never an exception."""
     rid = str(recipient[template.manifest.contract.recipient_id])
     try:
         keys = render_recipient(template, recipient, outputs, storage, campaign, pdf_timeout_s=pdf_timeout_s)
     except (RenderError, StorageError) as exc:
         return RowResult(row, "failed", rid, issues=[FieldIssue("(render)", str(exc))])
+    except Exception as exc:  # never let one recipient stop a campaign; the type names the bug
+        issue = FieldIssue("(render)", f"unexpected {type(exc).__name__}")
+        return RowResult(row, "failed", rid, issues=[issue])
     return RowResult(row, "ok", rid, keys)

@@ -221,6 +221,8 @@ def chart_for_template(
     values = [float(row[value]) for row in rows]
     names = [_label_text(row[label], locale) for row in rows]
     suffix = f" {unit}" if unit else ""
+    _, step = nice_ceiling(max(values, default=0.0))
+    digits = 0 if step >= 1 else 1 if step >= 0.1 else 2  # enough to tell the ticks apart
     geometry = chart_geometry(
         values,
         names,
@@ -228,7 +230,7 @@ def chart_for_template(
         height=height,
         kind=kind,
         rtl=loc.text_direction(locale) == "rtl",
-        format_value=lambda v: loc.format_number(round(v), locale),
+        format_value=lambda v: loc.format_number(round(v, digits), locale, digits),
     )
     description = "; ".join(f"{m.label}: {m.value_label}{suffix}" for m in geometry.marks)
     return chart_svg(geometry, title=title, description=description, labels=labels)

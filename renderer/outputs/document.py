@@ -91,7 +91,7 @@ def _prepared(template: Template) -> dict[str, Any]:
         fetcher = TemplateAssetFetcher(allowed_roots(template.root, template.assets_dir))
         stylesheets = []
         if pdf.stylesheet:
-            css_path = template.root / pdf.stylesheet
+            css_path = resolve_asset(pdf.stylesheet, template.root, template.root)
             stylesheets.append(CSS(filename=str(css_path), url_fetcher=fetcher, font_config=_font_config()))
 
         def asset(ref: str) -> str:

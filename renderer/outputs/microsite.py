@@ -38,21 +38,20 @@ def _static_lookup(template: Template) -> Callable[[str], str]:
     return static
 
 
-def render_microsite(template: Template, spec: ResolvedSpec) -> RenderedFile:
-    """Render the recipient's ``index.html``; raises RenderError naming the template on failure."""
+def render_microsite(template: Template, spec: ResolvedSpec, *, pdf_href: str | None = None) -> RenderedFile:
+    """Render the recipient's ``index.html``; raises RenderError naming the template on failure.
+
+    `pdf_href` is the recipient's PDF beside the page, when one is rendered with it.
+    """
     site = template.manifest.outputs.microsite
     if site is None:
         raise RenderError(f"template {template.name!r} has no microsite output")
     cached = template.extra.get("microsite")
     if cached is None:
-        pdf = template.manifest.outputs.pdf
         cached = {
             "jinja": template.html_env.get_template(site.entry),
             "static": _static_lookup(template),
-            "pdf_href": pdf.filename if pdf else None,
         }
         template.extra["microsite"] = cached
-    html = cached["jinja"].render(
-        {**spec.context, "static": cached["static"], "pdf_href": cached["pdf_href"]}
-    )
+    html = cached["jinja"].render({**spec.context, "static": cached["static"], "pdf_href": pdf_href})
     return RenderedFile(MICROSITE_FILE, html.encode("utf-8"), "text/html; charset=utf-8")

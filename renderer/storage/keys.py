@@ -16,6 +16,7 @@ STATIC_DIR = "_static"
 CAMPAIGN_DIR = "_campaign"
 _SEGMENT = re.compile(r"^[A-Za-z0-9%~][A-Za-z0-9._~%@+-]{0,254}$")
 _MAX_ID_LENGTH = 200
+_MAX_SEGMENT = 240
 
 
 def safe_segment(value: str) -> str:
@@ -25,6 +26,8 @@ def safe_segment(value: str) -> str:
     encoded = quote(value, safe="-.~@+")
     if encoded[0] in "._":
         encoded = f"%{ord(encoded[0]):02X}{encoded[1:]}"
+    if len(encoded) > _MAX_SEGMENT:  # a file name holds 255 bytes; non-ASCII ids encode 3x longer
+        raise StorageError(f"recipient id is longer than {_MAX_SEGMENT} characters once encoded for a key")
     return encoded
 
 

@@ -27,6 +27,12 @@ class LocalStorage:
         return path
 
     def _write(self, path: Path, data: bytes, *, replace: bool) -> bool:
+        try:
+            return self._write_file(path, data, replace=replace)
+        except OSError as exc:  # disk full, permissions, name too long: named without the key
+            raise StorageError(f"local storage cannot write an object: {exc.strerror}") from None
+
+    def _write_file(self, path: Path, data: bytes, *, replace: bool) -> bool:
         folder = path.parent
         if folder not in self._made:
             folder.mkdir(parents=True, exist_ok=True)

@@ -198,9 +198,17 @@ def _compile_entries(manifest: Manifest, env: ImmutableSandboxedEnvironment, roo
         entries.append(manifest.outputs.microsite.entry)
     if manifest.outputs.pdf:
         entries.append(manifest.outputs.pdf.entry)
+    if manifest.outputs.pdf and manifest.outputs.pdf.stylesheet:
+        entries.append(manifest.outputs.pdf.stylesheet)
     for entry in entries:
         if not (root / entry).is_file():
             raise TemplateError("entry file is missing", file=str(root / entry))
+        try:
+            resolve_asset(entry, root, root)  # inside the template folder, symlinks resolved
+        except AssetError as exc:
+            raise AssetError(exc.detail, file=str(root / MANIFEST)) from None
+        if entry.endswith(".css"):
+            continue
         try:
             env.get_template(entry)
         except TemplateSyntaxError as exc:

@@ -102,12 +102,9 @@ class _MoneyFormatter:
         return prefix, suffix
 
     def _fast(self, amount: Decimal) -> str:
-        affixes = self.affixes["-" if amount.is_signed() and amount != 0 else "+"]
-        assert affixes is not None
         rounded = amount.quantize(Decimal(1).scaleb(-self.digits), rounding=ROUND_HALF_EVEN)
-        if rounded == 0:
-            affixes = self.affixes["+"]
-            assert affixes is not None
+        affixes = self.affixes["-" if rounded.is_signed() else "+"]
+        assert affixes is not None
         return f"{affixes[0]}{self._body(rounded)}{affixes[1]}"
 
     def __call__(self, amount: Number) -> str:
@@ -168,6 +165,8 @@ def format_date(value: dt.date, locale: str, width: str = "medium") -> str:
 def month_name(value: dt.date | int, locale: str, width: str = "wide") -> str:
     """The stand-alone month name ('wide' or 'abbreviated') of a date or a month number."""
     month = value if isinstance(value, int) else value.month
+    if not 1 <= month <= 12:
+        raise ValueError(f"month must be 1..12, got {month}")
     return _month_names(locale, width)[month - 1]
 
 
