@@ -101,22 +101,7 @@ def test_missing_required_column_stops_before_rendering(tmp_path: Path, settings
 
 def test_cli_campaign_prints_where_outputs_are(tmp_path: Path) -> None:
     data = tmp_path / "r.jsonl"
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "renderer",
-            "sample-data",
-            "bill-summary",
-            "--rows",
-            "12",
-            "--out",
-            str(data),
-        ],
-        check=True,
-        cwd=PROJECT_ROOT,
-        timeout=120,
-    )
+    _sample_csv(data, 12)  # the generator writes JSONL for a .jsonl name
     out = tmp_path / "out"
     result = subprocess.run(
         [
