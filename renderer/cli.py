@@ -23,7 +23,7 @@ from rich.table import Table
 from renderer.data.synthetic import synthetic_rows
 from renderer.errors import TailorError
 from renderer.jobs.local import CampaignSpec, CampaignStats, run_campaign
-from renderer.jobs.work import check_outputs, render_recipient
+from renderer.jobs.work import RenderOptions, check_outputs, render_recipient
 from renderer.outputs.images import limit_image_size
 from renderer.settings import Settings, load_settings
 from renderer.storage import LocalStorage, MemoryStorage
@@ -86,7 +86,7 @@ def validate(template: Annotated[str, typer.Argument(help="Template name or fold
                 outputs,
                 storage,
                 "validate",
-                pdf_timeout_s=settings.pdf_timeout_s,
+                RenderOptions.from_settings(settings),
             )
             table.add_row(f"samples/{name}.json", f"[green]renders {', '.join(outputs)}[/]")
         except TailorError as exc:
@@ -142,7 +142,7 @@ def render(
         chosen = check_outputs(loaded, outputs.split(","))
         recipient = loaded.validator.validate(raw)
         keys = render_recipient(
-            loaded, recipient, chosen, storage, campaign, pdf_timeout_s=settings.pdf_timeout_s
+            loaded, recipient, chosen, storage, campaign, RenderOptions.from_settings(settings)
         )
     except TailorError as exc:
         raise _fail(exc) from None

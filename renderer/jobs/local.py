@@ -26,7 +26,7 @@ from typing import Any
 
 from renderer.data.sources import BadRow, RecipientSource, RejectsWriter
 from renderer.errors import RenderError, RowError, SourceError
-from renderer.jobs.work import RowResult, check_outputs, render_row
+from renderer.jobs.work import RenderOptions, RowResult, check_outputs, render_row
 from renderer.outputs.images import limit_image_size
 from renderer.settings import Settings
 from renderer.storage import open_storage
@@ -76,7 +76,11 @@ def _init_worker(template_ref: str, settings: Settings) -> None:
     handed = _WORKER.get("template")
     template = handed if handed is not None and str(handed.root) == template_ref else None
     template = template or load_template(template_ref, settings)
-    _WORKER.update(template=template, storage=open_storage(settings.storage_url), settings=settings)
+    _WORKER.update(
+        template=template,
+        storage=open_storage(settings.storage_url),
+        options=RenderOptions.from_settings(settings),
+    )
     limit_image_size(settings.max_image_pixels)
     # WeasyPrint allocates many short-lived objects; freezing the loaded template and raising the
     # GC threshold measured ~20% faster PDFs (bench/pages.py).
@@ -88,9 +92,9 @@ def _init_worker(template_ref: str, settings: Settings) -> None:
 def _render_chunk(chunk: Chunk, outputs: list[str], campaign: str) -> list[RowResult]:
     template: Template = _WORKER["template"]
     storage: Storage = _WORKER["storage"]
-    timeout = _WORKER["settings"].pdf_timeout_s
+    options = _WORKER["options"]
     return [
-        render_row(template, number, values, outputs, storage, campaign, pdf_timeout_s=timeout)
+        render_row(template, number, values, outputs, storage, campaign, options)
         for number, values in chunk
     ]
 

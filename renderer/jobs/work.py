@@ -11,14 +11,31 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from renderer.errors import FieldIssue, RenderError, StorageError
+from renderer.errors import AssetError, FieldIssue, RenderError, StorageError
 from renderer.outputs.microsite import RenderedFile, render_microsite
+from renderer.settings import Settings
 from renderer.storage.base import Storage
 from renderer.storage.keys import output_key, static_key
 from renderer.template.load import Template
 from renderer.template.resolve import ResolvedSpec, resolve
 
-OUTPUT_KINDS = ("microsite", "pdf")
+OUTPUT_KINDS = ("microsite", "pdf", "video")
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    """Per-render limits and engines, taken from `Settings` once per process."""
+
+    pdf_timeout_s: float = 60.0
+    video_timeout_s: float = 300.0
+    tts_engine: str = "espeak"
+    video_preset: str = "veryfast"
+    draft: bool = False
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, draft: bool = False) -> RenderOptions:
+        """The options a worker or CLI process renders with."""
+        return cls(settings.pdf_timeout_s, settings.video_timeout_s, settings.tts_engine, settings.video_preset, draft)
 
 
 @dataclass
@@ -32,24 +49,38 @@ class RowResult:
     issues: list[FieldIssue] = field(default_factory=list)
 
 
-Renderer = Callable[[Template, ResolvedSpec], RenderedFile]
+Renderer = Callable[[Template, ResolvedSpec], list[RenderedFile]]
+VIDEO_LINKS = {"video": "video.mp4", "poster": "poster.jpg", "captions": "captions.vtt"}
 
 
 def _render_pdf(timeout_s: float) -> Renderer:
     # WeasyPrint takes ~0.6 s to import: only processes that render PDFs pay for it.
     from renderer.outputs.document import render_pdf
 
-    return lambda template, spec: render_pdf(template, spec, timeout_s=timeout_s)
+    return lambda template, spec: [render_pdf(template, spec, timeout_s=timeout_s)]
 
 
-def _renderers(template: Template, outputs: list[str], timeout_s: float) -> dict[str, Renderer]:
+def _render_video(storage: Storage, options: RenderOptions) -> Renderer:
+    from renderer.outputs.video.audio import open_tts
+    from renderer.outputs.video.render import VideoOptions, render_video
+
+    video = VideoOptions(open_tts(options.tts_engine), options.video_timeout_s, options.video_preset, options.draft)
+    return lambda template, spec: render_video(template, spec, storage, video)
+
+
+def _renderers(
+    template: Template, outputs: list[str], storage: Storage, options: RenderOptions
+) -> dict[str, Renderer]:
     pdf = template.manifest.outputs.pdf
-    pdf_href = pdf.filename if pdf and "pdf" in outputs else None  # link only what is rendered
+    links = {"pdf": pdf.filename if pdf and "pdf" in outputs else None}  # link only what is rendered
+    links.update({k: (v if "video" in outputs else None) for k, v in VIDEO_LINKS.items()})
     renderers: dict[str, Renderer] = {
-        "microsite": lambda template, spec: render_microsite(template, spec, pdf_href=pdf_href)
+        "microsite": lambda template, spec: [render_microsite(template, spec, links=links)]
     }
     if "pdf" in outputs:
-        renderers["pdf"] = _render_pdf(timeout_s)
+        renderers["pdf"] = _render_pdf(options.pdf_timeout_s)
+    if "video" in outputs:
+        renderers["video"] = _render_video(storage, options)
     return renderers
 
 
@@ -86,31 +117,33 @@ def render_recipient(
     outputs: list[str],
     storage: Storage,
     campaign: str,
-    *,
-    pdf_timeout_s: float = 60.0,
+    options: RenderOptions = RenderOptions(),
 ) -> dict[str, str]:
-    """Resolve and render one validated recipient, then store its outputs; returns output -> key.
+    """Resolve and render one validated recipient, then store its outputs.
 
-    Every output is rendered before any is stored, so a failing PDF never leaves a microsite
-    behind that links to it. Raises RenderError or StorageError naming the output.
+    Returns output -> key of its main file (``video`` -> ``…/video.mp4``), plus
+    ``output:file`` -> key for companions (``video:poster.jpg``). Every output is rendered before
+    any is stored, so a failing PDF never leaves a microsite behind that links to it. Raises
+    RenderError or StorageError naming the output.
     """
     spec = resolve(template, recipient)
-    renderers = _renderers(template, outputs, pdf_timeout_s)
-    rendered: dict[str, RenderedFile] = {}
+    renderers = _renderers(template, outputs, storage, options)
+    rendered: dict[str, list[RenderedFile]] = {}
     for name in outputs:
         try:
             rendered[name] = renderers[name](template, spec)
-        except RenderError as exc:
+        except (RenderError, AssetError) as exc:
             raise RenderError(f"{name} output: {exc}") from exc
         except Exception as exc:  # a renderer bug: name the output and the error type only
             raise RenderError(f"{name} output: unexpected {type(exc).__name__}") from exc
     if "microsite" in outputs:
         publish_static(template, storage)
     keys = {}
-    for name, file in rendered.items():
-        key = output_key(template.name, campaign, spec.recipient_id, file.name)
-        storage.put(key, file.data, file.content_type)
-        keys[name] = key
+    for name, files in rendered.items():
+        for index, file in enumerate(files):
+            key = output_key(template.name, campaign, spec.recipient_id, file.name)
+            storage.put(key, file.data, file.content_type)
+            keys[name if index == 0 else f"{name}:{file.name}"] = key
     return keys
 
 
@@ -121,13 +154,12 @@ def render_row(
     outputs: list[str],
     storage: Storage,
     campaign: str,
-    *,
-    pdf_timeout_s: float = 60.0,
+    options: RenderOptions = RenderOptions(),
 ) -> RowResult:
     """Render one validated row; every failure becomes a RowResult, never an exception."""
     rid = str(recipient[template.manifest.contract.recipient_id])
     try:
-        keys = render_recipient(template, recipient, outputs, storage, campaign, pdf_timeout_s=pdf_timeout_s)
+        keys = render_recipient(template, recipient, outputs, storage, campaign, options)
     except (RenderError, StorageError) as exc:
         return RowResult(row, "failed", rid, issues=[FieldIssue("(render)", str(exc))])
     except Exception as exc:  # never let one recipient stop a campaign; the type names the bug

@@ -6,7 +6,7 @@ and to its own PDF beside it; it loads nothing from the network.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from renderer.errors import RenderError
@@ -26,6 +26,13 @@ class RenderedFile:
     content_type: str
 
 
+LINKED_OUTPUTS = ("pdf", "video", "poster", "captions")
+
+
+def _hrefs(links: Mapping[str, str | None]) -> dict[str, str | None]:
+    return {f"{name}_href": links.get(name) for name in LINKED_OUTPUTS}
+
+
 def _static_lookup(template: Template) -> Callable[[str], str]:
     hrefs = {ref: static_href(asset.hashed_name) for ref, asset in template.static.items()}
 
@@ -38,10 +45,13 @@ def _static_lookup(template: Template) -> Callable[[str], str]:
     return static
 
 
-def render_microsite(template: Template, spec: ResolvedSpec, *, pdf_href: str | None = None) -> RenderedFile:
+def render_microsite(
+    template: Template, spec: ResolvedSpec, *, links: Mapping[str, str | None] | None = None
+) -> RenderedFile:
     """Render the recipient's ``index.html``; raises RenderError naming the template on failure.
 
-    `pdf_href` is the recipient's PDF beside the page, when one is rendered with it.
+    `links` name the recipient's other outputs beside the page when they are rendered with it
+    (``pdf``, ``video``, ``poster``, ``captions``); the page sees them as ``pdf_href`` etc.
     """
     site = template.manifest.outputs.microsite
     if site is None:
@@ -53,5 +63,5 @@ def render_microsite(template: Template, spec: ResolvedSpec, *, pdf_href: str | 
             "static": _static_lookup(template),
         }
         template.extra["microsite"] = cached
-    html = cached["jinja"].render({**spec.context, "static": cached["static"], "pdf_href": pdf_href})
+    html = cached["jinja"].render({**spec.context, "static": cached["static"], **_hrefs(links or {})})
     return RenderedFile(MICROSITE_FILE, html.encode("utf-8"), "text/html; charset=utf-8")

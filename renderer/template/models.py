@@ -280,6 +280,8 @@ class VideoOutput(Strict):
     size: tuple[int, int] = (1280, 720)
     fps: int = Field(default=30, ge=1, le=60)
     music: str | None = None
+    poster_at: float = Field(default=1.0, ge=0, description="Seconds into the video for the poster")
+    thumbnail_at: float = Field(default=0.0, ge=0, description="Start of the ~3 s animated thumbnail")
     scenes: list[Scene] = Field(min_length=1)
 
     @field_validator("size")

@@ -1,0 +1,236 @@
+"""Sound: narration (TTS or a recorded clip chosen by data), the music bed, ducking, loudness,
+and captions (WebVTT, SRT) from the narration text and its timing.
+
+TTS engines are a small Protocol: `EspeakTTS` (offline, Debian espeak-ng, the default) and
+`PollyTTS` (AWS Polly through boto3, chosen by settings). Each narration is synthesised once per
+distinct (engine, voice, text) and kept in storage like segments are.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import wave
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from renderer.cache import content_key
+from renderer.errors import RenderError
+from renderer.outputs.video import ffmpeg
+from renderer.outputs.video.scenes import TimedScene
+from renderer.storage.base import Storage
+from renderer.template.locale import parse_locale
+
+SAMPLE_RATE = 24_000
+LOUDNESS_LUFS = -16.0
+MUSIC_LEVEL = 0.35
+
+
+class TTS(Protocol):
+    """Turns text into speech (WAV bytes) in a locale's voice."""
+
+    name: str
+
+    def voice(self, locale: str) -> str:
+        """The engine's voice for `locale`."""
+        ...
+
+    def synthesize(self, text: str, locale: str) -> bytes:
+        """WAV bytes of `text` spoken in `locale`; raises RenderError on failure."""
+        ...
+
+
+ESPEAK_VOICES = {"en": "en-us", "de": "de", "it": "it", "tr": "tr", "id": "id", "fa": "fa", "ar": "ar", "hi": "hi"}
+
+
+class EspeakTTS:
+    """Offline speech with espeak-ng (Debian package); the text goes in on stdin, never argv."""
+
+    name = "espeak-ng"
+
+    def __init__(self, rate_wpm: int = 165, timeout_s: float = 30.0) -> None:
+        self.rate = rate_wpm
+        self.timeout_s = timeout_s
+
+    def voice(self, locale: str) -> str:
+        """espeak-ng's voice for the locale's language (English when it has none)."""
+        return ESPEAK_VOICES.get(parse_locale(locale).language, "en-us")
+
+    def synthesize(self, text: str, locale: str) -> bytes:
+        """WAV bytes from espeak-ng."""
+        command = ["espeak-ng", "-v", self.voice(locale), "-s", str(self.rate), "--stdout", "--stdin"]
+        return ffmpeg.run_tool(command, timeout_s=self.timeout_s, stdin=text.encode("utf-8"), what="speech synthesis")
+
+
+POLLY_VOICES = {"en": "Joanna", "de": "Vicki", "it": "Bianca", "tr": "Filiz", "fa": "Zeina", "id": "Joanna"}
+
+
+class PollyTTS:
+    """AWS Polly through boto3 (optional; select with TAILOR_TTS_ENGINE=polly)."""
+
+    name = "polly"
+
+    def __init__(self, region: str | None = None) -> None:
+        import boto3
+
+        self.client = boto3.client("polly", region_name=region)
+
+    def voice(self, locale: str) -> str:
+        """Polly's voice id for the locale's language."""
+        return POLLY_VOICES.get(parse_locale(locale).language, "Joanna")
+
+    def synthesize(self, text: str, locale: str) -> bytes:
+        """WAV bytes (16-bit PCM wrapped in a WAV header) from Polly."""
+        response = self.client.synthesize_speech(Text=text, VoiceId=self.voice(locale), OutputFormat="pcm", SampleRate="16000")
+        pcm = response["AudioStream"].read()
+        buffer = io.BytesIO()
+        with wave.open(buffer, "wb") as out:
+            out.setnchannels(1)
+            out.setsampwidth(2)
+            out.setframerate(16000)
+            out.writeframes(pcm)
+        return buffer.getvalue()
+
+
+def wav_seconds(data: bytes) -> float:
+    """Duration of a WAV file's audio, counted from the samples present (espeak-ng streams a
+    header that claims ~1 GB of samples)."""
+    with wave.open(io.BytesIO(data)) as reader:
+        width = reader.getsampwidth() * reader.getnchannels()
+        present = len(reader.readframes(reader.getnframes())) // max(width, 1)
+        return present / reader.getframerate()
+
+
+@dataclass(frozen=True)
+class Narration:
+    """One scene's speech: where its audio is stored and how long it lasts."""
+
+    scene_id: str
+    key: str
+    seconds: float
+    text: str
+
+
+def narrate(
+    scene_id: str, text: str, locale: str, tts: TTS, storage: Storage, clip: Path | None = None
+) -> Narration:
+    """Speech for a scene: the recorded `clip` when given, else TTS, cached in storage by content."""
+    if clip is not None:
+        data = clip.read_bytes()
+        key = f"cache/narration/{content_key('clip', hashlib.sha256(data).hexdigest())}.wav"
+    else:
+        key = f"cache/narration/{content_key(tts.name, tts.voice(locale), text)}.wav"
+        if storage.exists(key):
+            data = storage.get(key)
+            return Narration(scene_id, key, wav_seconds(data), text)
+        data = tts.synthesize(text, locale)
+    storage.put_if_absent(key, data, "audio/wav")
+    return Narration(scene_id, key, wav_seconds(data), text)
+
+
+def mix_args(
+    timed: list[TimedScene], narrations: Mapping[str, Path], music: Path | None, total: float, output: Path
+) -> list[str]:
+    """ffmpeg arguments for the whole timeline's audio: narration at scene starts, the music bed
+    looped and faded out, ducked under speech with smooth ramps, loudness-normalised to -16 LUFS."""
+    args = ["-hide_banner", "-loglevel", "error", "-nostdin", "-y"]
+    filters = []
+    voices = []
+    index = 0
+    for scene in timed:
+        path = narrations.get(scene.scene.id)
+        if path is None:
+            continue
+        args += ["-i", str(path)]
+        delay = round(scene.start * 1000)
+        filters.append(f"[{index}:a]aresample={SAMPLE_RATE},aformat=channel_layouts=mono,adelay={delay}:all=1[v{index}]")
+        voices.append(f"[v{index}]")
+        index += 1
+    if voices:
+        filters.append(f"{''.join(voices)}amix=inputs={len(voices)}:normalize=0,apad,atrim=0:{total:.3f}[voice]")
+    else:
+        filters.append(f"anullsrc=r={SAMPLE_RATE}:cl=mono,atrim=0:{total:.3f}[voice]")
+    if music is not None:
+        args += ["-stream_loop", "-1", "-i", str(music)]
+        fade_start = max(0.0, total - 2.0)
+        filters.append(
+            f"[{index}:a]aresample={SAMPLE_RATE},aformat=channel_layouts=mono,volume={MUSIC_LEVEL},"
+            f"atrim=0:{total:.3f},afade=t=out:st={fade_start:.3f}:d=2[music]"
+        )
+        filters.append("[voice]asplit=2[voice1][key]")
+        filters.append("[music][key]sidechaincompress=threshold=0.015:ratio=10:attack=60:release=400:makeup=1[ducked]")
+        filters.append("[voice1][ducked]amix=inputs=2:normalize=0[mix]")
+    else:
+        filters.append("[voice]anull[mix]")
+    filters.append(f"[mix]loudnorm=I={LOUDNESS_LUFS}:TP=-1.5:LRA=11,aresample={SAMPLE_RATE},atrim=0:{total:.3f}[out]")
+    args += ["-filter_complex", ";".join(filters), "-map", "[out]", "-ac", "1", "-ar", str(SAMPLE_RATE), str(output)]
+    return args
+
+
+# ---- captions ------------------------------------------------------------------------------
+
+_SENTENCE = re.compile(r"(?<=[.!?؟。])\s+")
+
+
+@dataclass(frozen=True)
+class Cue:
+    """One caption: start and end in seconds, and its text."""
+
+    start: float
+    end: float
+    text: str
+
+
+def caption_cues(timed: list[TimedScene], narrations: Mapping[str, Narration]) -> list[Cue]:
+    """Cues per sentence of each narration, timed in proportion to their length within the speech."""
+    cues = []
+    for scene in timed:
+        narration = narrations.get(scene.scene.id)
+        if narration is None or not narration.text:
+            continue
+        sentences = [s for s in _SENTENCE.split(narration.text) if s.strip()]
+        total_chars = sum(len(s) for s in sentences) or 1
+        start = scene.start
+        for sentence in sentences:
+            length = narration.seconds * len(sentence) / total_chars
+            cues.append(Cue(round(start, 3), round(start + length, 3), sentence.strip()))
+            start += length
+    return cues
+
+
+def _stamp(seconds: float, separator: str) -> str:
+    millis = round(seconds * 1000)
+    hours, millis = divmod(millis, 3_600_000)
+    minutes, millis = divmod(millis, 60_000)
+    secs, millis = divmod(millis, 1000)
+    return f"{hours:02d}:{minutes:02d}:{secs:02d}{separator}{millis:03d}"
+
+
+def webvtt(cues: list[Cue]) -> str:
+    """Captions as WebVTT."""
+    blocks = ["WEBVTT", ""]
+    for cue in cues:
+        text = cue.text.replace("-->", "->")
+        blocks += [f"{_stamp(cue.start, '.')} --> {_stamp(cue.end, '.')}", text, ""]
+    return "\n".join(blocks)
+
+
+def srt(cues: list[Cue]) -> str:
+    """Captions as SRT."""
+    blocks = []
+    for number, cue in enumerate(cues, start=1):
+        text = cue.text.replace("-->", "->")
+        blocks += [str(number), f"{_stamp(cue.start, ',')} --> {_stamp(cue.end, ',')}", text, ""]
+    return "\n".join(blocks)
+
+
+def open_tts(engine: str) -> TTS:
+    """The TTS engine named by settings: 'espeak' (default, offline) or 'polly'."""
+    if engine == "espeak":
+        return EspeakTTS()
+    if engine == "polly":
+        return PollyTTS()
+    raise RenderError(f"unknown TTS engine {engine!r} (use espeak or polly)")

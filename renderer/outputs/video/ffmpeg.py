@@ -1,0 +1,215 @@
+"""The only subprocess boundary of the video stage: build ffmpeg arguments (pure), run, probe.
+
+Every run has a timeout; on timeout or error the whole process group is killed and reaped, so no
+ffmpeg outlives its call. Argument builders are pure functions, tested without running anything.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from renderer.errors import RenderError, RenderTimeout
+
+
+@dataclass(frozen=True)
+class EncodeSettings:
+    """Codec parameters every segment shares, so segments concatenate without re-encoding."""
+
+    width: int
+    height: int
+    fps: int
+    preset: str = "veryfast"
+    crf: int = 23
+    profile: str = "high"
+    level: str = "4.1"
+
+    def key(self) -> dict[str, Any]:
+        """The parameters that change the encoded bytes (part of every segment cache key)."""
+        return {
+            "w": self.width, "h": self.height, "fps": self.fps, "preset": self.preset,
+            "crf": self.crf, "profile": self.profile, "level": self.level, "codec": "libx264",
+        }
+
+
+@lru_cache(maxsize=1)
+def ffmpeg_exe() -> str:
+    """The system ffmpeg (Debian package) if present, else the one bundled by imageio-ffmpeg."""
+    found = shutil.which("ffmpeg")
+    if found:
+        return found
+    import imageio_ffmpeg
+
+    return str(imageio_ffmpeg.get_ffmpeg_exe())
+
+
+@lru_cache(maxsize=1)
+def ffprobe_exe() -> str:
+    """ffprobe from the same ffmpeg installation; required for probing outputs."""
+    found = shutil.which("ffprobe")
+    if not found:
+        raise RenderError("ffprobe is not installed (Debian package ffmpeg)")
+    return found
+
+
+def segment_args(settings: EncodeSettings, output: Path, frames: int) -> list[str]:
+    """Encode `frames` raw RGB frames from stdin into one H.264 segment that starts on a keyframe.
+
+    One GOP per segment (keyframe at 0, no scene-cut keyframes) keeps segments concatenable and
+    makes each scene exactly one HLS segment.
+    """
+    s = settings
+    return [
+        "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
+        "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{s.width}x{s.height}", "-r", str(s.fps),
+        "-i", "pipe:0", "-frames:v", str(frames),
+        "-an", "-c:v", "libx264", "-preset", s.preset, "-crf", str(s.crf),
+        "-profile:v", s.profile, "-level:v", s.level, "-pix_fmt", "yuv420p",
+        "-g", str(max(frames, 1)), "-keyint_min", str(max(frames, 1)), "-sc_threshold", "0",
+        "-bf", "2", "-x264-params", "repeat-headers=1",
+        "-r", str(s.fps), "-video_track_timescale", str(s.fps * 1000),
+        "-movflags", "+faststart", "-f", "mp4", str(output),
+    ]  # fmt: skip
+
+
+def concat_args(list_file: Path, audio: Path | None, output: Path) -> list[str]:
+    """Join segments listed in `list_file` without re-encoding and mux the timeline's audio."""
+    args = [
+        "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
+        "-f", "concat", "-safe", "1", "-protocol_whitelist", "file", "-i", str(list_file),
+    ]  # fmt: skip
+    if audio is not None:
+        args += ["-i", str(audio), "-map", "0:v:0", "-map", "1:a:0", "-c:a", "aac", "-b:a", "128k"]
+    args += ["-c:v", "copy", "-movflags", "+faststart", "-shortest", str(output)]
+    return args
+
+
+def hls_args(video: Path, playlist: Path, segment_pattern: str) -> list[str]:
+    """Cut an assembled MP4 into HLS at its keyframes (one keyframe per scene) without re-encoding."""
+    return [
+        "-hide_banner", "-loglevel", "error", "-nostdin", "-y", "-i", str(video),
+        "-c", "copy", "-f", "hls", "-hls_time", "0.5", "-hls_playlist_type", "vod",
+        "-hls_segment_filename", segment_pattern, "-hls_flags", "independent_segments", str(playlist),
+    ]  # fmt: skip
+
+
+def poster_args(video: Path, at: float, output: Path) -> list[str]:
+    """One JPEG frame at `at` seconds."""
+    return [
+        "-hide_banner", "-loglevel", "error", "-nostdin", "-y", "-ss", f"{at:.3f}", "-i", str(video),
+        "-frames:v", "1", "-q:v", "3", str(output),
+    ]  # fmt: skip
+
+
+def thumbnail_args(video: Path, start: float, seconds: float, width: int, output: Path) -> list[str]:
+    """A short animated WebP (for emails) of `seconds` from `start`, `width` pixels wide."""
+    return [
+        "-hide_banner", "-loglevel", "error", "-nostdin", "-y", "-ss", f"{start:.3f}", "-t", f"{seconds:.3f}",
+        "-i", str(video), "-vf", f"fps=10,scale={width}:-2:flags=lanczos", "-an",
+        "-c:v", "libwebp", "-loop", "0", "-q:v", "60", "-preset", "picture", str(output),
+    ]  # fmt: skip
+
+
+def run(args: Sequence[str], *, timeout_s: float, stdin: bytes | None = None, what: str) -> bytes:
+    """Run ffmpeg with `args`; return stdout. RenderTimeout/RenderError name `what`, never data.
+
+    The process runs in its own group; on timeout or error the group is killed and reaped.
+    """
+    return run_tool([ffmpeg_exe(), *args], timeout_s=timeout_s, stdin=stdin, what=what)
+
+
+def run_tool(command: Sequence[str], *, timeout_s: float, stdin: bytes | None = None, what: str) -> bytes:
+    """Run an external media tool (ffmpeg, ffprobe, espeak-ng) with a hard timeout and cleanup."""
+    try:
+        process = subprocess.Popen(
+            list(command), stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+        )
+    except OSError as exc:
+        raise RenderError(f"{what}: cannot start {Path(command[0]).name} ({exc.strerror})") from None
+    try:
+        out, err = process.communicate(stdin, timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        _kill_group(process)
+        raise RenderTimeout(f"{what} took longer than {timeout_s:g} s") from None
+    except BaseException:
+        _kill_group(process)
+        raise
+    if process.returncode != 0:
+        last = err.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no message"]
+        raise RenderError(f"{what} failed: {last[0][:200]}")
+    return out
+
+
+def _kill_group(process: subprocess.Popen[bytes]) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    process.communicate()
+
+
+def probe(path: Path, *, timeout_s: float = 30.0) -> dict[str, Any]:
+    """ffprobe's JSON description (format and streams) of a media file."""
+    out = run_tool(
+        [ffprobe_exe(), "-v", "error", "-show_format", "-show_streams", "-of", "json", str(path)],
+        timeout_s=timeout_s, what=f"probing {path.name}",
+    )
+    data: dict[str, Any] = json.loads(out)
+    return data
+
+
+ENCODER_RUNS = {"count": 0}  # segments encoded by this process (tests check cache hits with it)
+
+
+def encode_frames(
+    args: Sequence[str], frames: Iterable[bytes], *, timeout_s: float, what: str
+) -> None:
+    """Stream raw frames into ffmpeg's stdin without holding them in memory.
+
+    A watchdog kills the whole process group at the deadline, even if a write is blocked.
+    """
+    ENCODER_RUNS["count"] += 1
+    process = subprocess.Popen(
+        [ffmpeg_exe(), *args], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE, start_new_session=True,
+    )
+    expired = threading.Event()
+
+    def expire() -> None:
+        expired.set()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+
+    watchdog = threading.Timer(timeout_s, expire)
+    watchdog.start()
+    assert process.stdin is not None and process.stderr is not None
+    try:
+        with contextlib.suppress(BrokenPipeError):
+            for frame in frames:
+                process.stdin.write(frame)
+            process.stdin.close()
+        err = process.stderr.read()
+        process.wait()
+    except BaseException:
+        expire()
+        process.wait()
+        raise
+    finally:
+        watchdog.cancel()
+        process.stderr.close()
+    if expired.is_set():
+        raise RenderTimeout(f"{what} took longer than {timeout_s:g} s")
+    if process.returncode != 0:
+        last = err.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no message"]
+        raise RenderError(f"{what} failed: {last[0][:200]}")

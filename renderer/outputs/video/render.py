@@ -1,0 +1,154 @@
+"""The video output's entry point: `render_video(template, spec, storage, options)`.
+
+scenes (pure) -> narration (TTS or clips, cached) -> timing (pure) -> segments (cached per scene)
+-> audio mix -> assemble (stream copy) -> HLS, poster, thumbnail, captions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from renderer.errors import AssetError
+from renderer.outputs.microsite import RenderedFile
+from renderer.outputs.video import assemble, audio, ffmpeg, segments
+from renderer.outputs.video.audio import TTS, Narration
+from renderer.outputs.video.ffmpeg import EncodeSettings
+from renderer.outputs.video.scenes import ResolvedScene, TimedScene, resolve_scenes, time_scenes
+from renderer.storage.base import Storage
+from renderer.template.load import Template
+from renderer.template.paths import resolve_asset
+from renderer.template.resolve import ResolvedSpec
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp"}
+MEDIA_SUFFIXES = {".mp4", ".mov", ".webm", ".mkv", ".wav", ".ogg", ".mp3", ".m4a", ".flac"}
+PLAYLIST_MARKERS = (b"#EXTM3U", b"ffconcat", b"[playlist]")
+
+
+@dataclass(frozen=True)
+class VideoOptions:
+    """How to render: encoder settings scale, timeouts, TTS engine."""
+
+    tts: TTS
+    timeout_s: float = 300.0
+    preset: str = "veryfast"
+    draft: bool = False  # half size and the fastest preset, for previews
+
+
+@lru_cache(maxsize=1024)
+def _digest(path: Path, size: int, mtime: float) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _asset_opener(template: Template):  # type: ignore[no-untyped-def]
+    def open_asset(ref: str) -> Path:
+        path = resolve_asset(ref, template.root, template.assets_dir)
+        suffix = path.suffix.lower()
+        if suffix not in IMAGE_SUFFIXES | MEDIA_SUFFIXES:
+            raise AssetError(f"asset {ref!r} is not an image, audio or video file")
+        if suffix in MEDIA_SUFFIXES:
+            with path.open("rb") as handle:
+                head = handle.read(64).lstrip()
+            if head.startswith(PLAYLIST_MARKERS):
+                raise AssetError(f"asset {ref!r} is a playlist, which is refused")
+        return path
+
+    return open_asset
+
+
+def _encode_settings(template: Template, options: VideoOptions) -> EncodeSettings:
+    video = template.manifest.outputs.video
+    assert video is not None
+    width, height = video.size
+    if options.draft:
+        return EncodeSettings(width // 4 * 2, height // 4 * 2, video.fps, preset="ultrafast", crf=28)
+    return EncodeSettings(width, height, video.fps, preset=options.preset)
+
+
+def _narrations(
+    scenes: list[ResolvedScene], open_asset, options: VideoOptions, storage: Storage  # type: ignore[no-untyped-def]
+) -> dict[str, Narration]:
+    spoken = {}
+    for scene in scenes:
+        if not scene.narration_text:
+            continue
+        clip = None
+        if scene.narration_clip:
+            try:
+                clip = open_asset(scene.narration_clip)
+            except AssetError:
+                clip = None  # no recording for this value: fall back to TTS
+        spoken[scene.id] = audio.narrate(scene.id, scene.narration_text, scene.locale, options.tts, storage, clip)
+    return spoken
+
+
+def render_video(
+    template: Template, spec: ResolvedSpec, storage: Storage, options: VideoOptions
+) -> list[RenderedFile]:
+    """Render the recipient's video and its companions; the MP4 comes first in the list."""
+    video = template.manifest.outputs.video
+    assert video is not None
+    open_asset = _asset_opener(template)
+
+    def digest(ref: str) -> str:
+        path = open_asset(ref)
+        stat = path.stat()
+        return _digest(path, stat.st_size, stat.st_mtime)
+
+    scenes = resolve_scenes(template, spec, digest)
+    narrations = _narrations(scenes, open_asset, options, storage)
+    settings = _encode_settings(template, options)
+    timed = time_scenes(scenes, {k: n.seconds for k, n in narrations.items()}, settings.fps)
+    keys = [
+        segments.cached_segment(t, settings, open_asset, storage, timeout_s=options.timeout_s)[0] for t in timed
+    ]
+    with tempfile.TemporaryDirectory(prefix="tailor-video-") as tmp:
+        folder = Path(tmp)
+        return _package(timed, keys, narrations, video.music and open_asset(video.music), storage, folder, options, video.poster_at, video.thumbnail_at)
+
+
+def _package(
+    timed: list[TimedScene],
+    keys: list[str],
+    narrations: dict[str, Narration],
+    music: Path | None,
+    storage: Storage,
+    folder: Path,
+    options: VideoOptions,
+    poster_at: float,
+    thumbnail_at: float,
+) -> list[RenderedFile]:
+    segment_files = []
+    for index, key in enumerate(keys):
+        path = folder / f"scene-{index:03d}.mp4"
+        path.write_bytes(storage.get(key))
+        segment_files.append(path)
+    voice_files = {}
+    for scene_id, narration in narrations.items():
+        path = folder / f"voice-{len(voice_files):03d}.wav"
+        path.write_bytes(storage.get(narration.key))
+        voice_files[scene_id] = path
+    total = sum(t.frames for t in timed) / timed[0].fps
+    mixed = folder / "audio.wav"
+    ffmpeg.run(audio.mix_args(timed, voice_files, music, total, mixed), timeout_s=options.timeout_s, what="mixing audio")
+    mp4 = assemble.assemble(segment_files, mixed, folder, timeout_s=options.timeout_s)
+    hls_folder = folder / "hls"
+    hls_folder.mkdir()
+    hls = assemble.make_hls(mp4, hls_folder, timeout_s=options.timeout_s)
+    poster = assemble.make_poster(mp4, min(poster_at, total - 0.05), folder, timeout_s=options.timeout_s)
+    thumb = assemble.make_thumbnail(mp4, min(thumbnail_at, max(0.0, total - 3.0)), folder, timeout_s=options.timeout_s)
+    cues = audio.caption_cues(timed, narrations)
+    files = [
+        RenderedFile("video.mp4", mp4.read_bytes(), "video/mp4"),
+        RenderedFile("poster.jpg", poster.read_bytes(), "image/jpeg"),
+        RenderedFile("thumbnail.webp", thumb.read_bytes(), "image/webp"),
+        RenderedFile("captions.vtt", audio.webvtt(cues).encode("utf-8"), "text/vtt; charset=utf-8"),
+        RenderedFile("captions.srt", audio.srt(cues).encode("utf-8"), "application/x-subrip"),
+    ]
+    for path in hls:
+        kind = "application/vnd.apple.mpegurl" if path.suffix == ".m3u8" else "video/mp2t"
+        files.append(RenderedFile(path.name, path.read_bytes(), kind))
+    return files

@@ -1,0 +1,176 @@
+"""Pure: a template's video spec + one resolved recipient -> the recipient's scenes, then timing.
+
+`resolve_scenes` evaluates each scene's `when`, renders its Jinja texts, picks its images, and
+returns canonical, hashable descriptions (no pixels yet). `time_scenes` turns narration lengths
+into frame-exact durations and start times. Neither touches files except through the injected
+`asset_digest` (so the pure core stays testable).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from jinja2 import Template as JinjaTemplate
+from jinja2 import TemplateError as JinjaError
+
+from renderer.errors import RenderError
+from renderer.template.load import Template
+from renderer.template.models import Background, Layer, Scene, VideoOutput
+from renderer.template.resolve import ResolvedSpec, evaluate_condition
+
+AUTO_PADDING_S = 0.6
+MIN_SCENE_S = 1.0
+MAX_SCENE_S = 600.0
+
+
+@dataclass(frozen=True)
+class ResolvedLayer:
+    """A layer with its data filled in: `content` holds the rendered text, image ref or chart data."""
+
+    spec: Layer
+    content: Mapping[str, Any]
+
+    def canonical(self) -> dict[str, Any]:
+        """Everything that decides the layer's pixels, as plain JSON-able data."""
+        return {"spec": self.spec.model_dump(mode="json"), "content": dict(self.content)}
+
+
+@dataclass(frozen=True)
+class ResolvedScene:
+    """One scene for one recipient, before timing: background, layers, narration."""
+
+    id: str
+    duration: float | None  # None: 'auto', decided by the narration's length
+    background: Background
+    background_digest: str | None
+    layers: tuple[ResolvedLayer, ...]
+    narration_text: str | None
+    narration_clip: str | None
+    transition: str
+    locale: str
+    digests: Mapping[str, str] = field(default_factory=dict)
+
+    def canonical(self) -> dict[str, Any]:
+        """The scene's visual content as JSON-able data: the input of its segment cache key."""
+        return {
+            "id": self.id,
+            "background": self.background.model_dump(mode="json"),
+            "background_digest": self.background_digest,
+            "layers": [layer.canonical() for layer in self.layers],
+            "transition": self.transition,
+            "asset_digests": dict(sorted(self.digests.items())),
+        }
+
+
+@dataclass(frozen=True)
+class TimedScene:
+    """A scene placed on the timeline, in whole frames."""
+
+    scene: ResolvedScene
+    start: float
+    frames: int
+    fps: int
+
+    @property
+    def duration(self) -> float:
+        """Length in seconds (a whole number of frames)."""
+        return self.frames / self.fps
+
+
+def render_snippet(template: Template, key: str, context: Mapping[str, Any]) -> str:
+    """Render a compiled video text snippet (``<scene>.<layer>.text``) with the recipient's data."""
+    snippet = template.texts.get("_video", {}).get(key)
+    if snippet is None:
+        raise RenderError(f"video text {key!r} is missing")
+    if isinstance(snippet, str):
+        return snippet
+    try:
+        return str(snippet.render(context)) if isinstance(snippet, JinjaTemplate) else str(snippet)
+    except (JinjaError, ArithmeticError, TypeError, ValueError) as exc:
+        raise RenderError(f"video text {key} failed: {type(exc).__name__}") from None
+
+
+def _layer_content(
+    template: Template, scene: Scene, index: int, layer: Layer, spec: ResolvedSpec
+) -> dict[str, Any]:
+    key = f"{scene.id}.{index}"
+    if layer.type == "text":
+        return {"text": render_snippet(template, f"{key}.text", spec.context)}
+    if layer.type == "image":
+        return {"src": render_snippet(template, f"{key}.src", spec.context).strip()}
+    if layer.type == "chart":
+        rows = spec.context.get(render_snippet(template, f"{key}.data", spec.context).strip())
+        if not isinstance(rows, list):
+            raise RenderError(f"scene {scene.id} layer {index}: chart data is not a list field")
+        try:
+            points = [(row[layer.label], float(row[layer.value])) for row in rows]
+        except (KeyError, TypeError, ValueError):
+            raise RenderError(f"scene {scene.id} layer {index}: chart rows lack {layer.label!r}/{layer.value!r}") from None
+        return {"points": [(str(label), value) for label, value in points], "locale": spec.locale}
+    return {}
+
+
+def resolve_scenes(
+    template: Template, spec: ResolvedSpec, asset_digest: Callable[[str], str]
+) -> list[ResolvedScene]:
+    """The recipient's scenes in order, skipped ones left out. Pure but for `asset_digest`."""
+    video: VideoOutput | None = template.manifest.outputs.video
+    if video is None:
+        raise RenderError(f"template {template.name!r} has no video output")
+    scenes = []
+    for scene in video.scenes:
+        if scene.when and not evaluate_condition(template, f"scene.{scene.id}.when", spec):
+            continue
+        layers = []
+        for index, layer in enumerate(scene.layers):
+            key = f"scene.{scene.id}.layers.{index}.when"
+            if layer.when and not evaluate_condition(template, key, spec):
+                continue
+            layers.append(ResolvedLayer(layer, _layer_content(template, scene, index, layer, spec)))
+        digests = {
+            layer.content["src"]: asset_digest(layer.content["src"])
+            for layer in layers if layer.spec.type == "image"
+        }
+        media = scene.background.image or scene.background.video
+        narration = scene.narration
+        scenes.append(
+            ResolvedScene(
+                id=scene.id,
+                duration=None if scene.duration == "auto" else float(scene.duration),
+                background=scene.background,
+                background_digest=asset_digest(media) if media else None,
+                layers=tuple(layers),
+                narration_text=render_snippet(template, f"{scene.id}.narration.text", spec.context).strip() if narration else None,
+                narration_clip=render_snippet(template, f"{scene.id}.narration.clip", spec.context).strip()
+                if narration and narration.clip else None,
+                transition=scene.transition,
+                locale=spec.locale,
+                digests=digests,
+            )
+        )
+    if not scenes:
+        raise RenderError("every scene was skipped for this recipient: the video would be empty")
+    return scenes
+
+
+def time_scenes(
+    scenes: list[ResolvedScene], narration_seconds: Mapping[str, float], fps: int
+) -> list[TimedScene]:
+    """Place scenes back to back in whole frames; an 'auto' scene lasts its narration plus padding.
+
+    A fixed-length scene still grows to hold its narration, so speech is never cut off.
+    """
+    timed = []
+    frame = 0
+    for scene in scenes:
+        spoken = narration_seconds.get(scene.id, 0.0)
+        seconds = max(scene.duration or 0.0, spoken + AUTO_PADDING_S if spoken else 0.0, MIN_SCENE_S)
+        if seconds > MAX_SCENE_S:
+            raise RenderError(f"scene {scene.id} would last {seconds:.0f} s (over {MAX_SCENE_S:.0f} s)")
+        frames = math.ceil(round(seconds * fps, 6))
+        timed.append(TimedScene(scene, frame / fps, frames, fps))
+        frame += frames
+    return timed

@@ -1,0 +1,154 @@
+"""Render one timed scene to an encoded H.264 segment: the unit of caching and parallel work.
+
+Layer sprites are drawn once per scene; each frame is the background plus the sprites in their
+state at that time. Frames whose layer states are equal are composed once and reused, so a scene
+costs its animations plus the encoder. A segment is looked up in storage by its content key first.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections import OrderedDict
+from collections.abc import Iterator
+from pathlib import Path
+
+from PIL import Image, ImageOps
+
+from renderer.cache import segment_cache_key
+from renderer.errors import AssetError
+from renderer.outputs.video import ffmpeg
+from renderer.outputs.video.ffmpeg import EncodeSettings
+from renderer.outputs.video.layers import AssetOpener, LayerState, draw_layer, layer_state
+from renderer.outputs.video.scenes import TimedScene
+from renderer.storage.base import Storage
+
+FADE_SECONDS = 0.3
+_MEMO_FRAMES = 8
+
+
+def segment_key(timed: TimedScene, settings: EncodeSettings) -> str:
+    """The cache key of a timed scene encoded with `settings`."""
+    return segment_cache_key(timed.scene.canonical(), timed.frames, settings.key())
+
+
+def _background(timed: TimedScene, size: tuple[int, int], assets: AssetOpener) -> Image.Image:
+    background = timed.scene.background
+    canvas = Image.new("RGBA", size, background.colour)
+    if background.image:
+        path = assets(background.image)
+        try:
+            with Image.open(path) as source:
+                picture = ImageOps.fit(source.convert("RGBA"), size, Image.Resampling.LANCZOS)
+        except (OSError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+            raise AssetError(f"background image {path.name} cannot be used: {type(exc).__name__}") from None
+        canvas.alpha_composite(picture)
+    return canvas
+
+
+def _video_frames(timed: TimedScene, settings: EncodeSettings, assets: AssetOpener, timeout_s: float) -> Iterator[Image.Image]:
+    background = timed.scene.background
+    assert background.video is not None
+    path = assets(background.video)
+    start, length = background.trim or (0.0, timed.duration)
+    args = ["-hide_banner", "-loglevel", "error", "-nostdin"]
+    if background.loop:
+        args += ["-stream_loop", "-1"]
+    args += [
+        "-ss", f"{start:.3f}", "-t", f"{max(length, timed.duration) if background.loop else length:.3f}",
+        "-protocol_whitelist", "file", "-i", str(path),
+        "-vf", f"scale={settings.width}:{settings.height}:force_original_aspect_ratio=increase,"
+               f"crop={settings.width}:{settings.height},fps={settings.fps}",
+        "-frames:v", str(timed.frames), "-f", "rawvideo", "-pix_fmt", "rgba", "pipe:1",
+    ]  # fmt: skip
+    raw = ffmpeg.run(args, timeout_s=timeout_s, what=f"decoding background of scene {timed.scene.id}")
+    frame_bytes = settings.width * settings.height * 4
+    size = (settings.width, settings.height)
+    last = Image.new("RGBA", size, background.colour)
+    for index in range(timed.frames):
+        chunk = raw[index * frame_bytes : (index + 1) * frame_bytes]
+        if len(chunk) == frame_bytes:
+            last = Image.frombytes("RGBA", size, chunk)
+        yield last  # a clip shorter than the scene holds its last frame
+
+
+def _fade(timed: TimedScene, index: int) -> float:
+    if timed.scene.transition != "fade":
+        return 1.0
+    edge = max(1, round(FADE_SECONDS * timed.fps))
+    return round(min(1.0, (index + 1) / edge, (timed.frames - index) / edge), 3)
+
+
+def _place(canvas: Image.Image, sprite: Image.Image, box: tuple[int, int], state: LayerState) -> None:
+    if state.scale != 1.0:
+        w, h = max(1, round(sprite.width * state.scale)), max(1, round(sprite.height * state.scale))
+        scaled = sprite.resize((w, h), Image.Resampling.BILINEAR)
+        box = (box[0] + (sprite.width - w) // 2, box[1] + (sprite.height - h) // 2)
+        sprite = scaled
+    if state.opacity < 1.0:
+        sprite = sprite.copy()
+        alpha = sprite.getchannel("A").point(lambda a: round(a * state.opacity))
+        sprite.putalpha(alpha)
+    x, y = box[0] + state.dx, box[1] + state.dy
+    canvas.alpha_composite(sprite, (x, y)) if x >= 0 and y >= 0 else canvas.paste(sprite, (x, y), sprite)
+
+
+def compose_frames(
+    timed: TimedScene, settings: EncodeSettings, assets: AssetOpener, *, timeout_s: float = 120.0
+) -> Iterator[bytes]:
+    """The scene's frames as raw RGB bytes, in order; equal frames are composed once."""
+    size = (settings.width, settings.height)
+    sprites = [(layer, draw_layer(layer, assets)) for layer in timed.scene.layers]
+    moving = timed.scene.background.video is not None
+    backgrounds: Iterator[Image.Image] | None = (
+        _video_frames(timed, settings, assets, timeout_s) if moving else None
+    )
+    still = None if moving else _background(timed, size, assets)
+    memo: OrderedDict[tuple[object, ...], bytes] = OrderedDict()
+    for index in range(timed.frames):
+        t = index / timed.fps
+        states = tuple(layer_state(layer, t, timed.duration) for layer, _ in sprites)
+        fade = _fade(timed, index)
+        key = (states, fade)
+        background = next(backgrounds) if backgrounds is not None else still
+        if not moving and key in memo:
+            memo.move_to_end(key)
+            yield memo[key]
+            continue
+        assert background is not None
+        canvas = background.copy()
+        for (layer, sprite), state in zip(sprites, states, strict=True):
+            if state.visible:
+                _place(canvas, sprite, (layer.spec.box.x, layer.spec.box.y), state)
+        frame = canvas.convert("RGB")
+        if fade < 1.0:
+            frame = Image.blend(Image.new("RGB", size, (0, 0, 0)), frame, fade)
+        data = frame.tobytes()
+        if not moving:
+            memo[key] = data
+            if len(memo) > _MEMO_FRAMES:
+                memo.popitem(last=False)
+        yield data
+
+
+def encode_segment(
+    timed: TimedScene, settings: EncodeSettings, assets: AssetOpener, *, timeout_s: float
+) -> bytes:
+    """Encode the scene's frames into an MP4 segment (H.264, one GOP, keyframe first)."""
+    with tempfile.TemporaryDirectory(prefix="tailor-seg-") as folder:
+        output = Path(folder) / "segment.mp4"
+        frames = compose_frames(timed, settings, assets, timeout_s=timeout_s)
+        args = ffmpeg.segment_args(settings, output, timed.frames)
+        ffmpeg.encode_frames(args, frames, timeout_s=timeout_s, what=f"encoding scene {timed.scene.id}")
+        return output.read_bytes()
+
+
+def cached_segment(
+    timed: TimedScene, settings: EncodeSettings, assets: AssetOpener, storage: Storage, *, timeout_s: float
+) -> tuple[str, bool]:
+    """The storage key of the scene's segment, encoding it only on a cache miss; (key, was_hit)."""
+    key = segment_key(timed, settings)
+    if storage.exists(key):
+        return key, True
+    data = encode_segment(timed, settings, assets, timeout_s=timeout_s)
+    storage.put_if_absent(key, data, "video/mp4")
+    return key, False
