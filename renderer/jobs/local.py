@@ -94,8 +94,7 @@ def _render_chunk(chunk: Chunk, outputs: list[str], campaign: str) -> list[RowRe
     storage: Storage = _WORKER["storage"]
     options = _WORKER["options"]
     return [
-        render_row(template, number, values, outputs, storage, campaign, options)
-        for number, values in chunk
+        render_row(template, number, values, outputs, storage, campaign, options) for number, values in chunk
     ]
 
 

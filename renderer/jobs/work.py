@@ -35,7 +35,13 @@ class RenderOptions:
     @classmethod
     def from_settings(cls, settings: Settings, *, draft: bool = False) -> RenderOptions:
         """The options a worker or CLI process renders with."""
-        return cls(settings.pdf_timeout_s, settings.video_timeout_s, settings.tts_engine, settings.video_preset, draft)
+        return cls(
+            settings.pdf_timeout_s,
+            settings.video_timeout_s,
+            settings.tts_engine,
+            settings.video_preset,
+            draft,
+        )
 
 
 @dataclass
@@ -64,7 +70,9 @@ def _render_video(storage: Storage, options: RenderOptions) -> Renderer:
     from renderer.outputs.video.audio import open_tts
     from renderer.outputs.video.render import VideoOptions, render_video
 
-    video = VideoOptions(open_tts(options.tts_engine), options.video_timeout_s, options.video_preset, options.draft)
+    video = VideoOptions(
+        open_tts(options.tts_engine), options.video_timeout_s, options.video_preset, options.draft
+    )
     return lambda template, spec: render_video(template, spec, storage, video)
 
 

@@ -84,11 +84,17 @@ def chart_geometry(
     format_value: Callable[[float], str] = lambda v: f"{v:g}",
     rtl: bool = False,
     highlight_last: bool = True,
+    axis_width: float = 44.0,
+    label_height: float = 28.0,
 ) -> ChartGeometry:
-    """Lay out a bar or line chart; right-to-left charts run their time axis from the right."""
+    """Lay out a bar or line chart; right-to-left charts run their time axis from the right.
+
+    `axis_width` and `label_height` reserve room for the value axis and the category labels
+    (sized for 11 px SVG text by default; the video passes room for its larger type).
+    """
     if len(values) != len(labels):
         raise ValueError("values and labels must have the same length")
-    top, bottom, axis_w = 12.0, height - 28.0, 44.0
+    top, bottom, axis_w = 12.0, height - label_height, axis_width
     left, right = (12.0, width - axis_w) if rtl else (axis_w, width - 12.0)
     top_value, step = nice_ceiling(max(values, default=0.0))
     scale = (bottom - top) / top_value

@@ -43,7 +43,16 @@ class TTS(Protocol):
         ...
 
 
-ESPEAK_VOICES = {"en": "en-us", "de": "de", "it": "it", "tr": "tr", "id": "id", "fa": "fa", "ar": "ar", "hi": "hi"}
+ESPEAK_VOICES = {
+    "en": "en-us",
+    "de": "de",
+    "it": "it",
+    "tr": "tr",
+    "id": "id",
+    "fa": "fa",
+    "ar": "ar",
+    "hi": "hi",
+}
 
 
 class EspeakTTS:
@@ -62,7 +71,9 @@ class EspeakTTS:
     def synthesize(self, text: str, locale: str) -> bytes:
         """WAV bytes from espeak-ng."""
         command = ["espeak-ng", "-v", self.voice(locale), "-s", str(self.rate), "--stdout", "--stdin"]
-        return ffmpeg.run_tool(command, timeout_s=self.timeout_s, stdin=text.encode("utf-8"), what="speech synthesis")
+        return ffmpeg.run_tool(
+            command, timeout_s=self.timeout_s, stdin=text.encode("utf-8"), what="speech synthesis"
+        )
 
 
 POLLY_VOICES = {"en": "Joanna", "de": "Vicki", "it": "Bianca", "tr": "Filiz", "fa": "Zeina", "id": "Joanna"}
@@ -84,7 +95,9 @@ class PollyTTS:
 
     def synthesize(self, text: str, locale: str) -> bytes:
         """WAV bytes (16-bit PCM wrapped in a WAV header) from Polly."""
-        response = self.client.synthesize_speech(Text=text, VoiceId=self.voice(locale), OutputFormat="pcm", SampleRate="16000")
+        response = self.client.synthesize_speech(
+            Text=text, VoiceId=self.voice(locale), OutputFormat="pcm", SampleRate="16000"
+        )
         pcm = response["AudioStream"].read()
         buffer = io.BytesIO()
         with wave.open(buffer, "wb") as out:
@@ -101,7 +114,7 @@ def wav_seconds(data: bytes) -> float:
     with wave.open(io.BytesIO(data)) as reader:
         width = reader.getsampwidth() * reader.getnchannels()
         present = len(reader.readframes(reader.getnframes())) // max(width, 1)
-        return present / reader.getframerate()
+        return float(present / reader.getframerate())
 
 
 @dataclass(frozen=True)
@@ -146,11 +159,15 @@ def mix_args(
             continue
         args += ["-i", str(path)]
         delay = round(scene.start * 1000)
-        filters.append(f"[{index}:a]aresample={SAMPLE_RATE},aformat=channel_layouts=mono,adelay={delay}:all=1[v{index}]")
+        filters.append(
+            f"[{index}:a]aresample={SAMPLE_RATE},aformat=channel_layouts=mono,adelay={delay}:all=1[v{index}]"
+        )
         voices.append(f"[v{index}]")
         index += 1
     if voices:
-        filters.append(f"{''.join(voices)}amix=inputs={len(voices)}:normalize=0,apad,atrim=0:{total:.3f}[voice]")
+        filters.append(
+            f"{''.join(voices)}amix=inputs={len(voices)}:normalize=0,apad,atrim=0:{total:.3f}[voice]"
+        )
     else:
         filters.append(f"anullsrc=r={SAMPLE_RATE}:cl=mono,atrim=0:{total:.3f}[voice]")
     if music is not None:
@@ -161,12 +178,26 @@ def mix_args(
             f"atrim=0:{total:.3f},afade=t=out:st={fade_start:.3f}:d=2[music]"
         )
         filters.append("[voice]asplit=2[voice1][key]")
-        filters.append("[music][key]sidechaincompress=threshold=0.015:ratio=10:attack=60:release=400:makeup=1[ducked]")
+        filters.append(
+            "[music][key]sidechaincompress=threshold=0.015:ratio=10:attack=60:release=400:makeup=1[ducked]"
+        )
         filters.append("[voice1][ducked]amix=inputs=2:normalize=0[mix]")
     else:
         filters.append("[voice]anull[mix]")
-    filters.append(f"[mix]loudnorm=I={LOUDNESS_LUFS}:TP=-1.5:LRA=11,aresample={SAMPLE_RATE},atrim=0:{total:.3f}[out]")
-    args += ["-filter_complex", ";".join(filters), "-map", "[out]", "-ac", "1", "-ar", str(SAMPLE_RATE), str(output)]
+    filters.append(
+        f"[mix]loudnorm=I={LOUDNESS_LUFS}:TP=-1.5:LRA=11,aresample={SAMPLE_RATE},atrim=0:{total:.3f}[out]"
+    )
+    args += [
+        "-filter_complex",
+        ";".join(filters),
+        "-map",
+        "[out]",
+        "-ac",
+        "1",
+        "-ar",
+        str(SAMPLE_RATE),
+        str(output),
+    ]
     return args
 
 

@@ -37,8 +37,14 @@ class EncodeSettings:
     def key(self) -> dict[str, Any]:
         """The parameters that change the encoded bytes (part of every segment cache key)."""
         return {
-            "w": self.width, "h": self.height, "fps": self.fps, "preset": self.preset,
-            "crf": self.crf, "profile": self.profile, "level": self.level, "codec": "libx264",
+            "w": self.width,
+            "h": self.height,
+            "fps": self.fps,
+            "preset": self.preset,
+            "crf": self.crf,
+            "profile": self.profile,
+            "level": self.level,
+            "codec": "libx264",
         }
 
 
@@ -132,8 +138,11 @@ def run_tool(command: Sequence[str], *, timeout_s: float, stdin: bytes | None = 
     """Run an external media tool (ffmpeg, ffprobe, espeak-ng) with a hard timeout and cleanup."""
     try:
         process = subprocess.Popen(
-            list(command), stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+            list(command),
+            stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
         )
     except OSError as exc:
         raise RenderError(f"{what}: cannot start {Path(command[0]).name} ({exc.strerror})") from None
@@ -152,10 +161,8 @@ def run_tool(command: Sequence[str], *, timeout_s: float, stdin: bytes | None = 
 
 
 def _kill_group(process: subprocess.Popen[bytes]) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     process.communicate()
 
 
@@ -163,7 +170,8 @@ def probe(path: Path, *, timeout_s: float = 30.0) -> dict[str, Any]:
     """ffprobe's JSON description (format and streams) of a media file."""
     out = run_tool(
         [ffprobe_exe(), "-v", "error", "-show_format", "-show_streams", "-of", "json", str(path)],
-        timeout_s=timeout_s, what=f"probing {path.name}",
+        timeout_s=timeout_s,
+        what=f"probing {path.name}",
     )
     data: dict[str, Any] = json.loads(out)
     return data
@@ -172,17 +180,18 @@ def probe(path: Path, *, timeout_s: float = 30.0) -> dict[str, Any]:
 ENCODER_RUNS = {"count": 0}  # segments encoded by this process (tests check cache hits with it)
 
 
-def encode_frames(
-    args: Sequence[str], frames: Iterable[bytes], *, timeout_s: float, what: str
-) -> None:
+def encode_frames(args: Sequence[str], frames: Iterable[bytes], *, timeout_s: float, what: str) -> None:
     """Stream raw frames into ffmpeg's stdin without holding them in memory.
 
     A watchdog kills the whole process group at the deadline, even if a write is blocked.
     """
     ENCODER_RUNS["count"] += 1
     process = subprocess.Popen(
-        [ffmpeg_exe(), *args], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE, start_new_session=True,
+        [ffmpeg_exe(), *args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
     )
     expired = threading.Event()
 

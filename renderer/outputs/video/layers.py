@@ -34,8 +34,12 @@ def draw_text_layer(layer: ResolvedLayer, assets: AssetOpener) -> Image.Image:
     spec = layer.spec
     assert spec.type == "text"
     fitted = fit_text(
-        layer.content["text"], _box(layer), family=spec.font, bold=spec.weight == "bold",
-        max_size=spec.size, min_size=spec.min_size,
+        layer.content["text"],
+        _box(layer),
+        family=spec.font,
+        bold=spec.weight == "bold",
+        max_size=spec.size,
+        min_size=spec.min_size,
     )
     return draw_text(fitted, _box(layer), spec.colour, spec.align)
 
@@ -66,7 +70,9 @@ def draw_shape_layer(layer: ResolvedLayer, assets: AssetOpener) -> Image.Image:
     spec = layer.spec
     assert spec.type == "shape"
     image = Image.new("RGBA", _box(layer), (0, 0, 0, 0))
-    ImageDraw.Draw(image).rounded_rectangle((0, 0, spec.box.w - 1, spec.box.h - 1), radius=spec.radius, fill=spec.colour)
+    ImageDraw.Draw(image).rounded_rectangle(
+        (0, 0, spec.box.w - 1, spec.box.h - 1), radius=spec.radius, fill=spec.colour
+    )
     return image
 
 
@@ -77,11 +83,23 @@ def draw_chart_layer(layer: ResolvedLayer, assets: AssetOpener) -> Image.Image:
     locale = layer.content["locale"]
     points = layer.content["points"]
     labels = [_label(label, locale) for label, _ in points]
+    font_size = _chart_font_size(spec.box.h)
     geometry = chart_geometry(
-        [value for _, value in points], labels, width=spec.box.w, height=spec.box.h, kind=spec.kind,
-        rtl=loc.text_direction(locale) == "rtl", format_value=lambda v: loc.format_number(round(v), locale),
+        [value for _, value in points],
+        labels,
+        width=spec.box.w,
+        height=spec.box.h,
+        kind=spec.kind,
+        rtl=loc.text_direction(locale) == "rtl",
+        format_value=lambda v: loc.format_number(round(v), locale),
+        axis_width=font_size * 3.2,
+        label_height=font_size * 1.8,
     )
     return paint_chart(geometry, spec.colour)
+
+
+def _chart_font_size(height: int) -> int:
+    return max(12, height // 20)
 
 
 def _label(value: str, locale: str) -> str:
@@ -99,7 +117,7 @@ def paint_chart(geometry: ChartGeometry, colour: str) -> Image.Image:
     image = Image.new("RGBA", (g.width, g.height), (0, 0, 0, 0))
     draw = ImageDraw.Draw(image)
     sample = "".join(m.label for m in g.marks) or "0"
-    font = load_font(font_file(script_family(sample, "Noto Sans"), False), max(12, g.height // 18))
+    font = load_font(font_file(script_family(sample, "Noto Sans"), False), _chart_font_size(g.height))
     faint = colour + "55" if len(colour) == 7 else colour
     axis_right = g.plot_left < 20
     for y, label in g.gridlines:
@@ -165,7 +183,12 @@ def _animated(animation: Animation, progress: float, width: int, height: int) ->
     if animation.kind in SLIDE:
         ux, uy = SLIDE[animation.kind]
         offset = 1 - amount
-        return LayerState(True, opacity=round(amount, 3), dx=round(ux * offset * width * 0.5), dy=round(uy * offset * height * 0.5))
+        return LayerState(
+            True,
+            opacity=round(amount, 3),
+            dx=round(ux * offset * width * 0.5),
+            dy=round(uy * offset * height * 0.5),
+        )
     return LayerState(True)
 
 

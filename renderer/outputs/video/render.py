@@ -17,6 +17,7 @@ from renderer.outputs.microsite import RenderedFile
 from renderer.outputs.video import assemble, audio, ffmpeg, segments
 from renderer.outputs.video.audio import TTS, Narration
 from renderer.outputs.video.ffmpeg import EncodeSettings
+from renderer.outputs.video.layers import AssetOpener
 from renderer.outputs.video.scenes import ResolvedScene, TimedScene, resolve_scenes, time_scenes
 from renderer.storage.base import Storage
 from renderer.template.load import Template
@@ -43,7 +44,9 @@ def _digest(path: Path, size: int, mtime: float) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _asset_opener(template: Template):  # type: ignore[no-untyped-def]
+def _asset_opener(template: Template) -> AssetOpener:
+    """Open template/shared assets for video: images and media only, never a playlist."""
+
     def open_asset(ref: str) -> Path:
         path = resolve_asset(ref, template.root, template.assets_dir)
         suffix = path.suffix.lower()
@@ -69,7 +72,10 @@ def _encode_settings(template: Template, options: VideoOptions) -> EncodeSetting
 
 
 def _narrations(
-    scenes: list[ResolvedScene], open_asset, options: VideoOptions, storage: Storage  # type: ignore[no-untyped-def]
+    scenes: list[ResolvedScene],
+    open_asset: AssetOpener,
+    options: VideoOptions,
+    storage: Storage,
 ) -> dict[str, Narration]:
     spoken = {}
     for scene in scenes:
@@ -81,7 +87,9 @@ def _narrations(
                 clip = open_asset(scene.narration_clip)
             except AssetError:
                 clip = None  # no recording for this value: fall back to TTS
-        spoken[scene.id] = audio.narrate(scene.id, scene.narration_text, scene.locale, options.tts, storage, clip)
+        spoken[scene.id] = audio.narrate(
+            scene.id, scene.narration_text, scene.locale, options.tts, storage, clip
+        )
     return spoken
 
 
@@ -103,11 +111,14 @@ def render_video(
     settings = _encode_settings(template, options)
     timed = time_scenes(scenes, {k: n.seconds for k, n in narrations.items()}, settings.fps)
     keys = [
-        segments.cached_segment(t, settings, open_asset, storage, timeout_s=options.timeout_s)[0] for t in timed
+        segments.cached_segment(t, settings, open_asset, storage, timeout_s=options.timeout_s)[0]
+        for t in timed
     ]
+    music = open_asset(video.music) if video.music else None
     with tempfile.TemporaryDirectory(prefix="tailor-video-") as tmp:
         folder = Path(tmp)
-        return _package(timed, keys, narrations, video.music and open_asset(video.music), storage, folder, options, video.poster_at, video.thumbnail_at)
+        files = _package(timed, keys, narrations, music, storage, folder, options)
+        return files + _stills(folder / "video.mp4", folder, video.poster_at, video.thumbnail_at, options)
 
 
 def _package(
@@ -118,33 +129,31 @@ def _package(
     storage: Storage,
     folder: Path,
     options: VideoOptions,
-    poster_at: float,
-    thumbnail_at: float,
 ) -> list[RenderedFile]:
     segment_files = []
     for index, key in enumerate(keys):
         path = folder / f"scene-{index:03d}.mp4"
         path.write_bytes(storage.get(key))
         segment_files.append(path)
-    voice_files = {}
+    voice_files: dict[str, Path] = {}
     for scene_id, narration in narrations.items():
         path = folder / f"voice-{len(voice_files):03d}.wav"
         path.write_bytes(storage.get(narration.key))
         voice_files[scene_id] = path
     total = sum(t.frames for t in timed) / timed[0].fps
     mixed = folder / "audio.wav"
-    ffmpeg.run(audio.mix_args(timed, voice_files, music, total, mixed), timeout_s=options.timeout_s, what="mixing audio")
+    ffmpeg.run(
+        audio.mix_args(timed, voice_files, music, total, mixed),
+        timeout_s=options.timeout_s,
+        what="mixing audio",
+    )
     mp4 = assemble.assemble(segment_files, mixed, folder, timeout_s=options.timeout_s)
     hls_folder = folder / "hls"
     hls_folder.mkdir()
     hls = assemble.make_hls(mp4, hls_folder, timeout_s=options.timeout_s)
-    poster = assemble.make_poster(mp4, min(poster_at, total - 0.05), folder, timeout_s=options.timeout_s)
-    thumb = assemble.make_thumbnail(mp4, min(thumbnail_at, max(0.0, total - 3.0)), folder, timeout_s=options.timeout_s)
     cues = audio.caption_cues(timed, narrations)
     files = [
         RenderedFile("video.mp4", mp4.read_bytes(), "video/mp4"),
-        RenderedFile("poster.jpg", poster.read_bytes(), "image/jpeg"),
-        RenderedFile("thumbnail.webp", thumb.read_bytes(), "image/webp"),
         RenderedFile("captions.vtt", audio.webvtt(cues).encode("utf-8"), "text/vtt; charset=utf-8"),
         RenderedFile("captions.srt", audio.srt(cues).encode("utf-8"), "application/x-subrip"),
     ]
@@ -152,3 +161,16 @@ def _package(
         kind = "application/vnd.apple.mpegurl" if path.suffix == ".m3u8" else "video/mp2t"
         files.append(RenderedFile(path.name, path.read_bytes(), kind))
     return files
+
+
+def _stills(
+    mp4: Path, folder: Path, poster_at: float, thumbnail_at: float, options: VideoOptions
+) -> list[RenderedFile]:
+    total = float(ffmpeg.probe(mp4)["format"]["duration"])
+    poster = assemble.make_poster(mp4, min(poster_at, total - 0.05), folder, timeout_s=options.timeout_s)
+    start = min(thumbnail_at, max(0.0, total - 3.0))
+    thumb = assemble.make_thumbnail(mp4, start, folder, timeout_s=options.timeout_s)
+    return [
+        RenderedFile("poster.jpg", poster.read_bytes(), "image/jpeg"),
+        RenderedFile("thumbnail.webp", thumb.read_bytes(), "image/webp"),
+    ]

@@ -108,7 +108,9 @@ def _layer_content(
         try:
             points = [(row[layer.label], float(row[layer.value])) for row in rows]
         except (KeyError, TypeError, ValueError):
-            raise RenderError(f"scene {scene.id} layer {index}: chart rows lack {layer.label!r}/{layer.value!r}") from None
+            raise RenderError(
+                f"scene {scene.id} layer {index}: chart rows lack {layer.label!r}/{layer.value!r}"
+            ) from None
         return {"points": [(str(label), value) for label, value in points], "locale": spec.locale}
     return {}
 
@@ -132,7 +134,8 @@ def resolve_scenes(
             layers.append(ResolvedLayer(layer, _layer_content(template, scene, index, layer, spec)))
         digests = {
             layer.content["src"]: asset_digest(layer.content["src"])
-            for layer in layers if layer.spec.type == "image"
+            for layer in layers
+            if layer.spec.type == "image"
         }
         media = scene.background.image or scene.background.video
         narration = scene.narration
@@ -143,9 +146,12 @@ def resolve_scenes(
                 background=scene.background,
                 background_digest=asset_digest(media) if media else None,
                 layers=tuple(layers),
-                narration_text=render_snippet(template, f"{scene.id}.narration.text", spec.context).strip() if narration else None,
+                narration_text=render_snippet(template, f"{scene.id}.narration.text", spec.context).strip()
+                if narration
+                else None,
                 narration_clip=render_snippet(template, f"{scene.id}.narration.clip", spec.context).strip()
-                if narration and narration.clip else None,
+                if narration and narration.clip
+                else None,
                 transition=scene.transition,
                 locale=spec.locale,
                 digests=digests,

@@ -45,7 +45,9 @@ def _background(timed: TimedScene, size: tuple[int, int], assets: AssetOpener) -
     return canvas
 
 
-def _video_frames(timed: TimedScene, settings: EncodeSettings, assets: AssetOpener, timeout_s: float) -> Iterator[Image.Image]:
+def _video_frames(
+    timed: TimedScene, settings: EncodeSettings, assets: AssetOpener, timeout_s: float
+) -> Iterator[Image.Image]:
     background = timed.scene.background
     assert background.video is not None
     path = assets(background.video)

@@ -107,7 +107,9 @@ def _ellipsize(line: str, font: ImageFont.FreeTypeFont, width: int, direction: s
     return line + ELLIPSIS
 
 
-def _layout(text: str, path: str, size: int, box: tuple[int, int], direction: str) -> tuple[list[str], int, bool]:
+def _layout(
+    text: str, path: str, size: int, box: tuple[int, int], direction: str
+) -> tuple[list[str], int, bool]:
     font = load_font(path, size)
     line_height = round(size * 1.25)
     lines: list[str] = []
@@ -139,7 +141,10 @@ def fit_text(
         font = load_font(path, size)
         keep = max(1, box[1] // line_height)
         cut = len(lines) > keep
-        lines = [ln if _width(font, ln, direction) <= box[0] else _ellipsize(ln, font, box[0], direction) for ln in lines[:keep]]
+        lines = [
+            ln if _width(font, ln, direction) <= box[0] else _ellipsize(ln, font, box[0], direction)
+            for ln in lines[:keep]
+        ]
         if cut and not lines[-1].endswith(ELLIPSIS):
             lines[-1] = _ellipsize(lines[-1], font, box[0], direction)
         best = (size, lines, line_height)
