@@ -69,7 +69,7 @@ def test_render_from_a_json_file_with_a_bad_field(tmp_path: Path) -> None:
     assert "last_name: is required" in result.output and "Ann" not in result.output
 
 
-@pytest.mark.parametrize("args", [["--outputs", "video"], ["--outputs", "poster"]])
+@pytest.mark.parametrize("args", [["--outputs", "hologram"], ["--outputs", "microsite,poster"]])
 def test_render_refuses_outputs_the_template_lacks(tmp_path: Path, args: list[str]) -> None:
     result = runner.invoke(
         app, ["render", "bill-summary", "--sample", "en-US", "--out", str(tmp_path), *args]

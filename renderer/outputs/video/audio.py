@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
+import math
 import re
+import shutil
 import wave
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -145,10 +148,17 @@ def narrate(
 
 
 def mix_args(
-    timed: list[TimedScene], narrations: Mapping[str, Path], music: Path | None, total: float, output: Path
+    timed: list[TimedScene],
+    narrations: Mapping[str, Path],
+    music: Path | None,
+    total: float,
+    output: Path,
+    *,
+    normalize: bool = False,
 ) -> list[str]:
     """ffmpeg arguments for the whole timeline's audio: narration at scene starts, the music bed
-    looped and faded out, ducked under speech with smooth ramps, loudness-normalised to -16 LUFS."""
+    looped and faded out, ducked under speech with smooth ramps. `normalize` adds single-pass
+    loudnorm; the renderer instead runs `normalize_loudness` (two passes, constant gain)."""
     args = ["-hide_banner", "-loglevel", "error", "-nostdin", "-y"]
     filters = []
     voices = []
@@ -184,9 +194,8 @@ def mix_args(
         filters.append("[voice1][ducked]amix=inputs=2:normalize=0[mix]")
     else:
         filters.append("[voice]anull[mix]")
-    filters.append(
-        f"[mix]loudnorm=I={LOUDNESS_LUFS}:TP=-1.5:LRA=11,aresample={SAMPLE_RATE},atrim=0:{total:.3f}[out]"
-    )
+    loudness = f"loudnorm=I={LOUDNESS_LUFS}:TP=-1.5:LRA=11," if normalize else ""
+    filters.append(f"[mix]{loudness}aresample={SAMPLE_RATE},atrim=0:{total:.3f}[out]")
     args += [
         "-filter_complex",
         ";".join(filters),
@@ -199,6 +208,57 @@ def mix_args(
         str(output),
     ]
     return args
+
+
+def normalize_loudness(source: Path, output: Path, *, timeout_s: float) -> None:
+    """Two-pass EBU R128 normalisation to -16 LUFS with one constant gain, so the ducking and the
+    narration's dynamics survive (single-pass loudnorm rides the gain and undoes the ducking)."""
+    target = f"I={LOUDNESS_LUFS}:TP=-1.5:LRA=11"
+    report = ffmpeg.run(
+        [
+            "-hide_banner",
+            "-nostdin",
+            "-i",
+            str(source),
+            "-af",
+            f"loudnorm={target}:print_format=json",
+            "-f",
+            "null",
+            "-",
+        ],
+        timeout_s=timeout_s,
+        what="measuring loudness",
+        stderr=True,
+    ).decode("utf-8", "replace")
+    found = re.search(r"\{[^{}]*\"input_i\"[^{}]*\}", report)
+    if found is None:
+        raise RenderError("measuring loudness gave no report")
+    measured = json.loads(found.group(0))
+    if not all(
+        math.isfinite(float(measured[k])) for k in ("input_i", "input_tp", "input_lra", "input_thresh")
+    ):
+        shutil.copyfile(source, output)  # silence: nothing to normalise
+        return
+    second = (
+        f"loudnorm={target}:measured_I={measured['input_i']}:measured_TP={measured['input_tp']}:"
+        f"measured_LRA={measured['input_lra']}:measured_thresh={measured['input_thresh']}:"
+        f"offset={measured['target_offset']}:linear=true,aresample={SAMPLE_RATE},aformat=sample_fmts=s16:channel_layouts=mono"
+    )
+    args = [
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-nostdin",
+        "-y",
+        "-i",
+        str(source),
+        "-af",
+        second,
+        "-ar",
+        str(SAMPLE_RATE),
+        str(output),
+    ]
+    ffmpeg.run(args, timeout_s=timeout_s, what="normalising loudness")
 
 
 # ---- captions ------------------------------------------------------------------------------

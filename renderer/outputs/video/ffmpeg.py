@@ -126,15 +126,20 @@ def thumbnail_args(video: Path, start: float, seconds: float, width: int, output
     ]  # fmt: skip
 
 
-def run(args: Sequence[str], *, timeout_s: float, stdin: bytes | None = None, what: str) -> bytes:
-    """Run ffmpeg with `args`; return stdout. RenderTimeout/RenderError name `what`, never data.
+def run(
+    args: Sequence[str], *, timeout_s: float, stdin: bytes | None = None, what: str, stderr: bool = False
+) -> bytes:
+    """Run ffmpeg with `args`; return stdout (or stderr, for filters that report there, such as
+    loudnorm). RenderTimeout/RenderError name `what`, never data.
 
     The process runs in its own group; on timeout or error the group is killed and reaped.
     """
-    return run_tool([ffmpeg_exe(), *args], timeout_s=timeout_s, stdin=stdin, what=what)
+    return run_tool([ffmpeg_exe(), *args], timeout_s=timeout_s, stdin=stdin, what=what, stderr=stderr)
 
 
-def run_tool(command: Sequence[str], *, timeout_s: float, stdin: bytes | None = None, what: str) -> bytes:
+def run_tool(
+    command: Sequence[str], *, timeout_s: float, stdin: bytes | None = None, what: str, stderr: bool = False
+) -> bytes:
     """Run an external media tool (ffmpeg, ffprobe, espeak-ng) with a hard timeout and cleanup."""
     try:
         process = subprocess.Popen(
@@ -157,7 +162,7 @@ def run_tool(command: Sequence[str], *, timeout_s: float, stdin: bytes | None = 
     if process.returncode != 0:
         last = err.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no message"]
         raise RenderError(f"{what} failed: {last[0][:200]}")
-    return out
+    return err if stderr else out
 
 
 def _kill_group(process: subprocess.Popen[bytes]) -> None:
@@ -216,6 +221,8 @@ def encode_frames(args: Sequence[str], frames: Iterable[bytes], *, timeout_s: fl
         raise
     finally:
         watchdog.cancel()
+        with contextlib.suppress(OSError):
+            process.stdin.close()
         process.stderr.close()
     if expired.is_set():
         raise RenderTimeout(f"{what} took longer than {timeout_s:g} s")

@@ -50,7 +50,7 @@ def _open_image(path: Path, box: tuple[int, int], fit: str) -> Image.Image:
         with Image.open(path) as source:
             image = source.convert("RGBA")
     except (OSError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise AssetError(f"image {path.name} cannot be used: {type(exc).__name__}: {exc}") from None
+        raise AssetError(f"cannot be used as an image: {type(exc).__name__}: {exc}", file=path.name) from None
     if fit == "cover":
         return ImageOps.fit(image, box, Image.Resampling.LANCZOS)
     contained = ImageOps.contain(image, box, Image.Resampling.LANCZOS)

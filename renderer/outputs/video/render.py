@@ -141,12 +141,14 @@ def _package(
         path.write_bytes(storage.get(narration.key))
         voice_files[scene_id] = path
     total = sum(t.frames for t in timed) / timed[0].fps
+    raw_mix = folder / "mix.wav"
     mixed = folder / "audio.wav"
     ffmpeg.run(
-        audio.mix_args(timed, voice_files, music, total, mixed),
+        audio.mix_args(timed, voice_files, music, total, raw_mix),
         timeout_s=options.timeout_s,
         what="mixing audio",
     )
+    audio.normalize_loudness(raw_mix, mixed, timeout_s=options.timeout_s)
     mp4 = assemble.assemble(segment_files, mixed, folder, timeout_s=options.timeout_s)
     hls_folder = folder / "hls"
     hls_folder.mkdir()

@@ -40,7 +40,9 @@ def _background(timed: TimedScene, size: tuple[int, int], assets: AssetOpener) -
             with Image.open(path) as source:
                 picture = ImageOps.fit(source.convert("RGBA"), size, Image.Resampling.LANCZOS)
         except (OSError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-            raise AssetError(f"background image {path.name} cannot be used: {type(exc).__name__}") from None
+            raise AssetError(
+                f"cannot be used as a background: {type(exc).__name__}", file=path.name
+            ) from None
         canvas.alpha_composite(picture)
     return canvas
 

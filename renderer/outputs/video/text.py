@@ -111,7 +111,8 @@ def _layout(
     text: str, path: str, size: int, box: tuple[int, int], direction: str
 ) -> tuple[list[str], int, bool]:
     font = load_font(path, size)
-    line_height = round(size * 1.25)
+    ascent, descent = font.getmetrics()  # the face's real extent: Arabic faces reach far below
+    line_height = ascent + descent
     lines: list[str] = []
     for paragraph in text.split("\n"):
         lines += _wrap(paragraph.split(), font, box[0], direction) or [""]
