@@ -7,10 +7,12 @@ STAMP := $(VENV)/.installed-stamp
 AXE := node_modules/axe-core/axe.min.js
 DEMO_DIR ?= out
 DEMO_ROWS ?= 200
+DEMO_VIDEOS ?= 4
 
 # Fonts for Latin, Turkish, Persian/Arabic; Pango + HarfBuzz for WeasyPrint.
 DEMO_DEBS := fonts-noto-core fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0 \
-             libharfbuzz-subset0 shared-mime-info python3-venv python3-pip
+             libharfbuzz-subset0 shared-mime-info python3-venv python3-pip \
+             ffmpeg espeak-ng fontconfig
 # Tests also drive Debian's Chromium, rasterise PDFs with poppler and inject npm's axe-core.
 TEST_DEBS := $(DEMO_DEBS) chromium poppler-utils cmd:npm
 
@@ -43,9 +45,14 @@ demo: deps-demo $(STAMP)
 	@mkdir -p $(DEMO_DIR)/data
 	$(VENV)/bin/tailor sample-data bill-summary --rows $(DEMO_ROWS) --seed 1 --out $(DEMO_DIR)/data/recipients.csv
 	$(VENV)/bin/tailor campaign bill-summary $(DEMO_DIR)/data/recipients.csv --campaign demo --out $(DEMO_DIR) --overwrite
+	head -n $$(( $(DEMO_VIDEOS) + 1 )) $(DEMO_DIR)/data/recipients.csv > $(DEMO_DIR)/data/video-recipients.csv
+	$(VENV)/bin/tailor campaign bill-summary $(DEMO_DIR)/data/video-recipients.csv --campaign demo-video \
+	  --outputs microsite,pdf,video --out $(DEMO_DIR) --overwrite
 	@first=$$(head -n1 $(DEMO_DIR)/bill-summary/demo/_campaign/manifest.jsonl | $(PY) -c 'import json,sys; print(json.load(sys.stdin)["recipient_id"])'); \
 	echo; echo "Open a recipient's microsite:  xdg-open $(DEMO_DIR)/bill-summary/demo/$$first/index.html"; \
 	echo "Open the same bill as a PDF:  xdg-open $(DEMO_DIR)/bill-summary/demo/$$first/bill.pdf"; \
+	echo "Watch a personalized video:   xdg-open $(DEMO_DIR)/bill-summary/demo-video/$$first/video.mp4"; \
+	echo "  (its page embeds it:        xdg-open $(DEMO_DIR)/bill-summary/demo-video/$$first/index.html)"; \
 	echo "Render one sample:            $(VENV)/bin/tailor render bill-summary --sample fa-IR --out $(DEMO_DIR)"
 
 test: deps-test $(STAMP) $(AXE)

@@ -81,7 +81,9 @@ def rendered(bill: Template, tmp_path_factory: pytest.TempPathFactory) -> dict[s
     folders = {}
     for recipient in (first, second):
         before = ffmpeg.ENCODER_RUNS["count"]
-        keys = render_recipient(bill, bill.validator.validate(recipient), ["video"], storage, "vid")
+        keys = render_recipient(
+            bill, bill.validator.validate(recipient), ["microsite", "video"], storage, "vid"
+        )
         counts.append(ffmpeg.ENCODER_RUNS["count"] - before)
         folders[recipient["customer_id"]] = storage.path(keys["video"]).parent
     return {"storage": storage, "folders": folders, "counts": counts, "recipients": (first, second)}
@@ -333,3 +335,65 @@ def test_ffmpeg_timeouts_leave_no_processes(tmp_path: Path) -> None:
     assert time.perf_counter() - started < 5
     time.sleep(0.2)
     assert _ffmpeg_children(str(tmp_path / "x.mp4")) == []
+
+
+@pytest.mark.browser
+def test_the_microsite_plays_the_video_with_captions(rendered: dict[str, Any], artifacts: Path) -> None:
+    """Served over HTTP on loopback (browsers refuse caption files from file:// pages)."""
+    import functools
+    import threading
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    from playwright.sync_api import sync_playwright
+
+    storage: LocalStorage = rendered["storage"]
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(storage.root)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    errors: list[str] = []
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path="/usr/bin/chromium",
+                args=[
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--disable-quic",
+                    "--no-first-run",
+                    "--disable-background-networking",
+                    "--disable-component-update",
+                    "--disable-sync",
+                ],
+            )
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.on(
+                "console", lambda message: errors.append(message.text) if message.type == "error" else None
+            )
+            page.on("pageerror", lambda error: errors.append(str(error)))
+            page.goto(f"http://127.0.0.1:{server.server_port}/bill-summary/vid/US-1001/index.html")
+            state: dict[str, Any] = {}
+            for _ in range(100):
+                state = page.evaluate(
+                    """() => { const v = document.querySelector('video'); const c = v.textTracks[0].cues;
+                               return {ready: v.readyState, duration: v.duration, width: v.videoWidth,
+                                       cues: c ? Array.from(c).map(q => q.text) : []}; }"""
+                )
+                if state["ready"] >= 1 and state["cues"]:
+                    break
+                time.sleep(0.1)
+            page.locator("video").scroll_into_view_if_needed()
+            page.screenshot(path=str(artifacts / "microsite-with-video.png"))
+            browser.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+    info = ffmpeg.probe(rendered["folders"]["US-1001"] / "video.mp4")
+    assert state["width"] == 1280
+    assert state["duration"] == pytest.approx(float(info["format"]["duration"]), abs=0.1)
+    assert "Hi Emily!" in state["cues"]
+    assert errors == []
