@@ -93,12 +93,36 @@ def validate(template: Annotated[str, typer.Argument(help="Template name or fold
             problems.append(f"samples/{name}.json: {exc}")
             table.add_row(f"samples/{name}.json", "[red]fails (see below)[/]")
     if loaded.manifest.outputs.video:
-        table.add_row("video spec", f"[green]{len(loaded.manifest.outputs.video.scenes)} scenes valid[/]")
+        problems += _check_video(loaded, table)
     out.print(table)
     for problem in problems:
         console.print(f"[bold red]error:[/] {problem}", highlight=False)
     if problems:
         raise typer.Exit(code=1)
+
+
+def _check_video(loaded: Template, table: Table) -> list[str]:
+    """Resolve every sample's scenes (conditions, texts, images) without rendering pixels."""
+    from renderer.outputs.video.render import _asset_opener
+    from renderer.outputs.video.scenes import resolve_scenes
+    from renderer.template.resolve import resolve
+
+    opener = _asset_opener(loaded)
+    problems = []
+    for name, raw in loaded.samples.items():
+        try:
+            spec = resolve(loaded, loaded.validator.validate(raw))
+            scenes = resolve_scenes(loaded, spec, lambda ref: str(opener(ref)))
+            video = loaded.manifest.outputs.video
+            if video and video.music:
+                opener(video.music)
+            table.add_row(
+                f"video for {name}", f"[green]{len(scenes)} scenes: {', '.join(s.id for s in scenes)}[/]"
+            )
+        except TailorError as exc:
+            problems.append(f"video for samples/{name}.json: {exc}")
+            table.add_row(f"video for {name}", "[red]fails (see below)[/]")
+    return problems
 
 
 def _recipient_data(loaded: Template, data: Path | None, sample: str | None) -> dict[str, Any]:

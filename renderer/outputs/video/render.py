@@ -118,6 +118,8 @@ def render_video(
     with tempfile.TemporaryDirectory(prefix="tailor-video-") as tmp:
         folder = Path(tmp)
         files = _package(timed, keys, narrations, music, storage, folder, options)
+        if options.draft:  # a preview needs the MP4 and captions only: no HLS, poster, thumbnail
+            return files
         return files + _stills(folder / "video.mp4", folder, video.poster_at, video.thumbnail_at, options)
 
 
@@ -150,9 +152,11 @@ def _package(
     )
     audio.normalize_loudness(raw_mix, mixed, timeout_s=options.timeout_s)
     mp4 = assemble.assemble(segment_files, mixed, folder, timeout_s=options.timeout_s)
-    hls_folder = folder / "hls"
-    hls_folder.mkdir()
-    hls = assemble.make_hls(mp4, hls_folder, timeout_s=options.timeout_s)
+    hls: list[Path] = []
+    if not options.draft:
+        hls_folder = folder / "hls"
+        hls_folder.mkdir()
+        hls = assemble.make_hls(mp4, hls_folder, timeout_s=options.timeout_s)
     cues = audio.caption_cues(timed, narrations)
     files = [
         RenderedFile("video.mp4", mp4.read_bytes(), "video/mp4"),
