@@ -117,6 +117,7 @@ def naive_moviepy(template: Template, rows: list[dict[str, str]], scratch: Path)
         CompositeAudioClip,
         CompositeVideoClip,
         ImageClip,
+        afx,
         concatenate_videoclips,
     )
 
