@@ -18,12 +18,15 @@ def write_concat_list(segments: list[Path], list_file: Path) -> None:
     list_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def assemble(segments: list[Path], audio: Path | None, folder: Path, *, timeout_s: float) -> Path:
+def assemble(
+    segments: list[Path], audio: Path | None, folder: Path, *, timeout_s: float, audio_filter: str = ""
+) -> Path:
     """Concatenate segments (stream copy) and mux the timeline's audio into ``video.mp4``."""
     list_file = folder / "segments.ffconcat"
     write_concat_list(segments, list_file)
     output = folder / "video.mp4"
-    ffmpeg.run(ffmpeg.concat_args(list_file, audio, output), timeout_s=timeout_s, what="assembling the video")
+    args = ffmpeg.concat_args(list_file, audio, output, audio_filter)
+    ffmpeg.run(args, timeout_s=timeout_s, what="assembling the video")
     return output
 
 

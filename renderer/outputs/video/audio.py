@@ -13,7 +13,6 @@ import io
 import json
 import math
 import re
-import shutil
 import wave
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from renderer.template.locale import parse_locale
 
 SAMPLE_RATE = 24_000
 LOUDNESS_LUFS = -16.0
+TRUE_PEAK_DB = -1.5
 MUSIC_LEVEL = 0.35
 
 
@@ -157,9 +157,10 @@ def mix_args(
     normalize: bool = False,
 ) -> list[str]:
     """ffmpeg arguments for the whole timeline's audio: narration at scene starts, the music bed
-    looped and faded out, ducked under speech with smooth ramps. `normalize` adds single-pass
-    loudnorm; the renderer instead runs `normalize_loudness` (two passes, constant gain)."""
-    args = ["-hide_banner", "-loglevel", "error", "-nostdin", "-y"]
+    looped and faded out, ducked under speech with smooth ramps. The same pass measures the mix's
+    loudness (its JSON report goes to stderr) for `loudness_filter`; `normalize` would instead add
+    single-pass loudnorm, which rides the gain."""
+    args = ["-hide_banner", "-loglevel", "info", "-nostats", "-nostdin", "-y"]  # info: the loudness report
     filters = []
     voices = []
     index = 0
@@ -194,8 +195,9 @@ def mix_args(
         filters.append("[voice1][ducked]amix=inputs=2:normalize=0[mix]")
     else:
         filters.append("[voice]anull[mix]")
-    loudness = f"loudnorm=I={LOUDNESS_LUFS}:TP=-1.5:LRA=11," if normalize else ""
-    filters.append(f"[mix]{loudness}aresample={SAMPLE_RATE},atrim=0:{total:.3f}[out]")
+    loudness = f"loudnorm=I={LOUDNESS_LUFS}:TP={TRUE_PEAK_DB}:LRA=11," if normalize else ""
+    filters.append(f"[mix]{loudness}aresample={SAMPLE_RATE},atrim=0:{total:.3f},asplit=2[out][probe]")
+    filters.append(f"[probe]loudnorm=I={LOUDNESS_LUFS}:TP={TRUE_PEAK_DB}:LRA=11:print_format=json[measured]")
     args += [
         "-filter_complex",
         ";".join(filters),
@@ -207,58 +209,27 @@ def mix_args(
         str(SAMPLE_RATE),
         str(output),
     ]
+    # the loudness of the mix is measured in the same pass; run with stderr=True to read it
+    args += ["-map", "[measured]", "-f", "null", "-"]
     return args
 
 
-def normalize_loudness(source: Path, output: Path, *, timeout_s: float) -> None:
-    """Two-pass EBU R128 normalisation to -16 LUFS with one constant gain, so the ducking and the
-    narration's dynamics survive (single-pass loudnorm rides the gain and undoes the ducking)."""
-    target = f"I={LOUDNESS_LUFS}:TP=-1.5:LRA=11"
-    report = ffmpeg.run(
-        [
-            "-hide_banner",
-            "-nostdin",
-            "-i",
-            str(source),
-            "-af",
-            f"loudnorm={target}:print_format=json",
-            "-f",
-            "null",
-            "-",
-        ],
-        timeout_s=timeout_s,
-        what="measuring loudness",
-        stderr=True,
-    ).decode("utf-8", "replace")
+def loudness_filter(report: str) -> str:
+    """The constant gain (plus a true-peak limiter when needed) that brings a mix measured by
+    loudnorm's JSON `report` to -16 LUFS; empty for silence. A constant gain keeps the ducking
+    and the narration's dynamics, which single-pass loudnorm would ride away."""
     found = re.search(r"\{[^{}]*\"input_i\"[^{}]*\}", report)
     if found is None:
         raise RenderError("measuring loudness gave no report")
     measured = json.loads(found.group(0))
-    if not all(
-        math.isfinite(float(measured[k])) for k in ("input_i", "input_tp", "input_lra", "input_thresh")
-    ):
-        shutil.copyfile(source, output)  # silence: nothing to normalise
-        return
-    second = (
-        f"loudnorm={target}:measured_I={measured['input_i']}:measured_TP={measured['input_tp']}:"
-        f"measured_LRA={measured['input_lra']}:measured_thresh={measured['input_thresh']}:"
-        f"offset={measured['target_offset']}:linear=true,aresample={SAMPLE_RATE},aformat=sample_fmts=s16:channel_layouts=mono"
-    )
-    args = [
-        "-hide_banner",
-        "-loglevel",
-        "error",
-        "-nostdin",
-        "-y",
-        "-i",
-        str(source),
-        "-af",
-        second,
-        "-ar",
-        str(SAMPLE_RATE),
-        str(output),
-    ]
-    ffmpeg.run(args, timeout_s=timeout_s, what="normalising loudness")
+    level, peak = float(measured["input_i"]), float(measured["input_tp"])
+    if not (math.isfinite(level) and math.isfinite(peak)):
+        return ""
+    gain = LOUDNESS_LUFS - level
+    chain = f"volume={gain:.2f}dB"
+    if peak + gain > TRUE_PEAK_DB:
+        chain += f",alimiter=limit={10 ** (TRUE_PEAK_DB / 20):.4f}:level=false"
+    return chain
 
 
 # ---- captions ------------------------------------------------------------------------------

@@ -68,6 +68,18 @@ def ffprobe_exe() -> str:
     return found
 
 
+def _encoder_args(settings: EncodeSettings, frames: int, output: Path) -> list[str]:
+    s = settings
+    gop = str(max(frames, 1))
+    return [
+        "-frames:v", str(frames), "-an", "-c:v", "libx264", "-preset", s.preset, "-crf", str(s.crf),
+        "-profile:v", s.profile, "-level:v", s.level, "-pix_fmt", "yuv420p",
+        "-g", gop, "-keyint_min", gop, "-sc_threshold", "0", "-bf", "2", "-x264-params", "repeat-headers=1",
+        "-r", str(s.fps), "-video_track_timescale", str(s.fps * 1000),
+        "-movflags", "+faststart", "-f", "mp4", str(output),
+    ]  # fmt: skip
+
+
 def segment_args(settings: EncodeSettings, output: Path, frames: int) -> list[str]:
     """Encode `frames` raw RGB frames from stdin into one H.264 segment that starts on a keyframe.
 
@@ -75,27 +87,37 @@ def segment_args(settings: EncodeSettings, output: Path, frames: int) -> list[st
     makes each scene exactly one HLS segment.
     """
     s = settings
-    return [
+    source = [
         "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
         "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{s.width}x{s.height}", "-r", str(s.fps),
-        "-i", "pipe:0", "-frames:v", str(frames),
-        "-an", "-c:v", "libx264", "-preset", s.preset, "-crf", str(s.crf),
-        "-profile:v", s.profile, "-level:v", s.level, "-pix_fmt", "yuv420p",
-        "-g", str(max(frames, 1)), "-keyint_min", str(max(frames, 1)), "-sc_threshold", "0",
-        "-bf", "2", "-x264-params", "repeat-headers=1",
-        "-r", str(s.fps), "-video_track_timescale", str(s.fps * 1000),
-        "-movflags", "+faststart", "-f", "mp4", str(output),
+        "-i", "pipe:0",
     ]  # fmt: skip
+    return source + _encoder_args(settings, frames, output)
 
 
-def concat_args(list_file: Path, audio: Path | None, output: Path) -> list[str]:
-    """Join segments listed in `list_file` without re-encoding and mux the timeline's audio."""
+def stills_segment_args(settings: EncodeSettings, list_file: Path, output: Path, frames: int) -> list[str]:
+    """Encode a segment from distinct stills, each held for a number of frames (an ffconcat list
+    with durations). Each still is converted to YUV once, then repeated by the fps filter: a mostly
+    static scene costs its distinct frames, not its length, in transfer and colour conversion."""
+    source = [
+        "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
+        "-f", "concat", "-safe", "1", "-protocol_whitelist", "file", "-i", str(list_file),
+        "-vf", f"format=yuv420p,fps={settings.fps}",
+    ]  # fmt: skip
+    return source + _encoder_args(settings, frames, output)
+
+
+def concat_args(list_file: Path, audio: Path | None, output: Path, audio_filter: str = "") -> list[str]:
+    """Join segments listed in `list_file` without re-encoding and mux the timeline's audio
+    (through `audio_filter`, e.g. the loudness gain, while it is encoded to AAC)."""
     args = [
         "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
         "-f", "concat", "-safe", "1", "-protocol_whitelist", "file", "-i", str(list_file),
     ]  # fmt: skip
     if audio is not None:
         args += ["-i", str(audio), "-map", "0:v:0", "-map", "1:a:0", "-c:a", "aac", "-b:a", "128k"]
+        if audio_filter:
+            args += ["-af", audio_filter]
     args += ["-c:v", "copy", "-movflags", "+faststart", "-shortest", str(output)]
     return args
 
@@ -190,7 +212,6 @@ def encode_frames(args: Sequence[str], frames: Iterable[bytes], *, timeout_s: fl
 
     A watchdog kills the whole process group at the deadline, even if a write is blocked.
     """
-    ENCODER_RUNS["count"] += 1
     process = subprocess.Popen(
         [ffmpeg_exe(), *args],
         stdin=subprocess.PIPE,

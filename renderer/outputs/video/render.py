@@ -143,15 +143,11 @@ def _package(
         path.write_bytes(storage.get(narration.key))
         voice_files[scene_id] = path
     total = sum(t.frames for t in timed) / timed[0].fps
-    raw_mix = folder / "mix.wav"
     mixed = folder / "audio.wav"
-    ffmpeg.run(
-        audio.mix_args(timed, voice_files, music, total, raw_mix),
-        timeout_s=options.timeout_s,
-        what="mixing audio",
-    )
-    audio.normalize_loudness(raw_mix, mixed, timeout_s=options.timeout_s)
-    mp4 = assemble.assemble(segment_files, mixed, folder, timeout_s=options.timeout_s)
+    mix = audio.mix_args(timed, voice_files, music, total, mixed)
+    report = ffmpeg.run(mix, timeout_s=options.timeout_s, what="mixing audio", stderr=True)
+    gain = audio.loudness_filter(report.decode("utf-8", "replace"))
+    mp4 = assemble.assemble(segment_files, mixed, folder, timeout_s=options.timeout_s, audio_filter=gain)
     hls: list[Path] = []
     if not options.draft:
         hls_folder = folder / "hls"

@@ -134,15 +134,55 @@ def compose_frames(
         yield data
 
 
+def _runs(frames: Iterator[bytes]) -> Iterator[tuple[bytes, int]]:
+    """Consecutive equal frames as (frame, count); equal frames are the same object from the memo."""
+    current: bytes | None = None
+    count = 0
+    for frame in frames:
+        if frame is current or frame == current:
+            count += 1
+            continue
+        if current is not None:
+            yield current, count
+        current, count = frame, 1
+    if current is not None:
+        yield current, count
+
+
+def _write_stills(timed: TimedScene, settings: EncodeSettings, frames: Iterator[bytes], folder: Path) -> Path:
+    size = (settings.width, settings.height)
+    lines = ["ffconcat version 1.0"]
+    for index, (frame, count) in enumerate(_runs(frames)):
+        name = f"still-{index:05d}.ppm"
+        Image.frombytes("RGB", size, frame).save(folder / name)
+        lines += [f"file '{name}'", f"duration {count / timed.fps:.6f}"]
+    lines.append(lines[-2])  # the concat demuxer needs the last still repeated to honour its duration
+    list_file = folder / "stills.ffconcat"
+    list_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return list_file
+
+
 def encode_segment(
     timed: TimedScene, settings: EncodeSettings, assets: AssetOpener, *, timeout_s: float
 ) -> bytes:
-    """Encode the scene's frames into an MP4 segment (H.264, one GOP, keyframe first)."""
-    with tempfile.TemporaryDirectory(prefix="tailor-seg-") as folder:
-        output = Path(folder) / "segment.mp4"
+    """Encode the scene's frames into an MP4 segment (H.264, one GOP, keyframe first).
+
+    A still-background scene goes to ffmpeg as its distinct stills with durations; a scene over a
+    moving background streams every frame through a pipe.
+    """
+    ffmpeg.ENCODER_RUNS["count"] += 1
+    what = f"encoding scene {timed.scene.id}"
+    with tempfile.TemporaryDirectory(prefix="tailor-seg-") as tmp:
+        folder = Path(tmp)
+        output = folder / "segment.mp4"
         frames = compose_frames(timed, settings, assets, timeout_s=timeout_s)
-        args = ffmpeg.segment_args(settings, output, timed.frames)
-        ffmpeg.encode_frames(args, frames, timeout_s=timeout_s, what=f"encoding scene {timed.scene.id}")
+        if timed.scene.background.video is None:
+            list_file = _write_stills(timed, settings, frames, folder)
+            args = ffmpeg.stills_segment_args(settings, list_file, output, timed.frames)
+            ffmpeg.run(args, timeout_s=timeout_s, what=what)
+        else:
+            args = ffmpeg.segment_args(settings, output, timed.frames)
+            ffmpeg.encode_frames(args, frames, timeout_s=timeout_s, what=what)
         return output.read_bytes()
 
 
