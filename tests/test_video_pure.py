@@ -168,3 +168,31 @@ def test_hostile_name_stays_literal_text(bill: Template) -> None:
     greeting = next(s for s in resolve_scenes(bill, spec, lambda ref: "d") if s.id == "greeting")
     assert greeting.layers[1].content["text"] == "Hi {{7*7}}!"
     assert greeting.narration_text == "Hi {{7*7}}!"
+
+
+def test_stills_segment_arguments_convert_each_still_once(tmp_path: Path) -> None:
+    args = ffmpeg.stills_segment_args(SETTINGS, tmp_path / "l.ffconcat", tmp_path / "s.mp4", 120)
+    assert args[args.index("-f") + 1] == "concat" and args[args.index("-safe") + 1] == "1"
+    assert args[args.index("-vf") + 1] == "format=yuv420p,fps=30"  # convert, then repeat
+    assert "-frames:v" in args and args[args.index("-frames:v") + 1] == "120"
+    assert args[args.index("-g") + 1] == "120"
+
+
+def test_runs_of_equal_frames() -> None:
+    from renderer.outputs.video.segments import _runs
+
+    a, b = b"a" * 4, b"b" * 4
+    assert list(_runs(iter([a, a, a, b, a]))) == [(a, 3), (b, 1), (a, 1)]
+    assert list(_runs(iter([]))) == []
+
+
+def test_loudness_gain_from_a_measurement() -> None:
+    from renderer.outputs.video.audio import loudness_filter
+
+    report = (
+        'noise {\n "input_i" : "-23.00", "input_tp" : "-9.00", "input_lra" : "3.0", "input_thresh" : "-33" }'
+    )
+    assert loudness_filter(report) == "volume=7.00dB"
+    loud = '{ "input_i" : "-20.00", "input_tp" : "-3.00" }'
+    assert loudness_filter(loud).startswith("volume=4.00dB,alimiter=limit=0.8414")
+    assert loudness_filter('{ "input_i" : "-inf", "input_tp" : "-inf" }') == ""
