@@ -110,10 +110,7 @@ def render_video(
     narrations = _narrations(scenes, open_asset, options, storage)
     settings = _encode_settings(template, options)
     timed = time_scenes(scenes, {k: n.seconds for k, n in narrations.items()}, settings.fps)
-    keys = [
-        segments.cached_segment(t, settings, open_asset, storage, timeout_s=options.timeout_s)[0]
-        for t in timed
-    ]
+    keys = segments.cached_segments(timed, settings, open_asset, storage, timeout_s=options.timeout_s)
     music = open_asset(video.music) if video.music else None
     with tempfile.TemporaryDirectory(prefix="tailor-video-") as tmp:
         folder = Path(tmp)

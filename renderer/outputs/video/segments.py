@@ -7,9 +7,11 @@ costs its animations plus the encoder. A segment is looked up in storage by its 
 
 from __future__ import annotations
 
+import os
 import tempfile
 from collections import OrderedDict
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from PIL import Image, ImageOps
@@ -165,34 +167,73 @@ def _write_stills(timed: TimedScene, settings: EncodeSettings, frames: Iterator[
 def encode_segment(
     timed: TimedScene, settings: EncodeSettings, assets: AssetOpener, *, timeout_s: float
 ) -> bytes:
-    """Encode the scene's frames into an MP4 segment (H.264, one GOP, keyframe first).
+    """Encode one scene into an MP4 segment (H.264, one GOP, keyframe first).
 
     A still-background scene goes to ffmpeg as its distinct stills with durations; a scene over a
     moving background streams every frame through a pipe.
     """
-    ffmpeg.ENCODER_RUNS["count"] += 1
-    what = f"encoding scene {timed.scene.id}"
     with tempfile.TemporaryDirectory(prefix="tailor-seg-") as tmp:
         folder = Path(tmp)
         output = folder / "segment.mp4"
+        what = f"encoding scene {timed.scene.id}"
+        ffmpeg.count_encoder_run()
         frames = compose_frames(timed, settings, assets, timeout_s=timeout_s)
         if timed.scene.background.video is None:
             list_file = _write_stills(timed, settings, frames, folder)
-            args = ffmpeg.stills_segment_args(settings, list_file, output, timed.frames)
-            ffmpeg.run(args, timeout_s=timeout_s, what=what)
+            ffmpeg.run(
+                ffmpeg.stills_segment_args(settings, list_file, output, timed.frames),
+                timeout_s=timeout_s,
+                what=what,
+            )
         else:
-            args = ffmpeg.segment_args(settings, output, timed.frames)
-            ffmpeg.encode_frames(args, frames, timeout_s=timeout_s, what=what)
+            ffmpeg.encode_frames(
+                ffmpeg.segment_args(settings, output, timed.frames), frames, timeout_s=timeout_s, what=what
+            )
         return output.read_bytes()
 
 
-def cached_segment(
-    timed: TimedScene, settings: EncodeSettings, assets: AssetOpener, storage: Storage, *, timeout_s: float
-) -> tuple[str, bool]:
-    """The storage key of the scene's segment, encoding it only on a cache miss; (key, was_hit)."""
-    key = segment_key(timed, settings)
-    if storage.exists(key):
-        return key, True
-    data = encode_segment(timed, settings, assets, timeout_s=timeout_s)
-    storage.put_if_absent(key, data, "video/mp4")
-    return key, False
+def cached_segments(
+    scenes: list[TimedScene],
+    settings: EncodeSettings,
+    assets: AssetOpener,
+    storage: Storage,
+    *,
+    timeout_s: float,
+) -> list[str]:
+    """The storage keys of every scene's segment, in order, encoding only cache misses.
+
+    Misses are composed one after another (Pillow and FreeType stay on this thread), then their
+    ffmpeg encodes run concurrently, so a single recipient uses every core.
+    """
+    keys = [segment_key(scene, settings) for scene in scenes]
+    missing = {key: scene for key, scene in zip(keys, scenes, strict=True) if not storage.exists(key)}
+    with tempfile.TemporaryDirectory(prefix="tailor-seg-") as tmp:
+        jobs: list[tuple[str, list[str], Path, str]] = []
+        for index, (key, scene) in enumerate(missing.items()):
+            if scene.scene.background.video is not None:
+                storage.put_if_absent(
+                    key, encode_segment(scene, settings, assets, timeout_s=timeout_s), "video/mp4"
+                )
+                continue
+            folder = Path(tmp) / f"scene-{index:03d}"
+            folder.mkdir()
+            frames = compose_frames(scene, settings, assets, timeout_s=timeout_s)
+            list_file = _write_stills(scene, settings, frames, folder)
+            output = folder / "segment.mp4"
+            args = ffmpeg.stills_segment_args(settings, list_file, output, scene.frames)
+            jobs.append((key, args, output, f"encoding scene {scene.scene.id}"))
+
+        def encode(job: tuple[str, list[str], Path, str]) -> None:
+            key, args, output, what = job
+            ffmpeg.count_encoder_run()
+            ffmpeg.run(args, timeout_s=timeout_s, what=what)
+            storage.put_if_absent(key, output.read_bytes(), "video/mp4")
+
+        workers = min(len(jobs), os.cpu_count() or 1)
+        if workers <= 1:
+            for job in jobs:
+                encode(job)
+        else:
+            with ThreadPoolExecutor(workers, thread_name_prefix="tailor-encode") as pool:
+                list(pool.map(encode, jobs))
+    return keys
