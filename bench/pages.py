@@ -5,7 +5,7 @@ folder per run, and, side by side in the same run, a naive baseline: one process
 template and builds a new Jinja environment / WeasyPrint document per recipient, as a first
 script would. Prints medians over --repeat runs and the ratios.
 
-    .venv/bin/python bench/pages.py --rows 1000 --repeat 3
+    .venv/bin/python -m bench.pages --rows 1000 --repeat 3
 """
 
 from __future__ import annotations
@@ -13,37 +13,18 @@ from __future__ import annotations
 import argparse
 import shutil
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
+from bench.common import sample_csv
 from renderer.jobs.local import CampaignSpec, run_campaign
 from renderer.jobs.work import render_recipient
-from renderer.settings import PROJECT_ROOT, load_settings
+from renderer.settings import load_settings
 from renderer.storage import LocalStorage
 from renderer.template.load import load_template
 
 TARGETS = {"microsite": 1000.0, "pdf": 20.0}
-
-
-def make_data(folder: Path, rows: int) -> Path:
-    """Write `rows` deterministic synthetic recipients with the CLI's own generator."""
-    path = folder / "recipients.csv"
-    cmd = [
-        sys.executable,
-        "-m",
-        "renderer",
-        "sample-data",
-        "bill-summary",
-        "--rows",
-        str(rows),
-        "--out",
-        str(path),
-    ]
-    subprocess.run(cmd, check=True, cwd=PROJECT_ROOT, capture_output=True)
-    return path
 
 
 def campaign_rate(data: Path, output: str, workers: int, scratch: Path) -> float:
@@ -84,7 +65,7 @@ def main() -> None:
     args = parser.parse_args()
     scratch = Path(tempfile.mkdtemp(prefix="tailor-bench-"))
     try:
-        data = make_data(scratch, args.rows)
+        data = sample_csv(scratch, args.rows)
         print(f"bill-summary, {args.rows} recipients, {args.workers} workers, median of {args.repeat} runs")
         print(f"{'output':10} {'tailor /s':>10} {'naive /s':>10} {'ratio':>7} {'target /s':>10}")
         for output in args.outputs.split(","):

@@ -11,19 +11,18 @@ In one run, on the bill-summary sample video (1280x720, 30 fps, ~30 s):
   frames fed as raw video: the cost of encoding alone, per recipient.
 * **draft preview**: one recipient at half size with the fastest preset, shared scenes cached.
 
-    .venv/bin/python bench/video.py --recipients 20 --naive 2
+    .venv/bin/python -m bench.video --recipients 20 --naive 2
 """
 
 from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
+from bench.common import sample_csv
 from renderer.jobs.local import CampaignSpec, run_campaign
 from renderer.jobs.work import RenderOptions, render_recipient
 from renderer.outputs.video import ffmpeg
@@ -32,7 +31,7 @@ from renderer.outputs.video.layers import draw_layer
 from renderer.outputs.video.render import VideoOptions, _asset_opener, _encode_settings, _narrations
 from renderer.outputs.video.scenes import resolve_scenes, time_scenes
 from renderer.outputs.video.segments import compose_frames
-from renderer.settings import PROJECT_ROOT, load_settings
+from renderer.settings import load_settings
 from renderer.storage import LocalStorage
 from renderer.template.load import Template, load_template
 from renderer.template.resolve import resolve
@@ -44,21 +43,7 @@ def recipients(folder: Path, count: int) -> tuple[Path, list[dict[str, str]]]:
     """Synthetic recipients (the CLI's generator) as a CSV and as rows."""
     import csv
 
-    path = folder / "recipients.csv"
-    cmd = [
-        sys.executable,
-        "-m",
-        "renderer",
-        "sample-data",
-        "bill-summary",
-        "--rows",
-        str(count),
-        "--seed",
-        "5",
-        "--out",
-        str(path),
-    ]
-    subprocess.run(cmd, check=True, cwd=PROJECT_ROOT, capture_output=True)
+    path = sample_csv(folder, count, seed=5)
     with path.open(encoding="utf-8") as handle:
         return path, list(csv.DictReader(handle))
 

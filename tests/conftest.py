@@ -12,6 +12,17 @@ from renderer.template.load import Template, load_template
 
 SAMPLE_LOCALES = ["de-DE", "en-US", "fa-IR", "id-ID", "it-IT", "tr-TR"]
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
+CHROMIUM = Path("/usr/bin/chromium")  # Debian's package; a browser is never downloaded
+# Headless, offline flags: without the background-networking ones Chromium keeps dialling out.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.fixture(scope="session")

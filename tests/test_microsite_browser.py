@@ -19,19 +19,10 @@ import pytest
 
 from renderer.settings import PROJECT_ROOT
 from renderer.template.load import Template
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 AXE_JS = PROJECT_ROOT / "node_modules" / "axe-core" / "axe.min.js"
 LOCALES = ["de-DE", "en-US", "fa-IR", "id-ID", "it-IT", "tr-TR"]  # the bill-summary samples
 RTL_LOCALES = {"fa-IR"}

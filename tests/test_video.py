@@ -22,6 +22,7 @@ from renderer.settings import PROJECT_ROOT, Settings
 from renderer.storage import LocalStorage
 from renderer.template.load import Template, load_template
 from renderer.template.resolve import resolve
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = [pytest.mark.video, pytest.mark.slow]
 FPS = 30
@@ -358,18 +359,7 @@ def test_the_microsite_plays_the_video_with_captions(rendered: dict[str, Any], a
     errors: list[str] = []
     try:
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path="/usr/bin/chromium",
-                args=[
-                    "--no-sandbox",
-                    "--disable-gpu",
-                    "--disable-quic",
-                    "--no-first-run",
-                    "--disable-background-networking",
-                    "--disable-component-update",
-                    "--disable-sync",
-                ],
-            )
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             page.on(
                 "console", lambda message: errors.append(message.text) if message.type == "error" else None
