@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -77,7 +78,9 @@ def _narrations(
     options: VideoOptions,
     storage: Storage,
 ) -> dict[str, Narration]:
-    spoken = {}
+    """Each narrated scene's speech: its recorded clip when one exists for the data, else TTS.
+    Synthesis runs concurrently (each is an espeak-ng process or a Polly request)."""
+    jobs = []
     for scene in scenes:
         if not scene.narration_text:
             continue
@@ -87,10 +90,18 @@ def _narrations(
                 clip = open_asset(scene.narration_clip)
             except AssetError:
                 clip = None  # no recording for this value: fall back to TTS
-        spoken[scene.id] = audio.narrate(
-            scene.id, scene.narration_text, scene.locale, options.tts, storage, clip
-        )
-    return spoken
+        jobs.append((scene.id, scene.narration_text, scene.locale, clip))
+
+    def speak(job: tuple[str, str, str, Path | None]) -> Narration:
+        scene_id, text, locale, clip = job
+        return audio.narrate(scene_id, text, locale, options.tts, storage, clip)
+
+    if len(jobs) <= 1:
+        spoken = [speak(job) for job in jobs]
+    else:
+        with ThreadPoolExecutor(min(len(jobs), 4), thread_name_prefix="tailor-tts") as pool:
+            spoken = list(pool.map(speak, jobs))
+    return {narration.scene_id: narration for narration in spoken}
 
 
 def render_video(
