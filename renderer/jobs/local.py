@@ -79,7 +79,7 @@ def _init_worker(template_ref: str, settings: Settings) -> None:
     _WORKER.update(
         template=template,
         storage=open_storage(settings.storage_url),
-        options=RenderOptions.from_settings(settings),
+        options=RenderOptions.from_settings(settings, encoder_threads=1 if settings.workers > 1 else 0),
     )
     limit_image_size(settings.max_image_pixels)
     # WeasyPrint allocates many short-lived objects; freezing the loaded template and raising the

@@ -31,9 +31,12 @@ class RenderOptions:
     tts_engine: str = "espeak"
     video_preset: str = "veryfast"
     draft: bool = False
+    encoder_threads: int = 0
 
     @classmethod
-    def from_settings(cls, settings: Settings, *, draft: bool = False) -> RenderOptions:
+    def from_settings(
+        cls, settings: Settings, *, draft: bool = False, encoder_threads: int = 0
+    ) -> RenderOptions:
         """The options a worker or CLI process renders with."""
         return cls(
             settings.pdf_timeout_s,
@@ -41,6 +44,7 @@ class RenderOptions:
             settings.tts_engine,
             settings.video_preset,
             draft,
+            encoder_threads,
         )
 
 
@@ -71,7 +75,11 @@ def _render_video(storage: Storage, options: RenderOptions) -> Renderer:
     from renderer.outputs.video.render import VideoOptions, render_video
 
     video = VideoOptions(
-        open_tts(options.tts_engine), options.video_timeout_s, options.video_preset, options.draft
+        open_tts(options.tts_engine),
+        options.video_timeout_s,
+        options.video_preset,
+        options.draft,
+        options.encoder_threads,
     )
     return lambda template, spec: render_video(template, spec, storage, video)
 

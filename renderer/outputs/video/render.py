@@ -38,6 +38,7 @@ class VideoOptions:
     timeout_s: float = 300.0
     preset: str = "veryfast"
     draft: bool = False  # half size and the fastest preset, for previews
+    encoder_threads: int = 0  # 0: x264 decides; campaign workers pass 1
 
 
 @lru_cache(maxsize=1024)
@@ -69,7 +70,7 @@ def _encode_settings(template: Template, options: VideoOptions) -> EncodeSetting
     width, height = video.size
     if options.draft:
         return EncodeSettings(width // 4 * 2, height // 4 * 2, video.fps, preset="ultrafast", crf=28)
-    return EncodeSettings(width, height, video.fps, preset=options.preset)
+    return EncodeSettings(width, height, video.fps, preset=options.preset, threads=options.encoder_threads)
 
 
 def _narrations(
