@@ -28,7 +28,7 @@ from renderer.jobs.work import RenderOptions, render_recipient
 from renderer.outputs.video import ffmpeg
 from renderer.outputs.video.audio import EspeakTTS
 from renderer.outputs.video.layers import draw_layer
-from renderer.outputs.video.render import VideoOptions, _asset_opener, _encode_settings, _narrations
+from renderer.outputs.video.render import VideoOptions, asset_opener, encode_settings, synthesize_narrations
 from renderer.outputs.video.scenes import resolve_scenes, time_scenes
 from renderer.outputs.video.segments import compose_frames
 from renderer.settings import load_settings
@@ -72,14 +72,14 @@ def tailor_steady(template: Template, rows: list[dict[str, str]], scratch: Path)
 
 def encode_floor(template: Template, rows: list[dict[str, str]], scratch: Path) -> float:
     """Seconds per recipient to encode only the personal scenes' finished frames."""
-    settings = _encode_settings(template, VideoOptions(EspeakTTS()))
-    opener = _asset_opener(template)
+    settings = encode_settings(template, VideoOptions(EspeakTTS()))
+    opener = asset_opener(template)
     storage = LocalStorage(Path(tempfile.mkdtemp(dir=scratch)))
     total = 0.0
     for row in rows:
         spec = resolve(template, template.validator.validate(row))
         scenes = resolve_scenes(template, spec, lambda ref: "d")
-        narrations = _narrations(scenes, opener, VideoOptions(EspeakTTS()), storage)
+        narrations = synthesize_narrations(scenes, opener, VideoOptions(EspeakTTS()), storage)
         for timed in time_scenes(scenes, {k: n.seconds for k, n in narrations.items()}, settings.fps):
             if timed.scene.id in SHARED:
                 continue
@@ -106,7 +106,7 @@ def naive_moviepy(template: Template, rows: list[dict[str, str]], scratch: Path)
         concatenate_videoclips,
     )
 
-    opener = _asset_opener(template)
+    opener = asset_opener(template)
     storage = LocalStorage(Path(tempfile.mkdtemp(dir=scratch)))
     video = template.manifest.outputs.video
     assert video is not None
@@ -114,7 +114,7 @@ def naive_moviepy(template: Template, rows: list[dict[str, str]], scratch: Path)
     for index, row in enumerate(rows):
         spec = resolve(template, template.validator.validate(row))
         scenes = resolve_scenes(template, spec, lambda ref: "d")
-        narrations = _narrations(scenes, opener, VideoOptions(EspeakTTS()), storage)
+        narrations = synthesize_narrations(scenes, opener, VideoOptions(EspeakTTS()), storage)
         timed = time_scenes(scenes, {k: n.seconds for k, n in narrations.items()}, video.fps)
         clips, voices = [], []
         for t in timed:

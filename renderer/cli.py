@@ -103,11 +103,11 @@ def validate(template: Annotated[str, typer.Argument(help="Template name or fold
 
 def _check_video(loaded: Template, table: Table) -> list[str]:
     """Resolve every sample's scenes (conditions, texts, images) without rendering pixels."""
-    from renderer.outputs.video.render import _asset_opener
+    from renderer.outputs.video.render import asset_opener
     from renderer.outputs.video.scenes import resolve_scenes
     from renderer.template.resolve import resolve
 
-    opener = _asset_opener(loaded)
+    opener = asset_opener(loaded)
     problems = []
     for name, raw in loaded.samples.items():
         try:

@@ -15,7 +15,7 @@ from PIL import Image
 from renderer.jobs.work import RenderOptions, render_recipient, render_row
 from renderer.outputs.video import ffmpeg
 from renderer.outputs.video.audio import EspeakTTS, mix_args
-from renderer.outputs.video.render import VideoOptions, _asset_opener, _encode_settings
+from renderer.outputs.video.render import VideoOptions, asset_opener, encode_settings
 from renderer.outputs.video.scenes import TimedScene, resolve_scenes, time_scenes
 from renderer.outputs.video.segments import compose_frames
 from renderer.settings import PROJECT_ROOT, Settings
@@ -55,12 +55,12 @@ def _frame(video: Path, seconds: float) -> np.ndarray:
 
 def _timeline(template: Template, recipient: dict[str, Any], storage: LocalStorage) -> list[TimedScene]:
     """The same scene timing the renderer used (narration lengths come from the cached speech)."""
-    from renderer.outputs.video.render import _narrations
+    from renderer.outputs.video.render import synthesize_narrations
 
     spec = resolve(template, template.validator.validate(recipient))
-    opener = _asset_opener(template)
+    opener = asset_opener(template)
     scenes = resolve_scenes(template, spec, lambda ref: "d")
-    narrations = _narrations(scenes, opener, VideoOptions(EspeakTTS()), storage)
+    narrations = synthesize_narrations(scenes, opener, VideoOptions(EspeakTTS()), storage)
     return time_scenes(scenes, {k: n.seconds for k, n in narrations.items()}, FPS)
 
 
@@ -127,8 +127,8 @@ def test_second_recipient_reencodes_only_personal_scenes(rendered: dict[str, Any
 def test_frames_show_each_recipients_text_where_expected(
     rendered: dict[str, Any], bill: Template, artifacts: Path
 ) -> None:
-    settings = _encode_settings(bill, VideoOptions(EspeakTTS()))
-    opener = _asset_opener(bill)
+    settings = encode_settings(bill, VideoOptions(EspeakTTS()))
+    opener = asset_opener(bill)
     crops = []
     for recipient in rendered["recipients"]:
         timed = _timeline(bill, recipient, rendered["storage"])
@@ -157,9 +157,7 @@ def test_a_very_long_name_stays_inside_its_box(bill: Template, tmp_path: Path) -
     greeting = next(s for s in resolve_scenes(bill, spec, lambda ref: "d") if s.id == "greeting")
     [timed] = time_scenes([greeting], {}, FPS)
     frame = np.frombuffer(
-        list(compose_frames(timed, _encode_settings(bill, VideoOptions(EspeakTTS())), _asset_opener(bill)))[
-            -1
-        ],
+        list(compose_frames(timed, encode_settings(bill, VideoOptions(EspeakTTS())), asset_opener(bill)))[-1],
         dtype=np.uint8,
     ).reshape(720, 1280, 3)
     shape, text = greeting.layers[0].spec.box, greeting.layers[1].spec.box
@@ -233,7 +231,7 @@ def test_music_ducks_under_narration(bill: Template, tmp_path: Path) -> None:
     )
     timed = time_scenes([scene], {}, FPS)
     timed = [TimedScene(scene, 4.0, 8 * FPS, FPS)]  # speech from 4 s to 7 s on an 12 s timeline
-    music = _asset_opener(bill)("@assets/music/calm-bed.ogg")
+    music = asset_opener(bill)("@assets/music/calm-bed.ogg")
 
     def mix(voices: dict[str, Path]) -> np.ndarray:
         out = tmp_path / f"mix-{len(voices)}.wav"
@@ -294,7 +292,7 @@ def test_huge_image_fails_its_row_quickly(tmp_path: Path, settings: Settings) ->
 def test_playlists_and_outside_media_are_refused(bill: Template, tmp_path: Path) -> None:
     from renderer.errors import AssetError
 
-    opener = _asset_opener(bill)
+    opener = asset_opener(bill)
     with pytest.raises(AssetError, match="points outside"):
         opener("../../../etc/passwd")
     playlist = bill.root / "playlist-test.mp4"

@@ -46,7 +46,7 @@ def _digest(path: Path, size: int, mtime: float) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _asset_opener(template: Template) -> AssetOpener:
+def asset_opener(template: Template) -> AssetOpener:
     """Open template/shared assets for video: images and media only, never a playlist."""
 
     def open_asset(ref: str) -> Path:
@@ -64,7 +64,8 @@ def _asset_opener(template: Template) -> AssetOpener:
     return open_asset
 
 
-def _encode_settings(template: Template, options: VideoOptions) -> EncodeSettings:
+def encode_settings(template: Template, options: VideoOptions) -> EncodeSettings:
+    """The encoder settings every segment of this template shares (half size in draft mode)."""
     video = template.manifest.outputs.video
     assert video is not None
     width, height = video.size
@@ -73,7 +74,7 @@ def _encode_settings(template: Template, options: VideoOptions) -> EncodeSetting
     return EncodeSettings(width, height, video.fps, preset=options.preset, threads=options.encoder_threads)
 
 
-def _narrations(
+def synthesize_narrations(
     scenes: list[ResolvedScene],
     open_asset: AssetOpener,
     options: VideoOptions,
@@ -111,7 +112,7 @@ def render_video(
     """Render the recipient's video and its companions; the MP4 comes first in the list."""
     video = template.manifest.outputs.video
     assert video is not None
-    open_asset = _asset_opener(template)
+    open_asset = asset_opener(template)
 
     def digest(ref: str) -> str:
         path = open_asset(ref)
@@ -119,8 +120,8 @@ def render_video(
         return _digest(path, stat.st_size, stat.st_mtime)
 
     scenes = resolve_scenes(template, spec, digest)
-    narrations = _narrations(scenes, open_asset, options, storage)
-    settings = _encode_settings(template, options)
+    narrations = synthesize_narrations(scenes, open_asset, options, storage)
+    settings = encode_settings(template, options)
     timed = time_scenes(scenes, {k: n.seconds for k, n in narrations.items()}, settings.fps)
     keys = segments.cached_segments(timed, settings, open_asset, storage, timeout_s=options.timeout_s)
     music = open_asset(video.music) if video.music else None
