@@ -272,10 +272,8 @@ def _collect(
         reports.record(result)
         if result.status == "ok":
             stats.rendered += 1
-        elif result.status == "rejected":
-            stats.rejected += 1
         else:
-            stats.failed += 1
+            stats.failed += 1  # rows are validated here in the parent: workers only fail renders
     stats.bytes_read = source.bytes_read
     if on_progress:
         on_progress(stats)

@@ -50,7 +50,7 @@ class RenderOptions:
 
 @dataclass
 class RowResult:
-    """What happened to one row: ``ok``, ``rejected`` (bad data) or ``failed`` (render/storage)."""
+    """What happened to one validated row: ``ok``, or ``failed`` (render or storage)."""
 
     row: int
     status: str

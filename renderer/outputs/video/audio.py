@@ -8,6 +8,7 @@ distinct (engine, voice, text) and kept in storage like segments are.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
@@ -289,8 +290,10 @@ def srt(cues: list[Cue]) -> str:
     return "\n".join(blocks)
 
 
+@functools.lru_cache(maxsize=4)
 def open_tts(engine: str) -> TTS:
-    """The TTS engine named by settings: 'espeak' (default, offline) or 'polly'."""
+    """The TTS engine named by settings: 'espeak' (default, offline) or 'polly'; one per process
+    (a Polly client is costly to build and safe to share between threads)."""
     if engine == "espeak":
         return EspeakTTS()
     if engine == "polly":

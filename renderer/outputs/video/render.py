@@ -125,12 +125,14 @@ def render_video(
     timed = time_scenes(scenes, {k: n.seconds for k, n in narrations.items()}, settings.fps)
     keys = segments.cached_segments(timed, settings, open_asset, storage, timeout_s=options.timeout_s)
     music = open_asset(video.music) if video.music else None
+    total = sum(t.frames for t in timed) / settings.fps
     with tempfile.TemporaryDirectory(prefix="tailor-video-") as tmp:
         folder = Path(tmp)
-        files = _package(timed, keys, narrations, music, storage, folder, options)
+        files = _package(timed, keys, narrations, music, total, storage, folder, options)
         if options.draft:  # a preview needs the MP4 and captions only: no HLS, poster, thumbnail
             return files
-        return files + _stills(folder / "video.mp4", folder, video.poster_at, video.thumbnail_at, options)
+        stills = _stills(folder / "video.mp4", total, folder, video.poster_at, video.thumbnail_at, options)
+        return files + stills
 
 
 def _package(
@@ -138,6 +140,7 @@ def _package(
     keys: list[str],
     narrations: dict[str, Narration],
     music: Path | None,
+    total: float,
     storage: Storage,
     folder: Path,
     options: VideoOptions,
@@ -152,7 +155,6 @@ def _package(
         path = folder / f"voice-{len(voice_files):03d}.wav"
         path.write_bytes(storage.get(narration.key))
         voice_files[scene_id] = path
-    total = sum(t.frames for t in timed) / timed[0].fps
     mixed = folder / "audio.wav"
     mix = audio.mix_args(timed, voice_files, music, total, mixed)
     report = ffmpeg.run(mix, timeout_s=options.timeout_s, what="mixing audio", stderr=True)
@@ -176,9 +178,8 @@ def _package(
 
 
 def _stills(
-    mp4: Path, folder: Path, poster_at: float, thumbnail_at: float, options: VideoOptions
+    mp4: Path, total: float, folder: Path, poster_at: float, thumbnail_at: float, options: VideoOptions
 ) -> list[RenderedFile]:
-    total = float(ffmpeg.probe(mp4)["format"]["duration"])
     poster = assemble.make_poster(mp4, min(poster_at, total - 0.05), folder, timeout_s=options.timeout_s)
     start = min(thumbnail_at, max(0.0, total - 3.0))
     thumb = assemble.make_thumbnail(mp4, start, folder, timeout_s=options.timeout_s)
