@@ -19,25 +19,14 @@ from renderer.storage.keys import STATIC_DIR
 pytestmark = pytest.mark.slow
 
 
+def _tailor(*args: str, check: bool = False) -> subprocess.CompletedProcess[str]:
+    """Run the real CLI (``python -m renderer``) from the project root and capture its output."""
+    command = [sys.executable, "-m", "renderer", *args]
+    return subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300, check=check)
+
+
 def _sample_csv(path: Path, rows: int) -> list[str]:
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "renderer",
-            "sample-data",
-            "bill-summary",
-            "--rows",
-            str(rows),
-            "--seed",
-            "7",
-            "--out",
-            str(path),
-        ],
-        check=True,
-        cwd=PROJECT_ROOT,
-        timeout=120,
-    )
+    _tailor("sample-data", "bill-summary", "--rows", str(rows), "--seed", "7", "--out", str(path), check=True)
     return path.read_text(encoding="utf-8").splitlines(keepends=True)
 
 
@@ -103,25 +92,8 @@ def test_cli_campaign_prints_where_outputs_are(tmp_path: Path) -> None:
     data = tmp_path / "r.jsonl"
     _sample_csv(data, 12)  # the generator writes JSONL for a .jsonl name
     out = tmp_path / "out"
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "renderer",
-            "campaign",
-            "bill-summary",
-            str(data),
-            "--out",
-            str(out),
-            "--outputs",
-            "microsite",
-            "--workers",
-            "2",
-        ],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
+    result = _tailor(
+        "campaign", "bill-summary", str(data), "--out", str(out), "--outputs", "microsite", "--workers", "2"
     )
     assert result.returncode == 0, result.stderr
     assert "12 rendered, 0 rejected, 0 failed" in result.stdout
@@ -162,19 +134,8 @@ def test_microsite_links_the_pdf_only_when_it_is_rendered(tmp_path: Path, settin
 def test_cli_refuses_to_rerun_a_campaign_id_without_overwrite(tmp_path: Path) -> None:
     data = tmp_path / "r.csv"
     _sample_csv(data, 2)
-    base = [
-        sys.executable,
-        "-m",
-        "renderer",
-        "campaign",
-        "bill-summary",
-        str(data),
-        "--out",
-        str(tmp_path / "o"),
-    ]
-    args = [*base, "--outputs", "microsite", "--workers", "1"]
-    assert subprocess.run(args, cwd=PROJECT_ROOT, capture_output=True, timeout=120).returncode == 0
-    again = subprocess.run(args, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
+    args = ["campaign", "bill-summary", str(data), "--out", str(tmp_path / "o"), "--outputs", "microsite"]
+    assert _tailor(*args).returncode == 0
+    again = _tailor(*args)
     assert again.returncode == 1 and "--overwrite" in again.stderr
-    forced = subprocess.run([*args, "--overwrite"], cwd=PROJECT_ROOT, capture_output=True, timeout=120)
-    assert forced.returncode == 0
+    assert _tailor(*args, "--overwrite").returncode == 0
