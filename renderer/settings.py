@@ -35,6 +35,32 @@ class Settings(BaseSettings):
     tts_engine: str = Field(default="espeak", pattern="^(espeak|polly)$", description="espeak or polly")
     video_preset: str = Field(default="veryfast", description="x264 preset of video segments")
 
+    # ---- the service: job store, broker, object storage, links --------------------------------
+    database_url: str = Field(
+        default="sqlite:///tailor-jobs.db", description="Job store (SQLAlchemy URL): SQLite or PostgreSQL"
+    )
+    broker_url: str | None = Field(
+        default=None, description="Celery broker (redis://...); unset = local pool"
+    )
+    s3_endpoint_url: str | None = Field(default=None, description="S3-compatible endpoint (MinIO, R2, moto)")
+    s3_region: str | None = Field(default=None, description="S3 region name")
+    s3_sse: str | None = Field(
+        default=None, pattern="^(AES256|aws:kms)$", description="Server-side encryption of stored objects"
+    )
+    link_expiry_s: int = Field(
+        default=86_400, ge=60, le=7 * 86_400, description="Lifetime of presigned output URLs (<= 7 days)"
+    )
+    recipient_link_ttl_s: int = Field(
+        default=30 * 86_400, ge=60, description="Lifetime of a recipient's /r/{token} page link"
+    )
+    max_upload_bytes: int = Field(default=1 << 30, ge=1, description="Largest campaign upload accepted")
+    task_max_attempts: int = Field(
+        default=3, ge=1, le=20, description="Render attempts before a row is quarantined"
+    )
+    webhook_max_attempts: int = Field(default=6, ge=1, le=20, description="Deliveries tried per event")
+    webhook_timeout_s: float = Field(default=10.0, gt=0, description="Time limit of one webhook call")
+    public_url: str = Field(default="http://localhost:8000", description="Base URL of links handed out")
+
 
 def load_settings(**overrides: object) -> Settings:
     """Read settings from the environment, with explicit overrides (e.g. CLI options) on top."""
