@@ -14,7 +14,7 @@ DEMO_DEBS := fonts-noto-core fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0 
              libharfbuzz-subset0 shared-mime-info python3-venv python3-pip \
              ffmpeg espeak-ng fontconfig
 # Tests also drive Debian's Chromium, rasterise PDFs with poppler and inject npm's axe-core.
-TEST_DEBS := $(DEMO_DEBS) chromium poppler-utils cmd:npm
+TEST_DEBS := $(DEMO_DEBS) chromium poppler-utils redis-server cmd:npm
 
 .PHONY: help demo test check deps-demo deps-test install clean
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from fixture_redis import redis_server, redis_url  # noqa: F401
 
 from renderer.settings import PROJECT_ROOT, Settings, load_settings
 from renderer.storage import LocalStorage
