@@ -10,7 +10,7 @@ import hashlib
 import json
 from typing import Any
 
-RENDERER_VERSION = "video-1"
+RENDERER_VERSION = "video-2"
 SEGMENT_PREFIX = "cache/segments"
 
 

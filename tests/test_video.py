@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import time
@@ -200,6 +201,19 @@ def test_narration_starts_with_its_scene(rendered: dict[str, Any], bill: Templat
         if _rms(samples, 24_000, amount.start - 0.3 + i * window, window) > 3 * quiet + 300
     )
     assert onset == pytest.approx(amount.start, abs=0.05)
+
+
+def test_the_mix_is_normalized_to_about_minus_16_lufs(rendered: dict[str, Any]) -> None:
+    """Measured independently of the renderer's own report: EBU R128 over the finished MP4."""
+    video = rendered["folders"]["US-1001"] / "video.mp4"
+    measure = ["-map", "0:a", "-af", "ebur128=peak=true:framelog=verbose", "-f", "null", "-"]
+    command = ["ffmpeg", "-hide_banner", "-nostats", "-i", str(video), *measure]
+    report = subprocess.run(command, capture_output=True, text=True, check=True, timeout=60).stderr
+    summary = report[report.rindex("Summary:") :]
+    level = float(re.search(r"I:\s+(-?[\d.]+) LUFS", summary).group(1))  # type: ignore[union-attr]
+    peak = float(re.search(r"Peak:\s+(-?[\d.]+) dBFS", summary).group(1))  # type: ignore[union-attr]
+    assert level == pytest.approx(-16.0, abs=1.0)
+    assert peak <= -1.0, "the true-peak limiter keeps headroom"
 
 
 def test_music_ducks_under_narration(bill: Template, tmp_path: Path) -> None:

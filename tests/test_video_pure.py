@@ -8,6 +8,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from renderer.cache import segment_cache_key
+from renderer.errors import RenderError
 from renderer.outputs.video import ffmpeg
 from renderer.outputs.video.audio import Cue, caption_cues, srt, webvtt
 from renderer.outputs.video.ffmpeg import EncodeSettings
@@ -189,10 +190,17 @@ def test_runs_of_equal_frames() -> None:
 def test_loudness_gain_from_a_measurement() -> None:
     from renderer.outputs.video.audio import loudness_filter
 
-    report = (
-        'noise {\n "input_i" : "-23.00", "input_tp" : "-9.00", "input_lra" : "3.0", "input_thresh" : "-33" }'
-    )
-    assert loudness_filter(report) == "volume=7.00dB"
-    loud = '{ "input_i" : "-20.00", "input_tp" : "-3.00" }'
-    assert loudness_filter(loud).startswith("volume=4.00dB,alimiter=limit=0.8414")
-    assert loudness_filter('{ "input_i" : "-inf", "input_tp" : "-inf" }') == ""
+    def summary(level: str, peak: str) -> str:  # the tail of ebur128's log, as ffmpeg prints it
+        return (
+            "[Parsed_ebur128_29 @ 0x55] Summary:\n\n  Integrated loudness:\n"
+            f"    I:         {level} LUFS\n    Threshold: -32.0 LUFS\n\n  Loudness range:\n"
+            "    LRA:         3.2 LU\n\n  True peak:\n"
+            f"    Peak:       {peak} dBFS\n"
+        )
+
+    assert loudness_filter(summary("-23.0", "-9.0")) == "volume=7.00dB"
+    assert loudness_filter(summary("-20.0", "-3.0")).startswith("volume=4.00dB,alimiter=limit=0.8414")
+    assert loudness_filter(summary("-70.0", "-inf")) == ""
+    assert loudness_filter(summary("-70.0", "-inf") + summary("-23.0", "-9.0")) == "volume=7.00dB", "the last"
+    with pytest.raises(RenderError):
+        loudness_filter("no summary here")

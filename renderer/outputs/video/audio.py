@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import io
-import json
 import math
 import re
 import wave
@@ -73,11 +72,25 @@ class EspeakTTS:
         return ESPEAK_VOICES.get(parse_locale(locale).language, "en-us")
 
     def synthesize(self, text: str, locale: str) -> bytes:
-        """WAV bytes from espeak-ng."""
+        """WAV bytes from espeak-ng, with a header that gives the true length."""
         command = ["espeak-ng", "-v", self.voice(locale), "-s", str(self.rate), "--stdout", "--stdin"]
-        return ffmpeg.run_tool(
+        streamed = ffmpeg.run_tool(
             command, timeout_s=self.timeout_s, stdin=text.encode("utf-8"), what="speech synthesis"
         )
+        return _rewrap_wav(streamed)
+
+
+def _rewrap_wav(data: bytes) -> bytes:
+    """The same samples under a correct header: espeak-ng streams one claiming ~1 GB of samples,
+    which decoders report as a corrupt packet."""
+    with wave.open(io.BytesIO(data)) as reader:
+        params = reader.getparams()
+        samples = reader.readframes(reader.getnframes())
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setparams(params)
+        out.writeframes(samples)
+    return buffer.getvalue()
 
 
 POLLY_VOICES = {"en": "Joanna", "de": "Vicki", "it": "Bianca", "tr": "Filiz", "fa": "Zeina", "id": "Joanna"}
@@ -198,7 +211,8 @@ def mix_args(
         filters.append("[voice]anull[mix]")
     loudness = f"loudnorm=I={LOUDNESS_LUFS}:TP={TRUE_PEAK_DB}:LRA=11," if normalize else ""
     filters.append(f"[mix]{loudness}aresample={SAMPLE_RATE},atrim=0:{total:.3f},asplit=2[out][probe]")
-    filters.append(f"[probe]loudnorm=I={LOUDNESS_LUFS}:TP={TRUE_PEAK_DB}:LRA=11:print_format=json[measured]")
+    # ebur128 measures integrated loudness and true peak at a third of loudnorm's cost
+    filters.append("[probe]ebur128=peak=true:framelog=verbose,anullsink")
     args += [
         "-filter_complex",
         ";".join(filters),
@@ -210,21 +224,25 @@ def mix_args(
         str(SAMPLE_RATE),
         str(output),
     ]
-    # the loudness of the mix is measured in the same pass; run with stderr=True to read it
-    args += ["-map", "[measured]", "-f", "null", "-"]
-    return args
+    return args  # the loudness of the mix is measured in the same pass: run with stderr=True
+
+
+_SUMMARY = re.compile(
+    r"Summary:\s+Integrated loudness:\s+I:\s+(-?[\d.]+|-inf) LUFS.*?Peak:\s+(-?[\d.]+|-inf) dBFS", re.S
+)
+_SILENCE_LUFS = -70.0  # ebur128's absolute gate: nothing louder was heard
 
 
 def loudness_filter(report: str) -> str:
     """The constant gain (plus a true-peak limiter when needed) that brings a mix measured by
-    loudnorm's JSON `report` to -16 LUFS; empty for silence. A constant gain keeps the ducking
+    ebur128's summary in `report` to -16 LUFS; empty for silence. A constant gain keeps the ducking
     and the narration's dynamics, which single-pass loudnorm would ride away."""
-    found = re.search(r"\{[^{}]*\"input_i\"[^{}]*\}", report)
-    if found is None:
+    found = _SUMMARY.findall(report)
+    if not found:
         raise RenderError("measuring loudness gave no report")
-    measured = json.loads(found.group(0))
-    level, peak = float(measured["input_i"]), float(measured["input_tp"])
-    if not (math.isfinite(level) and math.isfinite(peak)):
+    # ffmpeg may configure the filter graph twice; the last summary is the one that heard the mix
+    level, peak = float(found[-1][0]), float(found[-1][1])
+    if not (math.isfinite(level) and math.isfinite(peak)) or level <= _SILENCE_LUFS:
         return ""
     gain = LOUDNESS_LUFS - level
     chain = f"volume={gain:.2f}dB"
