@@ -6,6 +6,15 @@ from pathlib import Path
 
 import pytest
 from fixture_redis import redis_server, redis_url  # noqa: F401
+from fixture_s3 import (  # noqa: F401
+    aws_credentials,
+    flaky_proxy,
+    make_s3_storage,
+    moto_endpoint,
+    s3_admin,
+    s3_bucket,
+    s3_storage,
+)
 
 from renderer.settings import PROJECT_ROOT, Settings, load_settings
 from renderer.storage import LocalStorage

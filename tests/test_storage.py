@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 import pytest
 
@@ -43,8 +44,11 @@ def test_keys_layout() -> None:
         safe_segment("é" * 100)  # 100 characters, 600 bytes once percent-encoded
 
 
-@pytest.fixture(params=["local", "memory"])
+@pytest.fixture(params=["local", "memory", pytest.param("s3", marks=pytest.mark.s3)])
 def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Storage:
+    """Each backend in turn; S3 is moto in server mode (tests/fixture_s3.py)."""
+    if request.param == "s3":
+        return cast(Storage, request.getfixturevalue("s3_storage"))
     return LocalStorage(tmp_path) if request.param == "local" else MemoryStorage()
 
 
@@ -68,6 +72,47 @@ def test_backend_contract(storage: Storage) -> None:
             storage.put(bad, b"x")
 
 
+def test_keys_and_delete_prefix_contract(storage: Storage) -> None:
+    for key in ("t/c/C-1/index.html", "t/c/C-1/bill.pdf", "t/c/C-10/index.html", "t/_static/a.css"):
+        storage.put(key, b"x")
+    assert list(storage.keys()) == sorted(storage.keys())
+    assert set(storage.keys()) == {
+        "t/c/C-1/index.html",
+        "t/c/C-1/bill.pdf",
+        "t/c/C-10/index.html",
+        "t/_static/a.css",
+    }
+    assert list(storage.keys("t/c/C-1")) == ["t/c/C-1/bill.pdf", "t/c/C-1/index.html"]
+    assert list(storage.keys("t/c/C-1/")) == ["t/c/C-1/bill.pdf", "t/c/C-1/index.html"]
+    assert list(storage.keys("t/c/C")) == []  # whole segments only
+    assert list(storage.keys("t/c/C-1/index.html")) == []  # a key is not a folder
+    assert list(storage.keys("nowhere")) == []
+    assert storage.delete_prefix("t/c/C-1") == 2  # erase one recipient, not C-10
+    assert not storage.exists("t/c/C-1/index.html")
+    assert list(storage.keys("t/c")) == ["t/c/C-10/index.html"]
+    assert storage.delete_prefix("t/c/C-1") == 0
+    storage.put("t/c/C-1/again", b"y")  # the erased folder can be written again
+    assert storage.get("t/c/C-1/again") == b"y"
+    for bad in ("", "/", "../t", "t/../..", "/t"):
+        with pytest.raises(StorageError):
+            storage.delete_prefix(bad)
+    for bad in ("../t", "/t", "t//c"):
+        with pytest.raises(StorageError):
+            list(storage.keys(bad))
+    assert storage.get("t/_static/a.css") == b"x"
+
+
+def test_local_delete_prefix_removes_emptied_folders(tmp_path: Path) -> None:
+    storage = LocalStorage(tmp_path)
+    storage.put("t/c/C-1/a/b", b"x")
+    storage.put("t/c/C-2/a", b"x")
+    assert storage.delete_prefix("t/c/C-1") == 1
+    assert not (tmp_path / "t/c/C-1").exists()  # the folder name is a recipient id: gone too
+    assert (tmp_path / "t/c/C-2/a").is_file()
+    storage.put("t/c/C-1/a/b", b"z")  # the made-folders cache does not go stale
+    assert storage.get("t/c/C-1/a/b") == b"z"
+
+
 def test_local_storage_leaves_no_temp_files(tmp_path: Path) -> None:
     storage = LocalStorage(tmp_path)
     for i in range(5):
@@ -83,3 +128,8 @@ def test_open_storage(tmp_path: Path) -> None:
     assert isinstance(open_storage("memory://"), MemoryStorage)
     with pytest.raises(StorageError, match="scheme 'ftp' is not supported"):
         open_storage("ftp://x/y")
+    for url in ("s3://", "s3:///prefix"):
+        with pytest.raises(StorageError, match="needs a bucket"):
+            open_storage(url)
+    with pytest.raises(StorageError):
+        open_storage("s3://bucket/../elsewhere")

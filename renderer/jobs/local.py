@@ -78,7 +78,7 @@ def _init_worker(template_ref: str, settings: Settings) -> None:
     template = template or load_template(template_ref, settings)
     _WORKER.update(
         template=template,
-        storage=open_storage(settings.storage_url),
+        storage=open_storage(settings.storage_url, settings),
         options=RenderOptions.from_settings(settings, encoder_threads=1 if settings.workers > 1 else 0),
     )
     limit_image_size(settings.max_image_pixels)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Protocol, runtime_checkable
 
 
@@ -26,11 +27,27 @@ class Storage(Protocol):
         ...
 
     def url(self, key: str) -> str:
-        """A URL (file:// for local storage) where the object can be read."""
+        """A URL where the object can be read: file:// for a folder, a presigned link for S3."""
         ...
 
     def delete(self, key: str) -> None:
         """Remove the object if present; deleting a missing key is not an error."""
+        ...
+
+    def keys(self, prefix: str = "") -> Iterator[str]:
+        """Every stored key under the folder `prefix` (whole segments; "" = all), sorted.
+
+        Keys are relative to the storage root, exactly as passed to `put`. Objects written or deleted
+        while the iteration runs may or may not be seen.
+        """
+        ...
+
+    def delete_prefix(self, prefix: str) -> int:
+        """Remove every object under the folder `prefix` (e.g. one recipient); the number removed.
+
+        `prefix` covers whole segments (``t/c/C-1`` never touches ``t/c/C-10``) and must not be empty.
+        Afterwards `keys(prefix)` is empty unless another writer added objects meanwhile.
+        """
         ...
 
     def close(self) -> None:

@@ -67,3 +67,14 @@ def check_key(key: str) -> str:
         if segment in {"", ".", ".."}:
             raise StorageError("storage key has an empty, '.' or '..' segment")
     return key
+
+
+def check_prefix(prefix: str) -> str:
+    """Normalise a folder prefix: ``""`` (everything) or whole segments ending in ``/``.
+
+    ``"a/b"`` and ``"a/b/"`` both become ``"a/b/"``, which covers ``a/b/c`` but never ``a/bc``;
+    erasing recipient ``C-1`` must not touch ``C-10``.
+    """
+    if not prefix:
+        return ""
+    return check_key(prefix.removesuffix("/")) + "/"

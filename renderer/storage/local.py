@@ -5,10 +5,13 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from renderer.errors import StorageError
-from renderer.storage.keys import check_key
+from renderer.storage.keys import check_key, check_prefix
+
+_TEMP = ".tmp-"
 
 
 class LocalStorage:
@@ -37,7 +40,11 @@ class LocalStorage:
         if folder not in self._made:
             folder.mkdir(parents=True, exist_ok=True)
             self._made.add(folder)
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-")
+        try:
+            fd, tmp = tempfile.mkstemp(dir=folder, prefix=_TEMP)
+        except FileNotFoundError:  # delete_prefix removed the folder since it was made
+            folder.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=folder, prefix=_TEMP)
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
@@ -82,6 +89,38 @@ class LocalStorage:
     def delete(self, key: str) -> None:
         """Remove `key` if present."""
         self.path(key).unlink(missing_ok=True)
+
+    def _folder(self, prefix: str) -> Path:
+        folder = check_prefix(prefix)
+        return self.path(folder.removesuffix("/")) if folder else self.root
+
+    def keys(self, prefix: str = "") -> Iterator[str]:
+        """Every stored key under the folder `prefix`, sorted; in-flight temp files are skipped."""
+        found = [
+            (Path(dirpath) / name).relative_to(self.root).as_posix()
+            for dirpath, _dirs, files in os.walk(self._folder(prefix))
+            for name in files
+            if not name.startswith(_TEMP)
+        ]
+        yield from sorted(found)
+
+    def delete_prefix(self, prefix: str) -> int:
+        """Remove every object under the folder `prefix`, then its emptied folders; the count removed."""
+        if not check_prefix(prefix):
+            raise StorageError("delete_prefix needs a non-empty prefix")
+        folder = self._folder(prefix)
+        removed = 0
+        for key in list(self.keys(prefix)):
+            with contextlib.suppress(FileNotFoundError):
+                self.path(key).unlink()
+                removed += 1
+        # Folder names hold recipient ids: remove the emptied ones too (a folder still holding a
+        # concurrent writer's temp file stays).
+        for dirpath, _dirs, _files in os.walk(folder, topdown=False):
+            with contextlib.suppress(OSError):
+                os.rmdir(dirpath)
+        self._made.clear()
+        return removed
 
     def close(self) -> None:
         """Nothing to release for a folder."""

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 
 from renderer.errors import StorageError
-from renderer.storage.keys import check_key
+from renderer.storage.keys import check_key, check_prefix
 
 
 class MemoryStorage:
@@ -47,6 +48,24 @@ class MemoryStorage:
         """Remove `key` if present."""
         with self._lock:
             self.objects.pop(check_key(key), None)
+
+    def keys(self, prefix: str = "") -> Iterator[str]:
+        """Every stored key under the folder `prefix`, sorted (a snapshot taken on the first step)."""
+        folder = check_prefix(prefix)
+        with self._lock:
+            found = sorted(key for key in self.objects if key.startswith(folder))
+        yield from found
+
+    def delete_prefix(self, prefix: str) -> int:
+        """Remove every object under the folder `prefix`; the count removed."""
+        folder = check_prefix(prefix)
+        if not folder:
+            raise StorageError("delete_prefix needs a non-empty prefix")
+        with self._lock:
+            doomed = [key for key in self.objects if key.startswith(folder)]
+            for key in doomed:
+                del self.objects[key]
+        return len(doomed)
 
     def close(self) -> None:
         """Nothing to release."""
