@@ -90,8 +90,13 @@ def test_concat_and_packaging_arguments(tmp_path: Path) -> None:
     assert "+faststart" in concat
     hls = ffmpeg.hls_args(tmp_path / "v.mp4", tmp_path / "v.m3u8", str(tmp_path / "v-%03d.ts"))
     assert hls[hls.index("-c") + 1] == "copy" and "vod" in hls
-    thumb = ffmpeg.thumbnail_args(tmp_path / "v.mp4", 4.0, 3.0, 480, tmp_path / "t.webp")
-    assert "fps=10,scale=480:-2:flags=lanczos" in thumb and "-t" in thumb
+    poster, thumb = tmp_path / "p.jpg", tmp_path / "t.webp"
+    stills = " ".join(ffmpeg.stills_args(tmp_path / "v.mp4", (5.0, poster), (4.0, 3.0, 480, thumb)))
+    assert f"-ss 4.000 -t 3.000 -i {tmp_path / 'v.mp4'} -ss 5.000 -t 0.5 -i {tmp_path / 'v.mp4'}" in stills
+    assert (
+        "-map 0:v:0 -vf fps=10,scale=480:-2:flags=lanczos" in stills and f"-preset picture {thumb}" in stills
+    )
+    assert stills.endswith(f"-map 1:v:0 -frames:v 1 -q:v 3 {poster}")
 
 
 def test_layer_states_for_animations() -> None:

@@ -38,16 +38,12 @@ def make_hls(video: Path, folder: Path, *, timeout_s: float) -> list[Path]:
     return [playlist, *sorted(folder.glob("video-*.ts"))]
 
 
-def make_poster(video: Path, at: float, folder: Path, *, timeout_s: float) -> Path:
-    """``poster.jpg``: the frame at `at` seconds."""
-    output = folder / "poster.jpg"
-    ffmpeg.run(ffmpeg.poster_args(video, at, output), timeout_s=timeout_s, what="taking the poster")
-    return output
-
-
-def make_thumbnail(video: Path, start: float, folder: Path, *, timeout_s: float) -> Path:
-    """``thumbnail.webp``: ~3 s animated, 480 px wide, for emails."""
-    output = folder / "thumbnail.webp"
-    args = ffmpeg.thumbnail_args(video, start, 3.0, 480, output)
-    ffmpeg.run(args, timeout_s=timeout_s, what="making the thumbnail")
-    return output
+def make_stills(
+    video: Path, poster_at: float, thumbnail_at: float, folder: Path, *, timeout_s: float
+) -> list[Path]:
+    """``poster.jpg`` (the frame at `poster_at`) and ``thumbnail.webp`` (~3 s from `thumbnail_at`,
+    animated, 480 px wide, for emails), in one ffmpeg run."""
+    poster, thumbnail = folder / "poster.jpg", folder / "thumbnail.webp"
+    args = ffmpeg.stills_args(video, (poster_at, poster), (thumbnail_at, 3.0, 480, thumbnail))
+    ffmpeg.run(args, timeout_s=timeout_s, what="taking the poster and thumbnail")
+    return [poster, thumbnail]

@@ -142,20 +142,20 @@ def hls_args(video: Path, playlist: Path, segment_pattern: str) -> list[str]:
     ]  # fmt: skip
 
 
-def poster_args(video: Path, at: float, output: Path) -> list[str]:
-    """One JPEG frame at `at` seconds."""
+def stills_args(
+    video: Path, poster: tuple[float, Path], thumbnail: tuple[float, float, int, Path]
+) -> list[str]:
+    """The poster JPEG (the frame at its time) and a short animated WebP thumbnail for emails
+    (start, seconds, width) in one ffmpeg run: the file is opened twice with its own seek each."""
+    at, poster_file = poster
+    start, seconds, width, thumb_file = thumbnail
     return [
-        "-hide_banner", "-loglevel", "error", "-nostdin", "-y", "-ss", f"{at:.3f}", "-i", str(video),
-        "-frames:v", "1", "-q:v", "3", str(output),
-    ]  # fmt: skip
-
-
-def thumbnail_args(video: Path, start: float, seconds: float, width: int, output: Path) -> list[str]:
-    """A short animated WebP (for emails) of `seconds` from `start`, `width` pixels wide."""
-    return [
-        "-hide_banner", "-loglevel", "error", "-nostdin", "-y", "-ss", f"{start:.3f}", "-t", f"{seconds:.3f}",
-        "-i", str(video), "-vf", f"fps=10,scale={width}:-2:flags=lanczos", "-an",
-        "-c:v", "libwebp", "-loop", "0", "-q:v", "60", "-preset", "picture", str(output),
+        "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
+        "-ss", f"{start:.3f}", "-t", f"{seconds:.3f}", "-i", str(video),
+        "-ss", f"{at:.3f}", "-t", "0.5", "-i", str(video),  # -t: stop reading once the poster is out
+        "-map", "0:v:0", "-vf", f"fps=10,scale={width}:-2:flags=lanczos", "-an",
+        "-c:v", "libwebp", "-loop", "0", "-q:v", "60", "-preset", "picture", str(thumb_file),
+        "-map", "1:v:0", "-frames:v", "1", "-q:v", "3", str(poster_file),
     ]  # fmt: skip
 
 

@@ -180,9 +180,10 @@ def _package(
 def _stills(
     mp4: Path, total: float, folder: Path, poster_at: float, thumbnail_at: float, options: VideoOptions
 ) -> list[RenderedFile]:
-    poster = assemble.make_poster(mp4, min(poster_at, total - 0.05), folder, timeout_s=options.timeout_s)
     start = min(thumbnail_at, max(0.0, total - 3.0))
-    thumb = assemble.make_thumbnail(mp4, start, folder, timeout_s=options.timeout_s)
+    poster, thumb = assemble.make_stills(
+        mp4, min(poster_at, total - 0.05), start, folder, timeout_s=options.timeout_s
+    )
     return [
         RenderedFile("poster.jpg", poster.read_bytes(), "image/jpeg"),
         RenderedFile("thumbnail.webp", thumb.read_bytes(), "image/webp"),
