@@ -202,7 +202,7 @@ def _progress_printer(progress: Progress, task: Any) -> Any:
 
     def update(stats: CampaignStats) -> None:
         nonlocal last_refresh
-        processed = stats.rendered + stats.rejected + stats.failed
+        processed = stats.rendered + stats.rejected + stats.failed + stats.skipped_done
         # bytes of the rows already finished, so the bar reaches 100% with the last render,
         # not when the reader (a few chunks ahead) reaches the end of the file
         done_bytes = stats.bytes_read * processed / stats.rows if stats.rows else 0
@@ -229,25 +229,30 @@ def campaign(
     data: Annotated[Path, typer.Argument(help="Recipients as .csv or .jsonl")],
     outputs: OutputsOpt = "microsite,pdf",
     out_dir: OutOpt = None,
-    overwrite: Annotated[bool, typer.Option(help="Replace an earlier run of the same campaign id")] = False,
+    overwrite: Annotated[
+        bool, typer.Option(help="Forget an earlier run of this campaign id and render everything again")
+    ] = False,
     campaign_id: Annotated[
         str | None, typer.Option("--campaign", help="Campaign id (default: data file name)")
     ] = None,
     workers: Annotated[int | None, typer.Option(help="Worker processes (default: CPU count)")] = None,
 ) -> None:
-    """Render every recipient of a CSV/JSONL file in bulk; bad rows go to rejects.csv."""
+    """Render every recipient of a CSV/JSONL file in bulk; bad rows go to rejects.csv.
+
+    Running the same campaign id again resumes it: recipients already rendered are skipped, so a
+    run that was killed renders only what is missing.
+    """
     settings = _settings(storage_url=str(out_dir) if out_dir else None, workers=workers)
     root = _local_root(settings)
+    if "database_url" not in settings.model_fields_set:  # the job store lives beside the outputs
+        (root / "_tailor").mkdir(parents=True, exist_ok=True)
+        settings = settings.model_copy(
+            update={"database_url": f"sqlite:///{(root / '_tailor' / 'jobs.db').resolve()}"}
+        )
     name = _slug(campaign_id or data.stem)
     loaded = _load(template, settings)
     report_dir = (root / campaign_key(loaded.name, name, "manifest.jsonl")).parent
-    if (report_dir / "manifest.jsonl").exists() and not overwrite:
-        console.print(
-            f"[bold red]error:[/] campaign {name!r} already ran into {root}; "
-            "choose another --campaign id, or pass --overwrite to replace it"
-        )
-        raise typer.Exit(code=1)
-    spec = CampaignSpec(str(loaded.root), data, tuple(outputs.split(",")), name, report_dir)
+    spec = CampaignSpec(str(loaded.root), data, tuple(outputs.split(",")), name, report_dir, overwrite)
     columns = (
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -267,6 +272,8 @@ def campaign(
         except TailorError as exc:
             raise _fail(exc) from None
         _progress_printer(progress, task)(stats)
+    if stats.resumed:
+        out.print(f"resumed campaign {name!r}: {stats.skipped_done} recipients were already rendered")
     out.print(
         f"{stats.rendered} rendered, {stats.rejected} rejected, {stats.failed} failed "
         f"in {stats.elapsed:.1f} s ({stats.rendered / max(stats.elapsed, 1e-9):.0f} recipients/s)"
@@ -274,7 +281,7 @@ def campaign(
     out.print(f"outputs:  {(root / loaded.name / name).resolve()}")
     out.print(f"manifest: {(report_dir / 'manifest.jsonl').resolve()}")
     out.print(f"rejects:  {(report_dir / 'rejects.csv').resolve()}")
-    if stats.failed or (stats.rendered == 0 and stats.rows):
+    if stats.failed or (stats.rendered == 0 and stats.skipped_done == 0 and stats.rows):
         raise typer.Exit(code=1)  # rejected rows are data problems; failed renders are ours
 
 

@@ -8,7 +8,8 @@ TailorError
 │   └── SourceError          a data file cannot be read as CSV/JSONL (names the file and row)
 ├── RenderError              an output could not be produced (names template, output and recipient row)
 │   └── RenderTimeout        a render exceeded its time limit
-└── StorageError             the storage backend refused a key or an operation
+├── StorageError             the storage backend refused a key or an operation
+└── ServiceUnavailable       the broker or job store cannot be reached right now (retry later)
 """
 
 from __future__ import annotations
@@ -85,3 +86,13 @@ class RenderTimeout(RenderError):
 
 class StorageError(TailorError):
     """A storage key was refused or the backend failed."""
+
+
+class ServiceUnavailable(TailorError):
+    """A backing service (Celery broker, job store) cannot be reached; the API answers 503 with
+    Retry-After. The message names the service, never credentials from its URL."""
+
+    def __init__(self, message: str, *, service: str, retry_after_s: int = 5) -> None:
+        self.service = service
+        self.retry_after_s = retry_after_s
+        super().__init__(message)

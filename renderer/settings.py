@@ -42,6 +42,11 @@ class Settings(BaseSettings):
     broker_url: str | None = Field(
         default=None, description="Celery broker (redis://...); unset = local pool"
     )
+    broker_visibility_timeout_s: int = Field(
+        default=3_600,
+        ge=10,
+        description="Seconds before an unacknowledged task is redelivered (> longest render)",
+    )
     s3_endpoint_url: str | None = Field(default=None, description="S3-compatible endpoint (MinIO, R2, moto)")
     s3_region: str | None = Field(default=None, description="S3 region name")
     s3_sse: str | None = Field(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from fixture_db import job_store, job_store_url, postgres_cluster  # noqa: F401
 from fixture_redis import redis_server, redis_url  # noqa: F401
 from fixture_s3 import (  # noqa: F401
     aws_credentials,
@@ -39,7 +40,7 @@ CHROMIUM_ARGS = [
 def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """Settings with the repo's templates/assets and a throwaway output folder."""
     out = tmp_path_factory.mktemp("out")
-    return load_settings(storage_url=str(out), workers=2)
+    return load_settings(storage_url=str(out), workers=2, database_url=f"sqlite:///{out / 'jobs.db'}")
 
 
 @pytest.fixture(scope="session")

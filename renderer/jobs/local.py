@@ -1,11 +1,13 @@
-"""The default executor: a campaign on a local process pool, streamed, with progress and reports.
+"""The default executor: chunks of a campaign rendered on a local process pool, no server needed.
 
-The parent process streams the recipient file, validates each row against the contract, drops
-duplicate recipient ids (compared after validation, so ``007`` and ``7`` in an integer field are
-one recipient), and sends chunks of validated rows to workers; each worker renders and stores its
-rows and returns small `RowResult`s. At most a few chunks are in flight, so memory stays flat
-whatever the file size (the set of seen recipient ids aside). Reports (``manifest.jsonl``,
-``rejects.csv``) are appended in row order as results arrive.
+`LocalPoolExecutor` is the `Executor` the CLI and a broker-less API use: at most a few chunks are
+in flight (memory stays flat), workers record each row in the job store themselves (as Celery
+workers do), and a worker killed mid-chunk (out of memory, ``kill -9``) costs a pool restart and a
+resubmission of the chunks in flight: rows already done are skipped, the row that keeps killing
+its worker is quarantined after `task_max_attempts`.
+
+`run_campaign` is the CLI's whole campaign: create or resume it in the job store, ingest the file,
+render, and write ``manifest.jsonl`` and ``rejects.csv`` from the store.
 """
 
 from __future__ import annotations
@@ -17,23 +19,29 @@ import multiprocessing.context
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from renderer.data.sources import BadRow, RecipientSource, RejectsWriter
-from renderer.errors import RenderError, RowError, SourceError
-from renderer.jobs.work import RenderOptions, RowResult, check_outputs, render_row
-from renderer.outputs.images import limit_image_size
+from renderer.data.sources import RejectsWriter
+from renderer.errors import RenderError
+from renderer.jobs.campaigns import (
+    Chunk,
+    IngestStats,
+    complete_if_finished,
+    create_campaign,
+    ingest,
+    prepare_resume,
+)
+from renderer.jobs.schema import CampaignRecord
+from renderer.jobs.store import JobStore, open_store
+from renderer.jobs.tasks import ChunkReport, render_chunk, worker_context
 from renderer.settings import Settings
-from renderer.storage import open_storage
-from renderer.storage.base import Storage
 from renderer.template.load import Template, load_template
 
-Chunk = list[tuple[int, dict[str, Any]]]
+MAX_POOL_RESTARTS = 20
 
 
 @dataclass
@@ -45,6 +53,8 @@ class CampaignStats:
     rejected: int = 0
     failed: int = 0
     duplicates: int = 0
+    skipped_done: int = 0
+    resumed: bool = False
     started: float = field(default_factory=time.perf_counter)
     bytes_read: int = 0
     total_bytes: int = 0
@@ -64,24 +74,18 @@ class CampaignSpec:
     outputs: tuple[str, ...]
     campaign: str
     report_dir: Path
+    overwrite: bool = False
 
 
 # ---- worker side -------------------------------------------------------------------------------
 
-_WORKER: dict[str, Any] = {}
+_HANDED: dict[str, Template] = {}
 
 
-def _init_worker(template_ref: str, settings: Settings) -> None:
-    # run_campaign leaves the template it just loaded here; a forked worker inherits it
-    handed = _WORKER.get("template")
-    template = handed if handed is not None and str(handed.root) == template_ref else None
-    template = template or load_template(template_ref, settings)
-    _WORKER.update(
-        template=template,
-        storage=open_storage(settings.storage_url, settings),
-        options=RenderOptions.from_settings(settings, encoder_threads=1 if settings.workers > 1 else 0),
-    )
-    limit_image_size(settings.max_image_pixels)
+def _init_worker(settings: Settings, threads: int) -> None:
+    context = worker_context(settings, encoder_threads=threads)
+    for name, template in _HANDED.items():  # a forked worker inherits the parent's templates
+        context.templates.setdefault(name, template)
     # WeasyPrint allocates many short-lived objects; freezing the loaded template and raising the
     # GC threshold measured ~20% faster PDFs (bench/pages.py).
     gc.collect()
@@ -89,130 +93,92 @@ def _init_worker(template_ref: str, settings: Settings) -> None:
     gc.set_threshold(20_000, 50, 1_000)
 
 
-def _render_chunk(chunk: Chunk, outputs: list[str], campaign: str) -> list[RowResult]:
-    template: Template = _WORKER["template"]
-    storage: Storage = _WORKER["storage"]
-    options = _WORKER["options"]
-    return [
-        render_row(template, number, values, outputs, storage, campaign, options) for number, values in chunk
-    ]
+def _run_chunk(settings: Settings, campaign_id: str, chunk: Chunk, overwrite: bool) -> ChunkReport:
+    return render_chunk(worker_context(settings), campaign_id, chunk, overwrite)
 
 
-# ---- parent side -------------------------------------------------------------------------------
+# ---- the executor ------------------------------------------------------------------------------
 
 
-class _Reports:
-    def __init__(self, report_dir: Path, recipient_id_personal: bool) -> None:
-        report_dir.mkdir(parents=True, exist_ok=True)
-        self.manifest = (report_dir / "manifest.jsonl").open("w", encoding="utf-8")
-        self.rejects_file = (report_dir / "rejects.csv").open("w", encoding="utf-8", newline="")
-        self.rejects = RejectsWriter(self.rejects_file)
-        self.hide_ids = recipient_id_personal
+class LocalPoolExecutor:
+    """Renders submitted chunks on `settings.workers` processes (in this process when 1)."""
 
-    def reject(self, row: int, field: str, reason: str, rid: str = "") -> None:
-        self.rejects.write(row, field, reason, "" if self.hide_ids else rid)
+    def __init__(self, settings: Settings, *, overwrite: bool = False) -> None:
+        self.settings = settings
+        self.overwrite = overwrite
+        self.limit = settings.workers * 3
+        self.in_flight: deque[tuple[Future[ChunkReport], str, Chunk]] = deque()
+        self.reports: list[ChunkReport] = []
+        self.on_report: Callable[[ChunkReport], None] | None = None
+        self.restarts = 0
+        self.pool: ProcessPoolExecutor | None = None
 
-    def record(self, result: RowResult) -> None:
-        if result.status == "ok":
-            line = {
-                "row": result.row,
-                "recipient_id": result.recipient_id,
-                "outputs": result.outputs,
-            }
-            self.manifest.write(json.dumps(line, ensure_ascii=False) + "\n")
-        for issue in result.issues:
-            self.reject(result.row, issue.field, issue.reason, result.recipient_id)
+    def _start(self) -> ProcessPoolExecutor:
+        threads = 1 if self.settings.workers > 1 else 0
+        self.pool = ProcessPoolExecutor(
+            self.settings.workers,
+            mp_context=_pool_context(),
+            initializer=_init_worker,
+            initargs=(self.settings, threads),
+        )
+        return self.pool
+
+    def submit(self, campaign_id: str, chunk: Chunk) -> None:
+        """Queue a chunk; blocks while `workers * 3` chunks are in flight."""
+        if self.settings.workers == 1:
+            self._record(render_chunk(worker_context(self.settings), campaign_id, chunk, self.overwrite))
+            return
+        pool = self.pool or self._start()
+        future = pool.submit(_run_chunk, self.settings, campaign_id, chunk, self.overwrite)
+        self.in_flight.append((future, campaign_id, chunk))
+        while len(self.in_flight) >= self.limit or (self.in_flight and self.in_flight[0][0].done()):
+            self._collect_oldest()
+
+    def drain(self, on_progress: Callable[[], None] | None = None) -> None:
+        """Wait for every chunk in flight."""
+        while self.in_flight:
+            self._collect_oldest()
+            if on_progress:
+                on_progress()
+
+    def _collect_oldest(self) -> None:
+        future, _, _ = self.in_flight[0]
+        try:
+            report = future.result()
+        except BrokenProcessPool:
+            self._restart_after_crash()
+            return
+        self.in_flight.popleft()
+        self._record(report)
+
+    def _restart_after_crash(self) -> None:
+        """A worker died: start a fresh pool and resubmit every chunk that was in flight."""
+        self.restarts += 1
+        if self.restarts > MAX_POOL_RESTARTS:
+            raise RenderError(f"worker processes died {self.restarts} times; stopping the campaign")
+        lost = [(campaign_id, chunk) for _, campaign_id, chunk in self.in_flight]
+        self.in_flight.clear()
+        if self.pool is not None:
+            self.pool.shutdown(wait=False, cancel_futures=True)
+        pool = self._start()
+        for campaign_id, chunk in lost:
+            future = pool.submit(_run_chunk, self.settings, campaign_id, chunk, self.overwrite)
+            self.in_flight.append((future, campaign_id, chunk))
+
+    def _record(self, report: ChunkReport) -> None:
+        self.reports.append(report)
+        if self.on_report:
+            self.on_report(report)
 
     def close(self) -> None:
-        self.manifest.close()
-        self.rejects_file.close()
-
-
-def _chunks(
-    source: RecipientSource, template: Template, size: int, stats: CampaignStats, reports: _Reports
-) -> Iterator[Chunk]:
-    contract = template.manifest.contract
-    rid_field = contract.recipient_id
-    seen: dict[str, int] = {}
-    chunk: Chunk = []
-    for item in source:
-        stats.rows += 1
-        if isinstance(item, BadRow):
-            stats.rejected += 1
-            reports.reject(item.number, "(row)", item.reason)
-            continue
-        try:
-            recipient = template.validator.validate(item.values, row_number=item.number)
-        except RowError as exc:
-            stats.rejected += 1
-            raw_id = str(item.values.get(rid_field, "")).strip()
-            for issue in exc.issues:
-                reports.reject(item.number, issue.field, issue.reason, raw_id)
-            continue
-        rid = str(recipient[rid_field])
-        if rid in seen:
-            stats.duplicates += 1
-            stats.rejected += 1
-            reason = f"duplicate recipient id (first at row {seen[rid]})"
-            reports.reject(item.number, rid_field, reason, rid)
-            continue
-        seen[rid] = item.number
-        chunk.append((item.number, recipient))
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
-def run_campaign(
-    spec: CampaignSpec,
-    settings: Settings,
-    on_progress: Callable[[CampaignStats], None] | None = None,
-) -> CampaignStats:
-    """Run a whole campaign and return its counts. Raises only for problems that stop everything
-    (broken template, unreadable file or header, unknown output): row problems go to the reports.
-    """
-    template = load_template(spec.template, settings)
-    outputs = check_outputs(template, spec.outputs)
-    contract = template.manifest.contract
-    stats = CampaignStats()
-    with RecipientSource(spec.data) as source:
-        columns = source.read_header()
-        missing = [n for n, f in contract.fields.items() if f.required and columns and n not in columns]
-        if missing:
-            raise SourceError(f"missing required columns: {', '.join(missing)}", file=str(spec.data), row=1)
-        stats.total_bytes = source.total_bytes
-        personal_id = contract.fields[contract.recipient_id].personal
-        reports = _Reports(spec.report_dir, personal_id)
-        try:
-            chunks = _chunks(source, template, settings.chunk_size, stats, reports)
-            _WORKER["template"] = template
-            if settings.workers == 1:
-                _init_worker(str(template.root), settings)
-                for chunk in chunks:
-                    _collect(
-                        _render_chunk(chunk, outputs, spec.campaign), stats, reports, source, on_progress
-                    )
-            else:
-                _run_pool(
-                    chunks,
-                    str(template.root),
-                    outputs,
-                    spec,
-                    settings,
-                    stats,
-                    reports,
-                    source,
-                    on_progress,
-                )
-        finally:
-            reports.close()
-    return stats
+        """Stop the pool (chunks still queued are dropped: their rows stay pending for resume)."""
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool = None
 
 
 def _pool_context() -> multiprocessing.context.BaseContext:
-    """Fork when the parent has a single thread (instant start, template inherited); else a
+    """Fork when the parent has a single thread (instant start, templates inherited); else a
     forkserver, since forking a multi-threaded process can deadlock the child."""
     if threading.active_count() == 1:
         return multiprocessing.get_context("fork")
@@ -221,59 +187,103 @@ def _pool_context() -> multiprocessing.context.BaseContext:
     return context
 
 
-def _run_pool(
-    chunks: Iterator[Chunk],
-    template_ref: str,
-    outputs: list[str],
+# ---- the CLI's whole campaign ------------------------------------------------------------------
+
+
+def run_campaign(
     spec: CampaignSpec,
     settings: Settings,
-    stats: CampaignStats,
-    reports: _Reports,
-    source: RecipientSource,
-    on_progress: Callable[[CampaignStats], None] | None,
-) -> None:
-    context = _pool_context()
-    in_flight: deque[Future[list[RowResult]]] = deque()
-    limit = settings.workers * 3
-    with ProcessPoolExecutor(
-        settings.workers,
-        mp_context=context,
-        initializer=_init_worker,
-        initargs=(template_ref, settings),
-    ) as pool:
+    on_progress: Callable[[CampaignStats], None] | None = None,
+) -> CampaignStats:
+    """Run (or resume) a whole campaign on the local pool and return its counts.
+
+    A campaign id the job store already has resumes: rows done are skipped, so a killed run
+    renders only what was missing. With ``spec.overwrite`` the earlier run is forgotten and every
+    output rewritten. Raises only for problems that stop everything (broken template, unreadable
+    file or header, unknown output): row problems go to the reports.
+    """
+    template = load_template(spec.template, settings)
+    store = open_store(settings.database_url)
+    stats = CampaignStats()
+    try:
+        campaign = _open_campaign(store, template, spec, settings, stats)
+        executor = LocalPoolExecutor(settings, overwrite=spec.overwrite)
+
+        def on_report(report: ChunkReport) -> None:
+            stats.rendered += report.done
+            stats.failed += report.failed + report.quarantined
+            if on_progress:
+                on_progress(stats)
+
+        def on_ingest(ingest_stats: IngestStats) -> None:
+            _copy_ingest(ingest_stats, stats)
+            if on_progress:
+                on_progress(stats)
+
+        executor.on_report = on_report
+        _HANDED[template.name] = template
         try:
-            for chunk in chunks:
-                in_flight.append(pool.submit(_render_chunk, chunk, outputs, spec.campaign))
-                while len(in_flight) >= limit or (in_flight and in_flight[0].done()):
-                    _collect(in_flight.popleft().result(), stats, reports, source, on_progress)
-            while in_flight:
-                _collect(in_flight.popleft().result(), stats, reports, source, on_progress)
-        except BrokenProcessPool:
-            for future in in_flight:
-                future.cancel()
-            raise RenderError(
-                f"a worker process died (killed or out of memory) after {stats.rendered} recipients; "
-                "the manifest lists every recipient rendered so far"
-            ) from None
-        except BaseException:
-            for future in in_flight:
-                future.cancel()
-            raise
+            ingested = ingest(store, campaign, template, spec.data, executor, settings, on_ingest)
+            executor.drain()
+        finally:
+            executor.close()
+            _HANDED.clear()
+        _copy_ingest(ingested, stats)
+        complete_if_finished(store, campaign.id)
+        write_reports(store, campaign.id, spec.report_dir, template)
+    finally:
+        store.close()
+    return stats
 
 
-def _collect(
-    results: list[RowResult],
-    stats: CampaignStats,
-    reports: _Reports,
-    source: RecipientSource,
-    on_progress: Callable[[CampaignStats], None] | None,
-) -> None:
-    for result in results:
-        reports.record(result)
-        if result.status == "ok":
-            stats.rendered += 1
-        else:
-            stats.failed += 1  # rows are validated here in the parent: workers only fail renders
-    stats.bytes_read = source.bytes_read
-    if on_progress:
-        on_progress(stats)
+def _open_campaign(
+    store: JobStore, template: Template, spec: CampaignSpec, settings: Settings, stats: CampaignStats
+) -> CampaignRecord:
+    existing = store.get_campaign(spec.campaign)
+    if existing is not None and spec.overwrite:
+        store.delete_campaign(spec.campaign)
+        existing = None
+    if existing is None:
+        campaign, _ = create_campaign(
+            store, template, list(spec.outputs), f"file://{spec.data.resolve()}", campaign_id=spec.campaign
+        )
+        return campaign
+    if existing.template != template.name or tuple(existing.outputs) != tuple(dict.fromkeys(spec.outputs)):
+        raise RenderError(
+            f"campaign {spec.campaign!r} already ran with template {existing.template!r} and outputs "
+            f"{','.join(existing.outputs)}; choose another campaign id or overwrite it"
+        )
+    stats.resumed = True
+    return prepare_resume(store, spec.campaign, settings)
+
+
+def _copy_ingest(ingested: IngestStats, stats: CampaignStats) -> None:
+    stats.rows = ingested.rows
+    stats.rejected = ingested.rejected
+    stats.duplicates = ingested.duplicates
+    stats.skipped_done = ingested.skipped_done
+    stats.bytes_read = ingested.bytes_read
+    stats.total_bytes = ingested.total_bytes
+
+
+def write_reports(store: JobStore, campaign_id: str, report_dir: Path, template: Template) -> None:
+    """``manifest.jsonl`` (one line per rendered recipient: row, id, output keys) and
+    ``rejects.csv`` (row, field, reason; recipient ids only when the contract says they are not
+    personal), streamed from the job store in row order."""
+    report_dir.mkdir(parents=True, exist_ok=True)
+    contract = template.manifest.contract
+    hide_ids = contract.fields[contract.recipient_id].personal
+    with (report_dir / "manifest.jsonl").open("w", encoding="utf-8") as manifest:
+        for row in store.iter_results(campaign_id):
+            if row.status == "done":
+                line = {"row": row.row, "recipient_id": row.recipient_id, "outputs": row.outputs or {}}
+                manifest.write(json.dumps(line, ensure_ascii=False) + "\n")
+    with (report_dir / "rejects.csv").open("w", encoding="utf-8", newline="") as handle:
+        writer = RejectsWriter(handle)
+        for reject in store.iter_rejects(campaign_id):
+            writer.write(reject.row, reject.field, reject.reason, "")  # rejects keep no recipient ids
+        for row in store.iter_results(campaign_id):
+            if row.status in ("failed", "quarantined"):
+                writer.write(
+                    row.row, "(render)", row.error or row.status, "" if hide_ids else row.recipient_id
+                )

@@ -134,13 +134,17 @@ def render_recipient(
     storage: Storage,
     campaign: str,
     options: RenderOptions = RenderOptions(),
+    *,
+    overwrite: bool = True,
 ) -> dict[str, str]:
     """Resolve and render one validated recipient, then store its outputs.
 
     Returns output -> key of its main file (``video`` -> ``…/video.mp4``), plus
     ``output:file`` -> key for companions (``video:poster.jpg``). Every output is rendered before
-    any is stored, so a failing PDF never leaves a microsite behind that links to it. Raises
-    RenderError or StorageError naming the output.
+    any is stored, so a failing PDF never leaves a microsite behind that links to it. With
+    ``overwrite=False`` each file is written only if absent (campaign workers: a redelivered task
+    never rewrites what an earlier delivery stored). Raises RenderError or StorageError naming
+    the output.
     """
     spec = resolve(template, recipient)
     renderers = _renderers(template, outputs, storage, options)
@@ -158,7 +162,10 @@ def render_recipient(
     for name, files in rendered.items():
         for index, file in enumerate(files):
             key = output_key(template.name, campaign, spec.recipient_id, file.name)
-            storage.put(key, file.data, file.content_type)
+            if overwrite:
+                storage.put(key, file.data, file.content_type)
+            else:
+                storage.put_if_absent(key, file.data, file.content_type)
             keys[name if index == 0 else f"{name}:{file.name}"] = key
     return keys
 

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import boto3
+from boto3.exceptions import Boto3Error
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -46,6 +49,17 @@ def _reason(exc: Exception) -> str:
         tried = f", after {retries + 1} attempts" if retries else ""
         return f"{_code(exc) or 'error'} (HTTP {_status(exc)}{tried})"
     return _REASONS.get(type(exc).__name__, type(exc).__name__)
+
+
+@dataclass(frozen=True)
+class ObjectStream:
+    """An object being read: its chunks, length, content type and (for a range) Content-Range."""
+
+    chunks: Iterator[bytes]
+    length: int
+    content_type: str
+    content_range: str | None
+    close: Callable[[], None]
 
 
 class S3Storage:
@@ -156,6 +170,57 @@ class S3Storage:
                 raise
             with contextlib.closing(body):
                 return bytes(body.read())
+
+    def put_file(self, key: str, path: Path, content_type: str = "application/octet-stream") -> None:
+        """Store the file at `path` under `key`, streamed from disk (multipart above 8 MiB)."""
+        extra: dict[str, Any] = {"ContentType": content_type}
+        if self.sse:
+            extra["ServerSideEncryption"] = self.sse
+        with self._errors("put_file", f"key {key!r}"):
+            try:
+                self._client.upload_file(str(path), self.bucket, self._name(key), ExtraArgs=extra)
+            except Boto3Error as exc:  # s3transfer wraps the cause; its type names it well enough
+                raise StorageError(
+                    f"S3 put_file of key {key!r} at {self.host} failed: {type(exc).__name__}"
+                ) from None
+
+    def download(self, key: str, target: Path) -> None:
+        """Write the object to the file `target`, streamed (a large data file never sits in memory)."""
+        with self._errors("download", f"key {key!r}"):
+            try:
+                self._client.download_file(self.bucket, self._name(key), str(target))
+            except ClientError as exc:
+                if _code(exc) in _MISSING:
+                    raise StorageError(f"no object at key {key!r} (S3 at {self.host})") from None
+                raise
+            except Boto3Error as exc:
+                raise StorageError(
+                    f"S3 download of key {key!r} at {self.host} failed: {type(exc).__name__}"
+                ) from None
+
+    def stream(self, key: str, byte_range: str | None = None, chunk_size: int = 1 << 16) -> ObjectStream:
+        """Read the object (or an HTTP ``bytes=`` range of it) in chunks; ValueError for a range
+        outside the object, StorageError when it is missing. Close the stream when done."""
+        args: dict[str, Any] = {"Bucket": self.bucket, "Key": self._name(key)}
+        if byte_range:
+            args["Range"] = byte_range
+        with self._errors("get", f"key {key!r}"):
+            try:
+                answer = self._client.get_object(**args)
+            except ClientError as exc:
+                if _code(exc) in _MISSING:
+                    raise StorageError(f"no object at key {key!r} (S3 at {self.host})") from None
+                if _code(exc) == "InvalidRange":
+                    raise ValueError("the range is outside the object") from None
+                raise
+        body = answer["Body"]
+        return ObjectStream(
+            body.iter_chunks(chunk_size),
+            int(answer["ContentLength"]),
+            str(answer.get("ContentType") or "application/octet-stream"),
+            answer.get("ContentRange"),
+            body.close,
+        )
 
     def exists(self, key: str) -> bool:
         """Whether `key` holds an object (HeadObject)."""

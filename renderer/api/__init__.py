@@ -1,0 +1,23 @@
+"""The HTTP API (FastAPI): templates, one-off renders, campaigns, recipient pages, webhooks.
+
+    app.py               create_app(settings): middleware, error handlers, lifespan
+    state.py             what one app holds: settings, lazy job store and storage, templates
+    deps.py              Annotated dependencies (state, store, storage, API key)
+    errors.py            one JSON error shape; Tailor's error tree -> HTTP statuses
+    routes/              one router per resource: templates, renders, campaigns (+ files),
+                         recipients, webhooks, pages (/r/{token}), health
+    render_jobs.py       one recipient rendered now or in the background; events on completion
+    uploads.py, sources.py   campaign data: streamed multipart uploads, stored files
+    reports.py           results and rejects as JSON Lines / CSV (formula-safe)
+    links.py, objects.py     page tokens and direct links; serving stored files
+    webhooks.py, events.py   signed deliveries from the outbox; what is emitted
+    metrics.py, middleware.py, contract_schema.py, keys.py
+
+Run it with ``uvicorn --factory renderer.api:create_app`` (or ``tailor serve``).
+"""
+
+from __future__ import annotations
+
+from renderer.api.app import create_app
+
+__all__ = ["create_app"]

@@ -1,0 +1,85 @@
+"""Links handed out for a recipient's outputs: unguessable, expiring, and never a storage path.
+
+A page link is ``{public_url}/r/{token}``: the token (192 bits) is stored only as a hash and
+expires after ``recipient_link_ttl_s``. Direct links to each output are presigned URLs on S3
+(expiring after ``link_expiry_s``; pages excepted, as they load static files relatively) and,
+on a local folder, the same token route
+``/r/{token}/{key}``, which serves nothing outside that recipient's folder and its template's
+static files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from urllib.parse import quote
+
+from renderer.jobs.store import JobStore
+from renderer.settings import Settings
+from renderer.storage import LocalStorage, MemoryStorage
+from renderer.storage.base import Storage
+from renderer.storage.keys import STATIC_DIR, safe_segment
+
+API_CAMPAIGN = "api"  # the campaign segment of keys rendered one at a time through the API
+
+
+@dataclass(frozen=True)
+class RecipientLinks:
+    """A fresh page link and direct output links, with when each expires."""
+
+    page_url: str
+    links: dict[str, str]
+    page_expires_at: datetime
+    links_expire_at: datetime
+
+
+def public_base(settings: Settings) -> str:
+    """The public URL of the API without a trailing slash."""
+    return settings.public_url.rstrip("/")
+
+
+def recipient_folder(template: str, campaign: str, recipient_id: str) -> str:
+    """The storage folder (ending in ``/``) that holds one recipient's outputs of one campaign."""
+    return f"{template}/{campaign}/{safe_segment(recipient_id)}/"
+
+
+def static_folder(template: str) -> str:
+    """The storage folder of a template's shared static files."""
+    return f"{template}/{STATIC_DIR}/"
+
+
+def token_path(token: str, key: str = "") -> str:
+    """The path of the token route for `key` (percent-encoded: recipient segments hold ``%``)."""
+    return f"/r/{token}/{quote(key, safe='/')}" if key else f"/r/{token}"
+
+
+def is_remote(storage: Storage) -> bool:
+    """Whether the storage hands out its own (presigned) URLs, as S3 does."""
+    return not isinstance(storage, LocalStorage | MemoryStorage)
+
+
+def mint_links(
+    store: JobStore,
+    storage: Storage,
+    settings: Settings,
+    recipient: tuple[str, str, str],
+    keys: Mapping[str, str],
+) -> RecipientLinks:
+    """Create a page token for (template, campaign, recipient id) and link every output key."""
+    template, campaign, recipient_id = recipient
+    token = store.create_recipient_link(template, campaign, recipient_id, settings.recipient_link_ttl_s)
+    now = datetime.now(UTC)
+    page_expires = now + timedelta(seconds=settings.recipient_link_ttl_s)
+    base = public_base(settings)
+    if is_remote(storage):
+        # a page must load its static files relatively, so it is served by the API even on S3
+        links = {
+            name: base + token_path(token, key) if key.endswith(".html") else storage.url(key)
+            for name, key in keys.items()
+        }
+        links_expire = min(page_expires, now + timedelta(seconds=settings.link_expiry_s))
+    else:
+        links = {name: base + token_path(token, key) for name, key in keys.items()}
+        links_expire = page_expires
+    return RecipientLinks(base + token_path(token), links, page_expires, links_expire)

@@ -1,0 +1,114 @@
+"""Small safety nets: unexpected exceptions become a 500 JSON logged by type only, request bodies
+have a size limit, and access logs never show a recipient's page token.
+
+Starlette's own handler for ``Exception`` re-raises after answering, so the server would log a
+traceback whose message may hold personal data; `CatchAllMiddleware` answers and stops there.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from renderer.api.errors import ApiError, error_response
+
+log = logging.getLogger("tailor.api")
+JSON_LIMIT = 1 << 20  # bytes of a request body other than a multipart upload
+_TOKEN_PATH = re.compile(r"/r/[A-Za-z0-9_-]+")
+
+
+class CatchAllMiddleware:
+    """Answer ``500 internal_error`` for any exception no handler took; log its type only."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def send_tracked(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_tracked)
+        except Exception as exc:
+            route = getattr(scope.get("route"), "path", "<unmatched>")
+            log.error("unexpected %s in %s %s", type(exc).__name__, scope.get("method"), route)
+            if started:
+                return  # the response is under way: the client sees a cut-off body
+            error = ApiError(500, "internal_error", "an unexpected error occurred")
+            await error_response(error)(scope, receive, send)
+
+
+class PayloadTooLarge(HTTPException):
+    """A request body past its limit (an HTTPException, so FastAPI's body reader re-raises it)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"the request body is larger than {limit} bytes")
+
+
+class BodyLimitMiddleware:
+    """Refuse bodies over `limit` bytes with ``413``, declared (Content-Length) or streamed.
+
+    Multipart uploads are left to their route, which counts the file bytes against
+    ``max_upload_bytes`` as they stream in.
+    """
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = Headers(scope=scope) if scope["type"] == "http" else None
+        if headers is None or headers.get("content-type", "").lower().startswith("multipart/"):
+            await self.app(scope, receive, send)
+            return
+        declared = headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self.limit:
+            error = ApiError(413, "payload_too_large", PayloadTooLarge(self.limit).detail)
+            await error_response(error)(scope, receive, send)
+            return
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.limit:
+                raise PayloadTooLarge(self.limit)
+            return message
+
+        await self.app(scope, counted, send)
+
+
+class RedactTokens(logging.Filter):
+    """Replace ``/r/<token>`` in log records (uvicorn's access log) with ``/r/***``."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(_redact(arg) for arg in record.args)
+        if isinstance(record.msg, str):
+            record.msg = _redact(record.msg)
+        return True
+
+
+def _redact(value: Any) -> Any:
+    return _TOKEN_PATH.sub("/r/***", value) if isinstance(value, str) else value
+
+
+def redact_access_log() -> None:
+    """Install `RedactTokens` on uvicorn's access logger once per process."""
+    logger = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, RedactTokens) for f in logger.filters):
+        logger.addFilter(RedactTokens())

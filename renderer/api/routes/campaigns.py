@@ -1,0 +1,203 @@
+"""``/campaigns``: start a campaign from an upload or a stored file, watch it, cancel, resume.
+
+``POST /campaigns`` takes ``multipart/form-data`` (``file`` plus ``template`` and ``outputs``
+fields) or JSON (``{"template", "outputs", "source"}``). With an ``Idempotency-Key`` header a
+retried request answers ``200`` with the campaign the first one created (keys are scoped to the
+API key); the first answer is ``201``. A campaign is visible only to the API key that started it.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+
+from renderer.api.deps import ApiKey, State, owned, require_api_key
+from renderer.api.errors import ApiError
+from renderer.api.links import public_base
+from renderer.api.middleware import JSON_LIMIT
+from renderer.api.models import CampaignCreate, CampaignOut, ErrorOut
+from renderer.api.routes.templates import choose_outputs
+from renderer.api.sources import check_header, parse_outputs, stored_source
+from renderer.api.state import ApiState
+from renderer.api.uploads import receive_upload
+from renderer.errors import ServiceUnavailable
+from renderer.jobs.campaigns import campaign_progress
+from renderer.jobs.schema import ApiKeyRecord, CampaignRecord
+from renderer.jobs.service import resume_campaign, start_campaign, stop_campaign
+from renderer.jobs.store import JobStore
+from renderer.storage import LocalStorage
+from renderer.template.load import Template
+
+router = APIRouter(
+    prefix="/campaigns",
+    tags=["campaigns"],
+    dependencies=[Depends(require_api_key)],
+    responses={401: {"model": ErrorOut}, 404: {"model": ErrorOut}},
+)
+IdempotencyKey = Annotated[
+    str | None, Header(alias="Idempotency-Key", min_length=1, max_length=160, pattern=r"^[!-~]+$")
+]
+Source = tuple[Template, list[str], str, str | None]  # template, outputs, source key, uploaded key
+_FORM = {
+    "type": "object",
+    "required": ["file", "template"],
+    "properties": {
+        "file": {"type": "string", "format": "binary", "description": ".csv or .jsonl"},
+        "template": {"type": "string"},
+        "outputs": {"type": "string", "description": "microsite,pdf (default: every output but video)"},
+    },
+}
+_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {"schema": _FORM},
+            "application/json": {"schema": CampaignCreate.model_json_schema()},
+        },
+    }
+}
+
+
+def owned_campaign(store: JobStore, campaign_id: str, key: ApiKeyRecord) -> CampaignRecord:
+    """The campaign if `key` may see it; ApiError 404 otherwise (unknown or someone else's)."""
+    campaign = store.get_campaign(campaign_id) if len(campaign_id) <= 64 else None
+    if campaign is None or not owned(campaign.api_key_id, key):
+        raise ApiError(404, "campaign_not_found", "no campaign with this id")
+    return campaign
+
+
+def campaign_out(state: ApiState, campaign: CampaignRecord) -> CampaignOut:
+    """A campaign's progress as the API shows it."""
+    progress = campaign_progress(state.store(), campaign.id)
+    if progress is None:
+        raise ApiError(404, "campaign_not_found", "no campaign with this id")
+    error = progress.error
+    storage = state.storage()
+    if error and isinstance(storage, LocalStorage):  # ingest errors name the file by its path
+        error = error.replace(f"{storage.root}/", "")
+    url = f"{public_base(state.settings)}/campaigns/{campaign.id}"
+    return CampaignOut(
+        id=campaign.id, template=campaign.template, outputs=list(campaign.outputs), status=progress.status,
+        total=progress.total, rows=progress.rows, done=progress.done, rejected=progress.rejected,
+        failed=progress.failed, quarantined=progress.quarantined, pending=progress.pending,
+        rate_per_s=progress.rate_per_s, eta_s=progress.eta_s, error=error, created_at=campaign.created_at,
+        finished_at=campaign.finished_at, results_url=f"{url}/results", rejects_url=f"{url}/rejects",
+    )  # fmt: skip
+
+
+async def _from_upload(request: Request, state: ApiState) -> Source:
+    storage = state.storage()
+    upload = await receive_upload(request, storage, state.settings.max_upload_bytes)
+    try:
+        name = (upload.fields.get("template") or [""])[0].strip()
+        if not name:
+            raise ApiError(422, "invalid_request", "the template field is required", field="template")
+        template = await run_in_threadpool(state.template, name)
+        outputs = choose_outputs(template, parse_outputs(upload.fields.get("outputs")))
+        await run_in_threadpool(check_header, template, upload.spool, upload.filename)
+        key = await run_in_threadpool(upload.commit, storage)
+    except BaseException:
+        upload.discard()
+        raise
+    return template, outputs, key, key
+
+
+async def _from_json(request: Request, state: ApiState) -> Source:
+    raw = bytearray()
+    async for chunk in request.stream():
+        raw.extend(chunk)
+        if len(raw) > JSON_LIMIT:
+            raise ApiError(413, "payload_too_large", f"a JSON body holds at most {JSON_LIMIT} bytes")
+    try:
+        body = CampaignCreate.model_validate_json(bytes(raw))
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors(include_input=False, include_url=False)) from None
+    template = await run_in_threadpool(state.template, body.template)
+    outputs = choose_outputs(template, body.outputs)
+    key = await run_in_threadpool(stored_source, state.storage(), body.source)
+    return template, outputs, key, None
+
+
+def _start(
+    state: ApiState, source: Source, scoped_key: str | None, key: ApiKeyRecord
+) -> tuple[CampaignRecord, bool]:
+    template, outputs, source_key, uploaded = source
+    try:
+        campaign, created = start_campaign(
+            state.settings, state.store(), template.name, outputs, source_key,
+            idempotency_key=scoped_key, api_key_id=key.id,
+        )  # fmt: skip
+    except ServiceUnavailable:
+        raise  # the campaign exists (failed, resumable) and keeps its file
+    except BaseException:
+        if uploaded:
+            state.storage().delete(uploaded)
+        raise
+    if not created and uploaded and campaign.source_key != uploaded:
+        state.storage().delete(uploaded)  # a retry: the first request's file is the campaign's
+    if not created and (campaign.template != template.name or list(campaign.outputs) != outputs):
+        message = "this Idempotency-Key was used for a different campaign"
+        raise ApiError(409, "idempotency_conflict", message, field="Idempotency-Key")
+    if created:
+        state.watcher.watch(campaign.id, key.id)
+    return campaign, created
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=CampaignOut,
+    openapi_extra=_BODY,
+    responses={200: {"model": CampaignOut, "description": "A retry with the same Idempotency-Key"}},
+)
+async def create_campaign(
+    request: Request, state: State, key: ApiKey, response: Response, idempotency_key: IdempotencyKey = None
+) -> CampaignOut:
+    """Start a campaign: ``201`` (or ``200`` for an idempotent retry); ``413`` past the upload
+    limit, ``422`` for a bad template, outputs or header, ``503`` when the broker is down."""
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind == "multipart/form-data":
+        source = await _from_upload(request, state)
+    elif kind == "application/json":
+        source = await _from_json(request, state)
+    else:
+        raise ApiError(415, "unsupported_media_type", "send multipart/form-data or application/json")
+    scoped = f"{key.id}:{idempotency_key}" if idempotency_key else None
+    campaign, created = await run_in_threadpool(_start, state, source, scoped, key)
+    response.status_code = 201 if created else 200
+    response.headers["Location"] = f"/campaigns/{campaign.id}"
+    return await run_in_threadpool(campaign_out, state, campaign)
+
+
+@router.get("/{campaign_id}", response_model=CampaignOut)
+def get_campaign(campaign_id: str, state: State, key: ApiKey) -> CampaignOut:
+    """Counts by status, rate (rows per second) and ETA."""
+    return campaign_out(state, owned_campaign(state.store(), campaign_id, key))
+
+
+@router.post("/{campaign_id}/cancel", response_model=CampaignOut, responses={409: {"model": ErrorOut}})
+def cancel_campaign(campaign_id: str, state: State, key: ApiKey) -> CampaignOut:
+    """Stop starting renders (rows not rendered yet stay pending for a resume); ``409`` once finished."""
+    campaign = owned_campaign(state.store(), campaign_id, key)
+    if not stop_campaign(state.store(), campaign.id):
+        raise ApiError(409, "campaign_finished", f"the campaign is already {campaign.status}")
+    return campaign_out(state, campaign)
+
+
+@router.post(
+    "/{campaign_id}/resume", status_code=202, response_model=CampaignOut, responses={409: {"model": ErrorOut}}
+)
+def resume(campaign_id: str, state: State, key: ApiKey) -> CampaignOut:
+    """Resume a cancelled or failed campaign: only rows not done are rendered; ``409`` otherwise."""
+    campaign = owned_campaign(state.store(), campaign_id, key)
+    if campaign.status not in ("cancelled", "failed"):
+        raise ApiError(
+            409, f"campaign_{campaign.status}", f"the campaign is {campaign.status}: nothing to resume"
+        )
+    resumed = resume_campaign(state.settings, state.store(), campaign.id)
+    state.watcher.watch(campaign.id, key.id)
+    return campaign_out(state, resumed)

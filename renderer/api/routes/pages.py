@@ -1,0 +1,98 @@
+"""``/r/{token}``: a recipient's own page and its files, reachable only through its link token.
+
+``GET /r/{token}`` answers ``307`` to ``/r/{token}/{template}/{campaign}/{recipient}/index.html``,
+so the page's relative links work unchanged: its own files (``bill.pdf``, ``video.mp4`` ...) sit
+beside it and its static files at ``../../_static/<hashed name>``, i.e.
+``/r/{token}/{template}/_static/...``. ``GET /r/{token}/{key}`` serves a key only inside that
+recipient's folder or its template's ``_static`` folder; anything else (other recipients, ``..``
+segments, reports) is ``404``. Unknown tokens are ``404``, expired ones ``410``. No API key is
+needed: the token is the capability. Every answer is private, unindexed and sends no referrer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import select
+
+from renderer.api.deps import StorageDep, Store
+from renderer.api.errors import ApiError
+from renderer.api.links import recipient_folder, static_folder, token_path
+from renderer.api.models import ErrorOut
+from renderer.api.objects import serve_object
+from renderer.errors import StorageError
+from renderer.jobs.schema import RecipientLink, RecipientLinkRecord
+from renderer.jobs.store import JobStore
+from renderer.storage.keys import check_key
+
+router = APIRouter(tags=["recipient pages"], responses={404: {"model": ErrorOut}, 410: {"model": ErrorOut}})
+CSP = (
+    "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; media-src 'self'; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+PRIVATE = {
+    "X-Robots-Tag": "noindex, nofollow",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": CSP,
+}
+PAGE_CACHE = "private, no-cache"
+STATIC_CACHE = "private, max-age=31536000, immutable"
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+
+
+def _expired(store: JobStore, token: str) -> bool:
+    # Workaround: resolve_recipient_link says None for unknown and expired alike; look for the hash.
+    digest = hashlib.sha256(token.encode()).hexdigest()
+    with store.engine.connect() as connection:
+        found = connection.execute(select(RecipientLink.expires_at).where(RecipientLink.token_hash == digest))
+        return found.first() is not None
+
+
+def resolve_link(store: JobStore, token: str) -> RecipientLinkRecord:
+    """What a live token points at; ApiError 404 (unknown) or 410 (expired) otherwise."""
+    link = store.resolve_recipient_link(token) if _TOKEN.match(token) else None
+    if link is not None:
+        return link
+    if _TOKEN.match(token) and _expired(store, token):
+        raise ApiError(
+            410, "link_expired", "this link has expired", headers={**PRIVATE, "Cache-Control": "no-store"}
+        )
+    raise ApiError(404, "link_not_found", "no such link", headers={**PRIVATE, "Cache-Control": "no-store"})
+
+
+def _folder(link: RecipientLinkRecord) -> str:
+    try:
+        return recipient_folder(link.template, link.campaign, link.recipient_id)
+    except StorageError:
+        raise ApiError(404, "not_found", "no such file") from None
+
+
+@router.get("/r/{token}", status_code=307, response_class=RedirectResponse)
+@router.head("/r/{token}", include_in_schema=False)
+def open_page(token: str, request: Request, store: Store) -> RedirectResponse:
+    """Redirect to the recipient's page (so its relative links resolve under the token)."""
+    link = resolve_link(store, token)
+    target = request.scope.get("root_path", "") + token_path(token, _folder(link) + "index.html")
+    return RedirectResponse(target, status_code=307, headers={**PRIVATE, "Cache-Control": "no-store"})
+
+
+@router.get("/r/{token}/{key:path}", response_class=Response)
+@router.head("/r/{token}/{key:path}", include_in_schema=False)
+def page_file(token: str, key: str, request: Request, store: Store, storage: StorageDep) -> Response:
+    """One file of the recipient's page: its own outputs or its template's static files."""
+    link = resolve_link(store, token)
+    try:
+        check_key(key)
+    except StorageError:
+        raise ApiError(404, "not_found", "no such file") from None
+    if key.startswith(static_folder(link.template)):
+        cache = STATIC_CACHE
+    elif key.startswith(_folder(link)):
+        cache = PAGE_CACHE
+    else:
+        raise ApiError(404, "not_found", "no such file")
+    return serve_object(storage, key, request, {**PRIVATE, "Cache-Control": cache})

@@ -1,0 +1,123 @@
+"""``POST /templates/{name}/renders`` renders one recipient; ``GET /renders/{id}`` polls a render.
+
+Microsite and PDF are rendered at once on a worker thread (at most ``workers`` at a time, the
+event loop never waits on them) and answered ``200`` with a page link and direct links. Asking
+for video answers ``202`` with a job to poll; the render runs in the background.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+import anyio
+from fastapi import APIRouter, Depends, Response
+from fastapi.concurrency import run_in_threadpool
+
+from renderer.api.deps import ApiKey, State, owned, require_api_key
+from renderer.api.errors import ApiError
+from renderer.api.links import API_CAMPAIGN, RecipientLinks, mint_links, public_base
+from renderer.api.models import ErrorOut, RenderOut, RenderRequest
+from renderer.api.render_jobs import RenderContext, add_render_hook, execute_render, run_render_job
+from renderer.api.routes.templates import choose_outputs
+from renderer.api.state import ApiState
+from renderer.errors import ServiceUnavailable, StorageError
+from renderer.jobs.schema import ApiKeyRecord, RenderJobRecord
+from renderer.storage.keys import safe_segment
+from renderer.template.load import Template
+
+router = APIRouter(
+    tags=["renders"],
+    dependencies=[Depends(require_api_key)],
+    responses={401: {"model": ErrorOut}, 404: {"model": ErrorOut}},
+)
+
+
+def _context(state: ApiState) -> RenderContext:
+    return RenderContext(
+        state.store(), state.storage(), state.options, state.template, state.metrics, state.dispatcher.wake
+    )
+
+
+def _prepare(
+    state: ApiState, name: str, body: RenderRequest, key: ApiKeyRecord
+) -> tuple[Template, dict[str, Any], RenderJobRecord, str | None]:
+    template = state.template(name)
+    outputs = choose_outputs(template, body.outputs)
+    recipient = template.validator.validate(body.recipient)
+    contract = template.manifest.contract
+    recipient_id = str(recipient[contract.recipient_id])
+    try:
+        safe_segment(recipient_id)
+    except StorageError as exc:
+        raise ApiError(422, "invalid_recipient", str(exc), field=contract.recipient_id) from None
+    store, url = state.store(), str(body.webhook_url) if body.webhook_url else None
+    secret = add_render_hook(store, url, key.id) if url else None
+    job = store.create_render_job(template.name, recipient_id, outputs, url, key.id)
+    return template, recipient, job, secret
+
+
+def _dispatch(state: ApiState, job: RenderJobRecord, raw: dict[str, Any]) -> None:
+    settings = state.settings
+    if not settings.broker_url:
+        state.video_pool().submit(run_render_job, _context(state), job.id, raw)
+        return
+    from renderer.jobs.celery_app import celery_for, publish
+
+    try:
+        publish(celery_for(settings), "tailor.render_job", [job.id, raw])
+    except ServiceUnavailable as exc:
+        state.store().fail_render_job(job.id, str(exc))
+        raise
+
+
+def render_out(
+    state: ApiState, job: RenderJobRecord, links: RecipientLinks | None = None, secret: str | None = None
+) -> RenderOut:
+    """The API view of a render job."""
+    return RenderOut(
+        id=job.id, status=job.status, template=job.template, recipient_id=job.recipient_id,
+        outputs=list(job.outputs), error=job.error, created_at=job.created_at, updated_at=job.updated_at,
+        status_url=f"{public_base(state.settings)}/renders/{job.id}",
+        page_url=links.page_url if links else None, links=links.links if links else None,
+        page_expires_at=links.page_expires_at if links else None,
+        links_expire_at=links.links_expire_at if links else None, webhook_secret=secret,
+    )  # fmt: skip
+
+
+def _links(state: ApiState, job: RenderJobRecord, keys: dict[str, str]) -> RecipientLinks:
+    recipient = (job.template, API_CAMPAIGN, job.recipient_id)
+    return mint_links(state.store(), state.storage(), state.settings, recipient, keys)
+
+
+@router.post(
+    "/templates/{name}/renders",
+    response_model=RenderOut,
+    responses={202: {"model": RenderOut, "description": "Video: a job to poll"}, 422: {"model": ErrorOut}},
+)
+async def create_render(
+    name: str, body: RenderRequest, state: State, key: ApiKey, response: Response
+) -> RenderOut:
+    """Render one recipient: ``200`` with links (microsite, PDF), or ``202`` with a job (video)."""
+    template, recipient, job, secret = await run_in_threadpool(_prepare, state, name, body, key)
+    if "video" in job.outputs:
+        await run_in_threadpool(_dispatch, state, job, body.recipient)
+        response.status_code = 202
+        response.headers["Location"] = f"/renders/{job.id}"
+        return render_out(state, job, secret=secret)
+    context = await run_in_threadpool(_context, state)
+    render = partial(execute_render, context, job, template, recipient)
+    keys = await anyio.to_thread.run_sync(render, limiter=state.render_limiter)
+    done = await run_in_threadpool(state.store().get_render_job, job.id)
+    links = await run_in_threadpool(_links, state, job, keys)
+    return render_out(state, done or job, links, secret)
+
+
+@router.get("/renders/{render_id}", response_model=RenderOut)
+def get_render(render_id: str, state: State, key: ApiKey) -> RenderOut:
+    """A render's status; once done, a fresh page link and direct links (new ones on each call)."""
+    job = state.store().get_render_job(render_id)
+    if job is None or not owned(job.api_key_id, key):
+        raise ApiError(404, "render_not_found", "no render with this id")
+    links = _links(state, job, job.result) if job.status == "done" and job.result else None
+    return render_out(state, job, links)

@@ -1,0 +1,35 @@
+"""``POST /webhooks``: register a URL to be told about renders and campaigns (signed deliveries).
+
+The answer shows the signing secret once; store it, and check each delivery's
+``Tailor-Signature`` with it (`renderer.api.webhooks.verify` does it in Python). A webhook hears
+about the renders and campaigns of the API key that registered it.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Response
+
+from renderer.api.deps import ApiKey, State, require_api_key
+from renderer.api.models import ErrorOut, WebhookCreate, WebhookOut
+from renderer.api.render_jobs import new_secret
+from renderer.api.webhooks import EVENTS
+
+router = APIRouter(
+    prefix="/webhooks",
+    tags=["webhooks"],
+    dependencies=[Depends(require_api_key)],
+    responses={401: {"model": ErrorOut}, 422: {"model": ErrorOut}},
+)
+
+
+@router.post("", response_model=WebhookOut, status_code=201)
+def register_webhook(body: WebhookCreate, state: State, key: ApiKey, response: Response) -> WebhookOut:
+    """Subscribe an http(s) URL to events (all of them by default); the secret is generated
+    when not given and returned only here."""
+    secret = body.secret or new_secret()
+    events = sorted(set(body.events)) if body.events else list(EVENTS)
+    hook = state.store().add_webhook(str(body.url), secret, events, api_key_id=key.id)
+    response.headers["Location"] = f"/webhooks/{hook.id}"
+    return WebhookOut(
+        id=hook.id, url=hook.url, events=list(hook.events), created_at=hook.created_at, secret=secret
+    )

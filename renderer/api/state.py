@@ -1,0 +1,112 @@
+"""What one app holds for its lifetime: settings, the job store and storage (opened lazily, so the
+app starts and ``/readyz`` reports an unreachable database instead of crashing), loaded
+templates, render limits and the background workers (webhook dispatcher, video renders).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import anyio
+
+from renderer.api.errors import ApiError
+from renderer.api.events import CampaignWatcher
+from renderer.api.metrics import Metrics
+from renderer.api.webhooks import Dispatcher
+from renderer.errors import ServiceUnavailable, TemplateError
+from renderer.jobs.store import JobStore, open_store
+from renderer.jobs.work import RenderOptions
+from renderer.settings import Settings
+from renderer.storage import open_storage
+from renderer.storage.base import Storage
+from renderer.template.load import MANIFEST, Template, load_template
+from renderer.template.models import SLUG
+
+log = logging.getLogger("tailor.api")
+
+
+class ApiState:
+    """Shared by every request of one app; every method is thread-safe."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.metrics = Metrics()
+        self.options = RenderOptions.from_settings(settings)
+        self.render_limiter: anyio.CapacityLimiter | None = None  # made in the lifespan (needs a loop)
+        self._store: JobStore | None = None
+        self._storage: Storage | None = None
+        self._templates: dict[str, Template] = {}
+        self._lock = threading.Lock()
+        self._video_pool: ThreadPoolExecutor | None = None
+        self.metrics.watch_store(self.store)
+        self.watcher = CampaignWatcher()
+        self.dispatcher = Dispatcher(self.store, settings)
+        self.dispatcher.tasks.append(self.watcher)
+
+    def store(self) -> JobStore:
+        """The job store, opened (and migrated) on first use; ServiceUnavailable while unreachable."""
+        with self._lock:
+            if self._store is None:
+                try:
+                    self._store = open_store(self.settings.database_url)
+                except ValueError as exc:  # an unsupported URL: a configuration error
+                    raise ServiceUnavailable(str(exc), service="database", retry_after_s=30) from None
+                except Exception as exc:  # the driver's connection errors vary by backend
+                    log.warning("job store unavailable: %s", type(exc).__name__)
+                    message = f"the job store cannot be reached ({type(exc).__name__})"
+                    raise ServiceUnavailable(message, service="database") from None
+            return self._store
+
+    def storage(self) -> Storage:
+        """The output storage, opened on first use."""
+        with self._lock:
+            if self._storage is None:
+                self._storage = open_storage(self.settings.storage_url, self.settings)
+            return self._storage
+
+    def template_names(self) -> list[str]:
+        """Names of the folders under templates_dir that hold a manifest, sorted."""
+        root = self.settings.templates_dir
+        if not root.is_dir():
+            return []
+        return sorted(p.name for p in root.iterdir() if re.match(SLUG, p.name) and (p / MANIFEST).is_file())
+
+    def template(self, name: str) -> Template:
+        """A loaded template (cached for the app's life); ApiError 404 when there is none by that name."""
+        cached = self._templates.get(name)
+        if cached is not None:
+            return cached
+        if not re.match(SLUG, name) or not (self.settings.templates_dir / name / MANIFEST).is_file():
+            raise ApiError(404, "template_not_found", f"no template named {name!r}")
+        try:
+            template = load_template(name, self.settings)
+        except TemplateError as exc:
+            raise ApiError(500, "template_invalid", f"template {name!r} is broken: {exc.detail}") from None
+        self._templates[name] = template
+        return template
+
+    def video_pool(self) -> ThreadPoolExecutor:
+        """Threads that render video jobs when there is no broker (at most 2 at a time)."""
+        with self._lock:
+            if self._video_pool is None:
+                workers = min(2, self.settings.workers)
+                self._video_pool = ThreadPoolExecutor(workers, thread_name_prefix="tailor-video")
+            return self._video_pool
+
+    def close(self) -> None:
+        """Stop the dispatcher and background renders (queued jobs stay ``queued`` in the store) and
+        close connections."""
+        self.dispatcher.stop()
+        with self._lock:
+            pool, self._video_pool = self._video_pool, None
+            store, self._store = self._store, None
+            storage, self._storage = self._storage, None
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+        if store is not None:
+            store.close()
+        if storage is not None:
+            storage.close()

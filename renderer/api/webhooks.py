@@ -1,0 +1,203 @@
+"""Signed webhook deliveries from the job store's outbox, retried with exponential backoff.
+
+`emit` puts an event in the outbox for every subscribed webhook (and a render's own
+``webhook_url``); `deliver_due` POSTs what is due, signed with the webhook's secret::
+
+    Tailor-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">
+
+A failed attempt (no 2xx, a timeout, a refused connection) is retried after 5 s, 10 s, 20 s ...
+(at most an hour) until ``webhook_max_attempts``; then the delivery is ``dead``. Delivery is at
+least once: receivers dedupe on the ``Tailor-Delivery`` header, and check `verify` (with its
+five-minute tolerance against replays). The `Dispatcher` thread runs `deliver_due` beside the
+API, so a slow receiver never delays a render. Redirects are not followed. Loopback and private
+targets are accepted (tests and on-premise receivers need them): see the SSRF note in the README.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy import select
+
+from renderer.jobs.schema import DeliveryRecord, Webhook, WebhookRecord
+from renderer.jobs.store import JobStore
+from renderer.settings import Settings
+
+log = logging.getLogger("tailor.api")
+EVENTS = ("render.completed", "render.failed", "campaign.completed", "campaign.failed")
+SIGNATURE_HEADER = "Tailor-Signature"
+BACKOFF_BASE_S = 5.0
+BACKOFF_MAX_S = 3600.0
+TOLERANCE_S = 300
+
+
+def sign(secret: str, body: bytes, t: int) -> str:
+    """The ``Tailor-Signature`` header value of `body` sent at unix time `t`."""
+    digest = hmac.new(secret.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={t},v1={digest}"
+
+
+def verify(
+    secret: str, body: bytes, header: str, tolerance_s: int = TOLERANCE_S, now: float | None = None
+) -> bool:
+    """Whether `header` signs `body` with `secret` within `tolerance_s` of `now` (receivers' check)."""
+    parts = dict(part.split("=", 1) for part in header.split(",") if "=" in part)
+    try:
+        t = int(parts["t"])
+    except (KeyError, ValueError):
+        return False
+    if abs((time.time() if now is None else now) - t) > tolerance_s:
+        return False
+    expected = sign(secret, body, t).split("v1=", 1)[1]
+    return hmac.compare_digest(expected, parts.get("v1", ""))
+
+
+def backoff_s(attempts: int) -> float:
+    """Seconds to wait after the `attempts`-th failed attempt (1, 2, ...)."""
+    return float(min(BACKOFF_BASE_S * 2 ** max(attempts - 1, 0), BACKOFF_MAX_S))
+
+
+def emit(
+    store: JobStore,
+    event: str,
+    payload: Mapping[str, Any],
+    *,
+    api_key_id: str | None = None,
+    webhook_ids: tuple[str, ...] = (),
+) -> int:
+    """Enqueue `event` for every webhook subscribed to it that may see it (registered by the same
+    API key, or outside the API), plus `webhook_ids`; returns how many deliveries were enqueued.
+    `payload` must hold no personal values."""
+    if event not in EVENTS:
+        raise ValueError(f"unknown webhook event {event!r}")
+    targets = {hook.id for hook in store.webhooks_for(event) if hook.api_key_id in (None, api_key_id)}
+    targets.update(webhook_ids)
+    for webhook_id in sorted(targets):
+        store.enqueue_delivery(webhook_id, event, payload)
+    return len(targets)
+
+
+def get_webhook(store: JobStore, webhook_id: str) -> WebhookRecord | None:
+    """One webhook by id (workaround until JobStore has get_webhook)."""
+    columns = [
+        Webhook.id,
+        Webhook.url,
+        Webhook.secret,
+        Webhook.events,
+        Webhook.created_at,
+        Webhook.api_key_id,
+    ]
+    with store.engine.connect() as connection:
+        row = connection.execute(select(*columns).where(Webhook.id == webhook_id)).first()
+    if row is None:
+        return None
+    values: tuple[Any, ...] = tuple(row)
+    hook_id, url, secret, events, created_at, api_key_id = values
+    return WebhookRecord(str(hook_id), str(url), str(secret), tuple(events or ()), created_at, api_key_id)
+
+
+def delivery_body(delivery: DeliveryRecord) -> bytes:
+    """The exact bytes POSTed (and signed) for a delivery."""
+    envelope = {
+        "id": delivery.id,
+        "event": delivery.event,
+        "created_at": delivery.created_at.isoformat(),
+        "data": delivery.payload,
+    }
+    return json.dumps(envelope, separators=(",", ":"), sort_keys=True, ensure_ascii=False).encode()
+
+
+def _attempt(
+    client: httpx.Client, hook: WebhookRecord, delivery: DeliveryRecord, timeout_s: float
+) -> str | None:
+    """POST one delivery; None when the receiver answered 2xx, else why not (no URL or body)."""
+    body = delivery_body(delivery)
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "Tailor-Webhooks/1",
+        "Tailor-Event": delivery.event,
+        "Tailor-Delivery": delivery.id,
+        SIGNATURE_HEADER: sign(hook.secret, body, int(time.time())),
+    }
+    try:
+        response = client.post(hook.url, content=body, headers=headers, timeout=timeout_s)
+    except httpx.HTTPError as exc:
+        return type(exc).__name__
+    return None if 200 <= response.status_code < 300 else f"HTTP {response.status_code}"
+
+
+def deliver_due(
+    store: JobStore, settings: Settings, client: httpx.Client, now: datetime | None = None
+) -> int:
+    """Attempt every delivery that is due; returns how many were delivered."""
+    delivered = 0
+    for delivery in store.due_deliveries(now=now):
+        hook = get_webhook(store, delivery.webhook_id)
+        error = (
+            "webhook deleted"
+            if hook is None
+            else _attempt(client, hook, delivery, settings.webhook_timeout_s)
+        )
+        if error is None:
+            delivered += store.mark_delivered(delivery.id)
+            continue
+        attempts = delivery.attempts + 1
+        dead = hook is None or attempts >= settings.webhook_max_attempts
+        retry_at = (now or datetime.now(UTC)) + timedelta(seconds=backoff_s(attempts))
+        store.mark_delivery_failed(delivery.id, error, retry_at, dead)
+        log.info("webhook delivery %s failed (%s)%s", delivery.id, error, ", giving up" if dead else "")
+    return delivered
+
+
+class Dispatcher:
+    """A daemon thread that delivers due webhooks every `interval_s` (sooner after `wake`)."""
+
+    def __init__(self, store: Callable[[], JobStore], settings: Settings, *, interval_s: float = 1.0) -> None:
+        self.store, self.settings, self.interval_s = store, settings, interval_s
+        self.tasks: list[Callable[[JobStore], object]] = []  # run each round (campaign watcher)
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Start the thread (once)."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="tailor-webhooks", daemon=True)
+            self._thread.start()
+
+    def wake(self) -> None:
+        """Deliver now rather than at the next tick."""
+        self._wake.set()
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        """Stop the thread and wait for it (a delivery in flight finishes first)."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+            self._thread = None
+
+    def _run(self) -> None:
+        with httpx.Client(follow_redirects=False, trust_env=False) as client:
+            while not self._stop.is_set():
+                self._round(client)
+                self._wake.wait(self.interval_s)
+                self._wake.clear()
+
+    def _round(self, client: httpx.Client) -> None:
+        try:
+            store = self.store()
+            for task in self.tasks:
+                task(store)
+            deliver_due(store, self.settings, client)
+        except Exception as exc:  # the database may be down: try again next round
+            log.warning("webhook dispatcher: %s", type(exc).__name__)

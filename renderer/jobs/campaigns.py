@@ -1,0 +1,312 @@
+"""Campaigns as the service runs them: create, ingest, render on an executor, watch, cancel, resume.
+
+One flow for every front door (CLI, API) and every executor (local process pool, Celery):
+
+    create_campaign ─> ingest (stream the data file, validate each row, record rows and rejects in
+    the job store, dedupe recipient ids through the store) ─> chunks of rows that still need a
+    render go to the executor ─> workers render each row (`tasks.render_chunk`) and move its
+    status forward ─> the last finished chunk marks the campaign done.
+
+Resume is the same ingest again: rows already done are skipped, failed rows with attempts left are
+requeued, so a crash or a cancel loses nothing and renders nothing twice. Memory stays flat: rows
+are streamed and only one batch of recipient ids is held at a time (duplicates are found in the
+store, not in a set in memory).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from renderer.data.sources import BadRow, RecipientSource
+from renderer.errors import RowError, ServiceUnavailable, SourceError
+from renderer.jobs.schema import CampaignRecord
+from renderer.jobs.store import JobStore
+from renderer.jobs.work import check_outputs
+from renderer.settings import Settings
+from renderer.storage import LocalStorage
+from renderer.storage.base import Storage
+from renderer.template.load import Template, load_template
+
+Chunk = list[tuple[int, dict[str, Any]]]
+BATCH = 500
+
+
+class Executor(Protocol):
+    """Where chunks of rows are rendered: a local process pool or Celery workers."""
+
+    def submit(self, campaign_id: str, chunk: Chunk) -> None:
+        """Queue one chunk of (row number, raw values) of a campaign for rendering."""
+        ...
+
+    def drain(self, on_progress: Callable[[], None] | None = None) -> None:
+        """Block until every submitted chunk is rendered (local) or return at once (Celery)."""
+        ...
+
+    def close(self) -> None:
+        """Release processes or connections."""
+        ...
+
+
+@dataclass(frozen=True)
+class CampaignProgress:
+    """What `GET /campaigns/{id}` and the CLI progress bar show."""
+
+    id: str
+    template: str
+    status: str
+    total: int | None
+    rows: int
+    done: int
+    rejected: int
+    failed: int
+    quarantined: int
+    pending: int
+    rate_per_s: float
+    eta_s: float | None
+    error: str | None
+
+
+@dataclass
+class IngestStats:
+    """Counts of one ingest pass over the data file."""
+
+    rows: int = 0
+    valid: int = 0
+    rejected: int = 0
+    duplicates: int = 0
+    submitted: int = 0
+    skipped_done: int = 0
+    bytes_read: int = 0
+    total_bytes: int = 0
+
+
+def create_campaign(
+    store: JobStore,
+    template: Template,
+    outputs: list[str],
+    source_key: str,
+    *,
+    campaign_id: str | None = None,
+    idempotency_key: str | None = None,
+    api_key_id: str | None = None,
+) -> tuple[CampaignRecord, bool]:
+    """Record a pending campaign after checking its outputs against the template (RenderError
+    otherwise). The same idempotency key returns the same campaign and False."""
+    chosen = check_outputs(template, outputs)
+    return store.create_campaign(
+        template.name,
+        chosen,
+        source_key,
+        idempotency_key=idempotency_key,
+        api_key_id=api_key_id,
+        campaign_id=campaign_id,
+    )
+
+
+def source_path(storage: Storage, source_key: str, scratch: Path) -> Path:
+    """A local file to stream the campaign's data from: the key itself when it is a local path
+    (``file:///...``), the stored object's file on local storage, else a download into `scratch`."""
+    if source_key.startswith("file://"):
+        return Path(source_key.removeprefix("file://"))
+    if isinstance(storage, LocalStorage):
+        return storage.path(source_key)
+    target = scratch / Path(source_key).name
+    download = getattr(storage, "download", None)
+    if callable(download):
+        download(source_key, target)  # streamed to disk: a million-row file never sits in memory
+    else:
+        target.write_bytes(storage.get(source_key))
+    return target
+
+
+def ingest(
+    store: JobStore,
+    campaign: CampaignRecord,
+    template: Template,
+    data: Path,
+    executor: Executor,
+    settings: Settings,
+    on_progress: Callable[[IngestStats], None] | None = None,
+) -> IngestStats:
+    """Stream `data`, validate each row, record rows and rejects, and submit every row that still
+    needs a render to `executor` in chunks. Safe to run again (resume): recorded rows keep their
+    state and done rows are not submitted. Raises SourceError when the file or its header cannot
+    be read (row problems become rejects)."""
+    stats = IngestStats()
+    contract = template.manifest.contract
+    with RecipientSource(data) as source:
+        columns = source.read_header()
+        missing = [n for n, f in contract.fields.items() if f.required and columns and n not in columns]
+        if missing:
+            raise SourceError(f"missing required columns: {', '.join(missing)}", file=data.name, row=1)
+        stats.total_bytes = source.total_bytes
+        store.set_campaign_status(campaign.id, "running")
+        chunk: Chunk = []
+        for batch in _batches(source, template, store, campaign.id, stats):
+            for number, values in batch:
+                chunk.append((number, values))
+                if len(chunk) >= settings.chunk_size:
+                    executor.submit(campaign.id, chunk)
+                    stats.submitted += len(chunk)
+                    chunk = []
+            stats.bytes_read = source.bytes_read
+            if on_progress:
+                on_progress(stats)
+        if chunk:
+            executor.submit(campaign.id, chunk)
+            stats.submitted += len(chunk)
+    store.set_campaign_totals(campaign.id, stats.rows, stats.rejected)
+    return stats
+
+
+def _batches(
+    source: RecipientSource, template: Template, store: JobStore, campaign_id: str, stats: IngestStats
+) -> Iterator[Chunk]:
+    """Validated rows that need a render, a batch at a time, after recording them in the store."""
+    contract = template.manifest.contract
+    rid_field = contract.recipient_id
+    pending: list[tuple[int, str, dict[str, Any]]] = []
+    rejects: list[tuple[int, str, str]] = []
+
+    def flush() -> Chunk:
+        store.add_rows(campaign_id, [(number, rid) for number, rid, _ in pending])
+        known = store.rows_for_recipients(campaign_id, [rid for _, rid, _ in pending])
+        todo: Chunk = []
+        for number, rid, values in pending:
+            first, status = known[rid]
+            if first != number:
+                stats.duplicates += 1
+                stats.rejected += 1
+                rejects.append((number, rid_field, f"duplicate recipient id (first at row {first})"))
+            elif status in ("done", "quarantined"):
+                stats.skipped_done += 1
+            else:
+                stats.valid += 1
+                todo.append((number, values))
+        store.add_rejects(campaign_id, rejects)
+        pending.clear()
+        rejects.clear()
+        return todo
+
+    for item in source:
+        stats.rows += 1
+        if isinstance(item, BadRow):
+            stats.rejected += 1
+            rejects.append((item.number, "(row)", item.reason))
+        else:
+            try:
+                recipient = template.validator.validate(item.values, row_number=item.number)
+            except RowError as exc:
+                stats.rejected += 1
+                rejects.extend((item.number, issue.field, issue.reason) for issue in exc.issues)
+            else:
+                pending.append((item.number, str(recipient[rid_field]), item.values))
+        if len(pending) >= BATCH or len(rejects) >= BATCH:
+            yield flush()
+    yield flush()
+
+
+def campaign_progress(store: JobStore, campaign_id: str) -> CampaignProgress | None:
+    """Counts, rate (rows finished per second over the last minute, else since the first) and ETA;
+    None for an unknown campaign."""
+    campaign = store.get_campaign(campaign_id)
+    counts = store.campaign_counts(campaign_id, recent_s=60.0)
+    if campaign is None or counts is None:
+        return None
+    finished = counts["done"] + counts["failed"] + counts["quarantined"]
+    rate = counts["finished_recent"] / 60.0
+    first, last = counts["first_finished_at"], counts["last_finished_at"]
+    if first is not None and last is not None and (last - first).total_seconds() < 60.0:
+        span = max((last - first).total_seconds(), 1e-3)
+        rate = finished / span if finished > 1 else rate
+    eta = counts["pending"] / rate if rate > 0 and campaign.status == "running" else None
+    return CampaignProgress(
+        campaign.id,
+        campaign.template,
+        campaign.status,
+        counts["total"],
+        counts["rows"],
+        counts["done"],
+        counts["rejected"] or 0,
+        counts["failed"],
+        counts["quarantined"],
+        counts["pending"],
+        round(rate, 3),
+        round(eta, 1) if eta is not None else None,
+        campaign.error,
+    )
+
+
+def complete_if_finished(store: JobStore, campaign_id: str) -> bool:
+    """Mark the campaign done once its file is fully ingested and no row is pending; True only for
+    the one caller that made the change (so one completion event is sent)."""
+    counts = store.campaign_counts(campaign_id)
+    if counts is None or counts["total"] is None or counts["pending"] > 0:
+        return False
+    return store.set_campaign_status(campaign_id, "done")
+
+
+def cancel_campaign(store: JobStore, campaign_id: str) -> bool:
+    """Stop new renders: workers skip the rows of a cancelled campaign (they stay pending, so a
+    resume renders them). False when the campaign is unknown or already finished."""
+    return store.set_campaign_status(campaign_id, "cancelled")
+
+
+def prepare_resume(store: JobStore, campaign_id: str, settings: Settings) -> CampaignRecord:
+    """Reopen a cancelled or failed campaign and requeue failed rows with attempts left; the
+    caller then runs `ingest` again. ServiceUnavailable never; KeyError for an unknown id."""
+    campaign = store.get_campaign(campaign_id)
+    if campaign is None:
+        raise KeyError(campaign_id)
+    store.reopen_campaign(campaign_id)
+    store.requeue_failed(campaign_id, settings.task_max_attempts)
+    refreshed = store.get_campaign(campaign_id)
+    assert refreshed is not None
+    return refreshed
+
+
+def run_in_background(target: Callable[[], None], name: str) -> threading.Thread:
+    """Run an ingest (and, for the local executor, its renders) on a daemon thread of this process:
+    the API's way to start a campaign without a broker."""
+    thread = threading.Thread(target=target, name=name, daemon=True)
+    thread.start()
+    return thread
+
+
+def load_campaign_template(campaign: CampaignRecord, settings: Settings) -> Template:
+    """The campaign's template, loaded from the configured templates folder."""
+    return load_template(campaign.template, settings)
+
+
+def wait_until(predicate: Callable[[], bool], timeout_s: float, every_s: float = 0.2) -> bool:
+    """Poll `predicate` until it holds or `timeout_s` passes; True when it held."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(every_s)
+    return predicate()
+
+
+__all__ = [
+    "CampaignProgress",
+    "Chunk",
+    "Executor",
+    "IngestStats",
+    "ServiceUnavailable",
+    "campaign_progress",
+    "cancel_campaign",
+    "complete_if_finished",
+    "create_campaign",
+    "ingest",
+    "load_campaign_template",
+    "prepare_resume",
+    "run_in_background",
+    "source_path",
+    "wait_until",
+]

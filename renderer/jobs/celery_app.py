@@ -1,0 +1,102 @@
+"""The same campaign work on Celery workers, for more than one machine (`TAILOR_BROKER_URL`).
+
+Messages are JSON only (never pickle) and carry a chunk's raw row values; workers validate them
+again and record every row in the job store. ``acks_late`` + ``task_reject_on_worker_lost`` put a
+chunk back on the queue when its worker dies; the broker's visibility timeout (above the longest
+render) brings back chunks whose worker vanished with the whole machine. A redelivered chunk skips
+rows already finished and quarantines the row that keeps killing workers, so nothing loops and
+nothing is rendered twice. Run workers with ``tailor worker``.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from celery import Celery
+from kombu.exceptions import OperationalError
+
+from renderer.errors import ServiceUnavailable
+from renderer.jobs.campaigns import Chunk
+from renderer.settings import Settings, load_settings
+
+QUEUE = "tailor"
+PUBLISH_RETRY = {"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5, "interval_max": 1.0}
+
+
+def make_celery(settings: Settings) -> Celery:
+    """A Celery app configured for Tailor's guarantees (see the module docstring)."""
+    app = Celery("tailor", broker=settings.broker_url or "memory://", set_as_current=False)
+    app.conf.update(
+        task_serializer="json",
+        result_serializer="json",
+        accept_content=["json"],
+        task_ignore_result=True,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        task_default_queue=QUEUE,
+        worker_prefetch_multiplier=1,
+        worker_max_tasks_per_child=1000,
+        broker_connection_retry_on_startup=True,
+        broker_connection_timeout=3,
+        broker_transport_options={"visibility_timeout": settings.broker_visibility_timeout_s},
+        worker_hijack_root_logger=False,
+    )
+    app.task(name="tailor.render_chunk", bind=True, max_retries=settings.task_max_attempts)(_render_chunk)
+    app.task(name="tailor.ingest", bind=True)(_ingest)
+    return app
+
+
+def _render_chunk(
+    task: Any, campaign_id: str, chunk: list[list[Any]], overwrite: bool = False
+) -> dict[str, int]:
+    from renderer.jobs.tasks import render_chunk, worker_context
+
+    rows: Chunk = [(int(number), dict(values)) for number, values in chunk]
+    report = render_chunk(worker_context(load_settings()), campaign_id, rows, overwrite)
+    return {"done": report.done, "failed": report.failed, "quarantined": report.quarantined}
+
+
+def _ingest(task: Any, campaign_id: str) -> dict[str, int]:
+    from renderer.jobs.service import ingest_stored_campaign
+
+    stats = ingest_stored_campaign(load_settings(), campaign_id, CeleryExecutor(task.app))
+    return {"rows": stats.rows, "submitted": stats.submitted, "rejected": stats.rejected}
+
+
+class CeleryExecutor:
+    """The `Executor` that publishes chunks to the broker; workers do the rest."""
+
+    def __init__(self, app: Celery, *, overwrite: bool = False) -> None:
+        self.app = app
+        self.overwrite = overwrite
+
+    def submit(self, campaign_id: str, chunk: Chunk) -> None:
+        """Publish one chunk (JSON); ServiceUnavailable when the broker cannot be reached."""
+        payload = [[number, values] for number, values in chunk]
+        publish(self.app, "tailor.render_chunk", [campaign_id, payload, self.overwrite])
+
+    def drain(self, on_progress: Any = None) -> None:
+        """Nothing to wait for here: progress is read from the job store."""
+
+    def close(self) -> None:
+        """Nothing to release: the app's connection pool is shared."""
+
+
+def publish(app: Celery, name: str, args: list[Any]) -> None:
+    """Send a task by name, retrying the broker briefly; ServiceUnavailable when it is down."""
+    try:
+        app.send_task(name, args=args, queue=QUEUE, retry=True, retry_policy=PUBLISH_RETRY)
+    except (OperationalError, OSError) as exc:
+        raise ServiceUnavailable(
+            f"the task broker cannot be reached ({type(exc).__name__})", service="broker"
+        ) from None
+
+
+@lru_cache(maxsize=4)
+def celery_for(settings: Settings) -> Celery:
+    """One Celery app per settings object (the API and CLI reuse it)."""
+    return make_celery(settings)
+
+
+app = make_celery(load_settings())  # what `celery -A renderer.jobs.celery_app worker` loads

@@ -1,0 +1,296 @@
+"""The job store's tables (SQLAlchemy 2 typed declarative) and the plain records read from them.
+
+`Base.metadata` is what ``migrations/versions`` must build: a test compares the two. Every
+timestamp is a timezone-aware UTC ``datetime`` (`UTCDateTime` restores the zone that SQLite
+drops). Records are frozen dataclasses whose field names are the columns they copy, so callers
+never hold a live ORM object or a session.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry
+
+CAMPAIGN_STATUSES = ("pending", "running", "cancelled", "done", "failed")
+ROW_STATUSES = ("pending", "queued", "rendering", "done", "failed", "quarantined")
+JOB_STATUSES = ("queued", "rendering", "done", "failed")
+DELIVERY_STATUSES = ("pending", "delivered", "dead")
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on every backend (SQLite stores it as naive UTC text)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("job store timestamps must be timezone-aware")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base with a naming convention, so migrations name constraints predictably."""
+
+    registry = registry(
+        metadata=MetaData(naming_convention=NAMING),
+        type_annotation_map={
+            datetime: UTCDateTime(),
+            str: String(200),
+            list[str]: JSON(none_as_null=True),
+            dict[str, Any]: JSON(none_as_null=True),
+            dict[str, str]: JSON(none_as_null=True),
+        },
+    )
+
+
+def _status_check(statuses: tuple[str, ...]) -> CheckConstraint:
+    listed = ", ".join(f"'{status}'" for status in statuses)
+    return CheckConstraint(f"status IN ({listed})", name="status")
+
+
+class ApiKey(Base):
+    __tablename__ = "api_keys"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str]
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
+class Campaign(Base):
+    __tablename__ = "campaigns"
+    __table_args__ = (_status_check(CAMPAIGN_STATUSES),)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    template: Mapped[str]
+    outputs: Mapped[list[str]]
+    source_key: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))
+    idempotency_key: Mapped[str | None] = mapped_column(unique=True)
+    api_key_id: Mapped[str | None] = mapped_column(String(32), ForeignKey("api_keys.id"))
+    total: Mapped[int | None]
+    rejected: Mapped[int | None]
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+
+
+class CampaignRow(Base):
+    __tablename__ = "campaign_rows"
+    __table_args__ = (
+        _status_check(ROW_STATUSES),
+        UniqueConstraint("campaign_id", "recipient_id"),
+        # (campaign_id, status) lookups; `row` last so a one-row update whose planner picks this
+        # index over the primary key (PostgreSQL without statistics) is still a point lookup
+        Index(None, "campaign_id", "status", "row"),
+    )
+    campaign_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True
+    )
+    row: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    recipient_id: Mapped[str] = mapped_column(index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int]
+    error: Mapped[str | None] = mapped_column(Text)
+    outputs: Mapped[dict[str, str] | None]
+    updated_at: Mapped[datetime]
+
+
+class Reject(Base):
+    __tablename__ = "rejects"
+    campaign_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True
+    )
+    row: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    field: Mapped[str] = mapped_column(primary_key=True)
+    reason: Mapped[str] = mapped_column(Text)
+
+
+class RenderJob(Base):
+    __tablename__ = "render_jobs"
+    __table_args__ = (_status_check(JOB_STATUSES),)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    template: Mapped[str]
+    recipient_id: Mapped[str] = mapped_column(index=True)
+    outputs: Mapped[list[str]]
+    status: Mapped[str] = mapped_column(String(16))
+    error: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[dict[str, str] | None]
+    webhook_url: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    api_key_id: Mapped[str | None] = mapped_column(String(32), ForeignKey("api_keys.id"))
+
+
+class Webhook(Base):
+    __tablename__ = "webhooks"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    url: Mapped[str] = mapped_column(Text)
+    secret: Mapped[str] = mapped_column(Text)
+    events: Mapped[list[str]]
+    created_at: Mapped[datetime]
+    api_key_id: Mapped[str | None] = mapped_column(String(32), ForeignKey("api_keys.id"))
+
+
+class WebhookDelivery(Base):
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (_status_check(DELIVERY_STATUSES), Index(None, "status", "next_attempt_at"))
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    webhook_id: Mapped[str] = mapped_column(String(32), ForeignKey("webhooks.id", ondelete="CASCADE"))
+    event: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]]
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int]
+    next_attempt_at: Mapped[datetime]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class RecipientLink(Base):
+    __tablename__ = "recipient_links"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    template: Mapped[str]
+    campaign: Mapped[str]
+    recipient_id: Mapped[str] = mapped_column(index=True)
+    expires_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+
+
+# ---- records: what the store hands out ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CampaignRecord:
+    """One campaign; ``total``/``rejected`` stay None until validation has streamed the file."""
+
+    id: str
+    template: str
+    outputs: tuple[str, ...]
+    source_key: str
+    status: str
+    idempotency_key: str | None
+    api_key_id: str | None
+    total: int | None
+    rejected: int | None
+    error: str | None
+    created_at: datetime
+    updated_at: datetime
+    finished_at: datetime | None
+
+
+@dataclass(frozen=True)
+class RowRecord:
+    """One recipient row of a campaign, as `iter_results` streams it."""
+
+    row: int
+    recipient_id: str
+    status: str
+    outputs: dict[str, str] | None
+    error: str | None
+
+
+@dataclass(frozen=True)
+class RejectRecord:
+    """One field of one data-file row that validation refused."""
+
+    row: int
+    field: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class RenderJobRecord:
+    """One recipient rendered through the API (e.g. a video answered with 202)."""
+
+    id: str
+    template: str
+    recipient_id: str
+    outputs: tuple[str, ...]
+    status: str
+    error: str | None
+    result: dict[str, str] | None
+    webhook_url: str | None
+    created_at: datetime
+    updated_at: datetime
+    api_key_id: str | None
+
+
+@dataclass(frozen=True)
+class ApiKeyRecord:
+    """An API key without its secret (only its hash is stored)."""
+
+    id: str
+    name: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+@dataclass(frozen=True)
+class WebhookRecord:
+    """A webhook subscription; ``secret`` signs each delivery (HMAC)."""
+
+    id: str
+    url: str
+    secret: str
+    events: tuple[str, ...]
+    created_at: datetime
+    api_key_id: str | None
+
+
+@dataclass(frozen=True)
+class DeliveryRecord:
+    """One event waiting in (or gone through) the webhook outbox."""
+
+    id: str
+    webhook_id: str
+    event: str
+    payload: dict[str, Any]
+    status: str
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class RecipientLinkRecord:
+    """What a recipient's page link points at."""
+
+    template: str
+    campaign: str
+    recipient_id: str
+    expires_at: datetime
+    created_at: datetime

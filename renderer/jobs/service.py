@@ -1,0 +1,129 @@
+"""Campaign operations the front doors call: start, resume, cancel, each on the configured executor.
+
+With `TAILOR_BROKER_URL` the ingest runs as a Celery task and chunks go to Celery workers;
+without it, the ingest and a local process pool run on a background thread of the calling
+process (the API), so `make demo`-style setups need no server. Either way the job store is the
+single source of truth for progress.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import threading
+from pathlib import Path
+
+from renderer.errors import ServiceUnavailable, TailorError
+from renderer.jobs.campaigns import (
+    Executor,
+    IngestStats,
+    cancel_campaign,
+    complete_if_finished,
+    create_campaign,
+    ingest,
+    prepare_resume,
+    source_path,
+)
+from renderer.jobs.schema import CampaignRecord
+from renderer.jobs.store import JobStore, open_store
+from renderer.settings import Settings
+from renderer.storage import open_storage
+from renderer.template.load import load_template
+
+_BACKGROUND: dict[str, threading.Thread] = {}
+
+
+def start_campaign(
+    settings: Settings,
+    store: JobStore,
+    template_name: str,
+    outputs: list[str],
+    source_key: str,
+    *,
+    idempotency_key: str | None = None,
+    api_key_id: str | None = None,
+) -> tuple[CampaignRecord, bool]:
+    """Create the campaign (or return the one with this idempotency key, not started again) and
+    start its ingest. ServiceUnavailable when the broker is down: the campaign is then marked
+    failed with that reason, and `resume` starts it later."""
+    template = load_template(template_name, settings)
+    campaign, created = create_campaign(
+        store, template, outputs, source_key, idempotency_key=idempotency_key, api_key_id=api_key_id
+    )
+    if created:
+        _dispatch_ingest(settings, store, campaign.id)
+    return campaign, created
+
+
+def resume_campaign(settings: Settings, store: JobStore, campaign_id: str) -> CampaignRecord:
+    """Reopen a cancelled or failed campaign and ingest again: only rows not done are rendered.
+    KeyError for an unknown id."""
+    campaign = prepare_resume(store, campaign_id, settings)
+    if campaign.status == "running":
+        _dispatch_ingest(settings, store, campaign.id)
+    return campaign
+
+
+def stop_campaign(store: JobStore, campaign_id: str) -> bool:
+    """Cancel: no new renders start; True when the campaign was running or pending."""
+    return cancel_campaign(store, campaign_id)
+
+
+def _dispatch_ingest(settings: Settings, store: JobStore, campaign_id: str) -> None:
+    if settings.broker_url:
+        from renderer.jobs.celery_app import celery_for, publish
+
+        try:
+            publish(celery_for(settings), "tailor.ingest", [campaign_id])
+        except ServiceUnavailable as exc:
+            store.set_campaign_status(campaign_id, "failed", error=str(exc))
+            raise
+        return
+    from renderer.jobs.local import LocalPoolExecutor
+
+    def run() -> None:
+        executor = LocalPoolExecutor(settings)
+        try:
+            ingest_stored_campaign(settings, campaign_id, executor)
+            executor.drain()
+        finally:
+            executor.close()
+        background_store = open_store(settings.database_url)
+        try:
+            complete_if_finished(background_store, campaign_id)
+        finally:
+            background_store.close()
+
+    thread = threading.Thread(target=run, name=f"tailor-campaign-{campaign_id[:8]}", daemon=True)
+    _BACKGROUND[campaign_id] = thread
+    thread.start()
+
+
+def wait_for_background(campaign_id: str, timeout_s: float | None = None) -> None:
+    """Join the background thread of a broker-less campaign (tests, graceful shutdown)."""
+    thread = _BACKGROUND.get(campaign_id)
+    if thread is not None:
+        thread.join(timeout_s)
+
+
+def ingest_stored_campaign(settings: Settings, campaign_id: str, executor: Executor) -> IngestStats:
+    """Stream a stored campaign's data file into `executor` (the body of the ingest task). A file
+    or header that cannot be read fails the campaign with the reason."""
+    store = open_store(settings.database_url)
+    storage = open_storage(settings.storage_url, settings)
+    try:
+        campaign = store.get_campaign(campaign_id)
+        if campaign is None:
+            raise KeyError(campaign_id)
+        template = load_template(campaign.template, settings)
+        with tempfile.TemporaryDirectory(prefix="tailor-ingest-") as scratch:
+            try:
+                data = source_path(storage, campaign.source_key, Path(scratch))
+                stats = ingest(store, campaign, template, data, executor, settings)
+            except TailorError as exc:
+                store.set_campaign_status(campaign_id, "failed", error=str(exc))
+                return IngestStats()
+        complete_if_finished(store, campaign_id)
+        return stats
+    finally:
+        store.close()
+        storage.close()

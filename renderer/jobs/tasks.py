@@ -1,0 +1,159 @@
+"""What a worker does with one chunk of a campaign, whichever executor delivered it.
+
+`render_chunk` validates each row again (the message carries the raw values, JSON-safe), moves
+its status forward in the job store, renders and stores its outputs with create-if-absent writes,
+and records the result. A redelivered chunk re-renders nothing that is done: `start_row` refuses
+terminal rows. A row whose attempts are spent (it keeps killing its worker: a poison row) is
+quarantined instead of rendered again. Storage outages are retried with backoff here; render
+errors are the row's own and fail it at once.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from renderer.errors import FieldIssue, RenderError, RowError, StorageError
+from renderer.jobs.store import JobStore, open_store
+from renderer.jobs.work import RenderOptions, render_recipient
+from renderer.outputs.images import limit_image_size
+from renderer.settings import Settings
+from renderer.storage import open_storage
+from renderer.storage.base import Storage
+from renderer.template.load import Template, load_template
+
+STORAGE_RETRY_DELAYS_S = (0.5, 2.0, 5.0)
+
+
+@dataclass
+class ChunkReport:
+    """What happened to a chunk: rows rendered, failed, quarantined, skipped (already finished or
+    campaign cancelled)."""
+
+    done: int = 0
+    failed: int = 0
+    quarantined: int = 0
+    skipped: int = 0
+    completed_campaign: bool = False
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass
+class WorkerContext:
+    """One per worker process: settings, job store, storage, loaded templates, render options."""
+
+    settings: Settings
+    store: JobStore
+    storage: Storage
+    options: RenderOptions
+    templates: dict[str, Template] = field(default_factory=dict)
+
+    def template(self, name: str) -> Template:
+        """The named template, loaded once per process."""
+        if name not in self.templates:
+            self.templates[name] = load_template(name, self.settings)
+        return self.templates[name]
+
+
+_CONTEXT: dict[int, WorkerContext] = {}
+
+
+def worker_context(settings: Settings, *, encoder_threads: int = 1) -> WorkerContext:
+    """This process's context (created on first use, again after a fork)."""
+    context = _CONTEXT.get(os.getpid())
+    if context is None or context.settings != settings:
+        limit_image_size(settings.max_image_pixels)
+        context = WorkerContext(
+            settings,
+            open_store(settings.database_url),
+            open_storage(settings.storage_url, settings),
+            RenderOptions.from_settings(settings, encoder_threads=encoder_threads),
+        )
+        _CONTEXT.clear()
+        _CONTEXT[os.getpid()] = context
+    return context
+
+
+def render_chunk(
+    context: WorkerContext, campaign_id: str, chunk: list[tuple[int, dict[str, Any]]], overwrite: bool = False
+) -> ChunkReport:
+    """Render every row of `chunk` that is not finished yet; never raises for a row's problem."""
+    from renderer.jobs.campaigns import complete_if_finished
+
+    store, report = context.store, ChunkReport()
+    campaign = store.get_campaign(campaign_id)
+    if campaign is None or campaign.status in ("cancelled", "done", "failed"):
+        report.skipped = len(chunk)
+        return report
+    template = context.template(campaign.template)
+    for number, values in chunk:
+        if store.get_campaign_status(campaign_id) == "cancelled":
+            report.skipped += 1
+            continue
+        attempts = store.begin_row(campaign_id, number)
+        if attempts is None:
+            report.skipped += 1
+            continue
+        if attempts > context.settings.task_max_attempts:
+            reason = f"quarantined: {attempts - 1} attempts did not finish (the worker died rendering it)"
+            store.fail_row(campaign_id, number, reason, max_attempts=1)
+            report.quarantined += 1
+            continue
+        _render_one(context, template, campaign_id, list(campaign.outputs), number, values, overwrite, report)
+    report.completed_campaign = complete_if_finished(store, campaign_id)
+    return report
+
+
+def _render_one(
+    context: WorkerContext,
+    template: Template,
+    campaign_id: str,
+    outputs: list[str],
+    number: int,
+    values: dict[str, Any],
+    overwrite: bool,
+    report: ChunkReport,
+) -> None:
+    store = context.store
+    try:
+        recipient = template.validator.validate(values, row_number=number)
+        keys = _with_storage_retries(
+            lambda: render_recipient(
+                template,
+                recipient,
+                outputs,
+                context.storage,
+                campaign_id,
+                context.options,
+                overwrite=overwrite,
+            )
+        )
+    except RowError as exc:  # the ingest validated it: only a changed template gets here
+        error = "; ".join(str(issue) for issue in exc.issues)
+    except (RenderError, StorageError) as exc:
+        error = str(exc)
+    except Exception as exc:  # a renderer bug: the type names it, the row goes on record
+        error = str(FieldIssue("(render)", f"unexpected {type(exc).__name__}"))
+    else:
+        store.finish_row(campaign_id, number, keys)
+        report.done += 1
+        return
+    status = store.fail_row(campaign_id, number, error, max_attempts=context.settings.task_max_attempts)
+    report.errors.append(f"row {number}: {error}")
+    if status == "quarantined":
+        report.quarantined += 1
+    else:
+        report.failed += 1
+
+
+def _with_storage_retries(render: Any) -> dict[str, str]:
+    """Run `render`, retrying storage outages with backoff (writes are create-if-absent, so a
+    retry never duplicates what an earlier attempt stored)."""
+    for delay in STORAGE_RETRY_DELAYS_S:
+        try:
+            return render()  # type: ignore[no-any-return]
+        except StorageError:
+            time.sleep(delay)
+    return render()  # type: ignore[no-any-return]

@@ -1,0 +1,147 @@
+"""Campaigns survive crashes: a killed `tailor campaign` resumes with only what was missing, a
+killed pool worker costs a restart, rerunning a finished campaign renders nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from renderer.jobs.local import CampaignSpec, run_campaign
+from renderer.settings import PROJECT_ROOT, Settings
+
+pytestmark = pytest.mark.slow
+
+
+def _tailor(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "renderer", *args]
+    return subprocess.run(
+        command,
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def _sample(path: Path, rows: int) -> None:
+    result = _tailor("sample-data", "bill-summary", "--rows", str(rows), "--seed", "3", "--out", str(path))
+    assert result.returncode == 0, result.stderr
+
+
+def _done_rows(database: Path) -> int:
+    if not database.exists():
+        return 0
+    with sqlite3.connect(database, timeout=5) as connection:
+        try:
+            return int(
+                connection.execute("select count(*) from campaign_rows where status = 'done'").fetchone()[0]
+            )
+        except sqlite3.OperationalError:
+            return 0  # the schema is not there yet
+
+
+def test_a_killed_campaign_resumes_and_renders_only_what_was_missing(tmp_path: Path) -> None:
+    data, out = tmp_path / "r.csv", tmp_path / "out"
+    _sample(data, 40)
+    args = [
+        "campaign",
+        "bill-summary",
+        str(data),
+        "--out",
+        str(out),
+        "--outputs",
+        "microsite,pdf",
+        "--campaign",
+        "k",
+    ]
+    env = {**os.environ, "TAILOR_CHUNK_SIZE": "2", "TAILOR_WORKERS": "2"}
+    command = [sys.executable, "-m", "renderer", *args]
+    process = subprocess.Popen(
+        command,
+        cwd=PROJECT_ROOT,
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    database = out / "_tailor" / "jobs.db"
+    deadline = time.monotonic() + 120
+    while _done_rows(database) < 8 and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.05)
+    assert process.poll() is None, "the campaign finished before it could be killed"
+    os.killpg(process.pid, signal.SIGKILL)  # the CLI and its pool workers, mid-campaign
+    process.wait(timeout=30)
+    done_before = _done_rows(database)
+    assert 8 <= done_before < 40
+
+    resumed = _tailor(*args, env={"TAILOR_WORKERS": "2"})
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"{done_before} recipients were already rendered" in resumed.stdout
+    assert f"{40 - done_before} rendered, 0 rejected, 0 failed" in resumed.stdout
+
+    manifest = [
+        json.loads(line)
+        for line in (out / "bill-summary/k/_campaign/manifest.jsonl").read_text().splitlines()
+    ]
+    assert sorted(m["row"] for m in manifest) == list(range(2, 42)), "every recipient exactly once"
+    files = Counter(
+        path.name for path in (out / "bill-summary" / "k").glob("*/*") if path.parent.name != "_campaign"
+    )
+    assert files == {"index.html": 40, "bill.pdf": 40}
+    assert not list(out.rglob("*.tmp*")), "no half-written files left by the kill"
+
+
+def test_rerunning_a_finished_campaign_renders_nothing_and_overwrite_renders_all(tmp_path: Path) -> None:
+    data, out = tmp_path / "r.csv", tmp_path / "o"
+    _sample(data, 3)
+    args = ["campaign", "bill-summary", str(data), "--out", str(out), "--outputs", "microsite"]
+    assert _tailor(*args).returncode == 0
+    again = _tailor(*args)
+    assert again.returncode == 0, again.stderr
+    assert "3 recipients were already rendered" in again.stdout and "0 rendered" in again.stdout
+    fresh = _tailor(*args, "--overwrite")
+    assert fresh.returncode == 0 and "3 rendered" in fresh.stdout and "resumed" not in fresh.stdout
+
+
+def test_a_worker_killed_mid_chunk_costs_a_restart_not_a_recipient(
+    tmp_path: Path, settings: Settings
+) -> None:
+    """The pool worker rendering a chunk dies (SIGKILL); the pool restarts and the chunk is rendered."""
+    data, out = tmp_path / "r.csv", tmp_path / "o"
+    _sample(data, 12)
+    run_settings = settings.model_copy(
+        update={
+            "storage_url": str(out),
+            "workers": 2,
+            "chunk_size": 3,
+            "database_url": f"sqlite:///{tmp_path / 'j.db'}",
+        }
+    )
+    killed: list[int] = []
+
+    def kill_one_worker(stats: object) -> None:
+        if killed:
+            return
+        children = subprocess.run(
+            ["pgrep", "-P", str(os.getpid())], capture_output=True, text=True
+        ).stdout.split()
+        if children:
+            killed.append(int(children[0]))
+            os.kill(killed[0], signal.SIGKILL)
+
+    stats = run_campaign(
+        CampaignSpec("bill-summary", data, ("microsite",), "w", out / "rep"), run_settings, kill_one_worker
+    )
+    assert killed, "a worker was killed"
+    assert (stats.rendered, stats.failed) == (12, 0)
+    assert len(list((out / "bill-summary" / "w").glob("*/index.html"))) == 12
