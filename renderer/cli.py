@@ -334,3 +334,6 @@ def sample_data(
 def main() -> None:
     """Entry point of ``python -m renderer`` and the ``tailor`` script."""
     app()
+
+
+from renderer import service_cli  # noqa: E402, F401  (registers serve, worker and api-key)

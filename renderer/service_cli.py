@@ -1,0 +1,67 @@
+"""The service's commands, registered on the same Typer app: serve, worker, api-key.
+
+``tailor serve`` runs the HTTP API (uvicorn), ``tailor worker`` a Celery worker for campaigns and
+API renders (needs ``TAILOR_BROKER_URL``), ``tailor api-key create NAME`` prints a new API key once.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated
+
+import typer
+
+from renderer.cli import _settings, app, console, out
+
+keys = typer.Typer(help="Manage API keys (stored hashed; a key is shown once).", no_args_is_help=True)
+app.add_typer(keys, name="api-key")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+    workers: Annotated[int, typer.Option("--http-workers", help="uvicorn worker processes")] = 1,
+) -> None:
+    """Run the HTTP API (OpenAPI docs at /docs)."""
+    import uvicorn
+
+    _settings()  # fail early on a bad environment
+    uvicorn.run("renderer.api:create_app", factory=True, host=host, port=port, workers=workers)
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[
+        int | None, typer.Option(help="Render processes (default: CPU count)", min=1)
+    ] = None,
+    loglevel: Annotated[str, typer.Option(help="Celery log level")] = "INFO",
+) -> None:
+    """Run a Celery worker that renders campaign chunks and API renders."""
+    settings = _settings()
+    if not settings.broker_url:
+        console.print(
+            "[bold red]error:[/] set TAILOR_BROKER_URL (e.g. redis://localhost:6379/0) to run workers"
+        )
+        raise typer.Exit(code=2)
+    from renderer.jobs.celery_app import QUEUE
+    from renderer.jobs.celery_app import app as celery
+
+    processes = concurrency or len(os.sched_getaffinity(0))
+    celery.worker_main(
+        ["worker", f"--concurrency={processes}", f"--loglevel={loglevel}", "-Q", QUEUE, "--without-gossip"]
+    )
+
+
+@keys.command("create")
+def create_key(name: Annotated[str, typer.Argument(help="Who or what uses the key")]) -> None:
+    """Create an API key and print it once (only its hash is stored)."""
+    from renderer.jobs.store import open_store
+
+    store = open_store(_settings().database_url)
+    try:
+        secret, record = store.create_api_key(name)
+    finally:
+        store.close()
+    console.print(f"created API key {record.id} for {name!r}; it is shown once:")
+    out.print(secret)
