@@ -94,7 +94,8 @@ def test_concat_and_packaging_arguments(tmp_path: Path) -> None:
     stills = " ".join(ffmpeg.stills_args(tmp_path / "v.mp4", (5.0, poster), (4.0, 3.0, 480, thumb)))
     assert f"-ss 4.000 -t 3.000 -i {tmp_path / 'v.mp4'} -ss 5.000 -t 0.5 -i {tmp_path / 'v.mp4'}" in stills
     assert (
-        "-map 0:v:0 -vf fps=10,scale=480:-2:flags=lanczos" in stills and f"-preset picture {thumb}" in stills
+        "-map 0:v:0 -vf fps=10,scale=480:-2:flags=lanczos" in stills
+        and f"-preset picture -compression_level 2 {thumb}" in stills
     )
     assert stills.endswith(f"-map 1:v:0 -frames:v 1 -q:v 3 {poster}")
 

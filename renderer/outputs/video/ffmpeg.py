@@ -154,7 +154,8 @@ def stills_args(
         "-ss", f"{start:.3f}", "-t", f"{seconds:.3f}", "-i", str(video),
         "-ss", f"{at:.3f}", "-t", "0.5", "-i", str(video),  # -t: stop reading once the poster is out
         "-map", "0:v:0", "-vf", f"fps=10,scale={width}:-2:flags=lanczos", "-an",
-        "-c:v", "libwebp", "-loop", "0", "-q:v", "60", "-preset", "picture", str(thumb_file),
+        "-c:v", "libwebp", "-loop", "0", "-q:v", "60", "-preset", "picture", "-compression_level", "2",
+        str(thumb_file),
         "-map", "1:v:0", "-frames:v", "1", "-q:v", "3", str(poster_file),
     ]  # fmt: skip
 
