@@ -194,3 +194,28 @@ def test_redis_down_at_campaign_start_is_service_unavailable(tmp_path: Path, set
         assert caught.value.service == "broker" and "127.0.0.1:1" not in str(caught.value)
     finally:
         store.close()
+
+
+@pytest.mark.video
+def test_an_api_video_render_job_runs_on_a_celery_worker(cluster: tuple[Settings, JobStore, Workers]) -> None:
+    from renderer.jobs.celery_app import celery_for, publish
+
+    settings, store, workers = cluster
+    workers.start()
+    sample = {"customer_id": "JOB-1"}
+    from renderer.template.load import load_template
+
+    raw = {**load_template("bill-summary", settings).samples["en-US"], **sample}
+    job = store.create_render_job("bill-summary", "JOB-1", ["microsite", "video"])
+    publish(celery_for(settings), "tailor.render_job", [job.id, raw])
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        current = store.get_render_job(job.id)
+        if current is not None and current.status in ("done", "failed"):
+            break
+        time.sleep(0.3)
+    current = store.get_render_job(job.id)
+    assert current is not None and current.status == "done", current
+    assert current.result is not None
+    video = Path(settings.storage_url) / current.result["video"]
+    assert video.read_bytes()[4:8] == b"ftyp"

@@ -44,6 +44,7 @@ def make_celery(settings: Settings) -> Celery:
     )
     app.task(name="tailor.render_chunk", bind=True, max_retries=settings.task_max_attempts)(_render_chunk)
     app.task(name="tailor.ingest", bind=True)(_ingest)
+    app.task(name="tailor.render_job", bind=True)(_render_job)
     return app
 
 
@@ -62,6 +63,12 @@ def _ingest(task: Any, campaign_id: str) -> dict[str, int]:
 
     stats = ingest_stored_campaign(load_settings(), campaign_id, CeleryExecutor(task.app))
     return {"rows": stats.rows, "submitted": stats.submitted, "rejected": stats.rejected}
+
+
+def _render_job(task: Any, job_id: str, raw_values: dict[str, Any]) -> None:
+    from renderer.api.render_jobs import render_job_from_settings
+
+    render_job_from_settings(load_settings(), job_id, raw_values)
 
 
 class CeleryExecutor:
