@@ -22,7 +22,7 @@ from rich.table import Table
 
 from renderer.data.synthetic import synthetic_rows
 from renderer.errors import TailorError
-from renderer.jobs.local import CampaignSpec, CampaignStats, run_campaign
+from renderer.jobs.local import CampaignSpec, CampaignStats, run_campaign, validate_campaign
 from renderer.jobs.work import RenderOptions, check_outputs, render_recipient
 from renderer.outputs.images import limit_image_size
 from renderer.settings import Settings, load_settings
@@ -156,6 +156,9 @@ def render(
     outputs: OutputsOpt = "microsite,pdf",
     out_dir: OutOpt = None,
     campaign: Annotated[str, typer.Option(help="Campaign id used in the output keys")] = "single",
+    draft: Annotated[
+        bool, typer.Option(help="Video preview: half size, fastest preset, no HLS/poster/thumbnail")
+    ] = False,
 ) -> None:
     """Render one recipient now and print where each output is."""
     settings = _settings(storage_url=str(out_dir) if out_dir else None)
@@ -166,7 +169,7 @@ def render(
         chosen = check_outputs(loaded, outputs.split(","))
         recipient = loaded.validator.validate(raw)
         keys = render_recipient(
-            loaded, recipient, chosen, storage, campaign, RenderOptions.from_settings(settings)
+            loaded, recipient, chosen, storage, campaign, RenderOptions.from_settings(settings, draft=draft)
         )
     except TailorError as exc:
         raise _fail(exc) from None
@@ -236,23 +239,29 @@ def campaign(
         str | None, typer.Option("--campaign", help="Campaign id (default: data file name)")
     ] = None,
     workers: Annotated[int | None, typer.Option(help="Worker processes (default: CPU count)")] = None,
+    validate_only: Annotated[
+        bool, typer.Option("--validate-only", help="Check every row against the contract; render nothing")
+    ] = False,
 ) -> None:
     """Render every recipient of a CSV/JSONL file in bulk; bad rows go to rejects.csv.
 
     Running the same campaign id again resumes it: recipients already rendered are skipped, so a
-    run that was killed renders only what is missing.
+    run that was killed renders only what is missing. With --validate-only the file is only
+    checked (counts and rejects.csv; exit 1 when any row is rejected).
     """
     settings = _settings(storage_url=str(out_dir) if out_dir else None, workers=workers)
     root = _local_root(settings)
+    name = _slug(campaign_id or data.stem)
+    loaded = _load(template, settings)
+    report_dir = (root / campaign_key(loaded.name, name, "manifest.jsonl")).parent
+    spec = CampaignSpec(str(loaded.root), data, tuple(outputs.split(",")), name, report_dir, overwrite)
+    if validate_only:
+        raise typer.Exit(code=_validate_only(spec, settings))
     if "database_url" not in settings.model_fields_set:  # the job store lives beside the outputs
         (root / "_tailor").mkdir(parents=True, exist_ok=True)
         settings = settings.model_copy(
             update={"database_url": f"sqlite:///{(root / '_tailor' / 'jobs.db').resolve()}"}
         )
-    name = _slug(campaign_id or data.stem)
-    loaded = _load(template, settings)
-    report_dir = (root / campaign_key(loaded.name, name, "manifest.jsonl")).parent
-    spec = CampaignSpec(str(loaded.root), data, tuple(outputs.split(",")), name, report_dir, overwrite)
     columns = (
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -283,6 +292,22 @@ def campaign(
     out.print(f"rejects:  {(report_dir / 'rejects.csv').resolve()}")
     if stats.failed or (stats.rendered == 0 and stats.skipped_done == 0 and stats.rows):
         raise typer.Exit(code=1)  # rejected rows are data problems; failed renders are ours
+
+
+def _validate_only(spec: CampaignSpec, settings: Settings) -> int:
+    """Validate the file, print its counts and where rejects.csv is; 1 when any row is rejected."""
+    console.print(f"validating {spec.data} against {Path(spec.template).name} (nothing is rendered)")
+    try:
+        stats = validate_campaign(spec, settings)
+    except TailorError as exc:
+        raise _fail(exc) from None
+    out.print(
+        f"{stats.rows} rows: {stats.valid} valid, {stats.rejected} rejected "
+        f"({stats.duplicates} duplicate recipient ids) in {stats.elapsed:.1f} s "
+        f"({stats.rows / max(stats.elapsed, 1e-9):.0f} rows/s)"
+    )
+    out.print(f"rejects:  {(spec.report_dir / 'rejects.csv').resolve()}")
+    return 1 if stats.rejected else 0
 
 
 def _cell(value: Any) -> str:

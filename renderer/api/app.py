@@ -1,6 +1,6 @@
 """`create_app(settings)`: the FastAPI application, its middleware, handlers and lifespan.
 
-The lifespan starts the webhook dispatcher and bounds concurrent renders to ``workers``; on
+The lifespan starts the webhook dispatcher and the render processes (``workers`` of them); on
 shutdown it stops both and closes the store and storage. Nothing touches the database at start:
 the store opens on first use, so an unreachable database shows in ``/readyz`` and ``503``s.
 """
@@ -53,8 +53,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        state.render_limiter = anyio.CapacityLimiter(settings.workers)
         state.dispatcher.start()
+        await anyio.to_thread.run_sync(state.pages.warm, settings, state.template_names())
         try:
             yield
         finally:

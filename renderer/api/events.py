@@ -1,24 +1,42 @@
-"""The events the API emits, and a watcher that turns finished campaigns into events.
+"""The events the API emits: `emit` puts one in the webhook outbox for every webhook that
+subscribed to it (``webhooks.py`` delivers them). Campaign events are emitted where a campaign
+finishes (`renderer.jobs.campaigns.complete_if_finished` / `fail_campaign`), in whichever process.
 
 Payloads carry ids, statuses and counts, never personal values: a recipient id is included only
 when the template's contract does not mark it personal. Links are not sent either (a receiver
 asks ``GET /renders/{id}`` for fresh ones), so no page token ever sits in the outbox.
-
-Campaigns finish in worker processes (a local pool or Celery), which do not emit events yet;
-until they do, `CampaignWatcher` polls the campaigns this API process started or resumed and
-emits ``campaign.completed`` / ``campaign.failed`` once when it sees one finish. A campaign still
-running when the API restarts gets no event (see the API report: the jobs layer should emit).
 """
 
 from __future__ import annotations
 
-import threading
+from collections.abc import Mapping
 from typing import Any
 
-from renderer.api.webhooks import emit
 from renderer.jobs.campaigns import campaign_progress
 from renderer.jobs.schema import RenderJobRecord
 from renderer.jobs.store import JobStore
+
+EVENTS = ("render.completed", "render.failed", "campaign.completed", "campaign.failed")
+
+
+def emit(
+    store: JobStore,
+    event: str,
+    payload: Mapping[str, Any],
+    *,
+    api_key_id: str | None = None,
+    webhook_ids: tuple[str, ...] = (),
+) -> int:
+    """Enqueue `event` for every webhook subscribed to it that may see it (registered by the same
+    API key, or outside the API), plus `webhook_ids`; returns how many deliveries were enqueued.
+    `payload` must hold no personal values."""
+    if event not in EVENTS:
+        raise ValueError(f"unknown webhook event {event!r}")
+    targets = {hook.id for hook in store.webhooks_for(event) if hook.api_key_id in (None, api_key_id)}
+    targets.update(webhook_ids)
+    for webhook_id in sorted(targets):
+        store.enqueue_delivery(webhook_id, event, payload)
+    return len(targets)
 
 
 def render_payload(job: RenderJobRecord, *, show_recipient: bool) -> dict[str, Any]:
@@ -53,32 +71,14 @@ def campaign_payload(store: JobStore, campaign_id: str) -> dict[str, Any] | None
     }
 
 
-class CampaignWatcher:
-    """Campaigns to report on when they finish (campaign id -> the API key that started them)."""
-
-    def __init__(self) -> None:
-        self._watched: dict[str, str | None] = {}
-        self._lock = threading.Lock()
-
-    def watch(self, campaign_id: str, api_key_id: str | None) -> None:
-        """Emit an event when `campaign_id` is done or failed."""
-        with self._lock:
-            self._watched[campaign_id] = api_key_id
-
-    def __call__(self, store: JobStore) -> int:
-        """Emit for every watched campaign that has finished; returns how many finished."""
-        with self._lock:
-            watched = list(self._watched.items())
-        finished = 0
-        for campaign_id, api_key_id in watched:
-            campaign = store.get_campaign(campaign_id)
-            if campaign is not None and campaign.status in ("pending", "running"):
-                continue
-            if campaign is not None and campaign.status in ("done", "failed"):
-                payload = campaign_payload(store, campaign_id)
-                event = "campaign.completed" if campaign.status == "done" else "campaign.failed"
-                emit(store, event, payload or {"campaign_id": campaign_id}, api_key_id=api_key_id)
-                finished += 1
-            with self._lock:  # cancelled or gone: nothing to say until it is resumed
-                self._watched.pop(campaign_id, None)
-        return finished
+def emit_campaign_event(store: JobStore, campaign_id: str) -> bool:
+    """Emit ``campaign.completed`` or ``campaign.failed`` for a finished campaign, to the webhooks of
+    the key that started it; False (nothing emitted) while it runs or when cancelled. Call it once
+    per finish (e.g. where `complete_if_finished` returns True)."""
+    campaign = store.get_campaign(campaign_id)
+    if campaign is None or campaign.status not in ("done", "failed"):
+        return False
+    event = "campaign.completed" if campaign.status == "done" else "campaign.failed"
+    payload = campaign_payload(store, campaign_id) or {"campaign_id": campaign_id}
+    emit(store, event, payload, api_key_id=campaign.api_key_id)
+    return True

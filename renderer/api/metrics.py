@@ -14,10 +14,9 @@ from collections.abc import Callable, Iterator
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
-from sqlalchemy import func, select
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from renderer.jobs.schema import Campaign, CampaignRow
+from renderer.api.store_queries import status_counts
 from renderer.jobs.store import JobStore
 
 log = logging.getLogger("tailor.api")
@@ -67,9 +66,10 @@ class _StoreCollector(Collector):
         self.store = store
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
+        """Store counts, or only ``tailor_job_store_up 0`` when the store does not answer."""
         up = GaugeMetricFamily("tailor_job_store_up", "Whether the job store answered this scrape")
         try:
-            rows, campaigns = _status_counts(self.store())
+            rows, campaigns = status_counts(self.store())
         except Exception as exc:  # a scrape must never fail because the database is down
             log.warning("metrics: job store unavailable (%s)", type(exc).__name__)
             up.add_metric([], 0)
@@ -86,16 +86,6 @@ def _gauge(name: str, documentation: str, counts: dict[str, int]) -> GaugeMetric
     for status, count in sorted(counts.items()):
         gauge.add_metric([status], count)
     return gauge
-
-
-def _status_counts(store: JobStore) -> tuple[dict[str, int], dict[str, int]]:
-    # Workaround: JobStore has no store-wide counts yet (see the API report); two GROUP BYs here.
-    with store.engine.connect() as connection:
-        rows = connection.execute(select(CampaignRow.status, func.count()).group_by(CampaignRow.status))
-        row_counts = {str(status): int(count) for status, count in rows}
-        found = connection.execute(select(Campaign.status, func.count()).group_by(Campaign.status))
-        campaign_counts = {str(status): int(count) for status, count in found}
-    return row_counts, campaign_counts
 
 
 class MetricsMiddleware:

@@ -96,6 +96,7 @@ class RedactTokens(logging.Filter):
     """Replace ``/r/<token>`` in log records (uvicorn's access log) with ``/r/***``."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        """Redact the record in place; never drops it."""
         if isinstance(record.args, tuple):
             record.args = tuple(_redact(arg) for arg in record.args)
         if isinstance(record.msg, str):

@@ -1,5 +1,5 @@
-"""Where a campaign's data comes from: an upload (checked before the campaign starts) or a file
-already in the configured storage (``s3://bucket/key`` or a storage key).
+"""Where a campaign's data comes from: an upload (`from_upload`, checked before the campaign
+starts) or a file already in the configured storage (`from_json`: ``s3://bucket/key`` or a key).
 
 An uploaded CSV's header is read at once, so a missing required column answers ``422`` with
 row 1 instead of a campaign that fails later. ``file://`` paths are refused: the API never reads
@@ -12,14 +12,26 @@ import json
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
 
+from fastapi import Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+
 from renderer.api.errors import ApiError
 from renderer.api.links import is_remote
-from renderer.api.uploads import SUFFIXES
+from renderer.api.middleware import JSON_LIMIT
+from renderer.api.models import CampaignCreate
+from renderer.api.outputs import choose_outputs
+from renderer.api.spool import SUFFIXES
+from renderer.api.state import ApiState
+from renderer.api.uploads import receive_upload
 from renderer.data.sources import RecipientSource
 from renderer.errors import SourceError, StorageError
 from renderer.storage.base import Storage
 from renderer.storage.keys import check_key
 from renderer.template.load import Template
+
+Source = tuple[Template, list[str], str, str | None]  # template, outputs, source key, uploaded key
 
 
 def parse_outputs(values: list[str] | None) -> list[str] | None:
@@ -91,3 +103,38 @@ def _bucket_key(storage: Storage, source: str) -> str:
             422, "invalid_source", f"source must be in the configured storage, {where}", field="source"
         )
     return name[len(root) :]
+
+
+async def from_upload(request: Request, state: ApiState) -> Source:
+    """A multipart upload streamed into storage once its template, outputs and header check out."""
+    storage = state.storage()
+    upload = await receive_upload(request, storage, state.settings.max_upload_bytes)
+    try:
+        name = (upload.fields.get("template") or [""])[0].strip()
+        if not name:
+            raise ApiError(422, "invalid_request", "the template field is required", field="template")
+        template = await run_in_threadpool(state.template, name)
+        outputs = choose_outputs(template, parse_outputs(upload.fields.get("outputs")))
+        await run_in_threadpool(check_header, template, upload.spool, upload.filename)
+        key = await run_in_threadpool(upload.commit, storage)
+    except BaseException:
+        upload.discard()
+        raise
+    return template, outputs, key, key
+
+
+async def from_json(request: Request, state: ApiState) -> Source:
+    """A JSON body naming a data file already in storage."""
+    raw = bytearray()
+    async for chunk in request.stream():
+        raw.extend(chunk)
+        if len(raw) > JSON_LIMIT:
+            raise ApiError(413, "payload_too_large", f"a JSON body holds at most {JSON_LIMIT} bytes")
+    try:
+        body = CampaignCreate.model_validate_json(bytes(raw))
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors(include_input=False, include_url=False)) from None
+    template = await run_in_threadpool(state.template, body.template)
+    outputs = choose_outputs(template, body.outputs)
+    key = await run_in_threadpool(stored_source, state.storage(), body.source)
+    return template, outputs, key, None

@@ -1,6 +1,6 @@
 """What one app holds for its lifetime: settings, the job store and storage (opened lazily, so the
 app starts and ``/readyz`` reports an unreachable database instead of crashing), loaded
-templates, render limits and the background workers (webhook dispatcher, video renders).
+templates, the render processes and the webhook dispatcher.
 """
 
 from __future__ import annotations
@@ -8,17 +8,13 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from concurrent.futures import ThreadPoolExecutor
-
-import anyio
 
 from renderer.api.errors import ApiError
-from renderer.api.events import CampaignWatcher
 from renderer.api.metrics import Metrics
+from renderer.api.render_pool import RenderPool
 from renderer.api.webhooks import Dispatcher
 from renderer.errors import ServiceUnavailable, TemplateError
 from renderer.jobs.store import JobStore, open_store
-from renderer.jobs.work import RenderOptions
 from renderer.settings import Settings
 from renderer.storage import open_storage
 from renderer.storage.base import Storage
@@ -34,17 +30,14 @@ class ApiState:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.metrics = Metrics()
-        self.options = RenderOptions.from_settings(settings)
-        self.render_limiter: anyio.CapacityLimiter | None = None  # made in the lifespan (needs a loop)
+        self.pages = RenderPool(settings.workers, "pages")  # one-off microsites and PDFs
+        self.videos = RenderPool(min(2, settings.workers), "video")  # video jobs without a broker
         self._store: JobStore | None = None
         self._storage: Storage | None = None
         self._templates: dict[str, Template] = {}
         self._lock = threading.Lock()
-        self._video_pool: ThreadPoolExecutor | None = None
         self.metrics.watch_store(self.store)
-        self.watcher = CampaignWatcher()
         self.dispatcher = Dispatcher(self.store, settings)
-        self.dispatcher.tasks.append(self.watcher)
 
     def store(self) -> JobStore:
         """The job store, opened (and migrated) on first use; ServiceUnavailable while unreachable."""
@@ -88,24 +81,15 @@ class ApiState:
         self._templates[name] = template
         return template
 
-    def video_pool(self) -> ThreadPoolExecutor:
-        """Threads that render video jobs when there is no broker (at most 2 at a time)."""
-        with self._lock:
-            if self._video_pool is None:
-                workers = min(2, self.settings.workers)
-                self._video_pool = ThreadPoolExecutor(workers, thread_name_prefix="tailor-video")
-            return self._video_pool
-
     def close(self) -> None:
-        """Stop the dispatcher and background renders (queued jobs stay ``queued`` in the store) and
-        close connections."""
+        """Stop the dispatcher and the render processes (queued video jobs stay ``queued`` in the
+        store) and close connections."""
         self.dispatcher.stop()
+        self.pages.close()  # a page renders in well under a second: let it finish
+        self.videos.close(wait=False)
         with self._lock:
-            pool, self._video_pool = self._video_pool, None
             store, self._store = self._store, None
             storage, self._storage = self._storage, None
-        if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
         if store is not None:
             store.close()
         if storage is not None:

@@ -1,21 +1,13 @@
 """Campaign uploads: a multipart body streamed to disk as it arrives, never held in memory.
 
 `receive_upload` parses the body chunk by chunk (python-multipart's push parser); the part named
-``file`` is written to a spool file, the other parts are small form fields. The spool file is
-refused with ``413`` the moment it grows past ``max_upload_bytes`` (and deleted). `commit` puts
-it in storage under ``_uploads/{uuid}/{safe file name}``: on a local folder the spool file sits
-in that folder under a temporary name and is renamed into place (no copy); elsewhere (S3) it is
-spooled to a temp folder and uploaded from disk (multipart above 8 MiB), then removed.
+``file`` is written to a spool file (``spool.py``), the other parts are small form fields. The
+file is refused with ``413`` the moment it grows past ``max_upload_bytes``, and deleted; a
+declared Content-Length past the limit is refused before a byte is read.
 """
 
 from __future__ import annotations
 
-import contextlib
-import shutil
-import tempfile
-import uuid
-from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
 from fastapi import Request
@@ -24,67 +16,11 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect
 
 from renderer.api.errors import ApiError
-from renderer.errors import StorageError
-from renderer.storage import LocalStorage
+from renderer.api.spool import Upload, safe_filename, spool_for
 from renderer.storage.base import Storage
-from renderer.storage.keys import safe_segment
 
-SUFFIXES = (".csv", ".jsonl", ".ndjson")
-UPLOAD_DIR = "_uploads"
 FIELD_LIMIT = 64 * 1024
 MULTIPART_OVERHEAD = 1 << 20
-
-
-@dataclass
-class Upload:
-    """A received file in a spool folder, its safe name, size, and the form's other fields."""
-
-    folder: Path
-    spool: Path
-    filename: str
-    key: str
-    size: int = 0
-    fields: dict[str, list[str]] = field(default_factory=dict)
-    in_storage_root: bool = False
-
-    def commit(self, storage: Storage) -> str:
-        """Move the file into storage under `key`; returns the key."""
-        if isinstance(storage, LocalStorage) and self.in_storage_root:
-            self.spool.replace(storage.path(self.key))
-            return self.key
-        put_file = getattr(storage, "put_file", None)
-        if callable(put_file):
-            put_file(self.key, self.spool, _content_type(self.filename))
-        else:  # an in-memory double: small by nature
-            storage.put(self.key, self.spool.read_bytes(), _content_type(self.filename))
-        self.discard()
-        return self.key
-
-    def discard(self) -> None:
-        """Remove the spool file (and its folder, when empty or temporary)."""
-        self.spool.unlink(missing_ok=True)
-        if self.in_storage_root:
-            with contextlib.suppress(OSError):
-                self.folder.rmdir()
-        else:
-            shutil.rmtree(self.folder, ignore_errors=True)
-
-
-def _content_type(filename: str) -> str:
-    return "text/csv" if filename.lower().endswith(".csv") else "application/x-ndjson"
-
-
-def safe_filename(raw: str) -> str:
-    """The last path segment of a client's file name, as a safe key segment with its suffix."""
-    name = raw.replace("\\", "/").rsplit("/", 1)[-1].strip()
-    if PurePosixPath(name).suffix.lower() not in SUFFIXES:
-        raise ApiError(415, "unsupported_file_type", "the file must be .csv or .jsonl", field="file")
-    try:
-        return safe_segment(name)
-    except StorageError as exc:
-        raise ApiError(
-            422, "invalid_filename", str(exc).replace("recipient id", "file name"), field="file"
-        ) from None
 
 
 class _Parts:
@@ -101,6 +37,7 @@ class _Parts:
         self._sink: IO[bytes] | None = None
 
     def callbacks(self) -> Any:
+        """The callbacks for `MultipartParser`."""
         return {
             "on_part_begin": self._begin,
             "on_header_field": lambda data, start, end: self._header[0].extend(data[start:end]),
@@ -129,7 +66,7 @@ class _Parts:
             return
         if self.upload is not None:
             raise ApiError(422, "invalid_request", "send one file only", field="file")
-        self.upload = _spool(self.storage, safe_filename(filename.decode("utf-8", "replace")))
+        self.upload = spool_for(self.storage, safe_filename(filename.decode("utf-8", "replace")))
         self._sink = self.upload.spool.open("wb")
 
     def _data(self, data: bytes, start: int, end: int) -> None:
@@ -156,20 +93,11 @@ class _Parts:
             self.fields.setdefault(self._name, []).append(value)
 
     def abort(self) -> None:
+        """Close and delete a file being received."""
         if self._sink is not None:
             self._sink.close()
         if self.upload is not None:
             self.upload.discard()
-
-
-def _spool(storage: Storage, filename: str) -> Upload:
-    key = f"{UPLOAD_DIR}/{uuid.uuid4().hex}/{filename}"
-    if isinstance(storage, LocalStorage):
-        folder = storage.path(key).parent
-        folder.mkdir(parents=True, exist_ok=True)
-        return Upload(folder, folder / f".tmp-{filename}", filename, key, in_storage_root=True)
-    folder = Path(tempfile.mkdtemp(prefix="tailor-upload-"))
-    return Upload(folder, folder / filename, filename, key)
 
 
 async def receive_upload(request: Request, storage: Storage, max_bytes: int) -> Upload:

@@ -1,6 +1,6 @@
 """Signed webhook deliveries from the job store's outbox, retried with exponential backoff.
 
-`emit` puts an event in the outbox for every subscribed webhook (and a render's own
+`events.emit` puts an event in the outbox for every subscribed webhook (and a render's own
 ``webhook_url``); `deliver_due` POSTs what is due, signed with the webhook's secret::
 
     Tailor-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">
@@ -9,8 +9,12 @@ A failed attempt (no 2xx, a timeout, a refused connection) is retried after 5 s,
 (at most an hour) until ``webhook_max_attempts``; then the delivery is ``dead``. Delivery is at
 least once: receivers dedupe on the ``Tailor-Delivery`` header, and check `verify` (with its
 five-minute tolerance against replays). The `Dispatcher` thread runs `deliver_due` beside the
-API, so a slow receiver never delays a render. Redirects are not followed. Loopback and private
-targets are accepted (tests and on-premise receivers need them): see the SSRF note in the README.
+API, so a slow receiver never delays a render. Redirects are not followed and no proxy from the
+environment is used.
+
+SSRF: any http(s) URL is accepted, loopback and private addresses included (tests and on-premise
+receivers need them), so an API key holder can make the API POST signed JSON to internal hosts.
+Where that matters, filter egress at the network (or add an allow-list setting).
 """
 
 from __future__ import annotations
@@ -21,19 +25,19 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import httpx
-from sqlalchemy import select
 
-from renderer.jobs.schema import DeliveryRecord, Webhook, WebhookRecord
+from renderer.api.events import EVENTS, emit
+from renderer.api.store_queries import get_webhook
+from renderer.jobs.schema import DeliveryRecord, WebhookRecord
 from renderer.jobs.store import JobStore
 from renderer.settings import Settings
 
 log = logging.getLogger("tailor.api")
-EVENTS = ("render.completed", "render.failed", "campaign.completed", "campaign.failed")
+__all__ = ["EVENTS", "Dispatcher", "backoff_s", "deliver_due", "emit", "sign", "verify"]
 SIGNATURE_HEADER = "Tailor-Signature"
 BACKOFF_BASE_S = 5.0
 BACKOFF_MAX_S = 3600.0
@@ -64,45 +68,6 @@ def verify(
 def backoff_s(attempts: int) -> float:
     """Seconds to wait after the `attempts`-th failed attempt (1, 2, ...)."""
     return float(min(BACKOFF_BASE_S * 2 ** max(attempts - 1, 0), BACKOFF_MAX_S))
-
-
-def emit(
-    store: JobStore,
-    event: str,
-    payload: Mapping[str, Any],
-    *,
-    api_key_id: str | None = None,
-    webhook_ids: tuple[str, ...] = (),
-) -> int:
-    """Enqueue `event` for every webhook subscribed to it that may see it (registered by the same
-    API key, or outside the API), plus `webhook_ids`; returns how many deliveries were enqueued.
-    `payload` must hold no personal values."""
-    if event not in EVENTS:
-        raise ValueError(f"unknown webhook event {event!r}")
-    targets = {hook.id for hook in store.webhooks_for(event) if hook.api_key_id in (None, api_key_id)}
-    targets.update(webhook_ids)
-    for webhook_id in sorted(targets):
-        store.enqueue_delivery(webhook_id, event, payload)
-    return len(targets)
-
-
-def get_webhook(store: JobStore, webhook_id: str) -> WebhookRecord | None:
-    """One webhook by id (workaround until JobStore has get_webhook)."""
-    columns = [
-        Webhook.id,
-        Webhook.url,
-        Webhook.secret,
-        Webhook.events,
-        Webhook.created_at,
-        Webhook.api_key_id,
-    ]
-    with store.engine.connect() as connection:
-        row = connection.execute(select(*columns).where(Webhook.id == webhook_id)).first()
-    if row is None:
-        return None
-    values: tuple[Any, ...] = tuple(row)
-    hook_id, url, secret, events, created_at, api_key_id = values
-    return WebhookRecord(str(hook_id), str(url), str(secret), tuple(events or ()), created_at, api_key_id)
 
 
 def delivery_body(delivery: DeliveryRecord) -> bytes:

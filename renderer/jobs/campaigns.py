@@ -52,6 +52,26 @@ class Executor(Protocol):
         ...
 
 
+class DiscardExecutor:
+    """The `Executor` that renders nothing: it counts the chunks and rows handed to it and drops
+    them. Validating a data file is an ingest into this executor (``tailor campaign --validate-only``)."""
+
+    def __init__(self) -> None:
+        self.chunks = 0
+        self.rows = 0
+
+    def submit(self, campaign_id: str, chunk: Chunk) -> None:
+        """Count the chunk and forget it."""
+        self.chunks += 1
+        self.rows += len(chunk)
+
+    def drain(self, on_progress: Callable[[], None] | None = None) -> None:
+        """Nothing is ever in flight."""
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
 @dataclass(frozen=True)
 class CampaignProgress:
     """What `GET /campaigns/{id}` and the CLI progress bar show."""
@@ -178,8 +198,11 @@ def _batches(
         known = store.rows_for_recipients(campaign_id, [rid for _, rid, _ in pending])
         todo: Chunk = []
         for number, rid, values in pending:
-            first, status = known[rid]
-            if first != number:
+            first, status = known.get(rid, (-1, ""))
+            if first == -1:  # the row number is taken by another id: the file changed since
+                stats.rejected += 1
+                rejects.append((number, rid_field, "row holds another recipient than in the earlier run"))
+            elif first != number:
                 stats.duplicates += 1
                 stats.rejected += 1
                 rejects.append((number, rid_field, f"duplicate recipient id (first at row {first})"))
@@ -244,11 +267,30 @@ def campaign_progress(store: JobStore, campaign_id: str) -> CampaignProgress | N
 
 def complete_if_finished(store: JobStore, campaign_id: str) -> bool:
     """Mark the campaign done once its file is fully ingested and no row is pending; True only for
-    the one caller that made the change (so one completion event is sent)."""
+    the one caller that made the change, which also emits ``campaign.completed`` (once)."""
     counts = store.campaign_counts(campaign_id)
     if counts is None or counts["total"] is None or counts["pending"] > 0:
         return False
-    return store.set_campaign_status(campaign_id, "done")
+    if not store.set_campaign_status(campaign_id, "done"):
+        return False
+    notify_finished(store, campaign_id)
+    return True
+
+
+def fail_campaign(store: JobStore, campaign_id: str, error: str) -> bool:
+    """Mark the campaign failed with a reason (no personal values) and emit ``campaign.failed``."""
+    if not store.set_campaign_status(campaign_id, "failed", error=error):
+        return False
+    notify_finished(store, campaign_id)
+    return True
+
+
+def notify_finished(store: JobStore, campaign_id: str) -> None:
+    """Put the campaign's completion or failure event in the webhook outbox (the API's dispatcher
+    delivers it, whichever process finished the campaign)."""
+    from renderer.api.events import emit_campaign_event
+
+    emit_campaign_event(store, campaign_id)
 
 
 def cancel_campaign(store: JobStore, campaign_id: str) -> bool:
@@ -296,6 +338,7 @@ def wait_until(predicate: Callable[[], bool], timeout_s: float, every_s: float =
 __all__ = [
     "CampaignProgress",
     "Chunk",
+    "DiscardExecutor",
     "Executor",
     "IngestStats",
     "ServiceUnavailable",
@@ -303,8 +346,10 @@ __all__ = [
     "cancel_campaign",
     "complete_if_finished",
     "create_campaign",
+    "fail_campaign",
     "ingest",
     "load_campaign_template",
+    "notify_finished",
     "prepare_resume",
     "run_in_background",
     "source_path",

@@ -7,7 +7,8 @@ resubmission of the chunks in flight: rows already done are skipped, the row tha
 its worker is quarantined after `task_max_attempts`.
 
 `run_campaign` is the CLI's whole campaign: create or resume it in the job store, ingest the file,
-render, and write ``manifest.jsonl`` and ``rejects.csv`` from the store.
+render, and write ``manifest.jsonl`` and ``rejects.csv`` from the store. `validate_campaign` is the
+same ingest into a `DiscardExecutor` and a throwaway job store: counts and ``rejects.csv``, no render.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import gc
 import json
 import multiprocessing
 import multiprocessing.context
+import os
+import tempfile
 import threading
 import time
 from collections import deque
@@ -29,6 +32,7 @@ from renderer.data.sources import RejectsWriter
 from renderer.errors import RenderError
 from renderer.jobs.campaigns import (
     Chunk,
+    DiscardExecutor,
     IngestStats,
     complete_if_finished,
     create_campaign,
@@ -49,6 +53,7 @@ class CampaignStats:
     """Counts of a campaign run, updated as results arrive."""
 
     rows: int = 0
+    valid: int = 0
     rendered: int = 0
     rejected: int = 0
     failed: int = 0
@@ -82,7 +87,9 @@ class CampaignSpec:
 _HANDED: dict[str, Template] = {}
 
 
-def _init_worker(settings: Settings, threads: int) -> None:
+def _init_worker(settings: Settings, threads: int, environment: dict[str, str]) -> None:
+    # a forkserver started earlier has the environment of that moment (e.g. no S3 credentials)
+    os.environ.update(environment)
     context = worker_context(settings, encoder_threads=threads)
     for name, template in _HANDED.items():  # a forked worker inherits the parent's templates
         context.templates.setdefault(name, template)
@@ -119,7 +126,7 @@ class LocalPoolExecutor:
             self.settings.workers,
             mp_context=_pool_context(),
             initializer=_init_worker,
-            initargs=(self.settings, threads),
+            initargs=(self.settings, threads, dict(os.environ)),
         )
         return self.pool
 
@@ -236,6 +243,34 @@ def run_campaign(
     return stats
 
 
+def validate_campaign(spec: CampaignSpec, settings: Settings) -> CampaignStats:
+    """Stream and validate `spec.data` against the template's contract without rendering: rows,
+    valid, rejected and duplicate counts, and ``rejects.csv`` in `spec.report_dir` (nothing else is
+    written there). Duplicates are found the way a real run finds them, in a job store: a
+    throwaway SQLite file in a temporary folder, so the configured store is never touched and
+    memory stays flat for any file size. Raises like `run_campaign` for a broken template or an
+    unreadable file or header."""
+    template = load_template(spec.template, settings)
+    stats = CampaignStats()
+    with tempfile.TemporaryDirectory(prefix="tailor-validate-") as scratch:
+        store = open_store(f"sqlite:///{Path(scratch) / 'validate.db'}")
+        try:
+            campaign, _ = create_campaign(
+                store,
+                template,
+                list(spec.outputs),
+                f"file://{spec.data.resolve()}",
+                campaign_id=spec.campaign,
+            )
+            _copy_ingest(ingest(store, campaign, template, spec.data, DiscardExecutor(), settings), stats)
+            spec.report_dir.mkdir(parents=True, exist_ok=True)
+            with (spec.report_dir / "rejects.csv").open("w", encoding="utf-8", newline="") as handle:
+                _write_rejects(store, campaign.id, RejectsWriter(handle))
+        finally:
+            store.close()
+    return stats
+
+
 def _open_campaign(
     store: JobStore, template: Template, spec: CampaignSpec, settings: Settings, stats: CampaignStats
 ) -> CampaignRecord:
@@ -259,6 +294,7 @@ def _open_campaign(
 
 def _copy_ingest(ingested: IngestStats, stats: CampaignStats) -> None:
     stats.rows = ingested.rows
+    stats.valid = ingested.valid
     stats.rejected = ingested.rejected
     stats.duplicates = ingested.duplicates
     stats.skipped_done = ingested.skipped_done
@@ -280,10 +316,15 @@ def write_reports(store: JobStore, campaign_id: str, report_dir: Path, template:
                 manifest.write(json.dumps(line, ensure_ascii=False) + "\n")
     with (report_dir / "rejects.csv").open("w", encoding="utf-8", newline="") as handle:
         writer = RejectsWriter(handle)
-        for reject in store.iter_rejects(campaign_id):
-            writer.write(reject.row, reject.field, reject.reason, "")  # rejects keep no recipient ids
+        _write_rejects(store, campaign_id, writer)
         for row in store.iter_results(campaign_id):
             if row.status in ("failed", "quarantined"):
                 writer.write(
                     row.row, "(render)", row.error or row.status, "" if hide_ids else row.recipient_id
                 )
+
+
+def _write_rejects(store: JobStore, campaign_id: str, writer: RejectsWriter) -> None:
+    """The data file's rejects (validation and duplicate ids), in row order, without recipient ids."""
+    for reject in store.iter_rejects(campaign_id):
+        writer.write(reject.row, reject.field, reject.reason, "")  # rejects keep no recipient ids

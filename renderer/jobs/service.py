@@ -19,6 +19,7 @@ from renderer.jobs.campaigns import (
     cancel_campaign,
     complete_if_finished,
     create_campaign,
+    fail_campaign,
     ingest,
     prepare_resume,
     source_path,
@@ -75,10 +76,14 @@ def _dispatch_ingest(settings: Settings, store: JobStore, campaign_id: str) -> N
         try:
             publish(celery_for(settings), "tailor.ingest", [campaign_id])
         except ServiceUnavailable as exc:
-            store.set_campaign_status(campaign_id, "failed", error=str(exc))
+            fail_campaign(store, campaign_id, str(exc))
             raise
         return
     from renderer.jobs.local import LocalPoolExecutor
+
+    earlier = _BACKGROUND.get(campaign_id)
+    if earlier is not None and earlier.is_alive():
+        earlier.join(60.0)  # a cancelled ingest skips its remaining chunks quickly; never run two
 
     def run() -> None:
         executor = LocalPoolExecutor(settings)
@@ -120,7 +125,7 @@ def ingest_stored_campaign(settings: Settings, campaign_id: str, executor: Execu
                 data = source_path(storage, campaign.source_key, Path(scratch))
                 stats = ingest(store, campaign, template, data, executor, settings)
             except TailorError as exc:
-                store.set_campaign_status(campaign_id, "failed", error=str(exc))
+                fail_campaign(store, campaign_id, str(exc))
                 return IngestStats()
         complete_if_finished(store, campaign_id)
         return stats

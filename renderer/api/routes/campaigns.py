@@ -12,25 +12,19 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from fastapi.exceptions import RequestValidationError
-from pydantic import ValidationError
 
 from renderer.api.deps import ApiKey, State, owned, require_api_key
 from renderer.api.errors import ApiError
 from renderer.api.links import public_base
-from renderer.api.middleware import JSON_LIMIT
 from renderer.api.models import CampaignCreate, CampaignOut, ErrorOut
-from renderer.api.routes.templates import choose_outputs
-from renderer.api.sources import check_header, parse_outputs, stored_source
+from renderer.api.sources import Source, from_json, from_upload
 from renderer.api.state import ApiState
-from renderer.api.uploads import receive_upload
 from renderer.errors import ServiceUnavailable
 from renderer.jobs.campaigns import campaign_progress
 from renderer.jobs.schema import ApiKeyRecord, CampaignRecord
 from renderer.jobs.service import resume_campaign, start_campaign, stop_campaign
 from renderer.jobs.store import JobStore
 from renderer.storage import LocalStorage
-from renderer.template.load import Template
 
 router = APIRouter(
     prefix="/campaigns",
@@ -41,7 +35,6 @@ router = APIRouter(
 IdempotencyKey = Annotated[
     str | None, Header(alias="Idempotency-Key", min_length=1, max_length=160, pattern=r"^[!-~]+$")
 ]
-Source = tuple[Template, list[str], str, str | None]  # template, outputs, source key, uploaded key
 _FORM = {
     "type": "object",
     "required": ["file", "template"],
@@ -89,37 +82,8 @@ def campaign_out(state: ApiState, campaign: CampaignRecord) -> CampaignOut:
     )  # fmt: skip
 
 
-async def _from_upload(request: Request, state: ApiState) -> Source:
-    storage = state.storage()
-    upload = await receive_upload(request, storage, state.settings.max_upload_bytes)
-    try:
-        name = (upload.fields.get("template") or [""])[0].strip()
-        if not name:
-            raise ApiError(422, "invalid_request", "the template field is required", field="template")
-        template = await run_in_threadpool(state.template, name)
-        outputs = choose_outputs(template, parse_outputs(upload.fields.get("outputs")))
-        await run_in_threadpool(check_header, template, upload.spool, upload.filename)
-        key = await run_in_threadpool(upload.commit, storage)
-    except BaseException:
-        upload.discard()
-        raise
-    return template, outputs, key, key
-
-
-async def _from_json(request: Request, state: ApiState) -> Source:
-    raw = bytearray()
-    async for chunk in request.stream():
-        raw.extend(chunk)
-        if len(raw) > JSON_LIMIT:
-            raise ApiError(413, "payload_too_large", f"a JSON body holds at most {JSON_LIMIT} bytes")
-    try:
-        body = CampaignCreate.model_validate_json(bytes(raw))
-    except ValidationError as exc:
-        raise RequestValidationError(exc.errors(include_input=False, include_url=False)) from None
-    template = await run_in_threadpool(state.template, body.template)
-    outputs = choose_outputs(template, body.outputs)
-    key = await run_in_threadpool(stored_source, state.storage(), body.source)
-    return template, outputs, key, None
+def _forget_upload(state: ApiState, key: str) -> None:
+    state.storage().delete_prefix(key.rsplit("/", 1)[0])  # the upload's own _uploads/{uuid} folder
 
 
 def _start(
@@ -135,15 +99,13 @@ def _start(
         raise  # the campaign exists (failed, resumable) and keeps its file
     except BaseException:
         if uploaded:
-            state.storage().delete(uploaded)
+            _forget_upload(state, uploaded)
         raise
     if not created and uploaded and campaign.source_key != uploaded:
-        state.storage().delete(uploaded)  # a retry: the first request's file is the campaign's
+        _forget_upload(state, uploaded)  # a retry: the first request's file is the campaign's
     if not created and (campaign.template != template.name or list(campaign.outputs) != outputs):
         message = "this Idempotency-Key was used for a different campaign"
         raise ApiError(409, "idempotency_conflict", message, field="Idempotency-Key")
-    if created:
-        state.watcher.watch(campaign.id, key.id)
     return campaign, created
 
 
@@ -161,9 +123,9 @@ async def create_campaign(
     limit, ``422`` for a bad template, outputs or header, ``503`` when the broker is down."""
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind == "multipart/form-data":
-        source = await _from_upload(request, state)
+        source = await from_upload(request, state)
     elif kind == "application/json":
-        source = await _from_json(request, state)
+        source = await from_json(request, state)
     else:
         raise ApiError(415, "unsupported_media_type", "send multipart/form-data or application/json")
     scoped = f"{key.id}:{idempotency_key}" if idempotency_key else None
@@ -199,5 +161,4 @@ def resume(campaign_id: str, state: State, key: ApiKey) -> CampaignOut:
             409, f"campaign_{campaign.status}", f"the campaign is {campaign.status}: nothing to resume"
         )
     resumed = resume_campaign(state.settings, state.store(), campaign.id)
-    state.watcher.watch(campaign.id, key.id)
     return campaign_out(state, resumed)

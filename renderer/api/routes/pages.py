@@ -11,20 +11,19 @@ needed: the token is the capability. Every answer is private, unindexed and send
 
 from __future__ import annotations
 
-import hashlib
 import re
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy import select
 
 from renderer.api.deps import StorageDep, Store
 from renderer.api.errors import ApiError
 from renderer.api.links import recipient_folder, static_folder, token_path
 from renderer.api.models import ErrorOut
 from renderer.api.objects import serve_object
+from renderer.api.store_queries import link_exists
 from renderer.errors import StorageError
-from renderer.jobs.schema import RecipientLink, RecipientLinkRecord
+from renderer.jobs.schema import RecipientLinkRecord
 from renderer.jobs.store import JobStore
 from renderer.storage.keys import check_key
 
@@ -44,20 +43,12 @@ STATIC_CACHE = "private, max-age=31536000, immutable"
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 
 
-def _expired(store: JobStore, token: str) -> bool:
-    # Workaround: resolve_recipient_link says None for unknown and expired alike; look for the hash.
-    digest = hashlib.sha256(token.encode()).hexdigest()
-    with store.engine.connect() as connection:
-        found = connection.execute(select(RecipientLink.expires_at).where(RecipientLink.token_hash == digest))
-        return found.first() is not None
-
-
 def resolve_link(store: JobStore, token: str) -> RecipientLinkRecord:
     """What a live token points at; ApiError 404 (unknown) or 410 (expired) otherwise."""
     link = store.resolve_recipient_link(token) if _TOKEN.match(token) else None
     if link is not None:
         return link
-    if _TOKEN.match(token) and _expired(store, token):
+    if _TOKEN.match(token) and link_exists(store, token):  # known, so expired
         raise ApiError(
             410, "link_expired", "this link has expired", headers={**PRIVATE, "Cache-Control": "no-store"}
         )

@@ -1,16 +1,20 @@
 """``POST /templates/{name}/renders`` renders one recipient; ``GET /renders/{id}`` polls a render.
 
-Microsite and PDF are rendered at once on a worker thread (at most ``workers`` at a time, the
-event loop never waits on them) and answered ``200`` with a page link and direct links. Asking
-for video answers ``202`` with a job to poll; the render runs in the background.
+Microsite and PDF are rendered at once in one of ``workers`` render processes (WeasyPrint is not
+thread-safe; the event loop awaits them and never blocks) and answered ``200`` with a page link
+and direct links. Asking for video answers ``202`` with a job to poll; it renders in the API's
+video processes, or on Celery workers when a broker is configured.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from concurrent.futures import Future
+from concurrent.futures.process import BrokenProcessPool
 from functools import partial
 from typing import Any
 
-import anyio
 from fastapi import APIRouter, Depends, Response
 from fastapi.concurrency import run_in_threadpool
 
@@ -18,14 +22,16 @@ from renderer.api.deps import ApiKey, State, owned, require_api_key
 from renderer.api.errors import ApiError
 from renderer.api.links import API_CAMPAIGN, RecipientLinks, mint_links, public_base
 from renderer.api.models import ErrorOut, RenderOut, RenderRequest
-from renderer.api.render_jobs import RenderContext, add_render_hook, execute_render, run_render_job
-from renderer.api.routes.templates import choose_outputs
+from renderer.api.outputs import choose_outputs
+from renderer.api.render_jobs import Outcome, add_render_hook, render_job_from_settings, shows_recipient
+from renderer.api.render_pool import died, render_in_worker
 from renderer.api.state import ApiState
 from renderer.errors import ServiceUnavailable, StorageError
 from renderer.jobs.schema import ApiKeyRecord, RenderJobRecord
 from renderer.storage.keys import safe_segment
 from renderer.template.load import Template
 
+log = logging.getLogger("tailor.api")
 router = APIRouter(
     tags=["renders"],
     dependencies=[Depends(require_api_key)],
@@ -33,10 +39,8 @@ router = APIRouter(
 )
 
 
-def _context(state: ApiState) -> RenderContext:
-    return RenderContext(
-        state.store(), state.storage(), state.options, state.template, state.metrics, state.dispatcher.wake
-    )
+def _outcome(state: ApiState) -> Outcome:
+    return Outcome(state.store(), state.metrics, state.dispatcher.wake)
 
 
 def _prepare(
@@ -57,10 +61,49 @@ def _prepare(
     return template, recipient, job, secret
 
 
+async def _render_now(
+    state: ApiState, job: RenderJobRecord, template: Template, recipient: dict[str, Any]
+) -> dict[str, str]:
+    """Render microsite/PDF in a render process, record the outcome; re-raises a failure."""
+    outcome, show = await run_in_threadpool(_outcome, state), shows_recipient(template)
+    await run_in_threadpool(outcome.store.start_render_job, job.id)
+    args = (state.settings, template.name, recipient, list(job.outputs), API_CAMPAIGN)
+    try:
+        future = await run_in_threadpool(state.pages.submit, render_in_worker, *args)
+        keys: dict[str, str] = await asyncio.wrap_future(future)
+    except BrokenProcessPool:
+        error = died(state.pages)
+        await run_in_threadpool(outcome.failure, job, error, show)
+        raise error from None
+    except Exception as exc:
+        await run_in_threadpool(outcome.failure, job, exc, show)
+        raise
+    await run_in_threadpool(outcome.success, job, keys, show)
+    return keys
+
+
+def _after_video(state: ApiState, job: RenderJobRecord, future: Future[None]) -> None:
+    """A video process finished (or died): count it, wake the dispatcher, fail a job left open."""
+    if future.cancelled():  # the app is shutting down: the job stays queued
+        return
+    try:
+        outcome = _outcome(state)
+        if isinstance(future.exception(), BrokenProcessPool):
+            outcome.failure(job, died(state.videos), show_recipient=False)
+            return
+        done = outcome.store.get_render_job(job.id)
+        if done is not None:
+            state.metrics.count_renders(list(done.outputs), "ok" if done.status == "done" else "failed")
+        state.dispatcher.wake()
+    except Exception as exc:  # the store may be down; the job keeps what the render recorded
+        log.warning("after a video job: %s", type(exc).__name__)
+
+
 def _dispatch(state: ApiState, job: RenderJobRecord, raw: dict[str, Any]) -> None:
     settings = state.settings
     if not settings.broker_url:
-        state.video_pool().submit(run_render_job, _context(state), job.id, raw)
+        future = state.videos.submit(render_job_from_settings, settings, job.id, raw)
+        future.add_done_callback(partial(_after_video, state, job))
         return
     from renderer.jobs.celery_app import celery_for, publish
 
@@ -105,10 +148,8 @@ async def create_render(
         response.status_code = 202
         response.headers["Location"] = f"/renders/{job.id}"
         return render_out(state, job, secret=secret)
-    context = await run_in_threadpool(_context, state)
-    render = partial(execute_render, context, job, template, recipient)
-    keys = await anyio.to_thread.run_sync(render, limiter=state.render_limiter)
-    done = await run_in_threadpool(state.store().get_render_job, job.id)
+    keys = await _render_now(state, job, template, recipient)
+    done = await run_in_threadpool(lambda: state.store().get_render_job(job.id))
     links = await run_in_threadpool(_links, state, job, keys)
     return render_out(state, done or job, links, secret)
 

@@ -11,8 +11,7 @@ from renderer.api.contract_schema import contract_schema
 from renderer.api.deps import State, require_api_key
 from renderer.api.errors import ApiError
 from renderer.api.models import ErrorOut, TemplateDetail, TemplateSummary
-from renderer.errors import RenderError
-from renderer.jobs.work import check_outputs
+from renderer.api.outputs import offered_outputs
 from renderer.template.load import Template
 
 log = logging.getLogger("tailor.api")
@@ -22,23 +21,6 @@ router = APIRouter(
     dependencies=[Depends(require_api_key)],
     responses={401: {"model": ErrorOut}},
 )
-OUTPUT_ORDER = ("microsite", "pdf", "video")
-
-
-def offered_outputs(template: Template) -> list[str]:
-    """The outputs a template offers, in a stable order."""
-    offered = template.manifest.outputs
-    return [name for name in OUTPUT_ORDER if getattr(offered, name) is not None]
-
-
-def choose_outputs(template: Template, asked: list[str] | None) -> list[str]:
-    """The outputs asked for (default: every offered one except video); ApiError 422 when the
-    template does not offer one of them."""
-    wanted = asked if asked is not None else [o for o in offered_outputs(template) if o != "video"]
-    try:
-        return check_outputs(template, wanted)
-    except RenderError as exc:
-        raise ApiError(422, "invalid_outputs", str(exc), field="outputs") from None
 
 
 def _summary(template: Template) -> TemplateSummary:

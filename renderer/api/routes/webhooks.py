@@ -10,9 +10,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Response
 
 from renderer.api.deps import ApiKey, State, require_api_key
+from renderer.api.events import EVENTS
 from renderer.api.models import ErrorOut, WebhookCreate, WebhookOut
 from renderer.api.render_jobs import new_secret
-from renderer.api.webhooks import EVENTS
 
 router = APIRouter(
     prefix="/webhooks",

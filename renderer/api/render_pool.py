@@ -1,0 +1,144 @@
+"""Render processes for the API: one recipient rendered off the event loop, in parallel, safely.
+
+WeasyPrint (Pango, fontconfig) is not thread-safe: PDFs rendered on concurrent threads corrupt
+memory (measured: heap corruption and stray IndexErrors at 12 concurrent renders), and PDF time
+limits use SIGALRM, which only a main thread receives. So renders run in worker processes (a
+``forkserver`` pool, safe to start from a threaded server, with the environment the API had
+when the pool started), each keeping its templates, storage and options for its life; the API
+awaits them without blocking the event loop. Only plain `TailorError`s with their message come
+back (never a value, always picklable).
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any
+
+from renderer.errors import RenderError, RenderTimeout, ServiceUnavailable, StorageError, TailorError
+from renderer.jobs.work import RenderOptions, render_recipient
+from renderer.outputs.images import limit_image_size
+from renderer.settings import Settings
+from renderer.storage import open_storage
+from renderer.template.load import load_template
+
+log = logging.getLogger("tailor.api")
+_WORKER: dict[str, Any] = {}
+
+
+def _worker(settings: Settings) -> dict[str, Any]:
+    if _WORKER.get("settings") != settings:
+        limit_image_size(settings.max_image_pixels)
+        _WORKER.clear()
+        _WORKER.update(
+            settings=settings,
+            storage=open_storage(settings.storage_url, settings),
+            options=RenderOptions.from_settings(settings),
+            templates={},
+        )
+    return _WORKER
+
+
+def render_in_worker(
+    settings: Settings, template_name: str, recipient: dict[str, Any], outputs: list[str], campaign: str
+) -> dict[str, str]:
+    """Render and store one validated recipient (runs in a pool process); output -> key."""
+    worker = _worker(settings)
+    templates: dict[str, Any] = worker["templates"]
+    try:
+        template = templates.get(template_name) or load_template(template_name, settings)
+        templates[template_name] = template
+        return render_recipient(template, recipient, outputs, worker["storage"], campaign, worker["options"])
+    except RenderTimeout as exc:
+        raise RenderTimeout(str(exc)) from None
+    except StorageError as exc:
+        raise StorageError(str(exc)) from None
+    except TailorError as exc:
+        raise RenderError(str(exc)) from None
+    except Exception as exc:  # a bug: its type, never its message (it may hold a value)
+        raise RenderError(f"unexpected {type(exc).__name__}") from None
+
+
+def _adopt(environment: dict[str, str]) -> None:
+    os.environ.clear()
+    os.environ.update(environment)
+
+
+def warm_worker(settings: Settings, template_names: list[str]) -> None:
+    """Load the templates and render each one's first sample without storing it, so the first
+    real render of a fresh process does not pay for imports, fonts and caches (~1 s)."""
+    from renderer.template.resolve import resolve
+
+    worker = _worker(settings)
+    for name in template_names:
+        try:
+            template = worker["templates"].get(name) or load_template(name, settings)
+            worker["templates"][name] = template
+            if not template.samples or template.manifest.outputs.pdf is None:
+                continue
+            from renderer.outputs.document import render_pdf
+
+            sample = template.validator.validate(next(iter(template.samples.values())))
+            render_pdf(template, resolve(template, sample), timeout_s=settings.pdf_timeout_s)
+        except Exception as exc:  # a broken template shows up on its first real render
+            log.warning("warming template %r: %s", name, type(exc).__name__)
+
+
+class RenderPool:
+    """A process pool started on first use and started again if a worker dies."""
+
+    def __init__(self, size: int, name: str) -> None:
+        self.size, self.name = size, name
+        self._pool: ProcessPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    def _executor(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._pool is None:
+                context = multiprocessing.get_context("forkserver")
+                environment = (dict(os.environ),)  # the fork server may predate changes to it
+                self._pool = ProcessPoolExecutor(
+                    self.size, mp_context=context, initializer=_adopt, initargs=environment
+                )
+            return self._pool
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
+        """Run `fn(*args)` in a worker process."""
+        try:
+            return self._executor().submit(fn, *args)
+        except BrokenProcessPool:
+            self.restart()
+            return self._executor().submit(fn, *args)
+
+    def restart(self) -> None:
+        """Drop a broken pool; the next submit starts a fresh one."""
+        with self._lock:
+            broken, self._pool = self._pool, None
+        if broken is not None:
+            log.warning("%s render pool: a worker process died; starting a new pool", self.name)
+            broken.shutdown(wait=False, cancel_futures=True)
+
+    def warm(self, settings: Settings, template_names: list[str]) -> None:
+        """Start the worker processes now and warm them (`warm_worker`) in the background."""
+        for _ in range(self.size):
+            self.submit(warm_worker, settings, template_names)
+
+    def close(self, *, wait: bool = True) -> None:
+        """Stop the workers; renders still queued are cancelled, running ones finish when `wait`."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=wait, cancel_futures=True)
+
+
+def died(pool: RenderPool) -> ServiceUnavailable:
+    """What to raise when a render's worker process died (the pool is restarted)."""
+    pool.restart()
+    return ServiceUnavailable(
+        "a render process stopped unexpectedly; try again", service="render", retry_after_s=1
+    )

@@ -1,0 +1,99 @@
+"""`tailor campaign --validate-only`: the file is checked against the contract, nothing is rendered."""
+
+from __future__ import annotations
+
+import csv
+import io
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from renderer.jobs.campaigns import DiscardExecutor
+from renderer.jobs.local import CampaignSpec, validate_campaign
+from renderer.settings import PROJECT_ROOT, Settings
+
+
+def _tailor(*args: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "renderer", *args]
+    return subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
+
+
+def _data(tmp_path: Path, *, broken: bool) -> Path:
+    """12 synthetic recipients; with `broken`, row 5 has a bad amount and the last row repeats row 3's id."""
+    base = tmp_path / "base.csv"
+    made = _tailor("sample-data", "bill-summary", "--rows", "12", "--seed", "3", "--out", str(base))
+    assert made.returncode == 0, made.stderr
+    lines = base.read_text(encoding="utf-8").splitlines(keepends=True)
+    if broken:
+        header = next(csv.reader([lines[0]]))
+        values = next(csv.reader([lines[4]]))
+        values[header.index("previous_amount")] = "lots"
+        bad = io.StringIO()
+        csv.writer(bad, lineterminator="\n").writerow(values)
+        lines = [*lines[:4], bad.getvalue(), *lines[5:], lines[2]]
+    data = tmp_path / "recipients.csv"
+    data.write_text("".join(lines), encoding="utf-8")
+    return data
+
+
+def _rendered(folder: Path) -> list[Path]:
+    return [p for p in folder.rglob("*") if p.is_file() and p.name != "rejects.csv"]
+
+
+def test_validation_counts_rows_writes_rejects_and_renders_nothing(
+    tmp_path: Path, settings: Settings
+) -> None:
+    data = _data(tmp_path, broken=True)
+    out = tmp_path / "out"
+    store = tmp_path / "real-jobs.db"
+    run_settings = settings.model_copy(
+        update={"storage_url": str(out), "database_url": f"sqlite:///{store}", "chunk_size": 4}
+    )
+    report_dir = out / "bill-summary" / "v1" / "_campaign"
+    spec = CampaignSpec("bill-summary", data, ("microsite", "pdf"), "v1", report_dir)
+
+    stats = validate_campaign(spec, run_settings)
+
+    assert (stats.rows, stats.valid, stats.rejected, stats.duplicates) == (13, 11, 2, 1)
+    assert (stats.rendered, stats.failed) == (0, 0)
+    with (report_dir / "rejects.csv").open(encoding="utf-8") as handle:
+        rejects = list(csv.DictReader(handle))
+    assert [(int(r["row"]), r["field"]) for r in rejects] == [(5, "previous_amount"), (14, "customer_id")]
+    assert "valid decimal" in rejects[0]["reason"]
+    assert rejects[1]["reason"] == "duplicate recipient id (first at row 3)"
+    assert all(r["recipient_id"] == "" for r in rejects)
+    assert "lots" not in (report_dir / "rejects.csv").read_text(encoding="utf-8")
+    assert _rendered(out) == [], "validation renders and stores nothing"
+    assert not store.exists(), "the configured job store is not touched"
+
+
+def test_discard_executor_counts_and_drops_chunks() -> None:
+    executor = DiscardExecutor()
+    executor.submit("c", [(2, {"a": "1"}), (3, {"a": "2"})])
+    executor.submit("c", [(4, {"a": "3"})])
+    executor.drain()
+    executor.close()
+    assert (executor.chunks, executor.rows) == (2, 3)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("broken", "code"), [(True, 1), (False, 0)])
+def test_cli_validate_only_prints_counts_and_exits_1_on_rejects(
+    tmp_path: Path, broken: bool, code: int
+) -> None:
+    data = _data(tmp_path, broken=broken)
+    out = tmp_path / "out"
+
+    result = _tailor("campaign", "bill-summary", str(data), "--out", str(out), "--validate-only")
+
+    assert result.returncode == code, result.stdout + result.stderr
+    if broken:
+        assert "13 rows: 11 valid, 2 rejected (1 duplicate recipient ids)" in result.stdout
+    else:
+        assert "12 rows: 12 valid, 0 rejected (0 duplicate recipient ids)" in result.stdout
+    rejects = out / "bill-summary" / "recipients" / "_campaign" / "rejects.csv"
+    assert str(rejects) in result.stdout
+    assert len(rejects.read_text(encoding="utf-8").splitlines()) == (3 if broken else 1)
+    assert _rendered(out) == [], "no outputs, no job store beside them"
