@@ -43,7 +43,7 @@ class Settings(BaseSettings):
         default=None, description="Celery broker (redis://...); unset = local pool"
     )
     broker_visibility_timeout_s: int = Field(
-        default=3_600,
+        default=21_600,
         ge=10,
         description="Seconds before an unacknowledged task is redelivered (> longest render)",
     )

@@ -171,6 +171,17 @@ def test_render_refuses_bad_input_with_clear_json(api: ApiServer) -> None:
     _error(client.post(url, json=huge), 413, "payload_too_large")
 
 
+def test_multipart_bodies_outside_the_upload_route_are_held_to_the_small_limit(api: ApiServer) -> None:
+    """A big multipart body sent to a JSON route is refused before it is read (and before the key
+    is checked), so nobody can make the API buffer it."""
+    body = b"--x\r\n" + b"a" * (3 << 20) + b"\r\n--x--\r\n"
+    headers = {"Content-Type": "multipart/form-data; boundary=x"}
+    with api.client(key=None) as client:
+        response = client.post("/webhooks", content=body, headers=headers)
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "payload_too_large"
+
+
 def test_unknown_and_foreign_renders_are_not_found(api: ApiServer) -> None:
     _error(api.client().get("/renders/0123456789abcdef0123456789abcdef"), 404, "render_not_found")
 

@@ -145,3 +145,33 @@ def test_a_worker_killed_mid_chunk_costs_a_restart_not_a_recipient(
     assert killed, "a worker was killed"
     assert (stats.rendered, stats.failed) == (12, 0)
     assert len(list((out / "bill-summary" / "w").glob("*/index.html"))) == 12
+
+
+def test_rerunning_a_done_campaign_renders_its_failed_rows(tmp_path: Path) -> None:
+    """A row that failed (e.g. storage was down) is rendered when the campaign id runs again."""
+    data, out = tmp_path / "r.csv", tmp_path / "o"
+    _sample(data, 4)
+    args = [
+        "campaign",
+        "bill-summary",
+        str(data),
+        "--out",
+        str(out),
+        "--outputs",
+        "microsite",
+        "--campaign",
+        "f",
+    ]
+    assert _tailor(*args).returncode == 0
+    database = out / "_tailor" / "jobs.db"
+    with sqlite3.connect(database) as connection:  # as if row 3 had failed on a storage outage
+        rid = connection.execute("select recipient_id from campaign_rows where row = 3").fetchone()[0]
+        connection.execute(
+            "update campaign_rows set status = 'failed', outputs = null, attempts = 1 where row = 3"
+        )
+    (out / "bill-summary" / "f" / rid / "index.html").unlink()
+    again = _tailor(*args)
+    assert again.returncode == 0, again.stderr
+    assert "3 recipients were already rendered" in again.stdout and "1 rendered" in again.stdout
+    assert (out / "bill-summary" / "f" / rid / "index.html").exists()
+    assert _done_rows(database) == 4

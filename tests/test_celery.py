@@ -75,8 +75,8 @@ def _environment(tmp_path: Path, redis_url: str) -> dict[str, str]:
         "TAILOR_BROKER_URL": redis_url,
         "TAILOR_DATABASE_URL": f"sqlite:///{tmp_path / 'jobs.db'}",
         "TAILOR_STORAGE_URL": str(tmp_path / "out"),
-        "TAILOR_BROKER_VISIBILITY_TIMEOUT_S": "12",
-        "TAILOR_CHUNK_SIZE": "10",
+        "TAILOR_BROKER_VISIBILITY_TIMEOUT_S": "30",
+        "TAILOR_CHUNK_SIZE": "2",
     }
     return values
 
@@ -88,8 +88,8 @@ def cluster(tmp_path: Path, redis_url: str) -> Iterator[tuple[Settings, JobStore
         broker_url=values["TAILOR_BROKER_URL"],
         database_url=values["TAILOR_DATABASE_URL"],
         storage_url=values["TAILOR_STORAGE_URL"],
-        broker_visibility_timeout_s=12,
-        chunk_size=10,
+        broker_visibility_timeout_s=30,
+        chunk_size=2,
     )
     store = open_store(settings.database_url)
     workers = Workers({**os.environ, **values}, tmp_path)

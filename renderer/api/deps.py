@@ -72,5 +72,6 @@ ApiKey = Annotated[ApiKeyRecord, Depends(require_api_key)]
 
 
 def owned(owner: str | None, key: ApiKeyRecord) -> bool:
-    """Whether `key` may see a resource created by `owner` (None: created outside the API)."""
-    return owner is None or owner == key.id
+    """Whether `key` may see a resource created by `owner`. A campaign or job created outside the
+    API (CLI, `owner` None) belongs to no key: no key can read, cancel or mint links for it."""
+    return owner is not None and owner == key.id

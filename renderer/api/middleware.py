@@ -61,8 +61,9 @@ class PayloadTooLarge(HTTPException):
 class BodyLimitMiddleware:
     """Refuse bodies over `limit` bytes with ``413``, declared (Content-Length) or streamed.
 
-    Multipart uploads are left to their route, which counts the file bytes against
-    ``max_upload_bytes`` as they stream in.
+    Only the campaign upload (``POST /campaigns`` as multipart) is left to its route, which
+    counts the file bytes against ``max_upload_bytes`` as they stream in; a multipart body sent
+    anywhere else is held to the same small limit as JSON, before any key is checked.
     """
 
     def __init__(self, app: ASGIApp, limit: int) -> None:
@@ -71,7 +72,13 @@ class BodyLimitMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = Headers(scope=scope) if scope["type"] == "http" else None
-        if headers is None or headers.get("content-type", "").lower().startswith("multipart/"):
+        upload = (
+            headers is not None
+            and scope.get("method") == "POST"
+            and scope.get("path", "").rstrip("/") == "/campaigns"
+            and headers.get("content-type", "").lower().startswith("multipart/")
+        )
+        if headers is None or upload:
             await self.app(scope, receive, send)
             return
         declared = headers.get("content-length", "")

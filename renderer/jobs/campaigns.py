@@ -299,17 +299,17 @@ def cancel_campaign(store: JobStore, campaign_id: str) -> bool:
     return store.set_campaign_status(campaign_id, "cancelled")
 
 
-def prepare_resume(store: JobStore, campaign_id: str, settings: Settings) -> CampaignRecord:
-    """Reopen a cancelled or failed campaign and requeue failed rows with attempts left; the
-    caller then runs `ingest` again. ServiceUnavailable never; KeyError for an unknown id."""
-    campaign = store.get_campaign(campaign_id)
-    if campaign is None:
+def prepare_resume(store: JobStore, campaign_id: str, settings: Settings) -> tuple[CampaignRecord, bool]:
+    """Requeue failed rows with attempts left, then reopen the campaign (cancelled, failed, or done
+    with rows just requeued); the caller runs `ingest` again when this call reopened it (True).
+    KeyError for an unknown id."""
+    if store.get_campaign(campaign_id) is None:
         raise KeyError(campaign_id)
-    store.reopen_campaign(campaign_id)
-    store.requeue_failed(campaign_id, settings.task_max_attempts)
+    requeued = store.requeue_failed(campaign_id, settings.task_max_attempts)
+    reopened = store.reopen_campaign(campaign_id, from_done=requeued > 0)
     refreshed = store.get_campaign(campaign_id)
     assert refreshed is not None
-    return refreshed
+    return refreshed, reopened
 
 
 def run_in_background(target: Callable[[], None], name: str) -> threading.Thread:

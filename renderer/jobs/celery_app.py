@@ -10,13 +10,16 @@ nothing is rendered twice. Run workers with ``tailor worker``.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
 from celery import Celery
 from kombu.exceptions import OperationalError
+from sqlalchemy.exc import SQLAlchemyError
 
-from renderer.errors import ServiceUnavailable
+from renderer.errors import ServiceUnavailable, StorageError
 from renderer.jobs.campaigns import Chunk
 from renderer.settings import Settings, load_settings
 
@@ -43,7 +46,7 @@ def make_celery(settings: Settings) -> Celery:
         worker_hijack_root_logger=False,
     )
     app.task(name="tailor.render_chunk", bind=True, max_retries=settings.task_max_attempts)(_render_chunk)
-    app.task(name="tailor.ingest", bind=True)(_ingest)
+    app.task(name="tailor.ingest", bind=True, max_retries=settings.task_max_attempts)(_ingest)
     app.task(name="tailor.render_job", bind=True)(_render_job)
     return app
 
@@ -54,15 +57,44 @@ def _render_chunk(
     from renderer.jobs.tasks import render_chunk, worker_context
 
     rows: Chunk = [(int(number), dict(values)) for number, values in chunk]
-    report = render_chunk(worker_context(load_settings()), campaign_id, rows, overwrite)
+    with _retrying(task, campaign_id):
+        report = render_chunk(worker_context(load_settings()), campaign_id, rows, overwrite)
     return {"done": report.done, "failed": report.failed, "quarantined": report.quarantined}
 
 
 def _ingest(task: Any, campaign_id: str) -> dict[str, int]:
     from renderer.jobs.service import ingest_stored_campaign
 
-    stats = ingest_stored_campaign(load_settings(), campaign_id, CeleryExecutor(task.app))
+    with _retrying(task, campaign_id):
+        stats = ingest_stored_campaign(load_settings(), campaign_id, CeleryExecutor(task.app))
     return {"rows": stats.rows, "submitted": stats.submitted, "rejected": stats.rejected}
+
+
+@contextmanager
+def _retrying(task: Any, campaign_id: str) -> Iterator[None]:
+    """Outages of the job store, storage or broker retry the task with exponential backoff; once
+    the retries are spent the campaign is marked failed (resumable) instead of hanging."""
+    try:
+        yield
+    except (SQLAlchemyError, StorageError, ServiceUnavailable, OSError) as exc:
+        if task.request.retries < task.max_retries:
+            raise task.retry(countdown=min(60, 2 ** (task.request.retries + 1))) from None
+        _give_up(campaign_id, type(exc).__name__)
+        raise
+
+
+def _give_up(campaign_id: str, reason: str) -> None:
+    from renderer.jobs.campaigns import fail_campaign
+    from renderer.jobs.store import open_store
+
+    try:
+        store = open_store(load_settings().database_url)
+    except SQLAlchemyError:
+        return  # the store is still down: the campaign stays running; resume it later
+    try:
+        fail_campaign(store, campaign_id, f"the campaign stopped after repeated {reason} errors")
+    finally:
+        store.close()
 
 
 def _render_job(task: Any, job_id: str, raw_values: dict[str, Any]) -> None:

@@ -289,7 +289,8 @@ def _open_campaign(
             f"{','.join(existing.outputs)}; choose another campaign id or overwrite it"
         )
     stats.resumed = True
-    return prepare_resume(store, spec.campaign, settings)
+    campaign, _ = prepare_resume(store, spec.campaign, settings)  # a killed run stays "running"
+    return campaign
 
 
 def _copy_ingest(ingested: IngestStats, stats: CampaignStats) -> None:

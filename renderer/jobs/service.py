@@ -57,9 +57,15 @@ def start_campaign(
 
 def resume_campaign(settings: Settings, store: JobStore, campaign_id: str) -> CampaignRecord:
     """Reopen a cancelled or failed campaign and ingest again: only rows not done are rendered.
-    KeyError for an unknown id."""
-    campaign = prepare_resume(store, campaign_id, settings)
-    if campaign.status == "running":
+    KeyError for an unknown id; ServiceUnavailable while this process is still stopping the
+    campaign's previous run (retry shortly), so two ingests never run side by side."""
+    earlier = _BACKGROUND.get(campaign_id)
+    if earlier is not None and earlier.is_alive():
+        raise ServiceUnavailable(
+            "the campaign's previous run is still stopping; retry in a few seconds", service="campaign"
+        )
+    campaign, reopened = prepare_resume(store, campaign_id, settings)
+    if reopened:  # of two concurrent resumes, only the one that reopened it ingests
         _dispatch_ingest(settings, store, campaign.id)
     return campaign
 
@@ -81,21 +87,17 @@ def _dispatch_ingest(settings: Settings, store: JobStore, campaign_id: str) -> N
         return
     from renderer.jobs.local import LocalPoolExecutor
 
-    earlier = _BACKGROUND.get(campaign_id)
-    if earlier is not None and earlier.is_alive():
-        earlier.join(60.0)  # a cancelled ingest skips its remaining chunks quickly; never run two
-
     def run() -> None:
         executor = LocalPoolExecutor(settings)
+        background_store = open_store(settings.database_url)
         try:
             ingest_stored_campaign(settings, campaign_id, executor)
             executor.drain()
+            complete_if_finished(background_store, campaign_id)
+        except Exception as exc:  # a database or pool failure: the campaign becomes resumable
+            fail_campaign(background_store, campaign_id, f"the campaign stopped: {type(exc).__name__}")
         finally:
             executor.close()
-        background_store = open_store(settings.database_url)
-        try:
-            complete_if_finished(background_store, campaign_id)
-        finally:
             background_store.close()
 
     thread = threading.Thread(target=run, name=f"tailor-campaign-{campaign_id[:8]}", daemon=True)

@@ -348,10 +348,14 @@ class JobStore:
         allowed = Campaign.status.in_(_CAMPAIGN_FROM[status])
         return self._update(Campaign, values, Campaign.id == campaign_id, allowed) == 1
 
-    def reopen_campaign(self, campaign_id: str) -> bool:
-        """Resume: a cancelled or failed campaign goes back to running (done ones stay done)."""
+    def reopen_campaign(self, campaign_id: str, *, from_done: bool = False) -> bool:
+        """Resume: a cancelled or failed campaign goes back to running; a done one only with
+        `from_done` (it had failed rows that were just requeued). True for the one caller that
+        reopened it, so two concurrent resumes start one ingest."""
         values = {"status": "running", "error": None, "finished_at": None, "updated_at": _now()}
-        allowed = Campaign.status.in_(("cancelled", "failed"))
+        allowed = Campaign.status.in_(
+            ("cancelled", "failed", "done") if from_done else ("cancelled", "failed")
+        )
         return self._update(Campaign, values, Campaign.id == campaign_id, allowed) == 1
 
     def set_campaign_totals(self, campaign_id: str, total: int, rejected: int) -> bool:
