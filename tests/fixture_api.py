@@ -31,6 +31,7 @@ import uvicorn
 from renderer.api import create_app
 from renderer.api.keys import create_key
 from renderer.data.synthetic import synthetic_rows
+from renderer.jobs.store import open_store
 from renderer.settings import Settings, load_settings
 from renderer.template.load import load_template
 
@@ -53,6 +54,17 @@ class ApiServer:
     key: str
     app: Any
     clients: list[httpx.Client] = field(default_factory=list)
+
+    @property
+    def segment(self) -> str:
+        """The campaign segment of this key's one-off renders in storage keys (``api-<key id>``)."""
+        store = open_store(self.settings.database_url)
+        try:
+            record = store.verify_api_key(self.key)
+        finally:
+            store.close()
+        assert record is not None
+        return f"api-{record.id}"
 
     def client(self, key: str | None = "default", **options: Any) -> httpx.Client:
         """An httpx client on the server, sending `key` (the server's own by default, None: none)."""

@@ -133,7 +133,7 @@ def test_recipient_page_loads_with_its_static_files(api: ApiServer) -> None:
     browser = api.client(key=None)
     first = browser.get(body["page_url"])
     assert first.status_code == 307
-    assert first.headers["location"].endswith("/bill-summary/api/DE-2002/index.html")
+    assert first.headers["location"].endswith(f"/bill-summary/{api.segment}/DE-2002/index.html")
     page = browser.get(body["page_url"], follow_redirects=True)
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     for name, value in {
@@ -192,7 +192,7 @@ def test_unknown_and_foreign_renders_are_not_found(api: ApiServer) -> None:
 def _link(api: ApiServer, recipient_id: str, *, ttl_s: float = 3600, now: datetime | None = None) -> str:
     store = open_store(api.settings.database_url)
     try:
-        return store.create_recipient_link("bill-summary", "api", recipient_id, ttl_s, now=now)
+        return store.create_recipient_link("bill-summary", api.segment, recipient_id, ttl_s, now=now)
     finally:
         store.close()
 
@@ -201,7 +201,7 @@ def test_expired_and_unknown_tokens(api: ApiServer) -> None:
     expired = _link(api, "US-1001", ttl_s=60, now=datetime.now(UTC) - timedelta(hours=1))
     browser = api.client(key=None)
     _error(browser.get(f"/r/{expired}"), 410, "link_expired")
-    _error(browser.get(f"/r/{expired}/bill-summary/api/US-1001/index.html"), 410, "link_expired")
+    _error(browser.get(f"/r/{expired}/bill-summary/{api.segment}/US-1001/index.html"), 410, "link_expired")
     _error(browser.get("/r/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"), 404, "link_not_found")
     _error(browser.get("/r/short"), 404, "link_not_found")
 
@@ -212,13 +212,13 @@ def test_a_token_reaches_only_its_recipients_files(api: ApiServer) -> None:
     mine = _render(api, _sample(api, "tr-TR")).json()
     token = urlsplit(mine["page_url"]).path.split("/")[2]
     browser = api.client(key=None)
-    prefix = f"/r/{token}/bill-summary/api"
+    prefix = f"/r/{token}/bill-summary/{api.segment}"
     assert browser.get(f"{prefix}/TR-4004/index.html").status_code == 200
     for path in [
         f"{prefix}/IT-3003/index.html",  # another recipient
         f"{prefix}/TR-4004/%2e%2e/IT-3003/index.html",
         f"/r/{token}/%2e%2e/%2e%2e/etc/passwd",
-        f"/r/{token}/bill-summary/api/TR-4004//index.html",
+        f"{prefix}/TR-4004//index.html",
         f"/r/{token}/other-template/_static/site.css",
         f"{prefix}/TR-4004/missing.pdf",
         f"/r/{token}/jobs.db",
@@ -238,7 +238,7 @@ def test_a_token_reaches_only_its_recipients_files(api: ApiServer) -> None:
 @pytest.mark.pdf
 def test_erasing_a_recipient_removes_outputs_rows_and_links(api: ApiServer) -> None:
     body = _render(api, _sample(api, "id-ID")).json()
-    folder = api.settings.storage_url + "/bill-summary/api/ID-5005"
+    folder = f"{api.settings.storage_url}/bill-summary/{api.segment}/ID-5005"
     assert (urlsplit(body["links"]["pdf"]).path.endswith("/bill.pdf")) and len(list(_files(folder))) == 2
     erased = api.client().delete("/recipients/ID-5005")
     assert erased.status_code == 200, erased.text
@@ -249,6 +249,19 @@ def test_erasing_a_recipient_removes_outputs_rows_and_links(api: ApiServer) -> N
     _error(api.client().get(f"/renders/{body['id']}"), 404, "render_not_found")
     again = api.client().delete("/recipients/ID-5005").json()
     assert (again["stored_keys"], again["objects_deleted"]) == (0, 0)
+
+
+@pytest.mark.pdf
+def test_one_keys_erasure_leaves_another_keys_renders_alone(api: ApiServer) -> None:
+    from renderer.api.keys import create_key
+
+    body = _render(api, _sample(api, "fa-IR")).json()
+    folder = f"{api.settings.storage_url}/bill-summary/{api.segment}/IR-6006"
+    other = create_key(api.settings, "another tenant")
+    erased = api.client(key=other).delete("/recipients/IR-6006").json()
+    assert (erased["stored_keys"], erased["objects_deleted"]) == (0, 0)
+    assert len(_files(folder)) == 2, "the first key's outputs are still there"
+    assert api.client(key=None).get(body["page_url"]).status_code in (200, 307)
 
 
 def _files(folder: str) -> list[str]:

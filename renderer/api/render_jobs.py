@@ -18,7 +18,7 @@ from typing import Any
 
 from renderer.api.errors import ApiError
 from renderer.api.events import emit, render_payload
-from renderer.api.links import API_CAMPAIGN
+from renderer.api.links import api_campaign
 from renderer.api.metrics import Metrics
 from renderer.api.store_queries import render_hook_ids
 from renderer.errors import TailorError
@@ -101,7 +101,9 @@ def run_render_job(
         recipient = template.validator.validate(dict(raw_values))
         outcome.store.start_render_job(job.id)
         options = RenderOptions.from_settings(settings)
-        keys = render_recipient(template, recipient, list(job.outputs), storage, API_CAMPAIGN, options)
+        keys = render_recipient(
+            template, recipient, list(job.outputs), storage, api_campaign(job.api_key_id), options
+        )
     except Exception as exc:
         outcome.failure(job, exc, show)
         if not isinstance(exc, TailorError):

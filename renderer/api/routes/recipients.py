@@ -3,7 +3,8 @@
 The job store forgets the recipient's campaign rows, render jobs and page links (so every link
 stops working at once) and names the storage keys they referenced; each key's recipient folder
 (``{template}/{campaign}/{recipient}/``) is then emptied in storage, companions such as posters
-and captions included, as is the recipient's ``api`` folder of every template. Erasing is
+and captions included, as is the recipient's API-render folder of every template. Only the
+calling key's campaigns and renders are touched. Erasing is
 idempotent: an unknown id answers ``200`` with zero counts.
 """
 
@@ -14,8 +15,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path
 
-from renderer.api.deps import State, require_api_key
-from renderer.api.links import API_CAMPAIGN, recipient_folder
+from renderer.api.deps import ApiKey, State, require_api_key
+from renderer.api.links import api_campaign, recipient_folder
 from renderer.api.models import ErasureOut, ErrorOut
 from renderer.errors import StorageError
 from renderer.jobs.store import JobStore
@@ -35,12 +36,15 @@ def folder_of(key: str) -> str | None:
     return "/".join(parts[:3]) + "/" if len(parts) >= 4 else None
 
 
-def erase(store: JobStore, storage: Storage, templates: list[str], recipient_id: str) -> ErasureOut:
-    """Forget the recipient in the store, then delete its folders in storage."""
-    keys = store.erase_recipient(recipient_id)
+def erase(
+    store: JobStore, storage: Storage, templates: list[str], recipient_id: str, api_key_id: str
+) -> ErasureOut:
+    """Forget the recipient in the caller's campaigns and renders, then delete those folders."""
+    own = api_campaign(api_key_id)
+    keys = store.erase_recipient(recipient_id, api_key_id=api_key_id, api_campaign=own)
     folders = {folder for folder in map(folder_of, keys) if folder}
     with contextlib.suppress(StorageError):  # an id that cannot be a key segment has nothing stored
-        folders.update(recipient_folder(name, API_CAMPAIGN, recipient_id) for name in templates)
+        folders.update(recipient_folder(name, own, recipient_id) for name in templates)
     deleted = sum(storage.delete_prefix(folder) for folder in sorted(folders))
     for key in keys:
         if folder_of(key) is None:
@@ -53,7 +57,8 @@ def erase(store: JobStore, storage: Storage, templates: list[str], recipient_id:
 
 @router.delete("/{recipient_id:path}", response_model=ErasureOut)
 def erase_recipient(
-    recipient_id: Annotated[str, Path(min_length=1, max_length=200)], state: State
+    recipient_id: Annotated[str, Path(min_length=1, max_length=200)], state: State, key: ApiKey
 ) -> ErasureOut:
-    """Erase the recipient's rows, render jobs, page links and every stored output."""
-    return erase(state.store(), state.storage(), state.template_names(), recipient_id)
+    """Erase the recipient's rows, render jobs, page links and stored outputs in the campaigns and
+    renders of the calling API key (another key's data about the same id is theirs to erase)."""
+    return erase(state.store(), state.storage(), state.template_names(), recipient_id, key.id)

@@ -20,7 +20,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from renderer.api.deps import ApiKey, State, owned, require_api_key
 from renderer.api.errors import ApiError
-from renderer.api.links import API_CAMPAIGN, RecipientLinks, mint_links, public_base
+from renderer.api.links import RecipientLinks, api_campaign, mint_links, public_base
 from renderer.api.models import ErrorOut, RenderOut, RenderRequest
 from renderer.api.outputs import choose_outputs
 from renderer.api.render_jobs import Outcome, add_render_hook, render_job_from_settings, shows_recipient
@@ -67,7 +67,7 @@ async def _render_now(
     """Render microsite/PDF in a render process, record the outcome; re-raises a failure."""
     outcome, show = await run_in_threadpool(_outcome, state), shows_recipient(template)
     await run_in_threadpool(outcome.store.start_render_job, job.id)
-    args = (state.settings, template.name, recipient, list(job.outputs), API_CAMPAIGN)
+    args = (state.settings, template.name, recipient, list(job.outputs), api_campaign(job.api_key_id))
     try:
         future = await run_in_threadpool(state.pages.submit, render_in_worker, *args)
         keys: dict[str, str] = await asyncio.wrap_future(future)
@@ -129,7 +129,7 @@ def render_out(
 
 
 def _links(state: ApiState, job: RenderJobRecord, keys: dict[str, str]) -> RecipientLinks:
-    recipient = (job.template, API_CAMPAIGN, job.recipient_id)
+    recipient = (job.template, api_campaign(job.api_key_id), job.recipient_id)
     return mint_links(state.store(), state.storage(), state.settings, recipient, keys)
 
 
