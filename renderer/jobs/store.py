@@ -196,12 +196,12 @@ def create_store_engine(url: str) -> Engine:
     if backend == "postgresql":
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
-        return create_engine(parsed, pool_pre_ping=True)
+        return create_engine(parsed, pool_pre_ping=True, hide_parameters=True)  # no ids in errors
     if backend != "sqlite":
         raise ValueError(f"job store: unsupported database {backend!r}; use sqlite:/// or postgresql://")
     in_memory = parsed.database in (None, "", ":memory:")
     options: dict[str, Any] = {"poolclass": StaticPool} if in_memory else {}
-    engine = create_engine(parsed, connect_args={"check_same_thread": False}, **options)
+    engine = create_engine(parsed, connect_args={"check_same_thread": False}, hide_parameters=True, **options)
     event.listen(engine, "connect", functools.partial(_sqlite_connect, wal=not in_memory))
     event.listen(engine, "begin", _sqlite_begin)
     return engine

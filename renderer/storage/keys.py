@@ -78,3 +78,12 @@ def check_prefix(prefix: str) -> str:
     if not prefix:
         return ""
     return check_key(prefix.removesuffix("/")) + "/"
+
+
+def describe_key(key: str) -> str:
+    """A key as error messages show it: an output key's recipient segment (customer data) is
+    masked, ``bill-summary/october/…/index.html``; other keys are shown as they are."""
+    parts = key.split("/")
+    if len(parts) == 4 and not parts[1].startswith(("_", ".")) and parts[0] != "cache":
+        parts[2] = "…"
+    return "/".join(parts)

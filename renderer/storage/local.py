@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from renderer.errors import StorageError
-from renderer.storage.keys import check_key, check_prefix
+from renderer.storage.keys import check_key, check_prefix, describe_key
 
 _TEMP = ".tmp-"
 
@@ -26,7 +26,7 @@ class LocalStorage:
         """The file path of `key`; refuses keys that would leave the root."""
         path = self.root / check_key(key)
         if self.root not in path.parents:
-            raise StorageError(f"key {key!r} leaves the storage root")
+            raise StorageError(f"key {describe_key(key)!r} leaves the storage root")
         return path
 
     def _write(self, path: Path, data: bytes, *, replace: bool) -> bool:
@@ -76,7 +76,7 @@ class LocalStorage:
         try:
             return self.path(key).read_bytes()
         except FileNotFoundError:
-            raise StorageError(f"no object at key {key!r}") from None
+            raise StorageError(f"no object at key {describe_key(key)!r}") from None
 
     def exists(self, key: str) -> bool:
         """Whether `key` holds an object."""

@@ -6,7 +6,7 @@ import threading
 from collections.abc import Iterator
 
 from renderer.errors import StorageError
-from renderer.storage.keys import check_key, check_prefix
+from renderer.storage.keys import check_key, check_prefix, describe_key
 
 
 class MemoryStorage:
@@ -34,7 +34,7 @@ class MemoryStorage:
         try:
             return self.objects[check_key(key)][0]
         except KeyError:
-            raise StorageError(f"no object at key {key!r}") from None
+            raise StorageError(f"no object at key {describe_key(key)!r}") from None
 
     def exists(self, key: str) -> bool:
         """Whether `key` holds an object."""

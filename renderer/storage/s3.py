@@ -22,7 +22,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from renderer.errors import StorageError
-from renderer.storage.keys import check_key, check_prefix
+from renderer.storage.keys import check_key, check_prefix, describe_key
 
 MAX_LINK_EXPIRY_S = 7 * 86_400  # the longest a SigV4 presigned URL may live
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
@@ -128,7 +128,7 @@ class S3Storage:
     def put(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> None:
         """Store `data` under `key` (PutObject replaces atomically)."""
         args = self._write_args(key, data, content_type)
-        with self._errors("put", f"key {key!r}"):
+        with self._errors("put", f"key {describe_key(key)!r}"):
             self._client.put_object(**args)
 
     def put_if_absent(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> bool:
@@ -145,11 +145,13 @@ class S3Storage:
                     if _status(exc) == 501 or _code(exc) == "NotImplemented":
                         break
                     if _code(exc) != "ConditionalRequestConflict":  # 409: a racing write; S3 says retry
-                        raise self._error("put_if_absent", f"key {key!r}", exc) from None
+                        raise self._error("put_if_absent", f"key {describe_key(key)!r}", exc) from None
                 except BotoCoreError as exc:
-                    raise self._error("put_if_absent", f"key {key!r}", exc) from None
+                    raise self._error("put_if_absent", f"key {describe_key(key)!r}", exc) from None
             else:
-                raise StorageError(f"S3 put_if_absent of key {key!r} at {self.host} kept conflicting")
+                raise StorageError(
+                    f"S3 put_if_absent of key {describe_key(key)!r} at {self.host} kept conflicting"
+                )
             # The endpoint has no conditional writes (older MinIO, some S3 clones): fall back to
             # HEAD then PUT. Two racing writers may both pass the HEAD; the last PUT wins.
             self._conditional_writes = False
@@ -161,12 +163,14 @@ class S3Storage:
     def get(self, key: str) -> bytes:
         """The object's bytes; StorageError naming the key when it does not exist."""
         name = self._name(key)
-        with self._errors("get", f"key {key!r}"):
+        with self._errors("get", f"key {describe_key(key)!r}"):
             try:
                 body = self._client.get_object(Bucket=self.bucket, Key=name)["Body"]
             except ClientError as exc:
                 if _code(exc) in _MISSING:
-                    raise StorageError(f"no object at key {key!r} (S3 at {self.host})") from None
+                    raise StorageError(
+                        f"no object at key {describe_key(key)!r} (S3 at {self.host})"
+                    ) from None
                 raise
             with contextlib.closing(body):
                 return bytes(body.read())
@@ -176,26 +180,28 @@ class S3Storage:
         extra: dict[str, Any] = {"ContentType": content_type}
         if self.sse:
             extra["ServerSideEncryption"] = self.sse
-        with self._errors("put_file", f"key {key!r}"):
+        with self._errors("put_file", f"key {describe_key(key)!r}"):
             try:
                 self._client.upload_file(str(path), self.bucket, self._name(key), ExtraArgs=extra)
             except Boto3Error as exc:  # s3transfer wraps the cause; its type names it well enough
                 raise StorageError(
-                    f"S3 put_file of key {key!r} at {self.host} failed: {type(exc).__name__}"
+                    f"S3 put_file of key {describe_key(key)!r} at {self.host} failed: {type(exc).__name__}"
                 ) from None
 
     def download(self, key: str, target: Path) -> None:
         """Write the object to the file `target`, streamed (a large data file never sits in memory)."""
-        with self._errors("download", f"key {key!r}"):
+        with self._errors("download", f"key {describe_key(key)!r}"):
             try:
                 self._client.download_file(self.bucket, self._name(key), str(target))
             except ClientError as exc:
                 if _code(exc) in _MISSING:
-                    raise StorageError(f"no object at key {key!r} (S3 at {self.host})") from None
+                    raise StorageError(
+                        f"no object at key {describe_key(key)!r} (S3 at {self.host})"
+                    ) from None
                 raise
             except Boto3Error as exc:
                 raise StorageError(
-                    f"S3 download of key {key!r} at {self.host} failed: {type(exc).__name__}"
+                    f"S3 download of key {describe_key(key)!r} at {self.host} failed: {type(exc).__name__}"
                 ) from None
 
     def stream(self, key: str, byte_range: str | None = None, chunk_size: int = 1 << 16) -> ObjectStream:
@@ -204,12 +210,14 @@ class S3Storage:
         args: dict[str, Any] = {"Bucket": self.bucket, "Key": self._name(key)}
         if byte_range:
             args["Range"] = byte_range
-        with self._errors("get", f"key {key!r}"):
+        with self._errors("get", f"key {describe_key(key)!r}"):
             try:
                 answer = self._client.get_object(**args)
             except ClientError as exc:
                 if _code(exc) in _MISSING:
-                    raise StorageError(f"no object at key {key!r} (S3 at {self.host})") from None
+                    raise StorageError(
+                        f"no object at key {describe_key(key)!r} (S3 at {self.host})"
+                    ) from None
                 if _code(exc) == "InvalidRange":
                     raise ValueError("the range is outside the object") from None
                 raise
@@ -225,7 +233,7 @@ class S3Storage:
     def exists(self, key: str) -> bool:
         """Whether `key` holds an object (HeadObject)."""
         name = self._name(key)
-        with self._errors("exists", f"key {key!r}"):
+        with self._errors("exists", f"key {describe_key(key)!r}"):
             try:
                 self._client.head_object(Bucket=self.bucket, Key=name)
             except ClientError as exc:
@@ -237,7 +245,7 @@ class S3Storage:
     def url(self, key: str) -> str:
         """A presigned GET URL of `key`, valid for `link_expiry_s` seconds (at most 7 days)."""
         params = {"Bucket": self.bucket, "Key": self._name(key)}
-        with self._errors("url", f"key {key!r}"):
+        with self._errors("url", f"key {describe_key(key)!r}"):
             return str(
                 self._client.generate_presigned_url("get_object", Params=params, ExpiresIn=self.link_expiry_s)
             )
@@ -245,7 +253,7 @@ class S3Storage:
     def delete(self, key: str) -> None:
         """Remove `key` if present; S3 answers a missing key with success too."""
         name = self._name(key)
-        with self._errors("delete", f"key {key!r}"):
+        with self._errors("delete", f"key {describe_key(key)!r}"):
             self._client.delete_object(Bucket=self.bucket, Key=name)
 
     def _pages(self, prefix: str) -> Iterator[list[str]]:
