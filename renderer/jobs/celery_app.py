@@ -10,12 +10,14 @@ nothing is rendered twice. Run workers with ``tailor worker``.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
 from celery import Celery
+from celery.signals import worker_process_init
 from kombu.exceptions import OperationalError
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -136,6 +138,18 @@ def publish(app: Celery, name: str, args: list[Any]) -> None:
 def celery_for(settings: Settings) -> Celery:
     """One Celery app per settings object (the API and CLI reuse it)."""
     return make_celery(settings)
+
+
+@worker_process_init.connect  # type: ignore[untyped-decorator]
+def _prepare_worker_process(**_: Any) -> None:
+    """Each render process opens its store and storage once, then tunes the garbage collector as
+    the local pool does (WeasyPrint allocates many short-lived objects: ~20% faster PDFs)."""
+    from renderer.jobs.tasks import worker_context
+
+    worker_context(load_settings())
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(20_000, 50, 1_000)
 
 
 app = make_celery(load_settings())  # what `celery -A renderer.jobs.celery_app worker` loads

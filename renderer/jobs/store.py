@@ -452,6 +452,14 @@ class JobStore:
                 changed += connection.execute(query, [{"number": row, "now": now} for row in batch]).rowcount
         return changed
 
+    def has_open_rows(self, campaign_id: str) -> bool:
+        """Whether any row of the campaign is not finished yet (one index seek, not a count)."""
+        query = select(CampaignRow.row).where(
+            CampaignRow.campaign_id == campaign_id, CampaignRow.status.in_(_OPEN_ROW)
+        )
+        with self._read() as connection:
+            return connection.execute(query.limit(1)).first() is not None
+
     def rows_for_recipients(
         self, campaign_id: str, recipient_ids: Iterable[str]
     ) -> dict[str, tuple[int, str]]:
