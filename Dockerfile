@@ -53,7 +53,7 @@ ENV PATH=/opt/venv/bin:$PATH \
     TAILOR_STORAGE_URL=/data
 
 # Numeric user so orchestrators can verify runAsNonRoot; /data holds local outputs and the
-# default SQLite job store (sqlite:///tailor-jobs.db is relative to the working directory).
+# default SQLite job store (/data/_tailor/jobs.db, beside the outputs it describes).
 USER 10001:10001
 WORKDIR /data
 EXPOSE 8000

@@ -30,7 +30,9 @@ TARGETS = {"microsite": 1000.0, "pdf": 20.0}
 def campaign_rate(data: Path, output: str, workers: int, scratch: Path) -> float:
     """Recipients/s of one whole campaign (start-up included) into a fresh output folder."""
     out = Path(tempfile.mkdtemp(dir=scratch))
-    settings = load_settings(storage_url=str(out), workers=workers)
+    settings = load_settings(
+        storage_url=str(out), workers=workers, database_url=f"sqlite:///{out / 'jobs.db'}"
+    )
     spec = CampaignSpec("bill-summary", data, (output,), "bench", out / "_reports")
     started = time.perf_counter()
     stats = run_campaign(spec, settings)

@@ -51,7 +51,7 @@ def recipients(folder: Path, count: int) -> tuple[Path, list[dict[str, str]]]:
 def tailor_campaign(data: Path, count: int, scratch: Path) -> float:
     """Seconds per recipient for a whole video campaign with a cold segment cache."""
     out = Path(tempfile.mkdtemp(dir=scratch))
-    settings = load_settings(storage_url=str(out))
+    settings = load_settings(storage_url=str(out), database_url=f"sqlite:///{out / 'jobs.db'}")
     started = time.perf_counter()
     stats = run_campaign(CampaignSpec("bill-summary", data, ("video",), "bench", out / "_reports"), settings)
     assert stats.rendered == count and stats.failed == 0, stats

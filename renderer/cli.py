@@ -257,11 +257,6 @@ def campaign(
     spec = CampaignSpec(str(loaded.root), data, tuple(outputs.split(",")), name, report_dir, overwrite)
     if validate_only:
         raise typer.Exit(code=_validate_only(spec, settings))
-    if "database_url" not in settings.model_fields_set:  # the job store lives beside the outputs
-        (root / "_tailor").mkdir(parents=True, exist_ok=True)
-        settings = settings.model_copy(
-            update={"database_url": f"sqlite:///{(root / '_tailor' / 'jobs.db').resolve()}"}
-        )
     columns = (
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -306,7 +301,7 @@ def _validate_only(spec: CampaignSpec, settings: Settings) -> int:
         f"({stats.duplicates} duplicate recipient ids) in {stats.elapsed:.1f} s "
         f"({stats.rows / max(stats.elapsed, 1e-9):.0f} rows/s)"
     )
-    out.print(f"rejects:  {(spec.report_dir / 'rejects.csv').resolve()}")
+    out.print(f"rejects:  {(spec.report_dir / 'validation-rejects.csv').resolve()}")
     return 1 if stats.rejected else 0
 
 

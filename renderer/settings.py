@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -37,7 +37,9 @@ class Settings(BaseSettings):
 
     # ---- the service: job store, broker, object storage, links --------------------------------
     database_url: str = Field(
-        default="sqlite:///tailor-jobs.db", description="Job store (SQLAlchemy URL): SQLite or PostgreSQL"
+        default="",
+        description="Job store (SQLAlchemy URL): SQLite or PostgreSQL; default: SQLite beside local "
+        "outputs (STORAGE/_tailor/jobs.db), else ./tailor-jobs.db",
     )
     broker_url: str | None = Field(
         default=None, description="Celery broker (redis://...); unset = local pool"
@@ -65,6 +67,19 @@ class Settings(BaseSettings):
     webhook_max_attempts: int = Field(default=6, ge=1, le=20, description="Deliveries tried per event")
     webhook_timeout_s: float = Field(default=10.0, gt=0, description="Time limit of one webhook call")
     public_url: str = Field(default="http://localhost:8000", description="Base URL of links handed out")
+
+    @model_validator(mode="after")
+    def _default_job_store(self) -> Settings:
+        """Without TAILOR_DATABASE_URL the job store lives beside local outputs, so a campaign's
+        state travels with its files and never lands in whatever folder a command ran from."""
+        if not self.database_url:
+            url = self.storage_url.removeprefix("file://")
+            local = "://" not in url
+            place = (
+                (Path(url) / "_tailor" / "jobs.db").resolve() if local else Path("tailor-jobs.db").resolve()
+            )
+            object.__setattr__(self, "database_url", f"sqlite:///{place}")
+        return self
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -39,7 +39,7 @@ def _data(tmp_path: Path, *, broken: bool) -> Path:
 
 
 def _rendered(folder: Path) -> list[Path]:
-    return [p for p in folder.rglob("*") if p.is_file() and p.name != "rejects.csv"]
+    return [p for p in folder.rglob("*") if p.is_file() and p.name != "validation-rejects.csv"]
 
 
 def test_validation_counts_rows_writes_rejects_and_renders_nothing(
@@ -58,13 +58,13 @@ def test_validation_counts_rows_writes_rejects_and_renders_nothing(
 
     assert (stats.rows, stats.valid, stats.rejected, stats.duplicates) == (13, 11, 2, 1)
     assert (stats.rendered, stats.failed) == (0, 0)
-    with (report_dir / "rejects.csv").open(encoding="utf-8") as handle:
+    with (report_dir / "validation-rejects.csv").open(encoding="utf-8") as handle:
         rejects = list(csv.DictReader(handle))
     assert [(int(r["row"]), r["field"]) for r in rejects] == [(5, "previous_amount"), (14, "customer_id")]
     assert "valid decimal" in rejects[0]["reason"]
     assert rejects[1]["reason"] == "duplicate recipient id (first at row 3)"
     assert all(r["recipient_id"] == "" for r in rejects)
-    assert "lots" not in (report_dir / "rejects.csv").read_text(encoding="utf-8")
+    assert "lots" not in (report_dir / "validation-rejects.csv").read_text(encoding="utf-8")
     assert _rendered(out) == [], "validation renders and stores nothing"
     assert not store.exists(), "the configured job store is not touched"
 
@@ -93,7 +93,7 @@ def test_cli_validate_only_prints_counts_and_exits_1_on_rejects(
         assert "13 rows: 11 valid, 2 rejected (1 duplicate recipient ids)" in result.stdout
     else:
         assert "12 rows: 12 valid, 0 rejected (0 duplicate recipient ids)" in result.stdout
-    rejects = out / "bill-summary" / "recipients" / "_campaign" / "rejects.csv"
+    rejects = out / "bill-summary" / "recipients" / "_campaign" / "validation-rejects.csv"
     assert str(rejects) in result.stdout
     assert len(rejects.read_text(encoding="utf-8").splitlines()) == (3 if broken else 1)
     assert _rendered(out) == [], "no outputs, no job store beside them"

@@ -166,11 +166,13 @@ def ingest(
             raise SourceError(f"missing required columns: {', '.join(missing)}", file=data.name, row=1)
         stats.total_bytes = source.total_bytes
         store.set_campaign_status(campaign.id, "running")
+        # a video takes seconds: one recipient per chunk spreads them over every worker
+        chunk_size = 1 if "video" in campaign.outputs else settings.chunk_size
         chunk: Chunk = []
         for batch in _batches(source, template, store, campaign.id, stats):
             for number, values in batch:
                 chunk.append((number, values))
-                if len(chunk) >= settings.chunk_size:
+                if len(chunk) >= chunk_size:
                     executor.submit(campaign.id, chunk)
                     stats.submitted += len(chunk)
                     chunk = []

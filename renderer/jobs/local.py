@@ -8,7 +8,8 @@ its worker is quarantined after `task_max_attempts`.
 
 `run_campaign` is the CLI's whole campaign: create or resume it in the job store, ingest the file,
 render, and write ``manifest.jsonl`` and ``rejects.csv`` from the store. `validate_campaign` is the
-same ingest into a `DiscardExecutor` and a throwaway job store: counts and ``rejects.csv``, no render.
+same ingest into a `DiscardExecutor` and a throwaway job store: counts and
+``validation-rejects.csv``, no render.
 """
 
 from __future__ import annotations
@@ -245,11 +246,11 @@ def run_campaign(
 
 def validate_campaign(spec: CampaignSpec, settings: Settings) -> CampaignStats:
     """Stream and validate `spec.data` against the template's contract without rendering: rows,
-    valid, rejected and duplicate counts, and ``rejects.csv`` in `spec.report_dir` (nothing else is
-    written there). Duplicates are found the way a real run finds them, in a job store: a
-    throwaway SQLite file in a temporary folder, so the configured store is never touched and
-    memory stays flat for any file size. Raises like `run_campaign` for a broken template or an
-    unreadable file or header."""
+    valid, rejected and duplicate counts, and ``validation-rejects.csv`` in `spec.report_dir`
+    (beside a real run's reports, never over them; nothing else is written there). Duplicates
+    are found the way a real run finds them, in a job store: a throwaway SQLite file in a
+    temporary folder, so the configured store is never touched and memory stays flat. Raises
+    like `run_campaign` for a broken template or an unreadable file or header."""
     template = load_template(spec.template, settings)
     stats = CampaignStats()
     with tempfile.TemporaryDirectory(prefix="tailor-validate-") as scratch:
@@ -264,7 +265,9 @@ def validate_campaign(spec: CampaignSpec, settings: Settings) -> CampaignStats:
             )
             _copy_ingest(ingest(store, campaign, template, spec.data, DiscardExecutor(), settings), stats)
             spec.report_dir.mkdir(parents=True, exist_ok=True)
-            with (spec.report_dir / "rejects.csv").open("w", encoding="utf-8", newline="") as handle:
+            with (spec.report_dir / "validation-rejects.csv").open(
+                "w", encoding="utf-8", newline=""
+            ) as handle:
                 _write_rejects(store, campaign.id, RejectsWriter(handle))
         finally:
             store.close()

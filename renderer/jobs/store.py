@@ -201,6 +201,8 @@ def create_store_engine(url: str) -> Engine:
         raise ValueError(f"job store: unsupported database {backend!r}; use sqlite:/// or postgresql://")
     in_memory = parsed.database in (None, "", ":memory:")
     options: dict[str, Any] = {"poolclass": StaticPool} if in_memory else {}
+    if not in_memory and parsed.database:
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(parsed, connect_args={"check_same_thread": False}, hide_parameters=True, **options)
     event.listen(engine, "connect", functools.partial(_sqlite_connect, wal=not in_memory))
     event.listen(engine, "begin", _sqlite_begin)
