@@ -15,8 +15,6 @@ store, not in a set in memory).
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +28,7 @@ from renderer.jobs.work import check_outputs
 from renderer.settings import Settings
 from renderer.storage import LocalStorage
 from renderer.storage.base import Storage
-from renderer.template.load import Template, load_template
+from renderer.template.load import Template
 
 Chunk = list[tuple[int, dict[str, Any]]]
 BATCH = 500
@@ -314,29 +312,6 @@ def prepare_resume(store: JobStore, campaign_id: str, settings: Settings) -> tup
     return refreshed, reopened
 
 
-def run_in_background(target: Callable[[], None], name: str) -> threading.Thread:
-    """Run an ingest (and, for the local executor, its renders) on a daemon thread of this process:
-    the API's way to start a campaign without a broker."""
-    thread = threading.Thread(target=target, name=name, daemon=True)
-    thread.start()
-    return thread
-
-
-def load_campaign_template(campaign: CampaignRecord, settings: Settings) -> Template:
-    """The campaign's template, loaded from the configured templates folder."""
-    return load_template(campaign.template, settings)
-
-
-def wait_until(predicate: Callable[[], bool], timeout_s: float, every_s: float = 0.2) -> bool:
-    """Poll `predicate` until it holds or `timeout_s` passes; True when it held."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(every_s)
-    return predicate()
-
-
 __all__ = [
     "CampaignProgress",
     "Chunk",
@@ -350,10 +325,7 @@ __all__ = [
     "create_campaign",
     "fail_campaign",
     "ingest",
-    "load_campaign_template",
     "notify_finished",
     "prepare_resume",
-    "run_in_background",
     "source_path",
-    "wait_until",
 ]
