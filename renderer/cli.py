@@ -196,6 +196,11 @@ def _local_root(settings: Settings) -> Path:
     return Path(url)
 
 
+def _rate(per_second: float) -> str:
+    """A rate people can read: one decimal below 10/s (videos), whole numbers above."""
+    return f"{per_second:.1f}" if per_second < 10 else f"{per_second:.0f}"
+
+
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-._") or "campaign"
 
@@ -263,7 +268,7 @@ def campaign(
         TextColumn(
             "{task.fields[done]} rendered · {task.fields[rejected]} rejected · {task.fields[failed]} failed"
         ),
-        TextColumn("· {task.fields[rate]:.0f}/s"),
+        TextColumn("· {task.fields[rate]:.1f}/s"),
         TimeElapsedColumn(),
     )
     # No auto-refresh thread: a single-threaded parent lets the worker pool fork instantly.
@@ -280,7 +285,7 @@ def campaign(
         out.print(f"resumed campaign {name!r}: {stats.skipped_done} recipients were already rendered")
     out.print(
         f"{stats.rendered} rendered, {stats.rejected} rejected, {stats.failed} failed "
-        f"in {stats.elapsed:.1f} s ({stats.rendered / max(stats.elapsed, 1e-9):.0f} recipients/s)"
+        f"in {stats.elapsed:.1f} s ({_rate(stats.rendered / max(stats.elapsed, 1e-9))} recipients/s)"
     )
     out.print(f"outputs:  {(root / loaded.name / name).resolve()}")
     out.print(f"manifest: {(report_dir / 'manifest.jsonl').resolve()}")
