@@ -38,6 +38,11 @@ def _sample(path: Path, rows: int) -> None:
     assert result.returncode == 0, result.stderr
 
 
+def _campaign_args(data: Path, out: Path, outputs: str, *extra: str) -> list[str]:
+    """`tailor campaign bill-summary DATA --out OUT --outputs OUTPUTS [extra...]`."""
+    return ["campaign", "bill-summary", str(data), "--out", str(out), "--outputs", outputs, *extra]
+
+
 def _done_rows(database: Path) -> int:
     if not database.exists():
         return 0
@@ -53,17 +58,7 @@ def _done_rows(database: Path) -> int:
 def test_a_killed_campaign_resumes_and_renders_only_what_was_missing(tmp_path: Path) -> None:
     data, out = tmp_path / "r.csv", tmp_path / "out"
     _sample(data, 40)
-    args = [
-        "campaign",
-        "bill-summary",
-        str(data),
-        "--out",
-        str(out),
-        "--outputs",
-        "microsite,pdf",
-        "--campaign",
-        "k",
-    ]
+    args = _campaign_args(data, out, "microsite,pdf", "--campaign", "k")
     env = {**os.environ, "TAILOR_CHUNK_SIZE": "2", "TAILOR_WORKERS": "2"}
     command = [sys.executable, "-m", "renderer", *args]
     process = subprocess.Popen(
@@ -104,7 +99,7 @@ def test_a_killed_campaign_resumes_and_renders_only_what_was_missing(tmp_path: P
 def test_rerunning_a_finished_campaign_renders_nothing_and_overwrite_renders_all(tmp_path: Path) -> None:
     data, out = tmp_path / "r.csv", tmp_path / "o"
     _sample(data, 3)
-    args = ["campaign", "bill-summary", str(data), "--out", str(out), "--outputs", "microsite"]
+    args = _campaign_args(data, out, "microsite")
     assert _tailor(*args).returncode == 0
     again = _tailor(*args)
     assert again.returncode == 0, again.stderr
@@ -151,17 +146,7 @@ def test_rerunning_a_done_campaign_renders_its_failed_rows(tmp_path: Path) -> No
     """A row that failed (e.g. storage was down) is rendered when the campaign id runs again."""
     data, out = tmp_path / "r.csv", tmp_path / "o"
     _sample(data, 4)
-    args = [
-        "campaign",
-        "bill-summary",
-        str(data),
-        "--out",
-        str(out),
-        "--outputs",
-        "microsite",
-        "--campaign",
-        "f",
-    ]
+    args = _campaign_args(data, out, "microsite", "--campaign", "f")
     assert _tailor(*args).returncode == 0
     database = out / "_tailor" / "jobs.db"
     with sqlite3.connect(database) as connection:  # as if row 3 had failed on a storage outage

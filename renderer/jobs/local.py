@@ -26,7 +26,7 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from renderer.data.sources import RejectsWriter
@@ -50,20 +50,13 @@ MAX_POOL_RESTARTS = 20
 
 
 @dataclass
-class CampaignStats:
-    """Counts of a campaign run, updated as results arrive."""
+class CampaignStats(IngestStats):
+    """Counts of a campaign run: the ingest's counts plus renders, updated as results arrive."""
 
-    rows: int = 0
-    valid: int = 0
     rendered: int = 0
-    rejected: int = 0
     failed: int = 0
-    duplicates: int = 0
-    skipped_done: int = 0
     resumed: bool = False
     started: float = field(default_factory=time.perf_counter)
-    bytes_read: int = 0
-    total_bytes: int = 0
 
     @property
     def elapsed(self) -> float:
@@ -297,13 +290,8 @@ def _open_campaign(
 
 
 def _copy_ingest(ingested: IngestStats, stats: CampaignStats) -> None:
-    stats.rows = ingested.rows
-    stats.valid = ingested.valid
-    stats.rejected = ingested.rejected
-    stats.duplicates = ingested.duplicates
-    stats.skipped_done = ingested.skipped_done
-    stats.bytes_read = ingested.bytes_read
-    stats.total_bytes = ingested.total_bytes
+    for counter in fields(IngestStats):
+        setattr(stats, counter.name, getattr(ingested, counter.name))
 
 
 def write_reports(store: JobStore, campaign_id: str, report_dir: Path, template: Template) -> None:
