@@ -108,6 +108,28 @@ def test_rerunning_a_finished_campaign_renders_nothing_and_overwrite_renders_all
     assert fresh.returncode == 0 and "3 rendered" in fresh.stdout and "resumed" not in fresh.stdout
 
 
+def _pool_workers() -> list[int]:
+    """PIDs of this process's pool workers, never the session's servers (moto, Redis, PostgreSQL):
+    forked children share this process's command line; forkserver workers are its server's children."""
+    me = os.getpid()
+    own = Path(f"/proc/{me}/cmdline").read_bytes()
+    processes: dict[int, tuple[int, bytes]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat, cmdline = (entry / "stat").read_text(), (entry / "cmdline").read_bytes()
+        except OSError:
+            continue  # exited meanwhile
+        processes[int(entry.name)] = (int(stat.rsplit(")", 1)[1].split()[1]), cmdline)
+    forkservers = {
+        pid for pid, (ppid, cmd) in processes.items() if ppid == me and b"multiprocessing.forkserver" in cmd
+    }
+    return sorted(
+        pid for pid, (ppid, cmd) in processes.items() if (ppid == me and cmd == own) or ppid in forkservers
+    )
+
+
 def test_a_worker_killed_mid_chunk_costs_a_restart_not_a_recipient(
     tmp_path: Path, settings: Settings
 ) -> None:
@@ -127,11 +149,9 @@ def test_a_worker_killed_mid_chunk_costs_a_restart_not_a_recipient(
     def kill_one_worker(stats: object) -> None:
         if killed:
             return
-        children = subprocess.run(
-            ["pgrep", "-P", str(os.getpid())], capture_output=True, text=True
-        ).stdout.split()
-        if children:
-            killed.append(int(children[0]))
+        workers = _pool_workers()
+        if workers:
+            killed.append(workers[0])
             os.kill(killed[0], signal.SIGKILL)
 
     stats = run_campaign(
