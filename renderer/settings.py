@@ -66,6 +66,12 @@ class Settings(BaseSettings):
     )
     webhook_max_attempts: int = Field(default=6, ge=1, le=20, description="Deliveries tried per event")
     webhook_timeout_s: float = Field(default=10.0, gt=0, description="Time limit of one webhook call")
+    webhook_allow_private: bool = Field(
+        default=False,
+        description="Let webhooks reach loopback, private, link-local and metadata addresses "
+        "(on-premise receivers, tests); off: only public addresses, checked on registration and "
+        "on every connection",
+    )
     public_url: str = Field(default="http://localhost:8000", description="Base URL of links handed out")
 
     @model_validator(mode="after")

@@ -1,20 +1,53 @@
-"""Webhooks: signed deliveries to a loopback receiver, retries with backoff, and the signature itself."""
+"""Webhooks: signed deliveries to a loopback receiver, retries with backoff, the signature itself,
+the refusal of internal addresses (registration and connection), and one delivery per claim."""
 
 from __future__ import annotations
 
 import json
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from ipaddress import ip_address
 from pathlib import Path
+from typing import Any
 
+import httpcore
 import httpx
 import pytest
-from fixture_api import ApiServer, Receiver, api_fixture, csv_bytes, receiver_fixture, sample_rows, wait_for  # noqa: F401
+from fixture_api import (  # noqa: F401
+    ApiServer,
+    Receiver,
+    api_settings,
+    csv_bytes,
+    free_port,
+    make_api_fixture,
+    receiver_fixture,
+    sample_rows,
+    serve,
+    wait_for,
+)
 
-from renderer.api.webhooks import backoff_s, deliver_due, emit, sign, verify
+from renderer.api.egress import (
+    AddressNotAllowed,
+    GuardedBackend,
+    address_allowed,
+    delivery_client,
+    url_refusal,
+)
+from renderer.api.store_queries import link_exists
+from renderer.api.webhooks import Dispatcher, backoff_s, deliver_due, emit, sign, verify
 from renderer.jobs.store import JobStore, open_store
-from renderer.settings import load_settings
+from renderer.settings import Settings, load_settings
+
+
+@pytest.fixture(scope="module", name="api")
+def private_api_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
+    """One API server for the module that may deliver to loopback receivers."""
+    port = free_port()
+    settings = api_settings(tmp_path_factory.mktemp("api"), port, webhook_allow_private=True)
+    with serve(settings, port) as running:
+        yield running
 
 
 def _events(receiver: Receiver, count: int) -> list[tuple[dict[str, str], bytes]]:
@@ -153,3 +186,189 @@ def test_signature_format_and_tolerance() -> None:
     assert not verify("whsec_x", body, "v1=abc") and not verify("whsec_x", body, "t=x,v1=abc")
     assert verify("whsec_x", body, sign("whsec_x", body, int(time.time())))
     assert [backoff_s(n) for n in (1, 2, 3)] == [5.0, 10.0, 20.0] and backoff_s(50) == 3600.0
+
+
+# ---- internal addresses: refused at registration and at connection -----------------------------------
+
+INTERNAL_URLS = [
+    "http://127.0.0.1/hook",
+    "http://10.0.0.1/",
+    "http://169.254.169.254/latest/meta-data/",
+    "http://[::1]/",
+    "http://[::ffff:127.0.0.1]/",
+    "http://user:pw@example.com/",
+    "http://localhost:8080/hook",
+    "https://no-such-host.invalid/hook",
+]
+
+
+def test_internal_webhook_urls_are_refused(make_api: Callable[..., ApiServer]) -> None:
+    api = make_api()  # webhook_allow_private off, as in production
+    assert api.settings.webhook_allow_private is False
+    client = api.client()
+    sample = client.get("/templates/bill-summary").json()["sample"]
+    for url in INTERNAL_URLS:
+        answer = client.post("/webhooks", json={"url": url})
+        assert answer.status_code == 422, (url, answer.text)
+        error = answer.json()["error"]
+        assert (error["code"], error["field"]) == ("webhook_url_not_allowed", "url"), url
+        assert "pw" not in error["message"] and "169.254" not in error["message"]
+        body = {"recipient": sample, "outputs": ["microsite"], "webhook_url": url}
+        answer = client.post("/templates/bill-summary/renders", json=body)
+        assert answer.status_code == 422, (url, answer.text)
+        error = answer.json()["error"]
+        assert (error["code"], error["field"]) == ("webhook_url_not_allowed", "webhook_url"), url
+    public = client.post("/webhooks", json={"url": "http://93.184.215.14/hook"})  # an IP: no DNS asked
+    assert public.status_code == 201, public.text
+    store = open_store(api.settings.database_url)
+    try:
+        assert [hook.url for hook in store.webhooks_for("render.completed")] == ["http://93.184.215.14/hook"]
+    finally:
+        store.close()
+
+
+def test_allowing_private_addresses_still_refuses_credentials(api: ApiServer) -> None:
+    assert api.settings.webhook_allow_private is True
+    client = api.client()
+    assert client.post("/webhooks", json={"url": "http://10.0.0.1/hook"}).status_code == 201
+    answer = client.post("/webhooks", json={"url": "https://user:pw@10.0.0.1/hook"})
+    assert answer.status_code == 422 and answer.json()["error"]["code"] == "webhook_url_not_allowed"
+    assert "pw" not in answer.text
+
+
+def _resolving_to(*addresses: str) -> Callable[[str, int], list[Any]]:
+    return lambda host, port: [ip_address(address) for address in addresses]
+
+
+def _unresolvable(host: str, port: int) -> list[Any]:
+    raise OSError("no such host")
+
+
+def test_url_refusal_judges_every_address_a_host_resolves_to() -> None:
+    public = _resolving_to("93.184.215.14", "2606:2800:21f:cb07:6820:80da:af6b:8b2c")
+    assert url_refusal("https://hooks.example/x", allow_private=False, resolver=public) is None
+    for resolver in (
+        _resolving_to("10.1.2.3"),
+        _resolving_to("93.184.215.14", "127.0.0.1"),  # one internal address is enough
+        _resolving_to("::ffff:192.168.1.1"),
+        _resolving_to(),
+        _unresolvable,
+    ):
+        assert url_refusal("https://hooks.example/x", allow_private=False, resolver=resolver) is not None
+    assert url_refusal("https://hooks.example/x", allow_private=True, resolver=_unresolvable) is None
+    assert url_refusal("ftp://hooks.example/x", allow_private=True) is not None
+    assert url_refusal("https://a:b@hooks.example/x", allow_private=True) is not None
+
+
+@pytest.mark.parametrize(
+    ("address", "allowed"),
+    [
+        ("93.184.215.14", True),
+        ("2606:2800:21f:cb07:6820:80da:af6b:8b2c", True),
+        ("::ffff:93.184.215.14", True),
+        ("127.0.0.1", False),
+        ("0.0.0.0", False),
+        ("10.0.0.1", False),
+        ("100.64.0.1", False),  # carrier-grade NAT
+        ("169.254.169.254", False),
+        ("224.0.0.1", False),  # multicast
+        ("::1", False),
+        ("fe80::1", False),
+        ("fd00::1", False),
+        ("::ffff:127.0.0.1", False),  # IPv4-mapped
+        ("::ffff:10.0.0.1", False),
+        ("2002:7f00:1::1", False),  # 6to4 of 127.0.0.1
+        ("64:ff9b::a9fe:a9fe", False),  # NAT64 of 169.254.169.254
+    ],
+)
+def test_address_allowed(address: str, allowed: bool) -> None:
+    assert address_allowed(ip_address(address)) is allowed
+
+
+def _settings(tmp_path: Path, **overrides: Any) -> Settings:
+    return load_settings(database_url="sqlite://", storage_url=str(tmp_path), **overrides)
+
+
+def test_delivery_connections_to_internal_addresses_are_refused(
+    store: JobStore, receiver: Receiver, tmp_path: Path
+) -> None:
+    """A hook whose host is (or has since come to resolve to) loopback: the guarded client never
+    connects, the attempt fails as ``address not allowed`` and is retried like any failure."""
+    hook = store.add_webhook(receiver.url, "whsec_test", ["render.completed"])  # stored before the check
+    emit(store, "render.completed", {"render_id": "r1"})
+    now = datetime.now(UTC)
+    with delivery_client(_settings(tmp_path)) as client:
+        assert deliver_due(store, _settings(tmp_path), client, now=now) == 0
+    assert receiver.requests == []
+    [retry] = store.due_deliveries(now=now + timedelta(minutes=1))
+    assert (retry.webhook_id, retry.attempts, retry.last_error) == (hook.id, 1, "address not allowed")
+    allowed = _settings(tmp_path, webhook_allow_private=True)
+    with delivery_client(allowed) as client:  # the same receiver is reachable: the guard did it
+        assert deliver_due(store, allowed, client, now=now + timedelta(minutes=1)) == 1
+    assert len(receiver.requests) == 1
+
+
+def test_the_guarded_backend_connects_only_to_checked_addresses(receiver: Receiver) -> None:
+    port = int(receiver.url.split(":")[2].split("/")[0])
+    rebound = GuardedBackend(resolver=_resolving_to("127.0.0.1"))  # a public name now pointing home
+    with pytest.raises(AddressNotAllowed):
+        rebound.connect_tcp("hooks.example", port, timeout=5)
+    with pytest.raises(httpcore.ConnectError):
+        GuardedBackend(resolver=_unresolvable).connect_tcp("hooks.example", port, timeout=5)
+    with pytest.raises(AddressNotAllowed):
+        GuardedBackend().connect_unix_socket("/run/docker.sock")
+    stream = GuardedBackend(allow_private=True).connect_tcp("127.0.0.1", port, timeout=5)
+    stream.close()
+
+
+# ---- several dispatchers on one outbox ------------------------------------------------------------------
+
+
+def test_concurrent_dispatchers_deliver_each_event_once(
+    job_store_url: str, receiver: Receiver, tmp_path: Path
+) -> None:
+    settings = _settings(tmp_path, webhook_allow_private=True)
+    stores = [open_store(job_store_url) for _ in range(3)]
+    try:
+        hook = stores[0].add_webhook(receiver.url, "whsec_test", ["render.completed"])
+        ids = {stores[0].enqueue_delivery(hook.id, "render.completed", {"n": n}).id for n in range(20)}
+        barrier = threading.Barrier(len(stores))
+        delivered = [0] * len(stores)
+
+        def dispatch(index: int) -> None:
+            with delivery_client(settings) as client:
+                barrier.wait()
+                delivered[index] = deliver_due(stores[index], settings, client)
+
+        threads = [threading.Thread(target=dispatch, args=(i,)) for i in range(len(stores))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        received = [headers["tailor-delivery"] for headers, _ in receiver.requests]
+        assert sorted(received) == sorted(ids)  # every one, none twice
+        assert sum(delivered) == len(ids)
+        assert stores[0].due_deliveries(now=datetime.now(UTC) + timedelta(days=1)) == []
+    finally:
+        for opened in stores:
+            opened.close()
+
+
+# ---- expired page links -----------------------------------------------------------------------------------
+
+
+def test_the_dispatcher_purges_long_expired_page_links(store: JobStore, tmp_path: Path) -> None:
+    long_ago = datetime.now(UTC) - timedelta(days=3)
+    stale = store.create_recipient_link("bill-summary", "spring", "C-1", ttl_s=3600, now=long_ago)
+    recent = store.create_recipient_link(
+        "bill-summary", "spring", "C-2", ttl_s=60, now=datetime.now(UTC) - timedelta(hours=1)
+    )
+    live = store.create_recipient_link("bill-summary", "spring", "C-3", ttl_s=3600)
+    dispatcher = Dispatcher(lambda: store, _settings(tmp_path), interval_s=0.05)
+    dispatcher.start()
+    try:
+        wait_for(lambda: not link_exists(store, stale), timeout_s=10, every_s=0.05)
+    finally:
+        dispatcher.stop()
+    assert link_exists(store, recent)  # expired an hour ago: still answers 410, not 404
+    assert store.resolve_recipient_link(live) is not None

@@ -59,7 +59,7 @@ def test_alembic_upgrade_head_builds_exactly_the_models(job_store: JobStore) -> 
     with job_store.engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         assert compare_metadata(context, Base.metadata) == []
-        assert context.get_current_revision() == "0001"
+        assert context.get_current_revision() == "0002"
 
 
 def test_open_store_concurrently_on_an_empty_database(job_store_url: str) -> None:
@@ -325,6 +325,45 @@ def test_webhook_outbox(job_store: JobStore) -> None:
     )
     assert job_store.mark_delivery_failed(first.id, "HTTP 503", retry_at, dead=True)
     assert job_store.due_deliveries(retry_at + timedelta(days=1)) == []
+
+
+def test_a_delivery_is_claimed_by_one_caller_until_its_lease_ends(job_store: JobStore) -> None:
+    hook = job_store.add_webhook("https://example.test/hook", "s3cret", ["render.completed"])
+    now = datetime.now(UTC)
+    delivery = job_store.enqueue_delivery(hook.id, "render.completed", {"render_id": "r1"}, now=now)
+    assert not job_store.claim_delivery(delivery.id, 60, now=now - timedelta(seconds=1))  # not due yet
+    assert _race(8, lambda _: job_store.claim_delivery(delivery.id, 60, now=now)).count(True) == 1
+    assert job_store.due_deliveries(now + timedelta(seconds=59)) == []  # leased
+    assert not job_store.claim_delivery(delivery.id, 60, now=now + timedelta(seconds=59))
+    # the claimer died: once the lease ends the delivery is due and claimable again
+    assert [d.id for d in job_store.due_deliveries(now + timedelta(seconds=60))] == [delivery.id]
+    assert job_store.claim_delivery(delivery.id, 60, now=now + timedelta(seconds=60))
+    assert job_store.mark_delivered(delivery.id)
+    assert not job_store.claim_delivery(delivery.id, 60, now=now + timedelta(days=1))
+    assert not job_store.claim_delivery("0" * 32, 60, now=now)
+
+
+def test_purge_expired_links_deletes_only_long_expired_ones_in_batches(job_store: JobStore) -> None:
+    now = datetime.now(UTC)
+    old = [
+        job_store.create_recipient_link(
+            "bill-summary", "spring", f"C{n}", ttl_s=60, now=now - timedelta(days=2)
+        )
+        for n in range(5)
+    ]
+    recent = job_store.create_recipient_link(
+        "bill-summary", "spring", "R", ttl_s=60, now=now - timedelta(hours=2)
+    )
+    live = job_store.create_recipient_link("bill-summary", "spring", "L", ttl_s=3600, now=now)
+    assert job_store.purge_expired_links(now=now, batch_size=2, max_batches=2) == 4  # bounded
+    assert job_store.purge_expired_links(now=now, batch_size=2, max_batches=2) == 1
+    assert job_store.purge_expired_links(now=now) == 0
+    with job_store.engine.connect() as connection:
+        left = set(connection.execute(select(RecipientLink.recipient_id)).scalars())
+    assert left == {"R", "L"} and len(old) == 5
+    assert job_store.resolve_recipient_link(live, now=now) is not None
+    assert job_store.purge_expired_links(grace_s=3600, now=now) == 1  # a shorter grace: "R" goes too
+    assert job_store.resolve_recipient_link(recent, now=now - timedelta(hours=2)) is None
 
 
 def test_recipient_links_expire_and_store_only_a_hash(job_store: JobStore) -> None:

@@ -9,12 +9,16 @@ A failed attempt (no 2xx, a timeout, a refused connection) is retried after 5 s,
 (at most an hour) until ``webhook_max_attempts``; then the delivery is ``dead``. Delivery is at
 least once: receivers dedupe on the ``Tailor-Delivery`` header, and check `verify` (with its
 five-minute tolerance against replays). The `Dispatcher` thread runs `deliver_due` beside the
-API, so a slow receiver never delays a render. Redirects are not followed and no proxy from the
-environment is used.
+API, so a slow receiver never delays a render; it also purges page links a day after they expire.
+Redirects are not followed and no proxy from the environment is used.
 
-SSRF: any http(s) URL is accepted, loopback and private addresses included (tests and on-premise
-receivers need them), so an API key holder can make the API POST signed JSON to internal hosts.
-Where that matters, filter egress at the network (or add an allow-list setting).
+Every API process runs a dispatcher on the same outbox: each delivery is claimed
+(`JobStore.claim_delivery`, a lease of ``lease_s``) before it is attempted, so two processes never
+POST it at once; a process that dies mid-attempt leaves it to be retried when the lease ends.
+
+SSRF: deliveries go only to public addresses unless ``webhook_allow_private`` is on: URLs are
+checked when registered and every connection when made, so DNS rebinding cannot reach internal
+hosts (``egress.py``). A connection refused that way is a failed attempt (``address not allowed``).
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
+from renderer.api.egress import NOT_ALLOWED, AddressNotAllowed, delivery_client
 from renderer.api.events import EVENTS, emit
 from renderer.api.store_queries import get_webhook
 from renderer.jobs.schema import DeliveryRecord, WebhookRecord
@@ -37,11 +42,14 @@ from renderer.jobs.store import JobStore
 from renderer.settings import Settings
 
 log = logging.getLogger("tailor.api")
-__all__ = ["EVENTS", "Dispatcher", "backoff_s", "deliver_due", "emit", "sign", "verify"]
+__all__ = ["EVENTS", "Dispatcher", "backoff_s", "deliver_due", "emit", "lease_s", "sign", "verify"]
 SIGNATURE_HEADER = "Tailor-Signature"
 BACKOFF_BASE_S = 5.0
 BACKOFF_MAX_S = 3600.0
 TOLERANCE_S = 300
+LEASE_MARGIN_S = 30.0
+LINK_PURGE_EVERY_S = 600.0
+LINK_PURGE_BATCH, LINK_PURGE_BATCHES = 1000, 10
 
 
 def sign(secret: str, body: bytes, t: int) -> str:
@@ -70,6 +78,12 @@ def backoff_s(attempts: int) -> float:
     return float(min(BACKOFF_BASE_S * 2 ** max(attempts - 1, 0), BACKOFF_MAX_S))
 
 
+def lease_s(settings: Settings) -> float:
+    """How long a claimed delivery stays out of other dispatchers' reach: httpx's timeout bounds
+    each phase (connect, write, read) rather than the whole call, so three of them and a margin."""
+    return 3 * settings.webhook_timeout_s + LEASE_MARGIN_S
+
+
 def delivery_body(delivery: DeliveryRecord) -> bytes:
     """The exact bytes POSTed (and signed) for a delivery."""
     envelope = {
@@ -96,16 +110,19 @@ def _attempt(
     try:
         response = client.post(hook.url, content=body, headers=headers, timeout=timeout_s)
     except httpx.HTTPError as exc:
-        return type(exc).__name__
+        return NOT_ALLOWED if isinstance(exc.__cause__, AddressNotAllowed) else type(exc).__name__
     return None if 200 <= response.status_code < 300 else f"HTTP {response.status_code}"
 
 
 def deliver_due(
     store: JobStore, settings: Settings, client: httpx.Client, now: datetime | None = None
 ) -> int:
-    """Attempt every delivery that is due; returns how many were delivered."""
+    """Attempt every delivery that is due and that this call claims (`JobStore.claim_delivery`:
+    no other caller attempts it at the same time); returns how many were delivered."""
     delivered = 0
     for delivery in store.due_deliveries(now=now):
+        if not store.claim_delivery(delivery.id, lease_s(settings), now=now):
+            continue  # another dispatcher has it
         hook = get_webhook(store, delivery.webhook_id)
         error = (
             "webhook deleted"
@@ -124,11 +141,13 @@ def deliver_due(
 
 
 class Dispatcher:
-    """A daemon thread that delivers due webhooks every `interval_s` (sooner after `wake`)."""
+    """A daemon thread that delivers due webhooks every `interval_s` (sooner after `wake`), after
+    running each of `tasks` (the page-link purge; callers may add more)."""
 
     def __init__(self, store: Callable[[], JobStore], settings: Settings, *, interval_s: float = 1.0) -> None:
         self.store, self.settings, self.interval_s = store, settings, interval_s
-        self.tasks: list[Callable[[JobStore], object]] = []  # run each round (campaign watcher)
+        self.tasks: list[Callable[[JobStore], object]] = [self._purge_links]
+        self._purged_at: float | None = None
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -151,8 +170,21 @@ class Dispatcher:
             self._thread.join(timeout_s)
             self._thread = None
 
+    def _purge_links(self, store: JobStore) -> None:
+        """Delete page links expired over a day, a bounded amount per round: at the first round,
+        then every `LINK_PURGE_EVERY_S`, and at the next round again while a backlog remains."""
+        now = time.monotonic()
+        if self._purged_at is not None and now - self._purged_at < LINK_PURGE_EVERY_S:
+            return
+        self._purged_at = now
+        purged = store.purge_expired_links(batch_size=LINK_PURGE_BATCH, max_batches=LINK_PURGE_BATCHES)
+        if purged:
+            log.info("purged %d expired page links", purged)
+        if purged >= LINK_PURGE_BATCH * LINK_PURGE_BATCHES:
+            self._purged_at = None  # more are left
+
     def _run(self) -> None:
-        with httpx.Client(follow_redirects=False, trust_env=False) as client:
+        with delivery_client(self.settings) as client:
             while not self._stop.is_set():
                 self._round(client)
                 self._wake.wait(self.interval_s)

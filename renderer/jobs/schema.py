@@ -185,7 +185,7 @@ class RecipientLink(Base):
     template: Mapped[str]
     campaign: Mapped[str]
     recipient_id: Mapped[str] = mapped_column(index=True)
-    expires_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)  # purge_expired_links
     created_at: Mapped[datetime]
 
 

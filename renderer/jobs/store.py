@@ -685,6 +685,20 @@ class JobStore:
             rows = connection.execute(select(*_DELIVERY).where(due).order_by(*order).limit(limit)).all()
         return [_record(DeliveryRecord, row) for row in rows]
 
+    def claim_delivery(self, delivery_id: str, lease_s: float, now: datetime | None = None) -> bool:
+        """Take a pending, due delivery for an attempt: one conditional UPDATE moves its
+        ``next_attempt_at`` to `now` + `lease_s`, so of any number of concurrent claimers (threads,
+        API processes) exactly one gets True and the others see it not due. A claimer that dies
+        before `mark_delivered` / `mark_delivery_failed` leaves it due again once the lease ends."""
+        now = now or _now()
+        claimable = (
+            (WebhookDelivery.id == delivery_id)
+            & (WebhookDelivery.status == "pending")
+            & (WebhookDelivery.next_attempt_at <= now)
+        )
+        lease = {"next_attempt_at": now + timedelta(seconds=lease_s)}
+        return self._update(WebhookDelivery, lease, claimable) == 1
+
     def mark_delivered(self, delivery_id: str) -> bool:
         """pending -> delivered; False when it was not pending."""
         values = {"status": "delivered", "attempts": WebhookDelivery.attempts + 1}
@@ -728,6 +742,31 @@ class JobStore:
         """What the token points at, or None when it is unknown or expired."""
         live = (RecipientLink.token_hash == _sha256(token)) & (RecipientLink.expires_at > (now or _now()))
         return self._one(RecipientLinkRecord, _LINK, live)
+
+    def purge_expired_links(
+        self,
+        grace_s: float = 86_400,
+        now: datetime | None = None,
+        batch_size: int = BATCH_SIZE,
+        max_batches: int = 10,
+    ) -> int:
+        """Delete page links that expired more than `grace_s` ago (until then an expired token is
+        still told apart from an unknown one), `batch_size` per transaction and at most
+        `max_batches` transactions, so no call holds the write lock long; returns how many went.
+        Call it again while it returns ``batch_size * max_batches``."""
+        cutoff = (now or _now()) - timedelta(seconds=grace_s)
+        expired = select(RecipientLink.token_hash).where(RecipientLink.expires_at < cutoff)
+        deleted = 0
+        for _ in range(max_batches):
+            batch = expired.order_by(RecipientLink.expires_at).limit(batch_size)
+            with self._write() as connection:
+                hashes = list(connection.execute(batch).scalars())
+                if hashes:  # another process purging at once may have taken some: count ours
+                    gone = delete(RecipientLink).where(RecipientLink.token_hash.in_(hashes))
+                    deleted += connection.execute(gone).rowcount
+            if len(hashes) < batch_size:
+                break
+        return deleted
 
     # ---- erasure -------------------------------------------------------------------------------
 

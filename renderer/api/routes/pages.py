@@ -5,8 +5,9 @@ so the page's relative links work unchanged: its own files (``bill.pdf``, ``vide
 beside it and its static files at ``../../_static/<hashed name>``, i.e.
 ``/r/{token}/{template}/_static/...``. ``GET /r/{token}/{key}`` serves a key only inside that
 recipient's folder or its template's ``_static`` folder; anything else (other recipients, ``..``
-segments, reports) is ``404``. Unknown tokens are ``404``, expired ones ``410``. No API key is
-needed: the token is the capability. Every answer is private, unindexed and sends no referrer.
+segments, reports) is ``404``. Unknown tokens are ``404``, expired ones ``410`` (for a day: then
+the webhook dispatcher purges them and they are unknown). No API key is needed: the token is the
+capability. Every answer is private, unindexed and sends no referrer.
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ from fastapi import APIRouter, Depends, Response
 from fastapi.concurrency import run_in_threadpool
 
 from renderer.api.deps import ApiKey, State, owned, require_api_key
+from renderer.api.egress import require_allowed
 from renderer.api.errors import ApiError
 from renderer.api.links import RecipientLinks, api_campaign, mint_links, public_base
 from renderer.api.models import ErrorOut, RenderOut, RenderRequest
@@ -56,6 +57,8 @@ def _prepare(
     except StorageError as exc:
         raise ApiError(422, "invalid_recipient", str(exc), field=contract.recipient_id) from None
     store, url = state.store(), str(body.webhook_url) if body.webhook_url else None
+    if url:
+        require_allowed(url, state.settings, "webhook_url")
     secret = add_render_hook(store, url, key.id) if url else None
     job = store.create_render_job(template.name, recipient_id, outputs, url, key.id)
     return template, recipient, job, secret

@@ -1,6 +1,7 @@
 """``POST /webhooks``: register a URL to be told about renders and campaigns (signed deliveries).
 
-The answer shows the signing secret once; store it, and check each delivery's
+Only public addresses are accepted unless ``webhook_allow_private`` is on (``egress.py``). The
+answer shows the signing secret once; store it, and check each delivery's
 ``Tailor-Signature`` with it (`renderer.api.webhooks.verify` does it in Python). A webhook hears
 about the renders and campaigns of the API key that registered it.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Response
 
 from renderer.api.deps import ApiKey, State, require_api_key
+from renderer.api.egress import require_allowed
 from renderer.api.events import EVENTS
 from renderer.api.models import ErrorOut, WebhookCreate, WebhookOut
 from renderer.api.render_jobs import new_secret
@@ -25,7 +27,9 @@ router = APIRouter(
 @router.post("", response_model=WebhookOut, status_code=201)
 def register_webhook(body: WebhookCreate, state: State, key: ApiKey, response: Response) -> WebhookOut:
     """Subscribe an http(s) URL to events (all of them by default); the secret is generated
-    when not given and returned only here."""
+    when not given and returned only here. A URL with credentials, or whose host is not a public
+    address (unless ``webhook_allow_private``), is refused: 422 ``webhook_url_not_allowed``."""
+    require_allowed(str(body.url), state.settings, "url")
     secret = body.secret or new_secret()
     events = sorted(set(body.events)) if body.events else list(EVENTS)
     hook = state.store().add_webhook(str(body.url), secret, events, api_key_id=key.id)
