@@ -166,6 +166,39 @@ def test_deliveries_give_up_after_max_attempts(store: JobStore, tmp_path: Path) 
     assert store.due_deliveries(now=now + timedelta(days=30)) == []  # dead, not retried forever
 
 
+def test_a_receivers_answer_body_is_never_read(store: JobStore, tmp_path: Path) -> None:
+    """A receiver streaming an endless body cannot stall the dispatcher: only the status counts."""
+    settings = load_settings(database_url="sqlite://", storage_url=str(tmp_path))
+    store.add_webhook("http://receiver.test/hook", "whsec_test", ["render.failed"])
+    emit(store, "render.failed", {"render_id": "r1"})
+    chunks_read = []
+
+    def endless() -> Iterator[bytes]:
+        while len(chunks_read) < 1000:
+            chunks_read.append(1)
+            yield b"x" * 65536
+        raise AssertionError("the dispatcher read the receiver's body")
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=endless())
+
+    with httpx.Client(transport=httpx.MockTransport(answer)) as client:
+        assert deliver_due(store, settings, client) == 1
+    assert chunks_read == []
+
+
+def test_an_unparsable_stored_url_fails_its_delivery_not_the_round(store: JobStore, tmp_path: Path) -> None:
+    settings = load_settings(database_url="sqlite://", storage_url=str(tmp_path))
+    store.add_webhook("http://[::1/hook", "whsec_test", ["render.failed"])
+    store.add_webhook("http://receiver.test/hook", "whsec_test", ["render.failed"])
+    emit(store, "render.failed", {"render_id": "r1"})
+    now = datetime.now(UTC)
+    with httpx.Client(transport=httpx.MockTransport(lambda request: httpx.Response(204))) as client:
+        assert deliver_due(store, settings, client, now=now) == 1  # the good one, after the bad one
+    [bad] = store.due_deliveries(now=now + timedelta(hours=1))
+    assert bad.last_error == "invalid URL"
+
+
 def test_events_reach_only_webhooks_of_the_same_key(store: JobStore) -> None:
     mine = store.create_api_key("mine")[1]
     theirs = store.create_api_key("theirs")[1]

@@ -107,11 +107,14 @@ def _attempt(
         "Tailor-Delivery": delivery.id,
         SIGNATURE_HEADER: sign(hook.secret, body, int(time.time())),
     }
-    try:
-        response = client.post(hook.url, content=body, headers=headers, timeout=timeout_s)
+    try:  # only the status matters: the receiver's body is never read (it could be endless)
+        with client.stream("POST", hook.url, content=body, headers=headers, timeout=timeout_s) as response:
+            status = response.status_code
     except httpx.HTTPError as exc:
         return NOT_ALLOWED if isinstance(exc.__cause__, AddressNotAllowed) else type(exc).__name__
-    return None if 200 <= response.status_code < 300 else f"HTTP {response.status_code}"
+    except (httpx.InvalidURL, ValueError):  # stored before URLs were checked; httpx cannot parse it
+        return "invalid URL"
+    return None if 200 <= status < 300 else f"HTTP {status}"
 
 
 def deliver_due(
