@@ -38,11 +38,18 @@ from renderer.template.load import load_template
 START_TIMEOUT_S = 30.0
 
 
-def free_port() -> int:
-    """A loopback port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def bound_socket() -> socket.socket:
+    """A loopback TCP socket bound to a port of the system's choosing, handed to uvicorn as is:
+    the port is never chosen first and bound later, so no other process can take it between."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+def port_of(sock: socket.socket) -> int:
+    """The port `sock` is bound to."""
+    return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -93,15 +100,18 @@ def api_settings(root: Path, port: int, **overrides: Any) -> Settings:
 
 
 @contextmanager
-def serve(settings: Settings, port: int, *, key: bool = True) -> Iterator[ApiServer]:
-    """Run the app for `settings` on `port` until the block ends."""
+def serve(settings: Settings, sock: socket.socket, *, key: bool = True) -> Iterator[ApiServer]:
+    """Run the app for `settings` on the bound socket `sock` until the block ends (then closed)."""
     app = create_app(settings)
+    port = port_of(sock)
     config = uvicorn.Config(
         app, host="127.0.0.1", port=port, log_level="warning", access_log=False,
         lifespan="on", ws="none", http="h11", loop="asyncio",
     )  # fmt: skip
     server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [sock]}, name=f"uvicorn-{port}", daemon=True
+    )
     thread.start()
     deadline = time.monotonic() + START_TIMEOUT_S
     while not server.started:
@@ -118,13 +128,14 @@ def serve(settings: Settings, port: int, *, key: bool = True) -> Iterator[ApiSer
             client.close()
         server.should_exit = True
         thread.join(30)
+        sock.close()
 
 
 @pytest.fixture(scope="module", name="api")
 def api_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
     """One API server for the test module (SQLite, local storage, workers=2, no broker)."""
-    port = free_port()
-    with serve(api_settings(tmp_path_factory.mktemp("api"), port), port) as running:
+    sock = bound_socket()
+    with serve(api_settings(tmp_path_factory.mktemp("api"), port_of(sock)), sock) as running:
         yield running
 
 
@@ -134,10 +145,10 @@ def make_api_fixture(tmp_path: Path) -> Iterator[Callable[..., ApiServer]]:
     stack: list[Any] = []
 
     def make(*, key: bool = True, **overrides: Any) -> ApiServer:
-        port = free_port()
-        root = tmp_path / f"api-{port}"
+        sock = bound_socket()
+        root = tmp_path / f"api-{port_of(sock)}"
         root.mkdir()
-        context = serve(api_settings(root, port, **overrides), port, key=key)
+        context = serve(api_settings(root, port_of(sock), **overrides), sock, key=key)
         stack.append(context)
         return context.__enter__()
 

@@ -19,9 +19,10 @@ from fixture_api import (  # noqa: F401
     ApiServer,
     Receiver,
     api_settings,
+    bound_socket,
     csv_bytes,
-    free_port,
     make_api_fixture,
+    port_of,
     receiver_fixture,
     sample_rows,
     serve,
@@ -44,9 +45,9 @@ from renderer.settings import Settings, load_settings
 @pytest.fixture(scope="module", name="api")
 def private_api_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
     """One API server for the module that may deliver to loopback receivers."""
-    port = free_port()
-    settings = api_settings(tmp_path_factory.mktemp("api"), port, webhook_allow_private=True)
-    with serve(settings, port) as running:
+    sock = bound_socket()
+    settings = api_settings(tmp_path_factory.mktemp("api"), port_of(sock), webhook_allow_private=True)
+    with serve(settings, sock) as running:
         yield running
 
 
