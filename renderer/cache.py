@@ -1,7 +1,9 @@
-"""Pure cache keys: renderer version + resolved inputs + asset digests + encode settings.
+"""Cache keys (pure): renderer version + resolved inputs + asset digests + encode settings.
 
 A key changes whenever anything that changes the output's bytes changes, and only then, so
-identical scenes across recipients and campaigns share one encoded segment.
+identical scenes across recipients and campaigns share one encoded segment. A cached object may
+vanish at any time (erasing a recipient deletes the personal ones, `read_cached`): whoever uses
+one builds it again on a miss, and nothing relies on a key staying present once it was seen.
 """
 
 from __future__ import annotations
@@ -9,6 +11,9 @@ from __future__ import annotations
 import hashlib
 import json
 from typing import Any
+
+from renderer.errors import StorageError
+from renderer.storage.base import Storage
 
 RENDERER_VERSION = "video-2"
 SEGMENT_PREFIX = "cache/segments"
@@ -23,3 +28,14 @@ def content_key(*parts: Any) -> str:
 def segment_cache_key(scene: dict[str, Any], frames: int, encode: dict[str, Any]) -> str:
     """The storage key of an encoded scene segment: ``cache/segments/<sha256>.mp4``."""
     return f"{SEGMENT_PREFIX}/{content_key(scene, frames, encode)}.mp4"
+
+
+def read_cached(storage: Storage, key: str) -> bytes | None:
+    """The bytes cached under `key`, or None when there are none (never cached, or deleted since
+    it was looked up). A storage that fails for another reason still raises StorageError."""
+    try:
+        return storage.get(key)
+    except StorageError:
+        if storage.exists(key):
+            raise
+        return None

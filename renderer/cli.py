@@ -23,7 +23,7 @@ from rich.table import Table
 from renderer.data.synthetic import synthetic_rows
 from renderer.errors import TailorError
 from renderer.jobs.local import CampaignSpec, CampaignStats, run_campaign, validate_campaign
-from renderer.jobs.work import RenderOptions, check_outputs, render_recipient
+from renderer.jobs.work import RenderOptions, check_outputs, output_entries, render_recipient
 from renderer.outputs.images import limit_image_size
 from renderer.settings import Settings, load_settings
 from renderer.storage import LocalStorage, MemoryStorage
@@ -173,7 +173,7 @@ def render(
         )
     except TailorError as exc:
         raise _fail(exc) from None
-    for name, key in keys.items():
+    for name, key in output_entries(keys).items():
         out.print(f"{name:10} {storage.path(key)}")
 
 

@@ -342,3 +342,26 @@ def test_video_render_is_a_job_to_poll(api: ApiServer) -> None:
     assert len(video.content) == 100 and video.content[4:8] == b"ftyp"
     page = browser.get(done["page_url"], follow_redirects=True)
     assert 'src="video.mp4"' in page.text or "video.mp4" in page.text
+    assert not any(name.startswith("cache") for name in done["links"]), "cache objects are never linked"
+    _erase_reaches_the_video_cache(api, job["id"], job["recipient_id"])
+
+
+def _erase_reaches_the_video_cache(api: ApiServer, job_id: str, recipient_id: str) -> None:
+    """DELETE /recipients/{id} removes the recipient's personal cached segments and narrations
+    (greeting, amount, usage) and keeps the ones every recipient shares (intro, tips, outro)."""
+    from pathlib import Path
+
+    store = open_store(api.settings.database_url)
+    try:
+        record = store.get_render_job(job_id)
+    finally:
+        store.close()
+    assert record is not None and record.result is not None
+    personal = {key for name, key in record.result.items() if name.startswith("cache:")}
+    root = Path(api.settings.storage_url)
+    cached = {p.relative_to(root).as_posix() for p in (root / "cache").rglob("*") if p.is_file()}
+    assert len(personal) == 6 and personal <= cached, "a segment and a narration for each personal scene"
+    assert api.client().delete(f"/recipients/{recipient_id}").status_code == 200
+    left = {p.relative_to(root).as_posix() for p in (root / "cache").rglob("*") if p.is_file()}
+    assert left == cached - personal
+    assert len([key for key in left if key.startswith("cache/segments/")]) == 3, "intro, tips, outro stay"

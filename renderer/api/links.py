@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
 from renderer.jobs.store import JobStore
+from renderer.jobs.work import output_entries
 from renderer.settings import Settings
 from renderer.storage import LocalStorage, MemoryStorage
 from renderer.storage.base import Storage
@@ -70,8 +71,10 @@ def mint_links(
     recipient: tuple[str, str, str],
     keys: Mapping[str, str],
 ) -> RecipientLinks:
-    """Create a page token for (template, campaign, recipient id) and link every output key."""
+    """Create a page token for (template, campaign, recipient id) and link every output key (never
+    the ``cache:`` entries of `keys`, which are shared cache objects, not the recipient's files)."""
     template, campaign, recipient_id = recipient
+    keys = output_entries(keys)
     token = store.create_recipient_link(template, campaign, recipient_id, settings.recipient_link_ttl_s)
     now = datetime.now(UTC)
     page_expires = now + timedelta(seconds=settings.recipient_link_ttl_s)

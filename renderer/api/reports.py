@@ -18,6 +18,7 @@ from typing import Any
 from renderer.data.sources import neutralise
 from renderer.jobs.schema import CampaignRecord, RowRecord
 from renderer.jobs.store import JobStore
+from renderer.jobs.work import output_entries
 
 FORMATS = {"jsonl": "application/x-ndjson; charset=utf-8", "csv": "text/csv; charset=utf-8"}
 LINES_PER_CHUNK = 500
@@ -54,7 +55,7 @@ def _result(row: RowRecord, page_link: PageLink | None) -> dict[str, Any]:
         "row": row.row,
         "recipient_id": row.recipient_id,
         "status": row.status,
-        "outputs": row.outputs,
+        "outputs": output_entries(row.outputs) if row.outputs is not None else None,
         "error": row.error,
     }
     if page_link is not None:

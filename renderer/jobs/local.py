@@ -43,6 +43,7 @@ from renderer.jobs.campaigns import (
 from renderer.jobs.schema import CampaignRecord
 from renderer.jobs.store import JobStore, open_store
 from renderer.jobs.tasks import ChunkReport, render_chunk, worker_context
+from renderer.jobs.work import output_entries
 from renderer.settings import Settings
 from renderer.template.load import Template, load_template
 
@@ -304,7 +305,8 @@ def write_reports(store: JobStore, campaign_id: str, report_dir: Path, template:
     with (report_dir / "manifest.jsonl").open("w", encoding="utf-8") as manifest:
         for row in store.iter_results(campaign_id):
             if row.status == "done":
-                line = {"row": row.row, "recipient_id": row.recipient_id, "outputs": row.outputs or {}}
+                outputs = output_entries(row.outputs or {})
+                line = {"row": row.row, "recipient_id": row.recipient_id, "outputs": outputs}
                 manifest.write(json.dumps(line, ensure_ascii=False) + "\n")
     with (report_dir / "rejects.csv").open("w", encoding="utf-8", newline="") as handle:
         writer = RejectsWriter(handle)

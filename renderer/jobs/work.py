@@ -7,7 +7,7 @@ so a campaign always goes on. Messages name fields and outputs, never values.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,15 +59,36 @@ class RowResult:
     issues: list[FieldIssue] = field(default_factory=list)
 
 
-Renderer = Callable[[Template, ResolvedSpec], list[RenderedFile]]
+@dataclass(frozen=True)
+class Rendered:
+    """One output for one recipient: its files, and the cache objects that hold its personal
+    content (entry name -> storage key, see `CACHE_ENTRY`)."""
+
+    files: list[RenderedFile]
+    personal_cache: Mapping[str, str] = field(default_factory=dict)
+
+
+Renderer = Callable[[Template, ResolvedSpec], Rendered]
 VIDEO_LINKS = {"video": "video.mp4", "poster": "poster.jpg", "captions": "captions.vtt"}
+CACHE_ENTRY = "cache:"
+
+
+def is_output_entry(name: str) -> bool:
+    """Whether an entry of a stored keys mapping is an output file (not a ``cache:`` entry)."""
+    return not name.startswith(CACHE_ENTRY)
+
+
+def output_entries(keys: Mapping[str, str]) -> dict[str, str]:
+    """The output files of a stored keys mapping (what reports, links and manifests show): the
+    ``cache:`` entries, which only erasure reads, left out."""
+    return {name: key for name, key in keys.items() if is_output_entry(name)}
 
 
 def _render_pdf(timeout_s: float) -> Renderer:
     # WeasyPrint takes ~0.6 s to import: only processes that render PDFs pay for it.
     from renderer.outputs.document import render_pdf
 
-    return lambda template, spec: [render_pdf(template, spec, timeout_s=timeout_s)]
+    return lambda template, spec: Rendered([render_pdf(template, spec, timeout_s=timeout_s)])
 
 
 def _render_video(storage: Storage, options: RenderOptions) -> Renderer:
@@ -81,7 +102,12 @@ def _render_video(storage: Storage, options: RenderOptions) -> Renderer:
         options.draft,
         options.encoder_threads,
     )
-    return lambda template, spec: render_video(template, spec, storage, video)
+
+    def render(template: Template, spec: ResolvedSpec) -> Rendered:
+        result = render_video(template, spec, storage, video)
+        return Rendered(result.files, result.personal_cache)
+
+    return render
 
 
 def _renderers(
@@ -91,7 +117,7 @@ def _renderers(
     links = {"pdf": pdf.filename if pdf and "pdf" in outputs else None}  # link only what is rendered
     links.update({k: (v if "video" in outputs else None) for k, v in VIDEO_LINKS.items()})
     renderers: dict[str, Renderer] = {
-        "microsite": lambda template, spec: [render_microsite(template, spec, links=links)]
+        "microsite": lambda template, spec: Rendered([render_microsite(template, spec, links=links)])
     }
     if "pdf" in outputs:
         renderers["pdf"] = _render_pdf(options.pdf_timeout_s)
@@ -140,7 +166,10 @@ def render_recipient(
     """Resolve and render one validated recipient, then store its outputs.
 
     Returns output -> key of its main file (``video`` -> ``…/video.mp4``), plus
-    ``output:file`` -> key for companions (``video:poster.jpg``). Every output is rendered before
+    ``output:file`` -> key for companions (``video:poster.jpg``), plus ``cache:<entry>`` -> key of
+    each shared cache object holding the recipient's personal content (``cache:segment:greeting``
+    -> ``cache/segments/<sha256>.mp4``), so that erasing the recipient deletes those too; callers
+    that show or link outputs take `output_entries`. Every output is rendered before
     any is stored, so a failing PDF never leaves a microsite behind that links to it. With
     ``overwrite=False`` each file is written only if absent (campaign workers: a redelivered task
     never rewrites what an earlier delivery stored). Raises RenderError or StorageError naming
@@ -148,7 +177,7 @@ def render_recipient(
     """
     spec = resolve(template, recipient)
     renderers = _renderers(template, outputs, storage, options)
-    rendered: dict[str, list[RenderedFile]] = {}
+    rendered: dict[str, Rendered] = {}
     for name in outputs:
         try:
             rendered[name] = renderers[name](template, spec)
@@ -159,14 +188,16 @@ def render_recipient(
     if "microsite" in outputs:
         publish_static(template, storage)
     keys = {}
-    for name, files in rendered.items():
-        for index, file in enumerate(files):
+    for name, output in rendered.items():
+        for index, file in enumerate(output.files):
             key = output_key(template.name, campaign, spec.recipient_id, file.name)
             if overwrite:
                 storage.put(key, file.data, file.content_type)
             else:
                 storage.put_if_absent(key, file.data, file.content_type)
             keys[name if index == 0 else f"{name}:{file.name}"] = key
+    for output in rendered.values():
+        keys.update({CACHE_ENTRY + entry: key for entry, key in output.personal_cache.items()})
     return keys
 
 

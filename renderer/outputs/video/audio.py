@@ -15,11 +15,11 @@ import math
 import re
 import wave
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from renderer.cache import content_key
+from renderer.cache import content_key, read_cached
 from renderer.errors import RenderError
 from renderer.outputs.video import ffmpeg
 from renderer.outputs.video.scenes import TimedScene
@@ -142,23 +142,28 @@ class Narration:
     key: str
     seconds: float
     text: str
+    data: bytes = field(default=b"", repr=False, compare=False)  # the WAV, so mixing never re-reads `key`
 
 
 def narrate(
     scene_id: str, text: str, locale: str, tts: TTS, storage: Storage, clip: Path | None = None
 ) -> Narration:
-    """Speech for a scene: the recorded `clip` when given, else TTS, cached in storage by content."""
+    """Speech for a scene: the recorded `clip` when given, else TTS, cached in storage by content.
+
+    The returned narration carries its WAV bytes: the render never needs the cached object again,
+    so an erasure deleting it meanwhile (a personal narration) costs nothing but a later miss.
+    """
     if clip is not None:
         data = clip.read_bytes()
         key = f"cache/narration/{content_key('clip', hashlib.sha256(data).hexdigest())}.wav"
     else:
         key = f"cache/narration/{content_key(tts.name, tts.voice(locale), text)}.wav"
-        if storage.exists(key):
-            data = storage.get(key)
-            return Narration(scene_id, key, wav_seconds(data), text)
+        cached = read_cached(storage, key)
+        if cached is not None:
+            return Narration(scene_id, key, wav_seconds(cached), text, cached)
         data = tts.synthesize(text, locale)
     storage.put_if_absent(key, data, "audio/wav")
-    return Narration(scene_id, key, wav_seconds(data), text)
+    return Narration(scene_id, key, wav_seconds(data), text, data)
 
 
 def mix_args(

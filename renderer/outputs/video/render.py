@@ -2,14 +2,19 @@
 
 scenes (pure) -> narration (TTS or clips, cached) -> timing (pure) -> segments (cached per scene)
 -> audio mix -> assemble (stream copy) -> HLS, poster, thumbnail, captions.
+
+Besides its files, a render names the cache objects that hold this recipient's personal content
+(the segments and narrations of its personal scenes, `personal_cache`), so erasing the
+recipient can delete them although they are keyed by content, not by recipient.
 """
 
 from __future__ import annotations
 
 import hashlib
 import tempfile
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -23,6 +28,7 @@ from renderer.outputs.video.scenes import ResolvedScene, TimedScene, resolve_sce
 from renderer.storage.base import Storage
 from renderer.template.load import Template
 from renderer.template.paths import resolve_asset
+from renderer.template.personal import personal_scenes
 from renderer.template.resolve import ResolvedSpec
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp"}
@@ -106,10 +112,50 @@ def synthesize_narrations(
     return {narration.scene_id: narration for narration in spoken}
 
 
+@dataclass(frozen=True)
+class RenderedVideo:
+    """A rendered video: its files (the MP4 first) and, by entry name (``segment:<scene id>``,
+    ``narration:<scene id>``), the cache keys of the objects holding personal content."""
+
+    files: list[RenderedFile]
+    personal_cache: dict[str, str] = field(default_factory=dict)
+
+
+def template_personal_scenes(template: Template) -> frozenset[str]:
+    """`personal_scenes` of the template's manifest, worked out once per loaded template."""
+    cached = template.extra.get("personal_scenes")
+    if not isinstance(cached, frozenset):
+        cached = template.extra["personal_scenes"] = personal_scenes(template.manifest)
+    return cached
+
+
+def personal_cache(
+    timed: list[TimedScene], keys: list[str], narrations: Mapping[str, Narration], personal: frozenset[str]
+) -> dict[str, str]:
+    """Entry name -> cache key of the segment and narration of every personal scene, hit or miss.
+
+    A key that a scene outside `personal` uses too (a narration with the same words) is left out,
+    so erasing never deletes what a shared scene of this video reads.
+    """
+    entries: dict[str, str] = {}
+    shared: set[str] = set()
+    for scene, key in zip(timed, keys, strict=True):
+        scene_id = scene.scene.id
+        own = {"segment": key}
+        if scene_id in narrations:
+            own["narration"] = narrations[scene_id].key
+        if scene_id in personal:
+            entries.update({f"{kind}:{scene_id}": value for kind, value in own.items()})
+        else:
+            shared.update(own.values())
+    return {name: key for name, key in entries.items() if key not in shared}
+
+
 def render_video(
     template: Template, spec: ResolvedSpec, storage: Storage, options: VideoOptions
-) -> list[RenderedFile]:
-    """Render the recipient's video and its companions; the MP4 comes first in the list."""
+) -> RenderedVideo:
+    """Render the recipient's video and its companions (the MP4 first), naming the cache objects
+    of its personal scenes (`personal_cache`)."""
     video = template.manifest.outputs.video
     assert video is not None
     open_asset = asset_opener(template)
@@ -124,20 +170,24 @@ def render_video(
     settings = encode_settings(template, options)
     timed = time_scenes(scenes, {k: n.seconds for k, n in narrations.items()}, settings.fps)
     keys = segments.cached_segments(timed, settings, open_asset, storage, timeout_s=options.timeout_s)
+    cache = personal_cache(timed, keys, narrations, template_personal_scenes(template))
     music = open_asset(video.music) if video.music else None
     total = sum(t.frames for t in timed) / settings.fps
     with tempfile.TemporaryDirectory(prefix="tailor-video-") as tmp:
         folder = Path(tmp)
-        files = _package(timed, keys, narrations, music, total, storage, folder, options)
+        clips = segments.fetch_segments(
+            timed, keys, settings, open_asset, storage, folder, timeout_s=options.timeout_s
+        )
+        files = _package(timed, clips, narrations, music, total, storage, folder, options)
         if options.draft:  # a preview needs the MP4 and captions only: no HLS, poster, thumbnail
-            return files
+            return RenderedVideo(files, cache)
         stills = _stills(folder / "video.mp4", total, folder, video.poster_at, video.thumbnail_at, options)
-        return files + stills
+        return RenderedVideo(files + stills, cache)
 
 
 def _package(
     timed: list[TimedScene],
-    keys: list[str],
+    segment_files: list[Path],
     narrations: dict[str, Narration],
     music: Path | None,
     total: float,
@@ -145,15 +195,10 @@ def _package(
     folder: Path,
     options: VideoOptions,
 ) -> list[RenderedFile]:
-    segment_files = []
-    for index, key in enumerate(keys):
-        path = folder / f"scene-{index:03d}.mp4"
-        path.write_bytes(storage.get(key))
-        segment_files.append(path)
     voice_files: dict[str, Path] = {}
     for scene_id, narration in narrations.items():
         path = folder / f"voice-{len(voice_files):03d}.wav"
-        path.write_bytes(storage.get(narration.key))
+        path.write_bytes(narration.data or storage.get(narration.key))
         voice_files[scene_id] = path
     mixed = folder / "audio.wav"
     mix = audio.mix_args(timed, voice_files, music, total, mixed)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from PIL import Image, ImageOps
 
-from renderer.cache import segment_cache_key
+from renderer.cache import read_cached, segment_cache_key
 from renderer.errors import AssetError
 from renderer.outputs.video import ffmpeg
 from renderer.outputs.video.ffmpeg import EncodeSettings
@@ -237,3 +237,30 @@ def cached_segments(
             with ThreadPoolExecutor(workers, thread_name_prefix="tailor-encode") as pool:
                 list(pool.map(encode, jobs))
     return keys
+
+
+def fetch_segments(
+    scenes: list[TimedScene],
+    keys: list[str],
+    settings: EncodeSettings,
+    assets: AssetOpener,
+    storage: Storage,
+    folder: Path,
+    *,
+    timeout_s: float,
+) -> list[Path]:
+    """Each scene's segment copied from storage into `folder` (``scene-NNN.mp4``), in order.
+
+    A segment gone since `cached_segments` found it (erasing a recipient deletes personal
+    segments) is encoded again and stored again, so a render never fails for a vanished cache hit.
+    """
+    paths = []
+    for index, (scene, key) in enumerate(zip(scenes, keys, strict=True)):
+        data = read_cached(storage, key)
+        if data is None:
+            data = encode_segment(scene, settings, assets, timeout_s=timeout_s)
+            storage.put_if_absent(key, data, "video/mp4")
+        path = folder / f"scene-{index:03d}.mp4"
+        path.write_bytes(data)
+        paths.append(path)
+    return paths

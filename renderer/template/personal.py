@@ -1,0 +1,211 @@
+"""Pure: which video scenes of a template carry personal data, read off the Jinja it is written in.
+
+A scene is *personal* when anything that decides its segment or its narration (the scene's
+`when`, its layers' `when`, texts, image sources and chart data, its narration text and clip)
+reads the recipient id or a field the data contract marks ``personal: true`` (a list field counts
+when one of its item fields does), directly or through computed values and ``t('key')`` snippets.
+The analysis is static: it looks at the template, not at a recipient's values, so a scene that is
+not personal renders the same for everyone who shares its non-personal inputs (language, plan...)
+and one that is personal is treated so for every recipient. Where a reference cannot be pinned
+down (a ``t()`` key or chart field computed at render time) it assumes the widest reading.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from jinja2 import meta, nodes
+from jinja2.parser import Parser
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from renderer.template.jinja import expression_environment
+from renderer.template.models import Contract, FieldSpec, Manifest, Scene
+
+JINJA_MARKERS = ("{{", "{%", "{#")
+LOCALE_NAMES = frozenset({"locale", "lang", "dir", "t"})  # context names the locale field decides
+
+
+@dataclass(frozen=True)
+class Refs:
+    """What a piece of Jinja reads: context names, and the keys of the ``t()`` snippets it calls."""
+
+    names: frozenset[str] = frozenset()
+    texts: frozenset[str] = frozenset()
+
+    def __or__(self, other: Refs) -> Refs:
+        return Refs(self.names | other.names, self.texts | other.texts)
+
+
+def _union(refs: Iterable[Refs]) -> Refs:
+    total = Refs()
+    for ref in refs:
+        total |= ref
+    return total
+
+
+def _literal_prefix(node: nodes.Node) -> tuple[str, bool]:
+    """The known start of a ``t()`` key and whether it is the whole key (``'v_tip_' ~ plan``: a prefix)."""
+    if isinstance(node, nodes.Const) and isinstance(node.value, str):
+        return node.value, True
+    first: nodes.Node | None = None
+    if isinstance(node, nodes.Concat) and node.nodes:
+        first = node.nodes[0]
+    elif isinstance(node, nodes.Add):
+        first = node.left
+    if isinstance(first, nodes.Const) and isinstance(first.value, str):
+        return first.value, False
+    return "", False
+
+
+def _text_keys(tree: nodes.Node, all_texts: frozenset[str]) -> frozenset[str]:
+    """The snippet keys `tree` may look up with ``t()``; every key when `t` is used in another way."""
+    callees: set[int] = set()
+    keys: set[str] = set()
+    for call in tree.find_all(nodes.Call):
+        if isinstance(call.node, nodes.Name) and call.node.name == "t":
+            callees.add(id(call.node))
+            prefix, exact = _literal_prefix(call.args[0]) if call.args else ("", False)
+            keys |= {prefix} if exact else {key for key in all_texts if key.startswith(prefix)}
+    if any(name.name == "t" and id(name) not in callees for name in tree.find_all(nodes.Name)):
+        return all_texts
+    return frozenset(keys & all_texts)
+
+
+def _implicit(tree: nodes.Node) -> frozenset[str]:
+    """Context names read without being named: ``money`` formats with the currency field."""
+    if any(used.name == "money" for used in tree.find_all(nodes.Filter)):
+        return frozenset({"currency"})
+    return frozenset()
+
+
+def template_refs(env: ImmutableSandboxedEnvironment, source: str, all_texts: frozenset[str]) -> Refs:
+    """What a Jinja template source (a snippet, a layer's text or src, a narration) reads; plain
+    text reads nothing."""
+    if not any(marker in source for marker in JINJA_MARKERS):
+        return Refs()
+    tree = env.parse(source)
+    names = frozenset(meta.find_undeclared_variables(tree)) | _implicit(tree)
+    return Refs(names, _text_keys(tree, all_texts))
+
+
+def expression_refs(env: ImmutableSandboxedEnvironment, source: str, all_texts: frozenset[str]) -> Refs:
+    """What a Jinja expression (a `when` condition, a computed value) reads."""
+    tree = Parser(env, source, state="variable").parse_expression()
+    names = frozenset(n.name for n in tree.find_all(nodes.Name) if n.ctx == "load") | _implicit(tree)
+    return Refs(names, _text_keys(tree, all_texts))
+
+
+def _chart_refs(
+    env: ImmutableSandboxedEnvironment, source: str, all_texts: frozenset[str], every_name: frozenset[str]
+) -> Refs:
+    """A chart's `data` renders to the name of a list field: plain text names it; Jinja may name any."""
+    if not any(marker in source for marker in JINJA_MARKERS):
+        return Refs(frozenset({source.strip()}))
+    return Refs(every_name) | template_refs(env, source, all_texts)
+
+
+def _scene_sources(scene: Scene) -> Iterator[tuple[str, str]]:
+    """(kind, source) of every piece of Jinja that decides the scene: ``expr``, ``text`` or ``chart``."""
+    if scene.when:
+        yield "expr", scene.when
+    for layer in scene.layers:
+        if layer.when:
+            yield "expr", layer.when
+        if layer.type == "text":
+            yield "text", layer.text
+        elif layer.type == "image":
+            yield "text", layer.src
+        elif layer.type == "chart":
+            yield "chart", layer.data
+    if scene.narration:
+        yield "text", scene.narration.text
+        if scene.narration.clip:
+            yield "text", scene.narration.clip
+
+
+def _is_personal(spec: FieldSpec) -> bool:
+    return spec.personal or any(_is_personal(item) for item in (spec.items or {}).values())
+
+
+def personal_fields(contract: Contract) -> frozenset[str]:
+    """The recipient id field and every field marked personal (a list with a personal item field)."""
+    marked = {name for name, spec in contract.fields.items() if _is_personal(spec)}
+    return frozenset({contract.recipient_id, *marked})
+
+
+def _context_fields(name: str, contract: Contract) -> frozenset[str]:
+    """The contract fields a context name stands for (computed values are expanded elsewhere)."""
+    if name in contract.fields:
+        return frozenset({name})
+    special = {"recipient_id": contract.recipient_id, "currency": contract.currency_field}
+    field = contract.locale_field if name in LOCALE_NAMES else special.get(name)
+    return frozenset({field}) if field else frozenset()
+
+
+class _Graph:
+    """The references of computed values and text snippets, to follow a scene's reads to fields."""
+
+    def __init__(self, manifest: Manifest, env: ImmutableSandboxedEnvironment) -> None:
+        self.contract = manifest.contract
+        self.texts = frozenset(key for table in manifest.text.values() for key in table)
+        self.computed = {
+            name: expression_refs(env, source, self.texts) for name, source in manifest.computed.items()
+        }
+        self.snippets = {
+            key: _union(
+                template_refs(env, table[key], self.texts) for table in manifest.text.values() if key in table
+            )
+            for key in self.texts
+        }
+
+    def fields(self, start: Refs) -> frozenset[str]:
+        """Every contract field `start` reads, through computed values and snippets (cycles are fine)."""
+        seen_names: set[str] = set()
+        seen_texts: set[str] = set()
+        pending = [start]
+        while pending:
+            refs = pending.pop()
+            for name in refs.names - seen_names:
+                seen_names.add(name)
+                if name in self.computed:
+                    pending.append(self.computed[name])
+            for key in refs.texts - seen_texts:
+                seen_texts.add(key)
+                pending.append(self.snippets[key])
+        found = (_context_fields(name, self.contract) for name in seen_names)
+        return frozenset().union(*found)
+
+
+def scene_fields(manifest: Manifest) -> dict[str, frozenset[str]]:
+    """Scene id -> the contract fields the scene's resolved content depends on (the locale field
+    always: it picks the voice, the snippets and the number formats)."""
+    video = manifest.outputs.video
+    if video is None:
+        return {}
+    env = expression_environment()
+    graph = _Graph(manifest, env)
+    every_name = frozenset(manifest.contract.fields) | frozenset(manifest.computed)
+    always = Refs(frozenset({"locale"}))
+    result = {}
+    for scene in video.scenes:
+        reads = [always]
+        for kind, source in _scene_sources(scene):
+            if kind == "expr":
+                reads.append(expression_refs(env, source, graph.texts))
+            elif kind == "chart":
+                reads.append(_chart_refs(env, source, graph.texts, every_name))
+            else:
+                reads.append(template_refs(env, source, graph.texts))
+        result[scene.id] = graph.fields(_union(reads))
+    return result
+
+
+def personal_scenes(manifest: Manifest) -> frozenset[str]:
+    """Ids of the video scenes whose content depends on the recipient id or a personal field.
+
+    Every other scene renders identically for all recipients who share the fields it does read,
+    none of which is personal: its cached segment and narration hold no personal data.
+    """
+    personal = personal_fields(manifest.contract)
+    return frozenset(scene for scene, fields in scene_fields(manifest).items() if fields & personal)
