@@ -108,6 +108,9 @@ class S3Storage:
     def _name(self, key: str) -> str:
         return self.root + check_key(key)
 
+    def _missing(self, key: str) -> StorageError:
+        return StorageError(f"no object at key {describe_key(key)!r} (S3 at {self.host})")
+
     def _error(self, operation: str, what: str, exc: Exception) -> StorageError:
         return StorageError(f"S3 {operation} of {what} at {self.host} failed: {_reason(exc)}")
 
@@ -168,9 +171,7 @@ class S3Storage:
                 body = self._client.get_object(Bucket=self.bucket, Key=name)["Body"]
             except ClientError as exc:
                 if _code(exc) in _MISSING:
-                    raise StorageError(
-                        f"no object at key {describe_key(key)!r} (S3 at {self.host})"
-                    ) from None
+                    raise self._missing(key) from None
                 raise
             with contextlib.closing(body):
                 return bytes(body.read())
@@ -195,9 +196,7 @@ class S3Storage:
                 self._client.download_file(self.bucket, self._name(key), str(target))
             except ClientError as exc:
                 if _code(exc) in _MISSING:
-                    raise StorageError(
-                        f"no object at key {describe_key(key)!r} (S3 at {self.host})"
-                    ) from None
+                    raise self._missing(key) from None
                 raise
             except Boto3Error as exc:
                 raise StorageError(
@@ -215,9 +214,7 @@ class S3Storage:
                 answer = self._client.get_object(**args)
             except ClientError as exc:
                 if _code(exc) in _MISSING:
-                    raise StorageError(
-                        f"no object at key {describe_key(key)!r} (S3 at {self.host})"
-                    ) from None
+                    raise self._missing(key) from None
                 if _code(exc) == "InvalidRange":
                     raise ValueError("the range is outside the object") from None
                 raise
