@@ -8,6 +8,7 @@ API key); the first answer is ``201``. A campaign is visible only to the API key
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Request, Response
@@ -74,11 +75,9 @@ def campaign_out(state: ApiState, campaign: CampaignRecord) -> CampaignOut:
         error = error.replace(f"{storage.root}/", "")
     url = f"{public_base(state.settings)}/campaigns/{campaign.id}"
     return CampaignOut(
-        id=campaign.id, template=campaign.template, outputs=list(campaign.outputs), status=progress.status,
-        total=progress.total, rows=progress.rows, done=progress.done, rejected=progress.rejected,
-        failed=progress.failed, quarantined=progress.quarantined, pending=progress.pending,
-        rate_per_s=progress.rate_per_s, eta_s=progress.eta_s, error=error, created_at=campaign.created_at,
-        finished_at=campaign.finished_at, results_url=f"{url}/results", rejects_url=f"{url}/rejects",
+        **{**asdict(progress), "error": error}, outputs=list(campaign.outputs),
+        created_at=campaign.created_at, finished_at=campaign.finished_at,
+        results_url=f"{url}/results", rejects_url=f"{url}/rejects",
     )  # fmt: skip
 
 
