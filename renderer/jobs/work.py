@@ -73,15 +73,10 @@ VIDEO_LINKS = {"video": "video.mp4", "poster": "poster.jpg", "captions": "captio
 CACHE_ENTRY = "cache:"
 
 
-def is_output_entry(name: str) -> bool:
-    """Whether an entry of a stored keys mapping is an output file (not a ``cache:`` entry)."""
-    return not name.startswith(CACHE_ENTRY)
-
-
 def output_entries(keys: Mapping[str, str]) -> dict[str, str]:
     """The output files of a stored keys mapping (what reports, links and manifests show): the
     ``cache:`` entries, which only erasure reads, left out."""
-    return {name: key for name, key in keys.items() if is_output_entry(name)}
+    return {name: key for name, key in keys.items() if not name.startswith(CACHE_ENTRY)}
 
 
 def _render_pdf(timeout_s: float) -> Renderer:
