@@ -6,25 +6,27 @@
 #   docker run tailor worker --concurrency 4            # a Celery worker (needs TAILOR_BROKER_URL)
 
 # ---- builder: the project and its dependencies in a self-contained venv ----------------------
-FROM python:3.11-slim-bookworm AS builder
+FROM python:3.11.11-slim-bookworm AS builder
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PYTHONDONTWRITEBYTECODE=1
 RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /src
 
-# Dependencies first (read from pyproject.toml), so a code change does not reinstall them.
-COPY pyproject.toml README.md ./
-RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" \
-      > /tmp/requirements.txt \
- && pip install --no-cache-dir -r /tmp/requirements.txt
+# Dependencies first, at the versions and hashes of the runtime lock (the same versions the test
+# suite ran), so a code change does not reinstall them and nothing moves between two builds.
+COPY requirements/build.lock requirements/runtime.lock requirements/
+RUN pip install --no-cache-dir --require-hashes --no-deps -r requirements/build.lock \
+ && pip install --no-cache-dir --require-hashes --no-deps -r requirements/runtime.lock
 
+COPY pyproject.toml README.md LICENSE ./
 COPY renderer renderer
-RUN pip wheel --no-cache-dir --no-deps --wheel-dir /tmp/wheels . \
- && pip install --no-cache-dir --no-deps /tmp/wheels/tailor-*.whl
+RUN pip wheel --no-cache-dir --no-deps --no-build-isolation --wheel-dir /tmp/wheels . \
+ && pip install --no-cache-dir --no-deps /tmp/wheels/tailor-*.whl \
+ && pip check
 
 # ---- runtime: Debian's runtime libraries, the venv, templates and assets; no build tools -------
-FROM python:3.11-slim-bookworm AS runtime
+FROM python:3.11.11-slim-bookworm AS runtime
 
 # The Makefile's DEMO_DEBS without python3-venv/python3-pip: fonts for Latin, Turkish and
 # Persian/Arabic, Pango + HarfBuzz for WeasyPrint, ffmpeg for video, espeak-ng for narration.

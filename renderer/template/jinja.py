@@ -37,12 +37,12 @@ def _percent(ctx: Context, value: Any, digits: int = 0) -> str:
 
 @pass_context
 def _date(ctx: Context, value: dt.date, width: str = "medium") -> str:
-    return loc.format_date(value, ctx["locale"], width)
+    return loc.format_date(value, ctx["locale"], width, ctx.get("calendars") or {})
 
 
 @pass_context
 def _month_name(ctx: Context, value: dt.date | int, width: str = "wide") -> str:
-    return loc.month_name(value, ctx["locale"], width)
+    return loc.month_name(value, ctx["locale"], width, ctx.get("calendars") or {})
 
 
 def _dir(locale_code: str) -> str:

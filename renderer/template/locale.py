@@ -8,12 +8,21 @@ costs ~40 µs a call, and campaigns format the same values (chart ticks, kWh, pr
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from decimal import ROUND_HALF_EVEN, Decimal
 from functools import lru_cache
 
 from babel import Locale, UnknownLocaleError
 from babel import dates as babel_dates
 from babel import numbers as babel_numbers
+
+from renderer.template.calendars import (
+    Calendar,
+    calendar_for,
+    format_persian_date,
+    persian_month,
+    persian_month_names,
+)
 
 RTL_LANGUAGES = frozenset({"ar", "fa", "he", "ur", "ps", "sd", "ug", "yi", "dv", "ckb"})
 
@@ -27,6 +36,7 @@ _NATIVE_DIGITS = {
 }
 
 Number = int | float | Decimal
+CalendarOverrides = Mapping[str, Calendar] | None
 
 
 @lru_cache(maxsize=256)
@@ -146,28 +156,61 @@ def format_number(value: Number, locale: str, digits: int | None = None) -> str:
 
 @lru_cache(maxsize=4096)
 def format_percent(value: Number, locale: str, digits: int = 0) -> str:
-    """A ratio (0.125) as a percent in `locale` (12,5 % in de), with `digits` fraction digits."""
+    """A ratio (0.125) as a percent in `locale` (12,5 % in de, ۱۸٪ in fa), with `digits` fraction digits."""
+    parsed = parse_locale(locale)
     text = babel_numbers.format_percent(
         value,
         format=_pattern(locale, "percent", digits),
-        locale=parse_locale(locale),
+        locale=parsed,
         numbering_system="default",
     )
+    # Babel copies the pattern's literal '%' instead of the numbering system's sign (٪ in arabext).
+    return native_digits(text.replace("%", _percent_sign(locale)), locale)
+
+
+@lru_cache(maxsize=256)
+def _percent_sign(code: str) -> str:
+    parsed = parse_locale(code)
+    symbols = parsed.number_symbols.get(parsed.default_numbering_system) or {}
+    return str(symbols.get("percentSign", "%"))
+
+
+def format_date(
+    value: dt.date, locale: str, width: str = "medium", calendars: CalendarOverrides = None
+) -> str:
+    """A date as 'short', 'medium', 'long' or 'full' in `locale`, with native digits.
+
+    The calendar is the one `locale` reads (Solar Hijri for fa-IR) unless `calendars` (a template's
+    choice per locale or language) says otherwise.
+    """
+    parsed = parse_locale(locale)
+    if calendar_for(parsed, calendars or {}) is Calendar.PERSIAN:
+        text = format_persian_date(value, parsed, width)
+    else:
+        text = babel_dates.format_date(value, format=width, locale=parsed)
     return native_digits(text, locale)
 
 
-def format_date(value: dt.date, locale: str, width: str = "medium") -> str:
-    """A date as 'short', 'medium', 'long' or 'full' in `locale`, with native digits."""
-    text = babel_dates.format_date(value, format=width, locale=parse_locale(locale))
-    return native_digits(text, locale)
+def month_name(
+    value: dt.date | int, locale: str, width: str = "wide", calendars: CalendarOverrides = None
+) -> str:
+    """The stand-alone month name ('wide' or 'abbreviated') of a date or a month number.
 
-
-def month_name(value: dt.date | int, locale: str, width: str = "wide") -> str:
-    """The stand-alone month name ('wide' or 'abbreviated') of a date or a month number."""
+    Without `calendars` the month is Gregorian (chart axes label Gregorian data months); with them,
+    a locale that reads the Solar Hijri calendar gets the Solar Hijri month of the date.
+    """
+    if calendars is not None and calendar_for(parse_locale(locale), calendars) is Calendar.PERSIAN:
+        month = value if isinstance(value, int) else persian_month(value)
+        _check_month(month)
+        return persian_month_names()[month - 1]
     month = value if isinstance(value, int) else value.month
+    _check_month(month)
+    return _month_names(locale, width)[month - 1]
+
+
+def _check_month(month: int) -> None:
     if not 1 <= month <= 12:
         raise ValueError(f"month must be 1..12, got {month}")
-    return _month_names(locale, width)[month - 1]
 
 
 @lru_cache(maxsize=256)

@@ -13,6 +13,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from renderer.template.calendars import Calendar
+
 SLUG = r"^[a-z0-9][a-z0-9-]{0,62}$"
 IDENT = r"^[A-Za-z_][A-Za-z0-9_]{0,62}$"
 HEX_COLOUR = r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$"
@@ -325,6 +327,9 @@ class Manifest(Strict):
     contract: Contract
     computed: dict[str, str] = {}
     text: dict[str, dict[str, str]] = {}
+    # The calendar dates are written in, per locale (`fa_IR`) or language (`fa`); unlisted locales
+    # read their region's calendar (Solar Hijri in Iran, Gregorian elsewhere).
+    calendars: dict[str, Calendar] = {}
     outputs: Outputs
 
     @field_validator("computed")
@@ -334,6 +339,14 @@ class Manifest(Strict):
             if not re.match(IDENT, name):
                 raise ValueError(f"computed name {name!r} must be a Python-style identifier")
         return computed
+
+    @field_validator("calendars")
+    @classmethod
+    def _calendar_locales(cls, calendars: dict[str, Calendar]) -> dict[str, Calendar]:
+        for code in calendars:
+            if not re.fullmatch(r"[a-z]{2,3}([_-][A-Z]{2})?", code):
+                raise ValueError(f"calendars key {code!r} must be a language (fa) or locale (fa_IR)")
+        return calendars
 
     @model_validator(mode="after")
     def _names_do_not_clash(self) -> Manifest:

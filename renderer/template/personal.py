@@ -23,7 +23,9 @@ from renderer.template.jinja import expression_environment
 from renderer.template.models import Contract, FieldSpec, Manifest, Scene
 
 JINJA_MARKERS = ("{{", "{%", "{#")
-LOCALE_NAMES = frozenset({"locale", "lang", "dir", "t"})  # context names the locale field decides
+LOCALE_NAMES = frozenset(
+    {"locale", "lang", "dir", "calendars", "t"}
+)  # context names the locale field decides
 
 
 @dataclass(frozen=True)

@@ -69,6 +69,7 @@ def resolve(template: Template, recipient: Mapping[str, Any]) -> ResolvedSpec:
         "currency": currency,
         "lang": html_lang(locale),
         "dir": text_direction(locale),
+        "calendars": template.manifest.calendars,
         "t": texts,
     }
     for name in template.manifest.computed:
