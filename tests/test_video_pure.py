@@ -88,8 +88,10 @@ def test_concat_and_packaging_arguments(tmp_path: Path) -> None:
     assert concat[concat.index("-protocol_whitelist") + 1] == "file"
     assert "-c:v" in concat and concat[concat.index("-c:v") + 1] == "copy"
     assert "+faststart" in concat
+    assert concat[concat.index("-map_metadata") + 1] == "-1", "no input's tags reach the video"
     hls = ffmpeg.hls_args(tmp_path / "v.mp4", tmp_path / "v.m3u8", str(tmp_path / "v-%03d.ts"))
     assert hls[hls.index("-c") + 1] == "copy" and "vod" in hls
+    assert hls[hls.index("-map_metadata") + 1] == "-1"
     poster, thumb = tmp_path / "p.jpg", tmp_path / "t.webp"
     stills = " ".join(ffmpeg.stills_args(tmp_path / "v.mp4", (5.0, poster), (4.0, 3.0, 480, thumb)))
     assert f"-ss 4.000 -t 3.000 -i {tmp_path / 'v.mp4'} -ss 5.000 -t 0.5 -i {tmp_path / 'v.mp4'}" in stills

@@ -2,8 +2,9 @@
 
 A page link is ``{public_url}/r/{token}``: the token (192 bits) is stored only as a hash and
 expires after ``recipient_link_ttl_s``. Direct links to each output are presigned URLs on S3
-(expiring after ``link_expiry_s``; pages excepted, as they load static files relatively) and,
-on a local folder, the same token route
+(expiring after ``link_expiry_s``), except for files that load others by relative URL: pages
+(their static files) and HLS playlists (their segments; a presigned playlist's relative segment
+URIs would carry no signature). Those, and every output on a local folder, use the token route
 ``/r/{token}/{key}``, which serves nothing outside that recipient's folder and its template's
 static files.
 """
@@ -59,6 +60,10 @@ def token_path(token: str, key: str = "") -> str:
     return f"/r/{token}/{quote(key, safe='/')}" if key else f"/r/{token}"
 
 
+# Files whose relative references must resolve under the token route, never beside a presigned URL.
+RELATIVE_LOADERS = (".html", ".m3u8")
+
+
 def is_remote(storage: Storage) -> bool:
     """Whether the storage hands out its own (presigned) URLs, as S3 does."""
     return not isinstance(storage, LocalStorage | MemoryStorage)
@@ -80,9 +85,9 @@ def mint_links(
     page_expires = now + timedelta(seconds=settings.recipient_link_ttl_s)
     base = public_base(settings)
     if is_remote(storage):
-        # a page must load its static files relatively, so it is served by the API even on S3
+        # a page loads its static files, a playlist its segments, relatively: the API serves them
         links = {
-            name: base + token_path(token, key) if key.endswith(".html") else storage.url(key)
+            name: base + token_path(token, key) if key.endswith(RELATIVE_LOADERS) else storage.url(key)
             for name, key in keys.items()
         }
         links_expire = min(page_expires, now + timedelta(seconds=settings.link_expiry_s))

@@ -71,6 +71,9 @@ def time_limit(seconds: float, what: str) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
+# Tagged (structure tree, marked content, alt texts), with the document language, an XMP packet
+# and the title shown in the viewer's title bar: the accessible PDF/UA variant.
+PDF_VARIANT = "pdf/ua-1"
 _FONTS: FontConfiguration | None = None
 _IMAGE_CACHE_LIMIT = 256
 
@@ -111,7 +114,9 @@ def _prepared(template: Template) -> dict[str, Any]:
 
 
 def render_pdf(template: Template, spec: ResolvedSpec, *, timeout_s: float = 60.0) -> RenderedFile:
-    """Render the recipient's PDF; RenderTimeout past `timeout_s`, RenderError on other failures."""
+    """Render the recipient's PDF, tagged for accessibility (PDF/UA-1), with metadata that holds no
+    personal value (checked on the template at load); RenderTimeout past `timeout_s`, RenderError
+    on other failures."""
     prepared = _prepared(template)
     html = prepared["jinja"].render({**spec.context, "asset": prepared["asset"]})
     with time_limit(timeout_s, f"PDF of template {template.name!r}"):
@@ -121,6 +126,7 @@ def render_pdf(template: Template, spec: ResolvedSpec, *, timeout_s: float = 60.
             font_config=_font_config(),
             attachments=None,
             cache=prepared["image_cache"],
+            pdf_variant=PDF_VARIANT,
         )
     if len(prepared["image_cache"]) > _IMAGE_CACHE_LIMIT:
         prepared["image_cache"].clear()  # per-recipient data: URIs must not pile up

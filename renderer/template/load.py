@@ -27,6 +27,7 @@ from renderer.data.contract import RecipientValidator
 from renderer.errors import AssetError, TemplateError
 from renderer.settings import Settings
 from renderer.template.jinja import expression_environment, html_environment
+from renderer.template.metadata import check_metadata
 from renderer.template.models import SLUG, Manifest
 from renderer.template.paths import resolve_asset
 
@@ -288,7 +289,7 @@ def load_template(name_or_path: str | Path, settings: Settings) -> Template:
             exc.detail, file=file, line=_node_line(node, ("outputs", "microsite", "static"))
         ) from None
     validator = RecipientValidator(manifest.contract)
-    return Template(
+    template = Template(
         manifest=manifest,
         root=root,
         assets_dir=assets_dir,
@@ -300,3 +301,5 @@ def load_template(name_or_path: str | Path, settings: Settings) -> Template:
         samples=_read_samples(root, validator),
         digest=_folder_digest(root),
     )
+    check_metadata(html_env, manifest)  # after the expressions compiled: a broken one is named first
+    return template

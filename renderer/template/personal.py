@@ -12,7 +12,7 @@ down (a ``t()`` key or chart field computed at render time) it assumes the wides
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from jinja2 import meta, nodes
@@ -211,3 +211,16 @@ def personal_scenes(manifest: Manifest) -> frozenset[str]:
     """
     personal = personal_fields(manifest.contract)
     return frozenset(scene for scene, fields in scene_fields(manifest).items() if fields & personal)
+
+
+def node_refs(node: nodes.Node, all_texts: frozenset[str]) -> Refs:
+    """What one parsed Jinja node reads (the node itself included: a bare name reads that name)."""
+    tree = nodes.Output([node])  # find_all looks below a node only
+    names = frozenset(n.name for n in tree.find_all(nodes.Name) if n.ctx == "load") | _implicit(tree)
+    return Refs(names, _text_keys(tree, all_texts))
+
+
+def fields_reader(manifest: Manifest) -> Callable[[Refs], frozenset[str]]:
+    """A function from what a piece of Jinja reads to every contract field behind it, through
+    computed values and ``t()`` snippets."""
+    return _Graph(manifest, expression_environment()).fields

@@ -129,14 +129,15 @@ def concat_args(list_file: Path, audio: Path | None, output: Path, audio_filter:
         args += ["-c:a", "aac", "-aac_coder", "fast", "-b:a", "96k"]
         if audio_filter:
             args += ["-af", audio_filter]
-    args += ["-c:v", "copy", "-movflags", "+faststart", "-shortest", str(output)]
+    # no container metadata from any input (a data-chosen clip may carry tags): nothing personal
+    args += ["-map_metadata", "-1", "-c:v", "copy", "-movflags", "+faststart", "-shortest", str(output)]
     return args
 
 
 def hls_args(video: Path, playlist: Path, segment_pattern: str) -> list[str]:
     """Cut an assembled MP4 into HLS at its keyframes (one keyframe per scene) without re-encoding."""
     return [
-        "-hide_banner", "-loglevel", "error", "-nostdin", "-y", "-i", str(video),
+        "-hide_banner", "-loglevel", "error", "-nostdin", "-y", "-i", str(video), "-map_metadata", "-1",
         "-c", "copy", "-f", "hls", "-hls_time", "0.5", "-hls_playlist_type", "vod",
         "-hls_segment_filename", segment_pattern, "-hls_flags", "independent_segments", str(playlist),
     ]  # fmt: skip
