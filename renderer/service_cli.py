@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from renderer.cli import _settings, app, console, out
+from renderer.settings import served_url
 
 keys = typer.Typer(help="Manage API keys (stored hashed; a key is shown once).", no_args_is_help=True)
 app.add_typer(keys, name="api-key")
@@ -23,10 +24,14 @@ def serve(
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
     workers: Annotated[int, typer.Option("--http-workers", help="uvicorn worker processes")] = 1,
 ) -> None:
-    """Run the HTTP API (OpenAPI docs at /docs)."""
+    """Run the HTTP API (OpenAPI docs at /docs). Without TAILOR_PUBLIC_URL, the links it hands out
+    (``page_url``, ``status_url``) point at the host and port it binds."""
     import uvicorn
 
-    _settings()  # fail early on a bad environment
+    settings = _settings()  # fail early on a bad environment
+    if "public_url" not in settings.model_fields_set:
+        # the app factory (in every uvicorn worker process) reads the environment
+        os.environ["TAILOR_PUBLIC_URL"] = served_url(host, port)
     uvicorn.run("renderer.api:create_app", factory=True, host=host, port=port, workers=workers)
 
 

@@ -72,7 +72,10 @@ class Settings(BaseSettings):
         "(on-premise receivers, tests); off: only public addresses, checked on registration and "
         "on every connection",
     )
-    public_url: str = Field(default="http://localhost:8000", description="Base URL of links handed out")
+    public_url: str = Field(
+        default="http://localhost:8000",
+        description="Base URL of links handed out; unset, `tailor serve` uses the host and port it binds",
+    )
 
     @model_validator(mode="after")
     def _default_job_store(self) -> Settings:
@@ -86,6 +89,16 @@ class Settings(BaseSettings):
             )
             object.__setattr__(self, "database_url", f"sqlite:///{place}")
         return self
+
+
+def served_url(host: str, port: int) -> str:
+    """The base URL clients reach a server bound to `host`:`port` on: a wildcard interface
+    (``0.0.0.0``, ``::``) is named ``localhost``, an IPv6 address is bracketed."""
+    if host in ("", "0.0.0.0", "::"):
+        host = "localhost"
+    elif ":" in host:
+        host = f"[{host.strip('[]')}]"
+    return f"http://{host}:{port}"
 
 
 def load_settings(**overrides: object) -> Settings:

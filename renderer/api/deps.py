@@ -71,6 +71,18 @@ def require_api_key(
 ApiKey = Annotated[ApiKeyRecord, Depends(require_api_key)]
 
 
+def api_key_secret(
+    key: ApiKey, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> str:
+    """The caller's API key in plaintext, once `require_api_key` accepted it (it keys the page
+    tokens of the caller's renders; never stored, never logged)."""
+    assert credentials is not None  # require_api_key answered 401 otherwise
+    return credentials.credentials
+
+
+ApiKeySecret = Annotated[str, Depends(api_key_secret)]
+
+
 def owned(owner: str | None, key: ApiKeyRecord) -> bool:
     """Whether `key` may see a resource created by `owner`. A campaign or job created outside the
     API (CLI, `owner` None) belongs to no key: no key can read, cancel or mint links for it."""

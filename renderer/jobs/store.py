@@ -725,18 +725,33 @@ class JobStore:
     ) -> str:
         """A new 192-bit page token for one recipient; only its SHA-256 is stored."""
         token = token_urlsafe(24)
+        self.keep_recipient_link(token, (template, campaign, recipient_id), ttl_s, now)
+        return token
+
+    def keep_recipient_link(
+        self, token: str, recipient: tuple[str, str, str], ttl_s: float, now: datetime | None = None
+    ) -> datetime:
+        """Store the page token `token` (chosen by the caller) for (template, campaign, recipient
+        id), expiring `ttl_s` from `now`, unless it is stored already: returns when the stored
+        token expires (a token kept earlier keeps its expiry). Only its SHA-256 is stored; callers
+        that choose tokens make them unguessable (192 bits or more)."""
+        template, campaign, recipient_id = recipient
         now = now or _now()
+        digest = _sha256(token)
         values = {
-            "token_hash": _sha256(token),
+            "token_hash": digest,
             "template": template,
             "campaign": campaign,
             "recipient_id": recipient_id,
             "expires_at": now + timedelta(seconds=ttl_s),
             "created_at": now,
         }
+        insert = self._insert(RecipientLink).values(values)
         with self._write() as connection:
-            connection.execute(self._insert(RecipientLink).values(values))
-        return token
+            connection.execute(insert.on_conflict_do_nothing(index_elements=[RecipientLink.token_hash]))
+            found = select(RecipientLink.expires_at).where(RecipientLink.token_hash == digest)
+            expires: datetime = connection.execute(found).scalar_one()
+        return expires
 
     def resolve_recipient_link(self, token: str, now: datetime | None = None) -> RecipientLinkRecord | None:
         """What the token points at, or None when it is unknown or expired."""

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from renderer.errors import AssetError, FieldIssue, RenderError, StorageError
+from renderer.errors import AssetError, FieldIssue, RenderError, RenderTimeout, StorageError
 from renderer.outputs.microsite import RenderedFile, render_microsite
 from renderer.settings import Settings
 from renderer.storage.base import Storage
@@ -167,8 +167,8 @@ def render_recipient(
     that show or link outputs take `output_entries`. Every output is rendered before
     any is stored, so a failing PDF never leaves a microsite behind that links to it. With
     ``overwrite=False`` each file is written only if absent (campaign workers: a redelivered task
-    never rewrites what an earlier delivery stored). Raises RenderError or StorageError naming
-    the output.
+    never rewrites what an earlier delivery stored). Raises RenderError (RenderTimeout for an
+    output past its time limit) or StorageError naming the output.
     """
     spec = resolve(template, recipient)
     renderers = _renderers(template, outputs, storage, options)
@@ -176,8 +176,9 @@ def render_recipient(
     for name in outputs:
         try:
             rendered[name] = renderers[name](template, spec)
-        except (RenderError, AssetError) as exc:
-            raise RenderError(f"{name} output: {exc}") from exc
+        except (RenderError, AssetError) as exc:  # a timeout stays one (the API answers 504)
+            error = RenderTimeout if isinstance(exc, RenderTimeout) else RenderError
+            raise error(f"{name} output: {exc}") from exc
         except Exception as exc:  # a renderer bug: name the output and the error type only
             raise RenderError(f"{name} output: unexpected {type(exc).__name__}") from exc
     if "microsite" in outputs:

@@ -52,23 +52,36 @@ class TemplateAssetFetcher(URLFetcher):  # type: ignore[misc]
         return URLFetcherResponse(url, path.read_bytes(), {"Content-Type": content_type})
 
 
+# after the limit, the timer fires again this often until the RenderTimeout escapes the block
+_REFIRE_S = 0.05
+
+
 @contextlib.contextmanager
 def time_limit(seconds: float, what: str) -> Iterator[None]:
-    """Raise RenderTimeout if the block runs longer than `seconds` (main thread: SIGALRM timer)."""
+    """Raise RenderTimeout if the block runs longer than `seconds` (main thread: SIGALRM timer).
+
+    Code in the block that catches every Exception (WeasyPrint does, loading an image or a
+    stylesheet) cannot keep running past the limit: the timer raises again every 50 ms, and a
+    block that ends after the limit raises RenderTimeout even if it swallowed them all."""
     if threading.current_thread() is not threading.main_thread():
         yield  # worker threads cannot take signals; the API renders through the process pool
         return
+    expired = False
 
     def expire(signum: int, frame: FrameType | None) -> None:
+        nonlocal expired
+        expired = True
         raise RenderTimeout(f"{what} took longer than {seconds:g} s")
 
     previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    signal.setitimer(signal.ITIMER_REAL, seconds, _REFIRE_S)
     try:
         yield
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+    if expired:
+        raise RenderTimeout(f"{what} took longer than {seconds:g} s")
 
 
 # Tagged (structure tree, marked content, alt texts), with the document language, an XMP packet

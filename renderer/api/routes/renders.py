@@ -18,10 +18,10 @@ from typing import Any
 from fastapi import APIRouter, Depends, Response
 from fastapi.concurrency import run_in_threadpool
 
-from renderer.api.deps import ApiKey, State, owned, require_api_key
+from renderer.api.deps import ApiKey, ApiKeySecret, State, owned, require_api_key
 from renderer.api.egress import require_allowed
 from renderer.api.errors import ApiError
-from renderer.api.links import RecipientLinks, api_campaign, mint_links, public_base
+from renderer.api.links import RecipientLinks, api_campaign, mint_links, public_base, render_page_token
 from renderer.api.models import ErrorOut, RenderOut, RenderRequest
 from renderer.api.outputs import choose_outputs
 from renderer.api.render_jobs import Outcome, add_render_hook, render_job_from_settings, shows_recipient
@@ -131,9 +131,11 @@ def render_out(
     )  # fmt: skip
 
 
-def _links(state: ApiState, job: RenderJobRecord, keys: dict[str, str]) -> RecipientLinks:
-    recipient = (job.template, api_campaign(job.api_key_id), job.recipient_id)
-    return mint_links(state.store(), state.storage(), state.settings, recipient, keys)
+def _links(state: ApiState, job: RenderJobRecord, keys: dict[str, str], api_key: str) -> RecipientLinks:
+    """The render's links, with the page token it has for this period of its life."""
+    store, recipient = state.store(), (job.template, api_campaign(job.api_key_id), job.recipient_id)
+    page = render_page_token(store, state.settings, recipient, (api_key, job.id, job.created_at))
+    return mint_links(store, state.storage(), state.settings, recipient, keys, page)
 
 
 @router.post(
@@ -142,7 +144,7 @@ def _links(state: ApiState, job: RenderJobRecord, keys: dict[str, str]) -> Recip
     responses={202: {"model": RenderOut, "description": "Video: a job to poll"}, 422: {"model": ErrorOut}},
 )
 async def create_render(
-    name: str, body: RenderRequest, state: State, key: ApiKey, response: Response
+    name: str, body: RenderRequest, state: State, key: ApiKey, secret_key: ApiKeySecret, response: Response
 ) -> RenderOut:
     """Render one recipient: ``200`` with links (microsite, PDF), or ``202`` with a job (video)."""
     template, recipient, job, secret = await run_in_threadpool(_prepare, state, name, body, key)
@@ -153,15 +155,16 @@ async def create_render(
         return render_out(state, job, secret=secret)
     keys = await _render_now(state, job, template, recipient)
     done = await run_in_threadpool(lambda: state.store().get_render_job(job.id))
-    links = await run_in_threadpool(_links, state, job, keys)
+    links = await run_in_threadpool(_links, state, job, keys, secret_key)
     return render_out(state, done or job, links, secret)
 
 
 @router.get("/renders/{render_id}", response_model=RenderOut)
-def get_render(render_id: str, state: State, key: ApiKey) -> RenderOut:
-    """A render's status; once done, a fresh page link and direct links (new ones on each call)."""
+def get_render(render_id: str, state: State, key: ApiKey, secret_key: ApiKeySecret) -> RenderOut:
+    """A render's status; once done, its page link and direct links: the same page link on every
+    call while it has at least a tenth of its lifetime left, then a new one."""
     job = state.store().get_render_job(render_id)
     if job is None or not owned(job.api_key_id, key):
         raise ApiError(404, "render_not_found", "no render with this id")
-    links = _links(state, job, job.result) if job.status == "done" and job.result else None
+    links = _links(state, job, job.result, secret_key) if job.status == "done" and job.result else None
     return render_out(state, job, links)

@@ -2,6 +2,9 @@
 
 Every run has a timeout; on timeout or error the whole process group is killed and reaped, so no
 ffmpeg outlives its call. Argument builders are pure functions, tested without running anything.
+A failed run's message (the tool's last line of stderr) never holds a server path: files the
+caller names (a template asset, by its reference in the template) appear by that name, any other
+absolute path by its file name.
 """
 
 from __future__ import annotations
@@ -9,11 +12,12 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -73,6 +77,22 @@ def ffprobe_exe() -> str:
     if not found:
         raise RenderError("ffprobe is not installed (Debian package ffmpeg)")
     return found
+
+
+# an absolute path (not the tail of a relative one such as kb/s or media/x.mp4): group 1 is its name
+_ABSOLUTE_PATH = re.compile(r"(?<![\w.~@-])/(?:[^\s'\":,/]+/)*([^\s'\":,/]+)")
+Names = Mapping[str, str]
+
+
+def tool_message(err: bytes, names: Names | None = None) -> str:
+    """The last line of a tool's stderr (at most 200 characters) without server paths: each path
+    of `names` (absolute path -> what to call it, e.g. ``media/intro.mp4``) by its name, every
+    other absolute path by its file name."""
+    lines = err.decode("utf-8", "replace").strip().splitlines()
+    line = lines[-1] if lines else "no message"
+    for path, name in sorted((names or {}).items(), key=lambda item: -len(item[0])):
+        line = line.replace(path, name)
+    return _ABSOLUTE_PATH.sub(r"\1", line)[:200]
 
 
 def _encoder_args(settings: EncodeSettings, frames: int, output: Path) -> list[str]:
@@ -162,20 +182,35 @@ def stills_args(
 
 
 def run(
-    args: Sequence[str], *, timeout_s: float, stdin: bytes | None = None, what: str, stderr: bool = False
+    args: Sequence[str],
+    *,
+    timeout_s: float,
+    stdin: bytes | None = None,
+    what: str,
+    stderr: bool = False,
+    names: Names | None = None,
 ) -> bytes:
     """Run ffmpeg with `args`; return stdout (or stderr, for filters that report there, such as
-    loudnorm). RenderTimeout/RenderError name `what`, never data.
+    loudnorm). RenderTimeout/RenderError name `what`, never data, and files by `names` or their
+    file name (`tool_message`), never a server path.
 
     The process runs in its own group; on timeout or error the group is killed and reaped.
     """
-    return run_tool([ffmpeg_exe(), *args], timeout_s=timeout_s, stdin=stdin, what=what, stderr=stderr)
+    command = [ffmpeg_exe(), *args]
+    return run_tool(command, timeout_s=timeout_s, stdin=stdin, what=what, stderr=stderr, names=names)
 
 
 def run_tool(
-    command: Sequence[str], *, timeout_s: float, stdin: bytes | None = None, what: str, stderr: bool = False
+    command: Sequence[str],
+    *,
+    timeout_s: float,
+    stdin: bytes | None = None,
+    what: str,
+    stderr: bool = False,
+    names: Names | None = None,
 ) -> bytes:
-    """Run an external media tool (ffmpeg, ffprobe, espeak-ng) with a hard timeout and cleanup."""
+    """Run an external media tool (ffmpeg, ffprobe, espeak-ng) with a hard timeout and cleanup;
+    a failure's message is `tool_message` (no server path)."""
     try:
         process = subprocess.Popen(
             list(command),
@@ -195,8 +230,7 @@ def run_tool(
         _kill_group(process)
         raise
     if process.returncode != 0:
-        last = err.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no message"]
-        raise RenderError(f"{what} failed: {last[0][:200]}")
+        raise RenderError(f"{what} failed: {tool_message(err, names)}")
     return err if stderr else out
 
 
@@ -268,5 +302,4 @@ def encode_frames(args: Sequence[str], frames: Iterable[bytes], *, timeout_s: fl
     if expired.is_set():
         raise RenderTimeout(f"{what} took longer than {timeout_s:g} s")
     if process.returncode != 0:
-        last = err.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no message"]
-        raise RenderError(f"{what} failed: {last[0][:200]}")
+        raise RenderError(f"{what} failed: {tool_message(err)}")

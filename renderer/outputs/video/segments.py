@@ -66,7 +66,8 @@ def _video_frames(
                f"crop={settings.width}:{settings.height},fps={settings.fps}",
         "-frames:v", str(timed.frames), "-f", "rawvideo", "-pix_fmt", "rgba", "pipe:1",
     ]  # fmt: skip
-    raw = ffmpeg.run(args, timeout_s=timeout_s, what=f"decoding background of scene {timed.scene.id}")
+    what, names = f"decoding background of scene {timed.scene.id}", {str(path): background.video}
+    raw = ffmpeg.run(args, timeout_s=timeout_s, what=what, names=names)
     frame_bytes = settings.width * settings.height * 4
     size = (settings.width, settings.height)
     last = Image.new("RGBA", size, background.colour)

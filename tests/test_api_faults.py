@@ -1,0 +1,113 @@
+"""API answers to render faults: the right status and code, and nothing of the server's layout."""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fixture_api import ApiServer, make_api_fixture, wait_for  # noqa: F401
+
+from renderer.errors import RenderTimeout
+from renderer.outputs.document import time_limit
+from renderer.outputs.video.ffmpeg import tool_message
+from renderer.settings import PROJECT_ROOT
+
+
+def _error(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    error: dict[str, Any] = response.json()["error"]
+    assert error["code"] == code, error
+    return error
+
+
+def _sample(api: ApiServer, name: str = "en-US") -> dict[str, Any]:
+    sample: dict[str, Any] = api.client().get("/templates/bill-summary", params={"sample": name}).json()
+    return sample["sample"]
+
+
+@pytest.mark.pdf
+def test_a_pdf_past_its_time_limit_answers_504(make_api: Callable[..., ApiServer]) -> None:
+    api = make_api(pdf_timeout_s=0.001)
+    body = {"recipient": _sample(api), "outputs": ["microsite", "pdf"]}
+    answer = api.client().post("/templates/bill-summary/renders", json=body)
+    error = _error(answer, 504, "render_timeout")
+    assert error["message"].startswith("pdf output: PDF of template 'bill-summary' took longer than")
+
+
+def test_a_time_limit_holds_when_the_block_swallows_the_timeout() -> None:
+    swallowed = 0
+    started = time.monotonic()
+    with pytest.raises(RenderTimeout, match=r"slow thing took longer than 0\.05 s"):  # noqa: SIM117
+        with time_limit(0.05, "slow thing"):
+            while time.monotonic() - started < 5:
+                try:
+                    time.sleep(0.01)
+                except Exception:  # as WeasyPrint does around an image it cannot load
+                    if swallowed:
+                        raise
+                    swallowed += 1
+    assert swallowed == 1 and time.monotonic() - started < 1
+
+
+def test_a_time_limit_raises_after_a_block_that_swallowed_every_timeout() -> None:
+    with pytest.raises(RenderTimeout), time_limit(0.02, "quiet thing"):
+        for _ in range(20):
+            with contextlib.suppress(Exception):
+                time.sleep(0.01)
+
+
+# ---- no server path in what clients read ------------------------------------------------------------
+
+
+def _template_with_corrupt_video(templates: Path) -> Path:
+    root = templates / "bill-summary"
+    shutil.copytree(PROJECT_ROOT / "templates" / "bill-summary", root)
+    (root / "media").mkdir()
+    (root / "media" / "corrupt.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"garbage" * 100)
+    manifest = root / "template.yaml"
+    intro = 'background: {colour: "#0b3d91"}\n        layers:\n          - {type: image'
+    text = manifest.read_text(encoding="utf-8")
+    assert intro in text
+    manifest.write_text(
+        text.replace(intro, intro.replace('colour: "#0b3d91"', 'video: "media/corrupt.mp4"'), 1)
+    )
+    return root
+
+
+@pytest.mark.video
+@pytest.mark.slow
+def test_a_broken_asset_is_named_relative_to_its_template(
+    make_api: Callable[..., ApiServer], tmp_path: Path
+) -> None:
+    templates = tmp_path / "templates"
+    _template_with_corrupt_video(templates)
+    api = make_api(templates_dir=templates)
+    body = {"recipient": _sample(api), "outputs": ["video"]}
+    queued = api.client().post("/templates/bill-summary/renders", json=body)
+    assert queued.status_code == 202, queued.text
+
+    def failed() -> dict[str, Any] | None:
+        job: dict[str, Any] = api.client().get(f"/renders/{queued.json()['id']}").json()
+        return job if job["status"] == "failed" else None
+
+    error = wait_for(failed, timeout_s=180, every_s=0.5)["error"]
+    assert "media/corrupt.mp4: Invalid data" in error, error
+    assert str(tmp_path) not in error and "/templates/" not in error, error
+
+
+def test_tool_messages_hold_no_server_path() -> None:
+    named = b"/srv/t/bill/media/a b.mp4: Invalid data found"
+    assert tool_message(named, {"/srv/t/bill/media/a b.mp4": "media/a b.mp4"}) == (
+        "media/a b.mp4: Invalid data found"
+    )
+    temp = b"frame 1\nError opening input file /tmp/tailor-seg-x1/scene-001/list.txt."
+    assert tool_message(temp) == "Error opening input file list.txt."
+    quoted = b"Impossible to open 'file:/srv/x/y.mp4' at 128 kb/s, ratio 16/9"
+    assert tool_message(quoted) == "Impossible to open 'file:y.mp4' at 128 kb/s, ratio 16/9"
+    assert tool_message(b"") == "no message"
