@@ -14,6 +14,7 @@ from importlib.metadata import PackageNotFoundError, version
 import anyio
 from fastapi import FastAPI
 
+from renderer.api.docs import install_docs
 from renderer.api.errors import install_error_handlers
 from renderer.api.metrics import MetricsMiddleware
 from renderer.api.middleware import JSON_LIMIT, BodyLimitMiddleware, CatchAllMiddleware, redact_access_log
@@ -66,6 +67,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         openapi_tags=TAGS,
         lifespan=lifespan,
+        docs_url=None,  # install_docs serves /docs offline; /redoc (CDN only) is off
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
     )
     app.state.tailor = state
     install_error_handlers(app)
@@ -74,5 +78,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(MetricsMiddleware, metrics=state.metrics)  # outer: counts that 500 too
     for router in ROUTERS:
         app.include_router(router)
+    install_docs(app)
     redact_access_log()
     return app

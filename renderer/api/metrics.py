@@ -1,36 +1,49 @@
-"""Prometheus metrics of one app: requests by route template, renders by output, campaign rows.
+"""Prometheus metrics of one app: requests, render durations, queues, webhook deliveries.
 
-Each app owns its registry (two apps in one process never clash). Route labels are templates
-(``/r/{token}``), never concrete paths, so tokens and ids stay out of the metrics and label sets
-stay small. Campaign row counts are read from the job store when ``/metrics`` is scraped.
+Each app owns its registry (two apps in one process never clash). Every label has a fixed,
+small set of values, whatever clients send: routes are templates (``/r/{token}``, or
+``<unmatched>``), never concrete paths, so tokens and ids stay out of the metrics; methods are
+the standard ones (`METHODS`) or ``other`` (``curl -X FOOBAR1`` adds no series); outputs and
+statuses come from the code. Campaign rows, render jobs and the webhook outbox are read from
+the job store when ``/metrics`` is scraped; the render pools report their queue depth live.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from renderer.api.store_queries import status_counts
+from renderer.api.store_queries import queue_counts, status_counts
 from renderer.jobs.store import JobStore
 
 log = logging.getLogger("tailor.api")
 UNMATCHED = "<unmatched>"
+OTHER_METHOD = "other"
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+# Microsites render in ~0.05 s, PDFs in ~0.3 s, videos in seconds to minutes.
+RENDER_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
+DELIVERY_OUTCOMES = ("delivered", "failed", "dead")
+
+
+def method_label(method: str) -> str:
+    """`method` when it is one of `METHODS`, else ``other``: the method label has 8 values at most."""
+    return method if method in METHODS else OTHER_METHOD
 
 
 class Metrics:
-    """The counters and histograms of one app, in their own registry."""
+    """The counters, histograms and gauges of one app, in their own registry."""
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter(
             "tailor_http_requests",
-            "HTTP requests answered, by method, route template and status",
+            "HTTP requests answered, by method (standard ones, else other), route template and status",
             ["method", "route", "status"],
             registry=self.registry,
         )
@@ -46,14 +59,49 @@ class Metrics:
             ["output", "status"],
             registry=self.registry,
         )
+        self.render_duration = Histogram(
+            "tailor_render_duration_seconds",
+            "Time to render one output of one recipient (storing excluded), by output",
+            ["output"],
+            buckets=RENDER_BUCKETS,
+            registry=self.registry,
+        )
+        self.queue_depth = Gauge(
+            "tailor_render_queue_depth",
+            "Renders handed to this process's render pool and not finished (waiting or running)",
+            ["pool"],
+            registry=self.registry,
+        )
+        self.deliveries = Counter(
+            "tailor_webhook_deliveries",
+            "Webhook delivery attempts by this process, by outcome (delivered, failed: retried, dead)",
+            ["outcome"],
+            registry=self.registry,
+        )
+        for outcome in DELIVERY_OUTCOMES:
+            self.deliveries.labels(outcome)  # every outcome shows from the start, at 0
 
     def count_renders(self, outputs: list[str], status: str) -> None:
         """Count one render of each of `outputs`."""
         for output in outputs:
             self.renders.labels(output, status).inc()
 
+    def observe_durations(self, durations: Mapping[str, float]) -> None:
+        """Record how long each output took to render (output -> seconds)."""
+        for output, seconds in durations.items():
+            self.render_duration.labels(output).observe(seconds)
+
+    def count_delivery(self, outcome: str) -> None:
+        """Count one webhook delivery attempt that ended in `outcome` (one of `DELIVERY_OUTCOMES`)."""
+        self.deliveries.labels(outcome).inc()
+
+    def watch_pool(self, name: str, depth: Callable[[], int]) -> None:
+        """Report ``depth()`` as the queue depth of the render pool `name`, read on each scrape."""
+        self.queue_depth.labels(name).set_function(depth)
+
     def watch_store(self, store: Callable[[], JobStore]) -> None:
-        """Report campaign rows and campaigns by status, read from the store on each scrape."""
+        """Report campaign rows, campaigns, render jobs and webhook deliveries by status, read
+        from the store on each scrape."""
         self.registry.register(_StoreCollector(store))
 
     def exposition(self) -> bytes:
@@ -69,7 +117,9 @@ class _StoreCollector(Collector):
         """Store counts, or only ``tailor_job_store_up 0`` when the store does not answer."""
         up = GaugeMetricFamily("tailor_job_store_up", "Whether the job store answered this scrape")
         try:
-            rows, campaigns = status_counts(self.store())
+            store = self.store()
+            rows, campaigns = status_counts(store)
+            jobs, deliveries = queue_counts(store)
         except Exception as exc:  # a scrape must never fail because the database is down
             log.warning("metrics: job store unavailable (%s)", type(exc).__name__)
             up.add_metric([], 0)
@@ -79,6 +129,10 @@ class _StoreCollector(Collector):
         yield up
         yield _gauge("tailor_campaign_rows", "Campaign rows by status", rows)
         yield _gauge("tailor_campaigns", "Campaigns by status", campaigns)
+        yield _gauge("tailor_render_jobs", "API render jobs by status (queued: waiting for a worker)", jobs)
+        yield _gauge(
+            "tailor_webhook_outbox", "Webhook deliveries by status (pending: not delivered yet)", deliveries
+        )
 
 
 def _gauge(name: str, documentation: str, counts: dict[str, int]) -> GaugeMetricFamily:
@@ -89,7 +143,8 @@ def _gauge(name: str, documentation: str, counts: dict[str, int]) -> GaugeMetric
 
 
 class MetricsMiddleware:
-    """Pure ASGI middleware: counts every HTTP request and times it, labelled by route template."""
+    """Pure ASGI middleware: counts every HTTP request and times it, labelled by route template
+    and `method_label`."""
 
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
@@ -112,7 +167,7 @@ class MetricsMiddleware:
             await self.app(scope, receive, send_status)
         finally:
             route = _route_template(scope)
-            method = str(scope.get("method", "GET"))
+            method = method_label(str(scope.get("method", "GET")))
             self.metrics.requests.labels(method, route, str(status)).inc()
             self.metrics.latency.labels(method, route).observe(time.perf_counter() - started)
 

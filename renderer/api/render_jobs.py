@@ -89,11 +89,13 @@ def add_render_hook(store: JobStore, url: str, api_key_id: str) -> str:
 
 def run_render_job(
     outcome: Outcome, storage: Storage, settings: Settings, job_id: str, raw_values: Mapping[str, Any]
-) -> None:
-    """Render a queued job in this process; never raises (the job records what went wrong)."""
+) -> dict[str, float]:
+    """Render a queued job in this process; never raises (the job records what went wrong).
+    Returns the seconds each output took to render (empty when it did not render)."""
     job = outcome.store.get_render_job(job_id)
+    durations: dict[str, float] = {}
     if job is None or job.status not in ("queued", "rendering"):
-        return
+        return durations
     show = False
     try:
         template = load_template(job.template, settings)
@@ -101,25 +103,29 @@ def run_render_job(
         recipient = template.validator.validate(dict(raw_values))
         outcome.store.start_render_job(job.id)
         options = RenderOptions.from_settings(settings)
+        campaign = api_campaign(job.api_key_id)
         keys = render_recipient(
-            template, recipient, list(job.outputs), storage, api_campaign(job.api_key_id), options
+            template, recipient, list(job.outputs), storage, campaign, options, durations=durations
         )
     except Exception as exc:
         outcome.failure(job, exc, show)
         if not isinstance(exc, TailorError):
             log.error("render job %s failed: unexpected %s", job_id, type(exc).__name__)
-        return
+        return {}
     outcome.success(job, keys, show)
+    return durations
 
 
-def render_job_from_settings(settings: Settings, job_id: str, raw_values: Mapping[str, Any]) -> None:
+def render_job_from_settings(
+    settings: Settings, job_id: str, raw_values: Mapping[str, Any]
+) -> dict[str, float]:
     """A background render job with its own store and storage: the body of the Celery task
-    ``tailor.render_job`` and of the API's video processes."""
+    ``tailor.render_job`` and of the API's video processes. Returns `run_render_job`'s durations."""
     limit_image_size(settings.max_image_pixels)
     store = open_store(settings.database_url)
     storage = open_storage(settings.storage_url, settings)
     try:
-        run_render_job(Outcome(store), storage, settings, job_id, raw_values)
+        return run_render_job(Outcome(store), storage, settings, job_id, raw_values)
     finally:
         store.close()
         storage.close()

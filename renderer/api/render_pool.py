@@ -46,14 +46,18 @@ def _worker(settings: Settings) -> dict[str, Any]:
 
 def render_in_worker(
     settings: Settings, template_name: str, recipient: dict[str, Any], outputs: list[str], campaign: str
-) -> dict[str, str]:
-    """Render and store one validated recipient (runs in a pool process); output -> key."""
+) -> tuple[dict[str, str], dict[str, float]]:
+    """Render and store one validated recipient (runs in a pool process): output -> key, and
+    output -> seconds its rendering took."""
     worker = _worker(settings)
     templates: dict[str, Any] = worker["templates"]
+    durations: dict[str, float] = {}
     try:
         template = templates.get(template_name) or load_template(template_name, settings)
         templates[template_name] = template
-        return render_recipient(template, recipient, outputs, worker["storage"], campaign, worker["options"])
+        options, storage = worker["options"], worker["storage"]
+        keys = render_recipient(template, recipient, outputs, storage, campaign, options, durations=durations)
+        return keys, durations
     except RenderTimeout as exc:
         raise RenderTimeout(str(exc)) from None
     except StorageError as exc:
@@ -96,6 +100,22 @@ class RenderPool:
         self.size, self.name = size, name
         self._pool: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
+        self._pending = 0
+
+    @property
+    def pending(self) -> int:
+        """Submitted calls not finished yet (waiting for a worker or running): the queue depth."""
+        return self._pending
+
+    def _track(self, future: Future[Any]) -> Future[Any]:
+        with self._lock:
+            self._pending += 1
+        future.add_done_callback(self._finished)
+        return future
+
+    def _finished(self, _: Future[Any]) -> None:
+        with self._lock:
+            self._pending -= 1
 
     def _executor(self) -> ProcessPoolExecutor:
         with self._lock:
@@ -108,12 +128,12 @@ class RenderPool:
             return self._pool
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
-        """Run `fn(*args)` in a worker process."""
+        """Run `fn(*args)` in a worker process (counted in `pending` until it finishes)."""
         try:
-            return self._executor().submit(fn, *args)
+            return self._track(self._executor().submit(fn, *args))
         except BrokenProcessPool:
             self.restart()
-            return self._executor().submit(fn, *args)
+            return self._track(self._executor().submit(fn, *args))
 
     def restart(self) -> None:
         """Drop a broken pool; the next submit starts a fresh one."""

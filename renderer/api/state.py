@@ -37,7 +37,9 @@ class ApiState:
         self._templates: dict[str, Template] = {}
         self._lock = threading.Lock()
         self.metrics.watch_store(self.store)
-        self.dispatcher = Dispatcher(self.store, settings)
+        self.metrics.watch_pool("pages", lambda: self.pages.pending)
+        self.metrics.watch_pool("video", lambda: self.videos.pending)
+        self.dispatcher = Dispatcher(self.store, settings, on_attempt=self.metrics.count_delivery)
 
     def store(self) -> JobStore:
         """The job store, opened (and migrated) on first use; ServiceUnavailable while unreachable."""

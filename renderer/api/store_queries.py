@@ -11,7 +11,16 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from renderer.jobs.schema import Campaign, CampaignRow, RecipientLink, RenderJobRecord, Webhook, WebhookRecord
+from renderer.jobs.schema import (
+    Campaign,
+    CampaignRow,
+    RecipientLink,
+    RenderJob,
+    RenderJobRecord,
+    Webhook,
+    WebhookDelivery,
+    WebhookRecord,
+)
 from renderer.jobs.store import JobStore
 
 
@@ -71,3 +80,16 @@ def status_counts(store: JobStore) -> tuple[dict[str, int], dict[str, int]]:
         found = connection.execute(select(Campaign.status, func.count()).group_by(Campaign.status))
         campaign_counts = {str(status): int(count) for status, count in found}
     return row_counts, campaign_counts
+
+
+def queue_counts(store: JobStore) -> tuple[dict[str, int], dict[str, int]]:
+    """Render jobs by status and webhook deliveries by status, over the whole store (for
+    /metrics: ``queued`` jobs and ``pending`` deliveries are what is waiting)."""
+    with store.engine.connect() as connection:
+        jobs = connection.execute(select(RenderJob.status, func.count()).group_by(RenderJob.status))
+        job_counts = {str(status): int(count) for status, count in jobs}
+        found = connection.execute(
+            select(WebhookDelivery.status, func.count()).group_by(WebhookDelivery.status)
+        )
+        delivery_counts = {str(status): int(count) for status, count in found}
+    return job_counts, delivery_counts

@@ -118,10 +118,16 @@ def _attempt(
 
 
 def deliver_due(
-    store: JobStore, settings: Settings, client: httpx.Client, now: datetime | None = None
+    store: JobStore,
+    settings: Settings,
+    client: httpx.Client,
+    now: datetime | None = None,
+    on_attempt: Callable[[str], object] | None = None,
 ) -> int:
     """Attempt every delivery that is due and that this call claims (`JobStore.claim_delivery`:
-    no other caller attempts it at the same time); returns how many were delivered."""
+    no other caller attempts it at the same time); returns how many were delivered. Each
+    attempt's outcome (``delivered``, ``failed``: to be retried, ``dead``) goes to `on_attempt`."""
+    report = on_attempt or (lambda outcome: None)
     delivered = 0
     for delivery in store.due_deliveries(now=now):
         if not store.claim_delivery(delivery.id, lease_s(settings), now=now):
@@ -134,21 +140,32 @@ def deliver_due(
         )
         if error is None:
             delivered += store.mark_delivered(delivery.id)
+            report("delivered")
             continue
         attempts = delivery.attempts + 1
         dead = hook is None or attempts >= settings.webhook_max_attempts
         retry_at = (now or datetime.now(UTC)) + timedelta(seconds=backoff_s(attempts))
         store.mark_delivery_failed(delivery.id, error, retry_at, dead)
+        report("dead" if dead else "failed")
         log.info("webhook delivery %s failed (%s)%s", delivery.id, error, ", giving up" if dead else "")
     return delivered
 
 
 class Dispatcher:
     """A daemon thread that delivers due webhooks every `interval_s` (sooner after `wake`), after
-    running each of `tasks` (the page-link purge; callers may add more)."""
+    running each of `tasks` (the page-link purge; callers may add more); `on_attempt` as in
+    `deliver_due`."""
 
-    def __init__(self, store: Callable[[], JobStore], settings: Settings, *, interval_s: float = 1.0) -> None:
+    def __init__(
+        self,
+        store: Callable[[], JobStore],
+        settings: Settings,
+        *,
+        interval_s: float = 1.0,
+        on_attempt: Callable[[str], object] | None = None,
+    ) -> None:
         self.store, self.settings, self.interval_s = store, settings, interval_s
+        self.on_attempt = on_attempt
         self.tasks: list[Callable[[JobStore], object]] = [self._purge_links]
         self._purged_at: float | None = None
         self._wake = threading.Event()
@@ -198,6 +215,6 @@ class Dispatcher:
             store = self.store()
             for task in self.tasks:
                 task(store)
-            deliver_due(store, self.settings, client)
+            deliver_due(store, self.settings, client, on_attempt=self.on_attempt)
         except Exception as exc:  # the database may be down: try again next round
             log.warning("webhook dispatcher: %s", type(exc).__name__)

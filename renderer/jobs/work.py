@@ -6,6 +6,7 @@ so a campaign always goes on. Messages name fields and outputs, never values.
 
 from __future__ import annotations
 
+import time
 import weakref
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -157,6 +158,7 @@ def render_recipient(
     options: RenderOptions = RenderOptions(),
     *,
     overwrite: bool = True,
+    durations: dict[str, float] | None = None,
 ) -> dict[str, str]:
     """Resolve and render one validated recipient, then store its outputs.
 
@@ -167,13 +169,15 @@ def render_recipient(
     that show or link outputs take `output_entries`. Every output is rendered before
     any is stored, so a failing PDF never leaves a microsite behind that links to it. With
     ``overwrite=False`` each file is written only if absent (campaign workers: a redelivered task
-    never rewrites what an earlier delivery stored). Raises RenderError (RenderTimeout for an
+    never rewrites what an earlier delivery stored). When `durations` is given, it receives the
+    seconds each output took to render (storing excluded). Raises RenderError (RenderTimeout for an
     output past its time limit) or StorageError naming the output.
     """
     spec = resolve(template, recipient)
     renderers = _renderers(template, outputs, storage, options)
     rendered: dict[str, Rendered] = {}
     for name in outputs:
+        started = time.perf_counter()
         try:
             rendered[name] = renderers[name](template, spec)
         except (RenderError, AssetError) as exc:  # a timeout stays one (the API answers 504)
@@ -181,6 +185,8 @@ def render_recipient(
             raise error(f"{name} output: {exc}") from exc
         except Exception as exc:  # a renderer bug: name the output and the error type only
             raise RenderError(f"{name} output: unexpected {type(exc).__name__}") from exc
+        if durations is not None:
+            durations[name] = time.perf_counter() - started
     if "microsite" in outputs:
         publish_static(template, storage)
     keys = {}

@@ -73,7 +73,7 @@ async def _render_now(
     args = (state.settings, template.name, recipient, list(job.outputs), api_campaign(job.api_key_id))
     try:
         future = await run_in_threadpool(state.pages.submit, render_in_worker, *args)
-        keys: dict[str, str] = await asyncio.wrap_future(future)
+        keys, durations = await asyncio.wrap_future(future)
     except BrokenProcessPool:
         error = died(state.pages)
         await run_in_threadpool(outcome.failure, job, error, show)
@@ -81,19 +81,22 @@ async def _render_now(
     except Exception as exc:
         await run_in_threadpool(outcome.failure, job, exc, show)
         raise
+    state.metrics.observe_durations(durations)
     await run_in_threadpool(outcome.success, job, keys, show)
-    return keys
+    return dict(keys)
 
 
-def _after_video(state: ApiState, job: RenderJobRecord, future: Future[None]) -> None:
+def _after_video(state: ApiState, job: RenderJobRecord, future: Future[dict[str, float]]) -> None:
     """A video process finished (or died): count it, wake the dispatcher, fail a job left open."""
     if future.cancelled():  # the app is shutting down: the job stays queued
         return
     try:
-        outcome = _outcome(state)
-        if isinstance(future.exception(), BrokenProcessPool):
+        outcome, error = _outcome(state), future.exception()
+        if isinstance(error, BrokenProcessPool):
             outcome.failure(job, died(state.videos), show_recipient=False)
             return
+        if error is None:
+            state.metrics.observe_durations(future.result())
         done = outcome.store.get_render_job(job.id)
         if done is not None:
             state.metrics.count_renders(list(done.outputs), "ok" if done.status == "done" else "failed")
