@@ -11,11 +11,20 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from renderer.errors import AssetError, FieldIssue, RenderError, StorageError
+from renderer.errors import (
+    AssetError,
+    FieldIssue,
+    RenderError,
+    RenderTimeout,
+    StorageError,
+    TailorError,
+    TemplateError,
+)
 from renderer.outputs.microsite import RenderedFile, render_microsite
 from renderer.settings import Settings
 from renderer.storage.base import Storage
 from renderer.storage.keys import output_key, static_key
+from renderer.template.faults import template_fault
 from renderer.template.load import Template
 from renderer.template.resolve import ResolvedSpec, resolve
 
@@ -81,9 +90,18 @@ def output_entries(keys: Mapping[str, str]) -> dict[str, str]:
 
 def _render_pdf(timeout_s: float) -> Renderer:
     # WeasyPrint takes ~0.6 s to import: only processes that render PDFs pay for it.
-    from renderer.outputs.document import render_pdf
+    from renderer.outputs.document import layout_fault, render_pdf
 
-    return lambda template, spec: Rendered([render_pdf(template, spec, timeout_s=timeout_s)])
+    def render(template: Template, spec: ResolvedSpec) -> Rendered:
+        try:
+            return Rendered([render_pdf(template, spec, timeout_s=timeout_s)])
+        except Exception as exc:
+            fault = layout_fault(template, exc)
+            if fault is None:
+                raise
+            raise fault from exc
+
+    return render
 
 
 def _render_video(storage: Storage, options: RenderOptions) -> Renderer:
@@ -148,6 +166,21 @@ def publish_static(template: Template, storage: Storage) -> None:
             published.add(key)
 
 
+def output_error(template: Template, output: str, exc: Exception) -> TailorError:
+    """What a failed output raises, prefixed with the output's name: a TemplateError naming the
+    template's file and line when template code failed (a Jinja or sandbox error, a fault in a
+    filter, a layout the template's CSS makes impossible), else a RenderError (the error type
+    only for an unexpected error: its message may hold a value)."""
+    if isinstance(exc, AssetError | RenderTimeout):
+        return RenderError(f"{output} output: {exc}")
+    fault = template_fault(template, exc)
+    if fault is not None:
+        return TemplateError(f"{output} output: {fault.detail}", fault.file, fault.line)
+    if isinstance(exc, RenderError):
+        return RenderError(f"{output} output: {exc}")
+    return RenderError(f"{output} output: unexpected {type(exc).__name__}")
+
+
 def render_recipient(
     template: Template,
     recipient: dict[str, Any],
@@ -167,8 +200,8 @@ def render_recipient(
     that show or link outputs take `output_entries`. Every output is rendered before
     any is stored, so a failing PDF never leaves a microsite behind that links to it. With
     ``overwrite=False`` each file is written only if absent (campaign workers: a redelivered task
-    never rewrites what an earlier delivery stored). Raises RenderError or StorageError naming
-    the output.
+    never rewrites what an earlier delivery stored). Raises TemplateError (a template fault: file
+    and line), RenderError or StorageError, naming the output.
     """
     spec = resolve(template, recipient)
     renderers = _renderers(template, outputs, storage, options)
@@ -176,10 +209,8 @@ def render_recipient(
     for name in outputs:
         try:
             rendered[name] = renderers[name](template, spec)
-        except (RenderError, AssetError) as exc:
-            raise RenderError(f"{name} output: {exc}") from exc
-        except Exception as exc:  # a renderer bug: name the output and the error type only
-            raise RenderError(f"{name} output: unexpected {type(exc).__name__}") from exc
+        except Exception as exc:
+            raise output_error(template, name, exc) from exc
     if "microsite" in outputs:
         publish_static(template, storage)
     keys = {}
@@ -209,7 +240,7 @@ def render_row(
     rid = str(recipient[template.manifest.contract.recipient_id])
     try:
         keys = render_recipient(template, recipient, outputs, storage, campaign, options)
-    except (RenderError, StorageError) as exc:
+    except (RenderError, StorageError, TemplateError) as exc:
         return RowResult(row, "failed", rid, issues=[FieldIssue("(render)", str(exc))])
     except Exception as exc:  # never let one recipient stop a campaign; the type names the bug
         issue = FieldIssue("(render)", f"unexpected {type(exc).__name__}")
