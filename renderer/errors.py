@@ -27,7 +27,7 @@ class TemplateError(TailorError):
     The message always starts with the file (and line when known) so an editor can jump to it.
     """
 
-    def __init__(self, message: str, *, file: str | None = None, line: int | None = None) -> None:
+    def __init__(self, message: str, file: str | None = None, line: int | None = None) -> None:
         self.file = file
         self.line = line
         self.detail = message
@@ -35,6 +35,10 @@ class TemplateError(TailorError):
         if line is not None:
             where = f"{where}:{line}"
         super().__init__(f"{where}: {message}")
+
+    def __reduce__(self) -> tuple[type[TemplateError], tuple[str, str | None, int | None]]:
+        # pickled intact from a render process (file and line kept, the message not prefixed twice)
+        return type(self), (self.detail, self.file, self.line)
 
 
 class AssetError(TemplateError):

@@ -9,6 +9,7 @@ pydantic's ``input``, and unexpected exceptions are logged by type only (``unhan
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -90,6 +91,14 @@ def _from_validation(exc: RequestValidationError) -> ApiError:
     return ApiError(422, "invalid_request", message, field=first["field"], issues=issues)
 
 
+def template_message(exc: TemplateError) -> str:
+    """A template fault's message for clients: the file relative to the templates folder and the
+    line (``bill-summary/pdf/bill.html:18: ...``); an absolute server path is left out."""
+    if exc.file is None or Path(exc.file).is_absolute():
+        return exc.detail
+    return str(exc)
+
+
 def _from_tailor(exc: Exception) -> ApiError:
     if isinstance(exc, RowError):
         issues = [{"field": issue.field, "reason": issue.reason} for issue in exc.issues]
@@ -108,7 +117,7 @@ def _from_tailor(exc: Exception) -> ApiError:
     if isinstance(exc, RenderError):
         return ApiError(500, "render_failed", str(exc))
     if isinstance(exc, TemplateError):
-        return ApiError(500, "template_invalid", exc.detail)
+        return ApiError(422, "template_error", template_message(exc))
     return ApiError(500, "internal_error", "an unexpected error occurred")
 
 

@@ -20,7 +20,14 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
-from renderer.errors import RenderError, RenderTimeout, ServiceUnavailable, StorageError, TailorError
+from renderer.errors import (
+    RenderError,
+    RenderTimeout,
+    ServiceUnavailable,
+    StorageError,
+    TailorError,
+    TemplateError,
+)
 from renderer.jobs.work import RenderOptions, render_recipient
 from renderer.outputs.images import limit_image_size
 from renderer.settings import Settings
@@ -62,6 +69,8 @@ def render_in_worker(
         raise RenderTimeout(str(exc)) from None
     except StorageError as exc:
         raise StorageError(str(exc)) from None
+    except TemplateError as exc:  # a template fault: 422 template_error, with its file and line
+        raise TemplateError(exc.detail, exc.file, exc.line) from None
     except TailorError as exc:
         raise RenderError(str(exc)) from None
     except Exception as exc:  # a bug: its type, never its message (it may hold a value)

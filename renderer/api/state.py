@@ -79,7 +79,7 @@ class ApiState:
         try:
             template = load_template(name, self.settings)
         except TemplateError as exc:
-            raise ApiError(500, "template_invalid", f"template {name!r} is broken: {exc.detail}") from None
+            raise ApiError(422, "template_error", f"template {name!r} is broken: {exc.detail}") from None
         self._templates[name] = template
         return template
 

@@ -12,11 +12,20 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from renderer.errors import AssetError, FieldIssue, RenderError, RenderTimeout, StorageError
+from renderer.errors import (
+    AssetError,
+    FieldIssue,
+    RenderError,
+    RenderTimeout,
+    StorageError,
+    TailorError,
+    TemplateError,
+)
 from renderer.outputs.microsite import RenderedFile, render_microsite
 from renderer.settings import Settings
 from renderer.storage.base import Storage
 from renderer.storage.keys import output_key, static_key
+from renderer.template.faults import template_fault
 from renderer.template.load import Template
 from renderer.template.resolve import ResolvedSpec, resolve
 
@@ -82,9 +91,18 @@ def output_entries(keys: Mapping[str, str]) -> dict[str, str]:
 
 def _render_pdf(timeout_s: float) -> Renderer:
     # WeasyPrint takes ~0.6 s to import: only processes that render PDFs pay for it.
-    from renderer.outputs.document import render_pdf
+    from renderer.outputs.document import layout_fault, render_pdf
 
-    return lambda template, spec: Rendered([render_pdf(template, spec, timeout_s=timeout_s)])
+    def render(template: Template, spec: ResolvedSpec) -> Rendered:
+        try:
+            return Rendered([render_pdf(template, spec, timeout_s=timeout_s)])
+        except Exception as exc:
+            fault = layout_fault(template, exc)
+            if fault is None:
+                raise
+            raise fault from exc
+
+    return render
 
 
 def _render_video(storage: Storage, options: RenderOptions) -> Renderer:
@@ -149,6 +167,23 @@ def publish_static(template: Template, storage: Storage) -> None:
             published.add(key)
 
 
+def output_error(template: Template, output: str, exc: Exception) -> TailorError:
+    """What a failed output raises, prefixed with the output's name: a TemplateError naming the
+    template's file and line when template code failed (a Jinja or sandbox error, a fault in a
+    filter, a layout the template's CSS makes impossible), else a RenderError (the error type
+    only for an unexpected error: its message may hold a value)."""
+    if isinstance(exc, RenderTimeout):  # stays a timeout: the API answers 504 render_timeout
+        return RenderTimeout(f"{output} output: {exc}")
+    if isinstance(exc, AssetError):
+        return RenderError(f"{output} output: {exc}")
+    fault = template_fault(template, exc)
+    if fault is not None:
+        return TemplateError(f"{output} output: {fault.detail}", fault.file, fault.line)
+    if isinstance(exc, RenderError):
+        return RenderError(f"{output} output: {exc}")
+    return RenderError(f"{output} output: unexpected {type(exc).__name__}")
+
+
 def render_recipient(
     template: Template,
     recipient: dict[str, Any],
@@ -170,8 +205,9 @@ def render_recipient(
     any is stored, so a failing PDF never leaves a microsite behind that links to it. With
     ``overwrite=False`` each file is written only if absent (campaign workers: a redelivered task
     never rewrites what an earlier delivery stored). When `durations` is given, it receives the
-    seconds each output took to render (storing excluded). Raises RenderError (RenderTimeout for an
-    output past its time limit) or StorageError naming the output.
+    seconds each output took to render (storing excluded). Raises TemplateError (a template fault:
+    file and line), RenderError (RenderTimeout for an output past its time limit) or StorageError,
+    naming the output.
     """
     spec = resolve(template, recipient)
     renderers = _renderers(template, outputs, storage, options)
@@ -180,11 +216,8 @@ def render_recipient(
         started = time.perf_counter()
         try:
             rendered[name] = renderers[name](template, spec)
-        except (RenderError, AssetError) as exc:  # a timeout stays one (the API answers 504)
-            error = RenderTimeout if isinstance(exc, RenderTimeout) else RenderError
-            raise error(f"{name} output: {exc}") from exc
-        except Exception as exc:  # a renderer bug: name the output and the error type only
-            raise RenderError(f"{name} output: unexpected {type(exc).__name__}") from exc
+        except Exception as exc:
+            raise output_error(template, name, exc) from exc
         if durations is not None:
             durations[name] = time.perf_counter() - started
     if "microsite" in outputs:
@@ -216,7 +249,7 @@ def render_row(
     rid = str(recipient[template.manifest.contract.recipient_id])
     try:
         keys = render_recipient(template, recipient, outputs, storage, campaign, options)
-    except (RenderError, StorageError) as exc:
+    except (RenderError, StorageError, TemplateError) as exc:
         return RowResult(row, "failed", rid, issues=[FieldIssue("(render)", str(exc))])
     except Exception as exc:  # never let one recipient stop a campaign; the type names the bug
         issue = FieldIssue("(render)", f"unexpected {type(exc).__name__}")

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import contextlib
 import mimetypes
+import os
 import signal
 import threading
+import traceback
 from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
@@ -20,7 +22,7 @@ from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
-from renderer.errors import RenderError, RenderTimeout
+from renderer.errors import RenderError, RenderTimeout, TemplateError
 from renderer.outputs.microsite import RenderedFile
 from renderer.template.load import Template
 from renderer.template.paths import allowed_roots, is_allowed_file, resolve_asset
@@ -146,3 +148,21 @@ def render_pdf(template: Template, spec: ResolvedSpec, *, timeout_s: float = 60.
     if data is None:
         raise RenderError(f"WeasyPrint produced no PDF for template {template.name!r}")
     return RenderedFile(prepared["filename"], bytes(data), "application/pdf")
+
+
+def layout_fault(template: Template, exc: BaseException) -> TemplateError | None:
+    """A TemplateError naming the PDF's entry and stylesheet when `exc` was raised inside
+    WeasyPrint's layout or drawing (the template's HTML/CSS asked for the impossible, such as
+    ``font-size: 1e9px``), else None. Names files and the error type, never document text."""
+    pdf = template.manifest.outputs.pdf
+    frames = traceback.extract_tb(exc.__traceback__)
+    if pdf is None or isinstance(exc, RenderError) or not frames:
+        return None
+    if f"{os.sep}weasyprint{os.sep}" not in frames[-1].filename:
+        return None
+    files = " and ".join(f for f in (pdf.entry, pdf.stylesheet) if f)
+    return TemplateError(
+        f"WeasyPrint cannot lay out the PDF ({type(exc).__name__}): check {files} for out-of-range "
+        "values (`tailor validate` names the line)",
+        file=f"{template.name}/{pdf.stylesheet or pdf.entry}",
+    )

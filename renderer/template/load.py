@@ -26,7 +26,9 @@ from pydantic import ValidationError
 from renderer.data.contract import RecipientValidator
 from renderer.errors import AssetError, TemplateError
 from renderer.settings import Settings
+from renderer.template.faults import snippet_filename
 from renderer.template.jinja import expression_environment, html_environment
+from renderer.template.lint import lint_entries
 from renderer.template.metadata import check_metadata
 from renderer.template.models import SLUG, Manifest
 from renderer.template.paths import resolve_asset
@@ -59,6 +61,7 @@ class Template:
     static: dict[str, StaticAsset]
     samples: dict[str, dict[str, Any]]
     digest: str
+    lines: dict[str, int] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -126,7 +129,11 @@ def _parse_manifest(root: Path) -> tuple[Manifest, yaml.Node | None]:
 
 
 def _compile_expressions(
-    manifest: Manifest, env: ImmutableSandboxedEnvironment, node: yaml.Node | None, file: str
+    manifest: Manifest,
+    env: ImmutableSandboxedEnvironment,
+    node: yaml.Node | None,
+    file: str,
+    lines: dict[str, int],
 ) -> dict[str, TemplateExpression]:
     compiled: dict[str, TemplateExpression] = {}
     sources: list[tuple[str, tuple[Any, ...], str]] = [
@@ -142,6 +149,7 @@ def _compile_expressions(
                     key = f"scene.{scene.id}.layers.{j}.when"
                     sources.append((key, (*loc, "layers", j, "when"), layer.when))
     for key, loc, expr in sources:
+        lines[key] = _node_line(node, loc) or 1
         try:
             compiled[key] = env.compile_expression(expr, undefined_to_none=False)
         except TemplateSyntaxError as exc:
@@ -150,8 +158,18 @@ def _compile_expressions(
     return compiled
 
 
+def _compile_snippet(env: ImmutableSandboxedEnvironment, src: str, key: str) -> JinjaTemplate:
+    """`env.from_string`, compiled under ``template.yaml#<key>`` so faults can name its line."""
+    code = env.compile(src, filename=snippet_filename(key))
+    return env.template_class.from_code(env, code, env.make_globals(None))
+
+
 def _compile_texts(
-    manifest: Manifest, env: ImmutableSandboxedEnvironment, node: yaml.Node | None, file: str
+    manifest: Manifest,
+    env: ImmutableSandboxedEnvironment,
+    node: yaml.Node | None,
+    file: str,
+    lines: dict[str, int],
 ) -> dict[str, dict[str, JinjaTemplate | str]]:
     texts: dict[str, dict[str, JinjaTemplate | str]] = {}
     snippets: list[tuple[tuple[Any, ...], str, str, str]] = [
@@ -183,10 +201,11 @@ def _compile_texts(
         if not any(marker in src for marker in ("{{", "{%", "{#")):
             texts.setdefault(lang, {})[key] = src  # plain text: nothing to render per recipient
             continue
+        where = ".".join(str(p) for p in loc)
+        lines[where] = _node_line(node, loc) or 1
         try:
-            texts.setdefault(lang, {})[key] = env.from_string(src)
+            texts.setdefault(lang, {})[key] = _compile_snippet(env, src, where)
         except TemplateSyntaxError as exc:
-            where = ".".join(str(p) for p in loc)
             raise TemplateError(
                 f"{where}: broken Jinja: {exc.message}", file=file, line=_node_line(node, loc)
             ) from None
@@ -217,6 +236,23 @@ def _compile_entries(manifest: Manifest, env: ImmutableSandboxedEnvironment, roo
             raise TemplateError(f"broken Jinja: {exc.message}", file=file, line=exc.lineno) from None
         except JinjaError as exc:
             raise TemplateError(f"cannot load: {exc}", file=str(root / entry)) from None
+
+
+def _scene_lines(manifest: Manifest, node: yaml.Node | None) -> dict[str, int]:
+    """The ``template.yaml`` line of the video music, each scene and each layer
+    (``scene.<id>``, ``scene.<id>.layers.<n>``), for errors found while rendering."""
+    lines: dict[str, int] = {}
+    video = manifest.outputs.video
+    if video is None:
+        return lines
+    lines["outputs.video.music"] = _node_line(node, ("outputs", "video", "music")) or 1
+    for i, scene in enumerate(video.scenes):
+        loc = ("outputs", "video", "scenes", i)
+        lines[f"scene.{scene.id}"] = _node_line(node, loc) or 1
+        lines[f"scene.{scene.id}.background"] = _node_line(node, (*loc, "background")) or 1
+        for j in range(len(scene.layers)):
+            lines[f"scene.{scene.id}.layers.{j}"] = _node_line(node, (*loc, "layers", j)) or 1
+    return lines
 
 
 def _hash_static(manifest: Manifest, root: Path, assets_dir: Path) -> dict[str, StaticAsset]:
@@ -282,6 +318,7 @@ def load_template(name_or_path: str | Path, settings: Settings) -> Template:
     html_env = html_environment([root])
     expr_env = expression_environment()
     _compile_entries(manifest, html_env, root)
+    lint_entries(manifest, root)
     try:
         static = _hash_static(manifest, root, assets_dir)
     except AssetError as exc:
@@ -289,17 +326,21 @@ def load_template(name_or_path: str | Path, settings: Settings) -> Template:
             exc.detail, file=file, line=_node_line(node, ("outputs", "microsite", "static"))
         ) from None
     validator = RecipientValidator(manifest.contract)
+    lines = _scene_lines(manifest, node)
+    expressions = _compile_expressions(manifest, expr_env, node, file, lines)
+    texts = _compile_texts(manifest, expr_env, node, file, lines)
     template = Template(
         manifest=manifest,
         root=root,
         assets_dir=assets_dir,
         validator=validator,
         html_env=html_env,
-        expressions=_compile_expressions(manifest, expr_env, node, file),
-        texts=_compile_texts(manifest, expr_env, node, file),
+        expressions=expressions,
+        texts=texts,
         static=static,
         samples=_read_samples(root, validator),
         digest=_folder_digest(root),
+        lines=lines,
     )
     check_metadata(html_env, manifest)  # after the expressions compiled: a broken one is named first
     return template

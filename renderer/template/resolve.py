@@ -15,7 +15,8 @@ from typing import Any
 from jinja2 import Template as JinjaTemplate
 from jinja2 import TemplateError as JinjaError
 
-from renderer.errors import RenderError
+from renderer.errors import RenderError, TemplateError
+from renderer.template.faults import MANIFEST, describe
 from renderer.template.load import Template
 from renderer.template.locale import html_lang, parse_locale, text_direction
 
@@ -55,8 +56,16 @@ class TextTable:
         raise RenderError(f"text {key!r} is not defined for this locale or in 'en'")
 
 
+def expression_fault(template: Template, key: str, exc: BaseException) -> TemplateError:
+    """The error for a failing ``template.yaml`` expression (`key` like ``computed.amount_due``):
+    names the template's manifest and the expression's line, never a value."""
+    line = template.lines.get(key)
+    return TemplateError(f"{key} failed: {describe(exc)}", file=f"{template.name}/{MANIFEST}", line=line)
+
+
 def resolve(template: Template, recipient: Mapping[str, Any]) -> ResolvedSpec:
-    """Resolve `template` for one validated recipient. Pure; raises RenderError on a failing expression."""
+    """Resolve `template` for one validated recipient. Pure; raises TemplateError (manifest file and
+    line) on a failing expression."""
     contract = template.manifest.contract
     locale = str(recipient.get(contract.locale_field or "", None) or contract.default_locale)
     currency = recipient.get(contract.currency_field or "", None)
@@ -76,7 +85,7 @@ def resolve(template: Template, recipient: Mapping[str, Any]) -> ResolvedSpec:
         try:
             context[name] = template.expressions[f"computed.{name}"](**context)
         except (JinjaError, ArithmeticError, TypeError, ValueError) as exc:
-            raise RenderError(f"computed.{name} failed: {type(exc).__name__}") from None
+            raise expression_fault(template, f"computed.{name}", exc) from None
     frozen = MappingProxyType(context)
     texts.bind(frozen)
     return ResolvedSpec(
@@ -89,8 +98,9 @@ def resolve(template: Template, recipient: Mapping[str, Any]) -> ResolvedSpec:
 
 
 def evaluate_condition(template: Template, key: str, spec: ResolvedSpec) -> bool:
-    """Evaluate a compiled `when` expression (``scene.<id>.when``) for a resolved recipient."""
+    """Evaluate a compiled `when` expression (``scene.<id>.when``) for a resolved recipient;
+    TemplateError (manifest file and line) when it fails."""
     try:
         return bool(template.expressions[key](**spec.context))
     except (JinjaError, ArithmeticError, TypeError, ValueError) as exc:
-        raise RenderError(f"{key} failed: {type(exc).__name__}") from None
+        raise expression_fault(template, key, exc) from None

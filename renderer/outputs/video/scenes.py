@@ -17,6 +17,7 @@ from jinja2 import Template as JinjaTemplate
 from jinja2 import TemplateError as JinjaError
 
 from renderer.errors import RenderError
+from renderer.template.faults import template_fault
 from renderer.template.load import Template
 from renderer.template.models import Background, Layer, Scene, VideoOutput
 from renderer.template.resolve import ResolvedSpec, evaluate_condition
@@ -90,7 +91,8 @@ def render_snippet(template: Template, key: str, context: Mapping[str, Any]) -> 
     try:
         return str(snippet.render(context)) if isinstance(snippet, JinjaTemplate) else str(snippet)
     except (JinjaError, ArithmeticError, TypeError, ValueError) as exc:
-        raise RenderError(f"video text {key} failed: {type(exc).__name__}") from None
+        fault = template_fault(template, exc)
+        raise fault or RenderError(f"video text {key} failed: {type(exc).__name__}") from None
 
 
 def _layer_content(
