@@ -180,3 +180,45 @@ def test_rerunning_a_done_campaign_renders_its_failed_rows(tmp_path: Path) -> No
     assert "3 recipients were already rendered" in again.stdout and "1 rendered" in again.stdout
     assert (out / "bill-summary" / "f" / rid / "index.html").exists()
     assert _done_rows(database) == 4
+
+
+def _children(pid: int) -> list[int]:
+    """PIDs of the direct children of `pid` (a CLI's forked pool workers)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+        except OSError:
+            continue  # exited meanwhile
+    return sorted(found)
+
+
+def test_the_cli_summary_counts_rows_a_killed_chunk_had_finished(tmp_path: Path) -> None:
+    """A pool worker is killed after rows of the chunks in flight are done: those chunks are
+    rendered again and skip their finished rows; the summary and exit code still match the store."""
+    data, out = tmp_path / "r.csv", tmp_path / "o"
+    _sample(data, 30)
+    args = _campaign_args(data, out, "microsite,pdf", "--campaign", "s")
+    env = {**os.environ, "TAILOR_CHUNK_SIZE": "10", "TAILOR_WORKERS": "2"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "renderer", *args],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    database, killed = out / "_tailor" / "jobs.db", []
+    deadline = time.monotonic() + 120
+    while not killed and time.monotonic() < deadline and process.poll() is None:
+        workers = _children(process.pid)
+        if _done_rows(database) >= 3 and workers:
+            os.kill(workers[0], signal.SIGKILL)  # mid-chunk: its first rows are done
+            killed.append(workers[0])
+        time.sleep(0.02)
+    stdout, stderr = process.communicate(timeout=300)
+    assert killed, "a worker was killed mid-campaign"
+    assert _done_rows(database) == 30
+    assert "30 rendered, 0 rejected, 0 failed" in stdout, stdout + stderr
+    assert process.returncode == 0, stderr

@@ -209,6 +209,7 @@ def run_campaign(
     stats = CampaignStats()
     try:
         campaign = _open_campaign(store, template, spec, settings, stats)
+        done_before, failed_before = _store_counts(store, campaign.id)  # quarantined earlier
         executor = LocalPoolExecutor(settings, overwrite=spec.overwrite)
 
         def on_report(report: ChunkReport) -> None:
@@ -231,6 +232,8 @@ def run_campaign(
             executor.close()
             _HANDED.clear()
         _copy_ingest(ingested, stats)
+        done, failed = _store_counts(store, campaign.id)
+        stats.rendered, stats.failed = done - done_before, failed - failed_before
         complete_if_finished(store, campaign.id)
         write_reports(store, campaign.id, spec.report_dir, template)
     finally:
@@ -288,6 +291,17 @@ def _open_campaign(
     stats.resumed = True
     campaign, _ = prepare_resume(store, spec.campaign, settings)  # a killed run stays "running"
     return campaign
+
+
+def _store_counts(store: JobStore, campaign_id: str) -> tuple[int, int]:
+    """(done rows, failed + quarantined rows) as the job store has them. A run's summary is the
+    difference from before to after the run, not a sum of the chunks' reports: a chunk whose
+    worker was killed is rendered again and skips the rows it had finished, so no report
+    counts those."""
+    counts = store.campaign_counts(campaign_id, recent_s=0.0)
+    if counts is None:
+        return 0, 0
+    return counts["done"], counts["failed"] + counts["quarantined"]
 
 
 def _copy_ingest(ingested: IngestStats, stats: CampaignStats) -> None:
