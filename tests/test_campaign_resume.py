@@ -4,6 +4,7 @@ killed pool worker costs a restart, rerunning a finished campaign renders nothin
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import signal
 import sqlite3
@@ -222,3 +223,42 @@ def test_the_cli_summary_counts_rows_a_killed_chunk_had_finished(tmp_path: Path)
     assert _done_rows(database) == 30
     assert "30 rendered, 0 rejected, 0 failed" in stdout, stdout + stderr
     assert process.returncode == 0, stderr
+
+
+def test_a_worker_death_is_charged_only_to_the_row_that_worker_was_rendering(
+    tmp_path: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Row 2 kills its worker each time it starts, while the other worker is mid-render: the
+    pool stops that worker too, and its row is handed back uncharged. Only row 2 is quarantined."""
+    from renderer.jobs import local, tasks
+
+    data, out, database = tmp_path / "r.csv", tmp_path / "o", tmp_path / "j.db"
+    _sample(data, 6)
+    original = tasks._render_one
+
+    def render_or_die(
+        context: object, template: object, campaign: str, outputs: object, number: int, *rest: object
+    ) -> None:
+        if number == 2:
+            time.sleep(0.3)
+            os.kill(os.getpid(), signal.SIGKILL)  # the moment it starts, every time
+        time.sleep(0.8)  # so another row is always mid-render when row 2's worker dies
+        original(context, template, campaign, outputs, number, *rest)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(tasks, "_render_one", render_or_die)
+    # a pool restarted while the broken one's threads wind down would use a forkserver, whose
+    # workers do not inherit the patch: fork every pool here
+    monkeypatch.setattr(local, "_pool_context", lambda: multiprocessing.get_context("fork"))
+    run_settings = settings.model_copy(
+        update={
+            "storage_url": str(out),
+            "workers": 2,
+            "chunk_size": 1,
+            "database_url": f"sqlite:///{database}",
+        }
+    )
+    stats = run_campaign(CampaignSpec("bill-summary", data, ("microsite",), "p", out / "rep"), run_settings)
+    with sqlite3.connect(database) as connection:
+        rows = dict(connection.execute("select row, status from campaign_rows").fetchall())
+    assert rows == {2: "quarantined", 3: "done", 4: "done", 5: "done", 6: "done", 7: "done"}
+    assert (stats.rendered, stats.failed) == (5, 1)
