@@ -199,6 +199,19 @@ def test_cancel_then_resume_renders_each_row_once(api: ApiServer) -> None:
     _error(api.client().post(f"/campaigns/{campaign_id}/resume"), 409, "campaign_done")
 
 
+def test_cancel_during_ingest_stops_streaming_rows_into_the_store(api: ApiServer) -> None:
+    """3,000 rows: the cancel arrives while the first batches are recorded; the ingest stops
+    within a batch (500 rows) instead of streaming the whole file, and the total stays unset."""
+    created = _upload(api, csv_bytes(sample_rows(api.settings, 3000, seed=5)))
+    assert created.status_code == 201, created.text
+    campaign_id = created.json()["id"]
+    assert api.client().post(f"/campaigns/{campaign_id}/cancel").status_code == 200
+    wait_for_background(campaign_id, 120)
+    paused = api.client().get(f"/campaigns/{campaign_id}").json()
+    assert paused["status"] == "cancelled"
+    assert paused["rows"] <= 1000 and paused["total"] is None, paused
+
+
 def test_json_body_starts_a_campaign_from_a_stored_file(api: ApiServer, rows: list[dict[str, Any]]) -> None:
     stored = Path(api.settings.storage_url) / "_uploads" / "manual" / "batch.jsonl"
     stored.parent.mkdir(parents=True, exist_ok=True)

@@ -4,6 +4,7 @@ killed pool worker costs a restart, rerunning a finished campaign renders nothin
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import signal
 import sqlite3
@@ -180,3 +181,84 @@ def test_rerunning_a_done_campaign_renders_its_failed_rows(tmp_path: Path) -> No
     assert "3 recipients were already rendered" in again.stdout and "1 rendered" in again.stdout
     assert (out / "bill-summary" / "f" / rid / "index.html").exists()
     assert _done_rows(database) == 4
+
+
+def _children(pid: int) -> list[int]:
+    """PIDs of the direct children of `pid` (a CLI's forked pool workers)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+        except OSError:
+            continue  # exited meanwhile
+    return sorted(found)
+
+
+def test_the_cli_summary_counts_rows_a_killed_chunk_had_finished(tmp_path: Path) -> None:
+    """A pool worker is killed after rows of the chunks in flight are done: those chunks are
+    rendered again and skip their finished rows; the summary and exit code still match the store."""
+    data, out = tmp_path / "r.csv", tmp_path / "o"
+    _sample(data, 30)
+    args = _campaign_args(data, out, "microsite,pdf", "--campaign", "s")
+    env = {**os.environ, "TAILOR_CHUNK_SIZE": "10", "TAILOR_WORKERS": "2"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "renderer", *args],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    database, killed = out / "_tailor" / "jobs.db", []
+    deadline = time.monotonic() + 120
+    while not killed and time.monotonic() < deadline and process.poll() is None:
+        workers = _children(process.pid)
+        if _done_rows(database) >= 3 and workers:
+            os.kill(workers[0], signal.SIGKILL)  # mid-chunk: its first rows are done
+            killed.append(workers[0])
+        time.sleep(0.02)
+    stdout, stderr = process.communicate(timeout=300)
+    assert killed, "a worker was killed mid-campaign"
+    assert _done_rows(database) == 30
+    assert "30 rendered, 0 rejected, 0 failed" in stdout, stdout + stderr
+    assert process.returncode == 0, stderr
+
+
+def test_a_worker_death_is_charged_only_to_the_row_that_worker_was_rendering(
+    tmp_path: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Row 2 kills its worker each time it starts, while the other worker is mid-render: the
+    pool stops that worker too, and its row is handed back uncharged. Only row 2 is quarantined."""
+    from renderer.jobs import local, tasks
+
+    data, out, database = tmp_path / "r.csv", tmp_path / "o", tmp_path / "j.db"
+    _sample(data, 6)
+    original = tasks._render_one
+
+    def render_or_die(
+        context: object, template: object, campaign: str, outputs: object, number: int, *rest: object
+    ) -> None:
+        if number == 2:
+            time.sleep(0.3)
+            os.kill(os.getpid(), signal.SIGKILL)  # the moment it starts, every time
+        time.sleep(0.8)  # so another row is always mid-render when row 2's worker dies
+        original(context, template, campaign, outputs, number, *rest)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(tasks, "_render_one", render_or_die)
+    # a pool restarted while the broken one's threads wind down would use a forkserver, whose
+    # workers do not inherit the patch: fork every pool here
+    monkeypatch.setattr(local, "_pool_context", lambda: multiprocessing.get_context("fork"))
+    run_settings = settings.model_copy(
+        update={
+            "storage_url": str(out),
+            "workers": 2,
+            "chunk_size": 1,
+            "database_url": f"sqlite:///{database}",
+        }
+    )
+    stats = run_campaign(CampaignSpec("bill-summary", data, ("microsite",), "p", out / "rep"), run_settings)
+    with sqlite3.connect(database) as connection:
+        rows = dict(connection.execute("select row, status from campaign_rows").fetchall())
+    assert rows == {2: "quarantined", 3: "done", 4: "done", 5: "done", 6: "done", 7: "done"}
+    assert (stats.rendered, stats.failed) == (5, 1)

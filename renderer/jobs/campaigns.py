@@ -101,6 +101,7 @@ class IngestStats:
     skipped_done: int = 0
     bytes_read: int = 0
     total_bytes: int = 0
+    stopped: bool = False  # the campaign was cancelled mid-ingest
 
 
 def create_campaign(
@@ -153,8 +154,8 @@ def ingest(
 ) -> IngestStats:
     """Stream `data`, validate each row, record rows and rejects, and submit every row that still
     needs a render to `executor` in chunks. Safe to run again (resume): recorded rows keep their
-    state and done rows are not submitted. Raises SourceError when the file or its header cannot
-    be read (row problems become rejects)."""
+    state and done rows are not submitted. A cancel stops it within one batch (``stopped``).
+    Raises SourceError when the file or its header cannot be read (row problems become rejects)."""
     stats = IngestStats()
     contract = template.manifest.contract
     with RecipientSource(data) as source:
@@ -168,6 +169,8 @@ def ingest(
         chunk_size = 1 if "video" in campaign.outputs else settings.chunk_size
         chunk: Chunk = []
         for batch in _batches(source, template, store, campaign.id, stats):
+            if _cancelled(store, campaign.id, stats):
+                return stats  # totals stay unset: a resume ingests the whole file again
             for number, values in batch:
                 chunk.append((number, values))
                 if len(chunk) >= chunk_size:
@@ -182,6 +185,13 @@ def ingest(
             stats.submitted += len(chunk)
     store.set_campaign_totals(campaign.id, stats.rows, stats.rejected)
     return stats
+
+
+def _cancelled(store: JobStore, campaign_id: str, stats: IngestStats) -> bool:
+    """Whether the campaign was cancelled (checked before each batch is recorded, so a cancel
+    stops the ingest within one batch); marks `stats` stopped."""
+    stats.stopped = store.get_campaign_status(campaign_id) == "cancelled"
+    return stats.stopped
 
 
 def _batches(

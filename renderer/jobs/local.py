@@ -4,7 +4,8 @@
 in flight (memory stays flat), workers record each row in the job store themselves (as Celery
 workers do), and a worker killed mid-chunk (out of memory, ``kill -9``) costs a pool restart and a
 resubmission of the chunks in flight: rows already done are skipped, the row that keeps killing
-its worker is quarantined after `task_max_attempts`.
+its worker is quarantined after `task_max_attempts`. Only that row is charged: the pool stops its
+other workers with SIGTERM, and each hands the row it was rendering back uncharged.
 
 `run_campaign` is the CLI's whole campaign: create or resume it in the job store, ingest the file,
 render, and write ``manifest.jsonl`` and ``rejects.csv`` from the store. `validate_campaign` is the
@@ -19,6 +20,7 @@ import json
 import multiprocessing
 import multiprocessing.context
 import os
+import signal
 import tempfile
 import threading
 import time
@@ -42,7 +44,7 @@ from renderer.jobs.campaigns import (
 )
 from renderer.jobs.schema import CampaignRecord
 from renderer.jobs.store import JobStore, open_store
-from renderer.jobs.tasks import ChunkReport, render_chunk, worker_context
+from renderer.jobs.tasks import ChunkReport, WorkerStopping, render_chunk, worker_context
 from renderer.jobs.work import output_entries
 from renderer.settings import Settings
 from renderer.template.load import Template, load_template
@@ -85,6 +87,7 @@ _HANDED: dict[str, Template] = {}
 def _init_worker(settings: Settings, threads: int, environment: dict[str, str]) -> None:
     # a forkserver started earlier has the environment of that moment (e.g. no S3 credentials)
     os.environ.update(environment)
+    signal.signal(signal.SIGTERM, _on_sigterm)
     context = worker_context(settings, encoder_threads=threads)
     for name, template in _HANDED.items():  # a forked worker inherits the parent's templates
         context.templates.setdefault(name, template)
@@ -95,8 +98,25 @@ def _init_worker(settings: Settings, threads: int, environment: dict[str, str]) 
     gc.set_threshold(20_000, 50, 1_000)
 
 
+_IN_CHUNK: list[bool] = []  # non-empty while this worker renders a chunk
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    """A pool stops its other workers with SIGTERM when one died: mid-chunk, unwind so the row
+    being rendered is handed back uncharged (only the dead worker's row is charged); idle, exit."""
+    if _IN_CHUNK:
+        raise WorkerStopping()
+    os._exit(128 + signum)
+
+
 def _run_chunk(settings: Settings, campaign_id: str, chunk: Chunk, overwrite: bool) -> ChunkReport:
-    return render_chunk(worker_context(settings), campaign_id, chunk, overwrite)
+    _IN_CHUNK.append(True)
+    try:
+        return render_chunk(worker_context(settings), campaign_id, chunk, overwrite)
+    except WorkerStopping:
+        os._exit(128 + signal.SIGTERM)  # the pool is joining this process: exit now, send nothing
+    finally:
+        _IN_CHUNK.clear()
 
 
 # ---- the executor ------------------------------------------------------------------------------
@@ -209,6 +229,7 @@ def run_campaign(
     stats = CampaignStats()
     try:
         campaign = _open_campaign(store, template, spec, settings, stats)
+        done_before, failed_before = _store_counts(store, campaign.id)  # quarantined earlier
         executor = LocalPoolExecutor(settings, overwrite=spec.overwrite)
 
         def on_report(report: ChunkReport) -> None:
@@ -231,6 +252,8 @@ def run_campaign(
             executor.close()
             _HANDED.clear()
         _copy_ingest(ingested, stats)
+        done, failed = _store_counts(store, campaign.id)
+        stats.rendered, stats.failed = done - done_before, failed - failed_before
         complete_if_finished(store, campaign.id)
         write_reports(store, campaign.id, spec.report_dir, template)
     finally:
@@ -288,6 +311,17 @@ def _open_campaign(
     stats.resumed = True
     campaign, _ = prepare_resume(store, spec.campaign, settings)  # a killed run stays "running"
     return campaign
+
+
+def _store_counts(store: JobStore, campaign_id: str) -> tuple[int, int]:
+    """(done rows, failed + quarantined rows) as the job store has them. A run's summary is the
+    difference from before to after the run, not a sum of the chunks' reports: a chunk whose
+    worker was killed is rendered again and skips the rows it had finished, so no report
+    counts those."""
+    counts = store.campaign_counts(campaign_id, recent_s=0.0)
+    if counts is None:
+        return 0, 0
+    return counts["done"], counts["failed"] + counts["quarantined"]
 
 
 def _copy_ingest(ingested: IngestStats, stats: CampaignStats) -> None:

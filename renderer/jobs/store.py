@@ -16,6 +16,7 @@ already finished the row changes nothing::
                                     └─> quarantined                (fail_row, attempts used up)
     failed ─> queued        only via requeue_failed (resume), while attempts < max_attempts
     failed ─> quarantined   via requeue_failed once attempts >= max_attempts
+    rendering ─> queued     only via release_row: a worker stopped for another's death
 
 ``rendering -> rendering`` is allowed: a task redelivered after its worker died starts again.
 ``start_row`` counts an attempt; ``fail_row`` counts one too when the row was never started.
@@ -485,6 +486,14 @@ class JobStore:
         with self._write() as connection:
             attempts = connection.execute(query.returning(CampaignRow.attempts)).scalar()
         return None if attempts is None else int(attempts)
+
+    def release_row(self, campaign_id: str, row: int) -> bool:
+        """Hand a row being rendered back uncharged: rendering -> queued with the attempt that
+        `begin_row` counted taken back. For a worker stopped because another worker died (the
+        death is that worker's row's, not this one's). False when the row is not rendering."""
+        values = {"status": "queued", "attempts": CampaignRow.attempts - 1, "updated_at": _now()}
+        rendering = (CampaignRow.status == "rendering") & (CampaignRow.attempts > 0)
+        return self._update(CampaignRow, values, self._row(campaign_id, row), rendering) == 1
 
     def start_row(self, campaign_id: str, row: int) -> bool:
         """pending/queued/rendering -> rendering and count an attempt; False once terminal."""

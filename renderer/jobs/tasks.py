@@ -27,6 +27,12 @@ from renderer.template.load import Template, load_template
 STORAGE_RETRY_DELAYS_S = (0.5, 2.0, 5.0)
 
 
+class WorkerStopping(BaseException):
+    """Raised in a pool worker whose pool is stopping it (SIGTERM after another worker died):
+    the row it was rendering is handed back uncharged (`JobStore.release_row`). A BaseException,
+    so no render's ``except Exception`` swallows it."""
+
+
 @dataclass
 class ChunkReport:
     """What happened to a chunk: rows rendered, failed, quarantined, skipped (already finished or
@@ -92,18 +98,40 @@ def render_chunk(
         if store.get_campaign_status(campaign_id) == "cancelled":
             report.skipped += 1
             continue
-        attempts = store.begin_row(campaign_id, number)
-        if attempts is None:
-            report.skipped += 1
-            continue
-        if attempts > context.settings.task_max_attempts:
-            reason = f"quarantined: {attempts - 1} attempts did not finish (the worker died rendering it)"
-            store.fail_row(campaign_id, number, reason, max_attempts=1)
-            report.quarantined += 1
-            continue
-        _render_one(context, template, campaign_id, list(campaign.outputs), number, values, overwrite, report)
+        try:
+            _begin_and_render(
+                context, template, campaign_id, list(campaign.outputs), number, values, overwrite, report
+            )
+        except WorkerStopping:
+            store.release_row(campaign_id, number)  # another worker's death: not this row's
+            raise
     report.completed_campaign = complete_if_finished(store, campaign_id)
     return report
+
+
+def _begin_and_render(
+    context: WorkerContext,
+    template: Template,
+    campaign_id: str,
+    outputs: list[str],
+    number: int,
+    values: dict[str, Any],
+    overwrite: bool,
+    report: ChunkReport,
+) -> None:
+    """Count an attempt and render the row, or quarantine it when its attempts are spent (each
+    earlier one ended with its worker dead while rendering this very row)."""
+    store = context.store
+    attempts = store.begin_row(campaign_id, number)
+    if attempts is None:
+        report.skipped += 1
+        return
+    if attempts > context.settings.task_max_attempts:
+        reason = f"quarantined: {attempts - 1} attempts did not finish (the worker died rendering it)"
+        store.fail_row(campaign_id, number, reason, max_attempts=1)
+        report.quarantined += 1
+        return
+    _render_one(context, template, campaign_id, outputs, number, values, overwrite, report)
 
 
 def _render_one(
