@@ -109,11 +109,6 @@ def test_vendored_swagger_ui_is_the_pinned_npm_package() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="pyproject.toml's [tool.setuptools.package-data] renderer needs 'api/static/swagger-ui/*' "
-    "(owned by the lead); once added this passes: remove this marker",
-)
 def test_the_wheel_ships_the_docs_assets(tmp_path: Path) -> None:
     source = tmp_path / "src"
     source.mkdir()

@@ -206,6 +206,8 @@ def test_runtime_lock_alone_serves_and_renders(runtime_venv: Path, tmp_path: Pat
             follow_redirects=True,
         )
         assert page.status_code == 200 and "<html" in page.text
+        for path in ("/docs", "/docs-assets/swagger-ui-bundle.js", "/docs-assets/swagger-ui.css"):
+            assert httpx.get(f"{base}{path}", timeout=10).status_code == 200, f"{path} missing from the wheel"
     finally:
         server.terminate()
         server.wait(timeout=30)
