@@ -326,6 +326,8 @@ class Manifest(Strict):
     computed: dict[str, str] = {}
     text: dict[str, dict[str, str]] = {}
     outputs: Outputs
+    # days a finished campaign or render job keeps its outputs and records (None: kept until erased)
+    retention_days: int | None = Field(default=None, ge=1, le=36_500)
 
     @field_validator("computed")
     @classmethod
