@@ -1,7 +1,8 @@
-"""The service's commands, registered on the same Typer app: serve, worker, api-key.
+"""The service's commands, registered on the same Typer app: serve, worker, purge, api-key.
 
 ``tailor serve`` runs the HTTP API (uvicorn), ``tailor worker`` a Celery worker for campaigns and
-API renders (needs ``TAILOR_BROKER_URL``), ``tailor api-key create NAME`` prints a new API key once.
+API renders (needs ``TAILOR_BROKER_URL``), ``tailor purge`` applies the templates' retention,
+``tailor api-key create NAME`` prints a new API key once.
 """
 
 from __future__ import annotations
@@ -11,8 +12,10 @@ from typing import Annotated
 
 import typer
 
-from renderer.cli import _settings, app, console, out
-from renderer.settings import served_url
+from renderer.cli import _fail, _settings, app, console, out
+from renderer.errors import TailorError
+from renderer.settings import Settings, served_url
+from renderer.template.load import MANIFEST, load_template
 
 keys = typer.Typer(help="Manage API keys (stored hashed; a key is shown once).", no_args_is_help=True)
 app.add_typer(keys, name="api-key")
@@ -56,6 +59,61 @@ def worker(
     celery.worker_main(
         ["worker", f"--concurrency={processes}", f"--loglevel={loglevel}", "-Q", QUEUE, "--without-gossip"]
     )
+
+
+@app.command()
+def purge(
+    storage_url: Annotated[
+        str | None,
+        typer.Option("--out", help="Storage: a folder or s3://bucket/prefix (default: TAILOR_STORAGE_URL)"),
+    ] = None,
+) -> None:
+    """Delete campaigns and render jobs older than their template's retention_days, outputs included
+    (what the API service does by itself every hour)."""
+    from renderer.jobs.retention import Purged, purge_retention
+    from renderer.jobs.store import open_store
+    from renderer.storage import open_storage
+
+    settings = _settings(storage_url=storage_url)
+    policy = _retention_policy(settings)
+    if not policy:
+        out.print("no template sets retention_days: nothing to purge")
+        return
+    store, storage = open_store(settings.database_url), open_storage(settings.storage_url, settings)
+    total = Purged(more=True)
+    try:
+        while total.more:
+            step = purge_retention(store, storage, policy)
+            total = Purged(
+                total.campaigns + step.campaigns, total.rows + step.rows,
+                total.render_jobs + step.render_jobs, total.objects + step.objects, step.more,
+            )  # fmt: skip
+    except TailorError as exc:
+        raise _fail(exc) from None
+    finally:
+        store.close()
+        storage.close()
+    out.print(
+        f"purged {total.campaigns} campaigns, {total.rows} campaign rows, {total.render_jobs} render jobs "
+        f"and {total.objects} stored objects"
+    )
+
+
+def _retention_policy(settings: Settings) -> dict[str, int]:
+    """Template name -> retention_days for each template under templates_dir that sets it."""
+    policy = {}
+    root = settings.templates_dir
+    for folder in sorted(root.iterdir()) if root.is_dir() else []:
+        if not (folder / MANIFEST).is_file():
+            continue
+        try:
+            days = load_template(folder, settings).manifest.retention_days
+        except TailorError as exc:
+            console.print(f"[yellow]skipped:[/] {exc}")  # its outputs are kept
+            continue
+        if days:
+            policy[folder.name] = days
+    return policy
 
 
 @keys.command("create")

@@ -297,9 +297,9 @@ def test_huge_image_fails_its_row_quickly(tmp_path: Path, settings: Settings) ->
     )
     assert time.perf_counter() - started < 10
     assert result.status == "failed"
-    assert (
-        "video output: huge.png: cannot be used as an image: DecompressionBombError"
-        in result.issues[0].reason
+    assert result.issues[0].reason == (  # the same rule and words as the PDF (test_image_rule.py)
+        "video output: image huge.png of template 'bill-summary' is over the image pixel limit of "
+        "40,000,000 pixels (TAILOR_MAX_IMAGE_PIXELS)"
     )
 
 

@@ -14,6 +14,7 @@ from renderer.api.metrics import Metrics
 from renderer.api.render_pool import RenderPool
 from renderer.api.webhooks import Dispatcher
 from renderer.errors import ServiceUnavailable, TemplateError
+from renderer.jobs.retention import RetentionTask
 from renderer.jobs.store import JobStore, open_store
 from renderer.settings import Settings
 from renderer.storage import open_storage
@@ -40,6 +41,7 @@ class ApiState:
         self.metrics.watch_pool("pages", lambda: self.pages.pending)
         self.metrics.watch_pool("video", lambda: self.videos.pending)
         self.dispatcher = Dispatcher(self.store, settings, on_attempt=self.metrics.count_delivery)
+        self.dispatcher.tasks.append(RetentionTask(self.storage, self.retention_policy))
 
     def store(self) -> JobStore:
         """The job store, opened (and migrated) on first use; ServiceUnavailable while unreachable."""
@@ -82,6 +84,19 @@ class ApiState:
             raise ApiError(422, "template_error", f"template {name!r} is broken: {exc.detail}") from None
         self._templates[name] = template
         return template
+
+    def retention_policy(self) -> dict[str, int]:
+        """Template name -> ``retention_days`` of every installed template that sets it (a broken
+        template is skipped: its outputs are kept)."""
+        policy = {}
+        for name in self.template_names():
+            try:
+                days = self.template(name).manifest.retention_days
+            except ApiError:
+                continue
+            if days:
+                policy[name] = days
+        return policy
 
     def close(self) -> None:
         """Stop the dispatcher and the render processes (queued video jobs stay ``queued`` in the

@@ -7,6 +7,7 @@ no network, no other file:// paths, no redirects. A render has a time limit.
 from __future__ import annotations
 
 import contextlib
+import logging
 import mimetypes
 import os
 import signal
@@ -23,6 +24,7 @@ from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from renderer.errors import RenderError, RenderTimeout, TemplateError
+from renderer.outputs.images import image_failure
 from renderer.outputs.microsite import RenderedFile
 from renderer.template.load import Template
 from renderer.template.paths import allowed_roots, is_allowed_file, resolve_asset
@@ -89,6 +91,7 @@ def time_limit(seconds: float, what: str) -> Iterator[None]:
 # Tagged (structure tree, marked content, alt texts), with the document language, an XMP packet
 # and the title shown in the viewer's title bar: the accessible PDF/UA variant.
 PDF_VARIANT = "pdf/ua-1"
+_WEASYPRINT_LOG = logging.getLogger("weasyprint")
 _FONTS: FontConfiguration | None = None
 _IMAGE_CACHE_LIMIT = 256
 
@@ -128,13 +131,39 @@ def _prepared(template: Template) -> dict[str, Any]:
     return cached
 
 
+class _ImageFailures(logging.Handler):
+    """Collects WeasyPrint's "Failed to load image" reports (it logs them and drops the image)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.thread = threading.get_ident()
+        self.failed: list[tuple[str, BaseException]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.thread != self.thread or not str(record.msg).startswith("Failed to load image"):
+            return
+        args = record.args if isinstance(record.args, tuple) else ()
+        if len(args) >= 2 and isinstance(args[1], BaseException):
+            self.failed.append((str(args[0]), args[1]))
+
+
+@contextlib.contextmanager
+def _failed_images() -> Iterator[_ImageFailures]:
+    handler = _ImageFailures()
+    _WEASYPRINT_LOG.addHandler(handler)
+    try:
+        yield handler
+    finally:
+        _WEASYPRINT_LOG.removeHandler(handler)
+
+
 def render_pdf(template: Template, spec: ResolvedSpec, *, timeout_s: float = 60.0) -> RenderedFile:
     """Render the recipient's PDF, tagged for accessibility (PDF/UA-1), with metadata that holds no
     personal value (checked on the template at load); RenderTimeout past `timeout_s`, RenderError
-    on other failures."""
+    on other failures, among them any image it cannot use (`image_failure`: never dropped)."""
     prepared = _prepared(template)
     html = prepared["jinja"].render({**spec.context, "asset": prepared["asset"]})
-    with time_limit(timeout_s, f"PDF of template {template.name!r}"):
+    with time_limit(timeout_s, f"PDF of template {template.name!r}"), _failed_images() as images:
         document = HTML(string=html, base_url=prepared["base_url"], url_fetcher=prepared["fetcher"])
         data = document.write_pdf(
             stylesheets=prepared["stylesheets"],
@@ -143,8 +172,14 @@ def render_pdf(template: Template, spec: ResolvedSpec, *, timeout_s: float = 60.
             cache=prepared["image_cache"],
             pdf_variant=PDF_VARIANT,
         )
-    if len(prepared["image_cache"]) > _IMAGE_CACHE_LIMIT:
-        prepared["image_cache"].clear()  # per-recipient data: URIs must not pile up
+    cache = prepared["image_cache"]
+    for url in [url for url, image in cache.items() if image is None]:
+        del cache[url]  # a failed image is tried (and reported) again by the next render
+    if len(cache) > _IMAGE_CACHE_LIMIT:
+        cache.clear()  # per-recipient data: URIs must not pile up
+    if images.failed:  # the rule of every output: an image it cannot use fails the row
+        url, exc = images.failed[0]
+        raise image_failure(template, spec, url, exc)
     if data is None:
         raise RenderError(f"WeasyPrint produced no PDF for template {template.name!r}")
     return RenderedFile(prepared["filename"], bytes(data), "application/pdf")

@@ -331,6 +331,8 @@ class Manifest(Strict):
     # read their region's calendar (Solar Hijri in Iran, Gregorian elsewhere).
     calendars: dict[str, Calendar] = {}
     outputs: Outputs
+    # days a finished campaign or render job keeps its outputs and records (None: kept until erased)
+    retention_days: int | None = Field(default=None, ge=1, le=36_500)
 
     @field_validator("computed")
     @classmethod

@@ -14,8 +14,9 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageOps
 
-from renderer.errors import AssetError, RenderError
+from renderer.errors import RenderError
 from renderer.outputs.charts import ChartGeometry, chart_geometry
+from renderer.outputs.images import IMAGE_ERRORS, UnusableImage
 from renderer.outputs.video.scenes import ResolvedLayer
 from renderer.outputs.video.text import draw_text, fit_text, font_file, load_font, script_family
 from renderer.template import locale as loc
@@ -49,8 +50,8 @@ def _open_image(path: Path, box: tuple[int, int], fit: str) -> Image.Image:
     try:
         with Image.open(path) as source:
             image = source.convert("RGBA")
-    except (OSError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise AssetError(f"cannot be used as an image: {type(exc).__name__}: {exc}", file=path.name) from None
+    except IMAGE_ERRORS as exc:
+        raise UnusableImage(path, exc) from None
     if fit == "cover":
         return ImageOps.fit(image, box, Image.Resampling.LANCZOS)
     contained = ImageOps.contain(image, box, Image.Resampling.LANCZOS)

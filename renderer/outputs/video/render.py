@@ -19,6 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from renderer.errors import AssetError
+from renderer.outputs.images import UnusableImage, image_failure
 from renderer.outputs.microsite import RenderedFile
 from renderer.outputs.video import assemble, audio, ffmpeg, segments
 from renderer.outputs.video.audio import TTS, Narration
@@ -155,7 +156,16 @@ def render_video(
     template: Template, spec: ResolvedSpec, storage: Storage, options: VideoOptions
 ) -> RenderedVideo:
     """Render the recipient's video and its companions (the MP4 first), naming the cache objects
-    of its personal scenes (`personal_cache`)."""
+    of its personal scenes (`personal_cache`). An image it cannot use fails it (`image_failure`)."""
+    try:
+        return _render_video(template, spec, storage, options)
+    except UnusableImage as exc:
+        raise image_failure(template, spec, exc.path, exc.cause) from None
+
+
+def _render_video(
+    template: Template, spec: ResolvedSpec, storage: Storage, options: VideoOptions
+) -> RenderedVideo:
     video = template.manifest.outputs.video
     assert video is not None
     open_asset = asset_opener(template)

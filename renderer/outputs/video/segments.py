@@ -17,7 +17,7 @@ from pathlib import Path
 from PIL import Image, ImageOps
 
 from renderer.cache import read_cached, segment_cache_key
-from renderer.errors import AssetError
+from renderer.outputs.images import IMAGE_ERRORS, UnusableImage
 from renderer.outputs.video import ffmpeg
 from renderer.outputs.video.ffmpeg import EncodeSettings
 from renderer.outputs.video.layers import AssetOpener, LayerState, draw_layer, layer_state
@@ -41,10 +41,8 @@ def _background(timed: TimedScene, size: tuple[int, int], assets: AssetOpener) -
         try:
             with Image.open(path) as source:
                 picture = ImageOps.fit(source.convert("RGBA"), size, Image.Resampling.LANCZOS)
-        except (OSError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-            raise AssetError(
-                f"cannot be used as a background: {type(exc).__name__}", file=path.name
-            ) from None
+        except IMAGE_ERRORS as exc:
+            raise UnusableImage(path, exc) from None
         canvas.alpha_composite(picture)
     return canvas
 

@@ -1,0 +1,295 @@
+"""Retention: a template's ``retention_days`` deletes old campaigns and render jobs, outputs included.
+
+A campaign of a template with ``retention_days: N`` that finished (done, failed or cancelled) more
+than N days ago loses, in this order: its recipients' output folders and the personal video cache
+objects its rows recorded (``cache:`` entries), then those rows, its rejects, its page links, its
+``_campaign`` reports, the uploaded data file (``_uploads/…``, never a CLI's own input file) and
+finally the campaign record. A one-off render job (the API) finished more than N days ago loses its
+recipient folder and cache objects (unless a newer job of the same key and recipient owns that
+folder now), its page links and its record. Pending and running campaigns and queued or rendering
+jobs are never touched.
+
+Work goes in bounded batches (`batch_size` rows or jobs per transaction, `max_batches` per call),
+objects are deleted before the rows that name them, so a purge cut short (a crash, the budget) is
+simply continued by the next call and never leaves outputs that nothing points at. Templates
+without ``retention_days``, or no longer installed, keep everything.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, Row, delete, func, select
+
+from renderer.jobs.schema import Campaign, CampaignRow, RecipientLink, Reject, RenderJob
+from renderer.jobs.store import JobStore
+from renderer.storage.base import Storage
+
+log = logging.getLogger("tailor.retention")
+CACHE_ENTRY = "cache:"  # as in work.py: a shared cache object holding the recipient's content
+UPLOADS = "_uploads/"
+_FINISHED_CAMPAIGN = ("done", "failed", "cancelled")
+_FINISHED_JOB = ("done", "failed")
+_Job = Row[str, str, str | None, dict[str, str] | None, datetime]  # id, recipient, key, result, updated
+
+
+@dataclass
+class Purged:
+    """What one call removed, and whether work was left for the next call (`more`)."""
+
+    campaigns: int = 0
+    rows: int = 0
+    render_jobs: int = 0
+    objects: int = 0
+    more: bool = False
+
+    def __bool__(self) -> bool:
+        return bool(self.campaigns or self.rows or self.render_jobs or self.objects)
+
+
+@contextmanager
+def _write(store: JobStore) -> Iterator[Connection]:
+    """A write transaction (on SQLite it takes the write lock up front, like the store's own)."""
+    with store.engine.connect() as connection:
+        connection.execution_options(tailor_write=True)
+        with connection.begin():
+            yield connection
+
+
+def _delete_objects(storage: Storage, outputs: Iterable[Mapping[str, str] | None]) -> int:
+    """Delete the folders of the output keys and each cache object; the number of objects removed."""
+    folders: set[str] = set()
+    removed = 0
+    for keys in outputs:
+        for name, key in (keys or {}).items():
+            if name.startswith(CACHE_ENTRY):
+                storage.delete(key)
+                removed += 1
+            elif "/" in key:
+                folders.add(key.rsplit("/", 1)[0])
+    return removed + sum(storage.delete_prefix(folder) for folder in sorted(folders))
+
+
+class _Budget:
+    """How many more batches this call may run."""
+
+    def __init__(self, batches: int) -> None:
+        self.left = batches
+
+    def take(self) -> bool:
+        self.left -= 1
+        return self.left >= 0
+
+
+def _delete_batch(store: JobStore, model: type, key: Any, where: ColumnElement[bool], size: int) -> int:
+    """Delete the rows of `model` matching `where` whose `key` is among the first `size` picked;
+    how many keys were picked (`size`: there may be more)."""
+    with _write(store) as connection:
+        picked = [*connection.execute(select(key).where(where).limit(size)).scalars()]
+        if picked:
+            connection.execute(delete(model).where(where, key.in_(picked)))
+        return len(picked)
+
+
+def _purge_rows(
+    store: JobStore, storage: Storage, campaign_id: str, size: int, budget: _Budget, done: Purged
+) -> bool:
+    """Delete a campaign's rows with their objects, a batch at a time; True once none is left."""
+    while True:
+        if not budget.take():
+            return False
+        with store.engine.connect() as connection:
+            query = select(CampaignRow.row, CampaignRow.outputs).where(CampaignRow.campaign_id == campaign_id)
+            batch = connection.execute(query.order_by(CampaignRow.row).limit(size)).all()
+        done.objects += _delete_objects(storage, (outputs for _row, outputs in batch))
+        rows = [row for row, _outputs in batch]
+        if rows:
+            with _write(store) as connection:
+                where = (CampaignRow.campaign_id == campaign_id) & CampaignRow.row.in_(rows)
+                done.rows += int(connection.execute(delete(CampaignRow).where(where)).rowcount)
+        if len(batch) < size:
+            return True
+
+
+def _purge_campaign(
+    store: JobStore,
+    storage: Storage,
+    campaign: tuple[str, str, str],
+    size: int,
+    budget: _Budget,
+    done: Purged,
+) -> bool:
+    """Remove one expired campaign, objects before rows; True once nothing of it is left."""
+    campaign_id, template, source_key = campaign
+    if not _purge_rows(store, storage, campaign_id, size, budget, done):
+        return False
+    links = (RecipientLink.template == template) & (RecipientLink.campaign == campaign_id)
+    for model, key, where in (
+        (Reject, Reject.row, Reject.campaign_id == campaign_id),
+        (RecipientLink, RecipientLink.token_hash, links),
+    ):
+        while _delete_batch(store, model, key, where, size) == size:
+            if not budget.take():
+                return False
+    done.objects += storage.delete_prefix(f"{template}/{campaign_id}")  # reports, anything left
+    if source_key.startswith(UPLOADS):
+        done.objects += storage.delete_prefix(source_key.rsplit("/", 1)[0])
+    with _write(store) as connection:
+        done.campaigns += int(connection.execute(delete(Campaign).where(Campaign.id == campaign_id)).rowcount)
+    return True
+
+
+def _expired_campaigns(
+    store: JobStore, template: str, cutoff: datetime, limit: int
+) -> list[tuple[str, str, str]]:
+    ended = func.coalesce(Campaign.finished_at, Campaign.updated_at)
+    query = (
+        select(Campaign.id, Campaign.template, Campaign.source_key)
+        .where(Campaign.template == template, Campaign.status.in_(_FINISHED_CAMPAIGN), ended < cutoff)
+        .order_by(ended)
+        .limit(limit)
+    )
+    with store.engine.connect() as connection:
+        return [(str(a), str(b), str(c)) for a, b, c in connection.execute(query)]
+
+
+def _owned_by_newer_job(connection: Connection, template: str, job: _Job) -> bool:
+    """Whether a newer finished job of the same key and recipient renders into the same folder."""
+    same_key = (
+        RenderJob.api_key_id.is_(None) if job.api_key_id is None else RenderJob.api_key_id == job.api_key_id
+    )
+    newer = select(RenderJob.id).where(
+        RenderJob.template == template,
+        RenderJob.recipient_id == job.recipient_id,
+        same_key,
+        RenderJob.status == "done",
+        RenderJob.updated_at > job.updated_at,
+    )
+    return connection.execute(newer.limit(1)).first() is not None
+
+
+def _forget_job_outputs(store: JobStore, storage: Storage, template: str, job: _Job) -> int:
+    """Delete a finished job's folder, cache objects and page links; the objects removed."""
+    with store.engine.connect() as connection:
+        if not job.result or _owned_by_newer_job(connection, template, job):
+            return 0
+    removed = _delete_objects(storage, [job.result])
+    folders = {key.split("/")[1] for name, key in job.result.items() if not name.startswith(CACHE_ENTRY)}
+    with _write(store) as connection:
+        links = (RecipientLink.template == template) & (RecipientLink.recipient_id == job.recipient_id)
+        connection.execute(delete(RecipientLink).where(links, RecipientLink.campaign.in_(folders)))
+    return removed
+
+
+def _purge_jobs(
+    store: JobStore,
+    storage: Storage,
+    template: str,
+    cutoff: datetime,
+    size: int,
+    budget: _Budget,
+    done: Purged,
+) -> bool:
+    """Delete a template's expired render jobs with their outputs; True once none is left."""
+    columns = (
+        RenderJob.id,
+        RenderJob.recipient_id,
+        RenderJob.api_key_id,
+        RenderJob.result,
+        RenderJob.updated_at,
+    )
+    expired = (
+        (RenderJob.template == template)
+        & RenderJob.status.in_(_FINISHED_JOB)
+        & (RenderJob.updated_at < cutoff)
+    )
+    while True:
+        if not budget.take():
+            return False
+        with store.engine.connect() as connection:
+            batch = connection.execute(
+                select(*columns).where(expired).order_by(RenderJob.updated_at).limit(size)
+            ).all()
+        for job in batch:
+            done.objects += _forget_job_outputs(store, storage, template, job)
+        if batch:
+            with _write(store) as connection:
+                gone = delete(RenderJob).where(RenderJob.id.in_([job.id for job in batch]))
+                done.render_jobs += int(connection.execute(gone).rowcount)
+        if len(batch) < size:
+            return True
+
+
+def purge_retention(
+    store: JobStore,
+    storage: Storage,
+    retention: Mapping[str, int],
+    *,
+    now: datetime | None = None,
+    batch_size: int = 500,
+    max_batches: int = 20,
+) -> Purged:
+    """Delete what outlived its template's retention (template name -> days), at most
+    `max_batches` batches of `batch_size` rows or jobs; `more` says to call again."""
+    now = now or datetime.now(UTC)
+    budget, done = _Budget(max_batches), Purged()
+    for template, days in sorted(retention.items()):
+        cutoff = now - timedelta(days=days)
+        while listed := _expired_campaigns(store, template, cutoff, max(1, budget.left)):
+            for campaign in listed:
+                if not _purge_campaign(store, storage, campaign, batch_size, budget, done):
+                    done.more = True
+                    return done
+        if not _purge_jobs(store, storage, template, cutoff, batch_size, budget, done):
+            done.more = True
+            return done
+    return done
+
+
+class RetentionTask:
+    """A webhook-dispatcher task: purge at the first round, then every `every_s` (at each round
+    while a backlog remains), a small budget per round so deliveries are never held up long.
+    Failures are logged (by type, never a value) and retried at the next period."""
+
+    def __init__(
+        self,
+        storage: Callable[[], Storage],
+        policy: Callable[[], Mapping[str, int]],
+        *,
+        every_s: float = 3600.0,
+        batch_size: int = 100,
+        max_batches: int = 2,
+    ) -> None:
+        self.storage, self.policy, self.every_s = storage, policy, every_s
+        self.batch_size, self.max_batches = batch_size, max_batches
+        self._next_at = 0.0
+
+    def __call__(self, store: JobStore) -> None:
+        """Run one bounded purge if it is due."""
+        now = time.monotonic()
+        if now < self._next_at:
+            return
+        self._next_at = now + self.every_s
+        try:
+            policy = self.policy()
+            if not policy:
+                return
+            purged = purge_retention(
+                store, self.storage(), policy, batch_size=self.batch_size, max_batches=self.max_batches
+            )
+        except Exception as exc:  # storage or database down: try again next period
+            log.warning("retention purge: %s", type(exc).__name__)
+            return
+        if purged:
+            log.info(
+                "retention purged %d campaigns, %d rows, %d render jobs, %d objects",
+                purged.campaigns, purged.rows, purged.render_jobs, purged.objects,
+            )  # fmt: skip
+        if purged.more:
+            self._next_at = now  # a backlog: go on at the next round
