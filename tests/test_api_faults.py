@@ -111,3 +111,30 @@ def test_tool_messages_hold_no_server_path() -> None:
     quoted = b"Impossible to open 'file:/srv/x/y.mp4' at 128 kb/s, ratio 16/9"
     assert tool_message(quoted) == "Impossible to open 'file:y.mp4' at 128 kb/s, ratio 16/9"
     assert tool_message(b"") == "no message"
+
+
+# ---- allowed hosts -----------------------------------------------------------------------------------
+
+
+def test_a_made_up_host_is_refused_and_never_reflected(make_api: Callable[..., ApiServer]) -> None:
+    api = make_api()
+    client = api.client(key=None)
+    fine = client.get("/templates/")
+    assert fine.status_code == 307 and fine.headers["location"] == f"{api.url}/templates"
+    for host in ("evil.example", "evil.example:80", "127.0.0.1.evil.example", "[::2]:8000"):
+        answer = client.get("/templates/", headers={"Host": host})
+        _error(answer, 400, "invalid_host")
+        assert "location" not in answer.headers and "evil" not in answer.text
+    for host in ("localhost", "LOCALHOST:1234", "[::1]:8000"):
+        assert client.get("/templates/", headers={"Host": host}).status_code == 307
+    assert client.get("/healthz", headers={"Host": "10.1.2.3:8000"}).status_code == 200  # probes by IP
+
+
+def test_configured_hosts_replace_the_default(make_api: Callable[..., ApiServer]) -> None:
+    api = make_api(allowed_hosts="api.example, *.tailor.example")
+    client = api.client(key=None)
+    moved = client.get("/templates/", headers={"Host": "api.example"})
+    assert moved.status_code == 307 and moved.headers["location"] == "http://api.example/templates"
+    assert client.get("/templates/", headers={"Host": "eu.tailor.example:443"}).status_code == 307
+    for host in ("tailor.example", "evil.example", "127.0.0.1"):
+        _error(client.get("/templates/", headers={"Host": host}), 400, "invalid_host")
