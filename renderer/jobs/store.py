@@ -643,6 +643,12 @@ class JobStore:
             return None
         return ApiKeyRecord(*row[1:])
 
+    def list_api_keys(self) -> list[ApiKeyRecord]:
+        """Every API key, revoked ones included, oldest first (never a secret or its hash)."""
+        with self._read() as connection:
+            rows = connection.execute(select(*_KEY).order_by(ApiKey.created_at, ApiKey.id)).all()
+        return [_record(ApiKeyRecord, row) for row in rows]
+
     def revoke_api_key(self, key_id: str) -> bool:
         """Revoke a key for good; True when it was active."""
         active = (ApiKey.id == key_id) & ApiKey.revoked_at.is_(None)
@@ -664,6 +670,25 @@ class JobStore:
         with self._read() as connection:
             rows = connection.execute(select(*_HOOK).order_by(Webhook.created_at)).all()
         return [hook for hook in (_record(WebhookRecord, row) for row in rows) if event in hook.events]
+
+    def webhooks_of(self, api_key_id: str) -> list[WebhookRecord]:
+        """The webhooks an API key registered, oldest first."""
+        query = (
+            select(*_HOOK).where(Webhook.api_key_id == api_key_id).order_by(Webhook.created_at, Webhook.id)
+        )
+        with self._read() as connection:
+            return [_record(WebhookRecord, row) for row in connection.execute(query)]
+
+    def delete_webhook(self, webhook_id: str, api_key_id: str) -> bool:
+        """Delete a webhook of `api_key_id` and its outbox (nothing more is sent to it); False
+        when the key has no webhook by that id."""
+        owned = (Webhook.id == webhook_id) & (Webhook.api_key_id == api_key_id)
+        with self._write() as connection:
+            if connection.execute(select(Webhook.id).where(owned)).first() is None:
+                return False
+            connection.execute(delete(WebhookDelivery).where(WebhookDelivery.webhook_id == webhook_id))
+            connection.execute(delete(Webhook).where(owned))
+        return True
 
     def enqueue_delivery(
         self, webhook_id: str, event: str, payload: Mapping[str, Any], now: datetime | None = None
