@@ -2,7 +2,8 @@
 
 ``tailor serve`` runs the HTTP API (uvicorn), ``tailor worker`` a Celery worker for campaigns and
 API renders (needs ``TAILOR_BROKER_URL``), ``tailor purge`` applies the templates' retention,
-``tailor api-key create NAME`` prints a new API key once.
+``tailor api-key create NAME`` prints a new API key once, ``tailor api-key list`` shows every key
+(never a secret) and ``tailor api-key revoke ID`` ends one.
 """
 
 from __future__ import annotations
@@ -128,3 +129,33 @@ def create_key(name: Annotated[str, typer.Argument(help="Who or what uses the ke
         store.close()
     console.print(f"created API key {record.id} for {name!r}; it is shown once:")
     out.print(secret)
+
+
+@keys.command("list")
+def list_keys() -> None:
+    """List every API key: id, name, when created and revoked (secrets are never stored)."""
+    from rich.table import Table
+
+    from renderer.jobs.store import open_store
+
+    store = open_store(_settings().database_url)
+    try:
+        records = store.list_api_keys()
+    finally:
+        store.close()
+    table = Table("id", "name", "created", "revoked")
+    for record in records:
+        revoked = record.revoked_at.isoformat(timespec="seconds") if record.revoked_at else "-"
+        table.add_row(record.id, record.name, record.created_at.isoformat(timespec="seconds"), revoked)
+    out.print(table)
+
+
+@keys.command("revoke")
+def revoke(key_id: Annotated[str, typer.Argument(help="The key's id (from `tailor api-key list`)")]) -> None:
+    """Revoke an API key for good: requests with it answer 401 from now on."""
+    from renderer.api.keys import revoke_key
+
+    if not revoke_key(_settings(), key_id):
+        console.print(f"[bold red]error:[/] no active API key with id {key_id!r}", highlight=False)
+        raise typer.Exit(code=1)
+    console.print(f"revoked API key {key_id}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -76,6 +77,20 @@ class Settings(BaseSettings):
         default="http://localhost:8000",
         description="Base URL of links handed out; unset, `tailor serve` uses the host and port it binds",
     )
+
+    allowed_hosts: str = Field(
+        default="",
+        description="Comma-separated Host header values the API answers (``*.example.com`` for "
+        "subdomains, ``*`` for any); default: the public URL's host, localhost, 127.0.0.1 and ::1",
+    )
+
+    def host_allowlist(self) -> tuple[str, ...]:
+        """The lower-case host names the API answers: `allowed_hosts`, or its default."""
+        listed = [host.strip().lower() for host in self.allowed_hosts.split(",") if host.strip()]
+        if listed:
+            return tuple(listed)
+        public = (urlsplit(self.public_url).hostname or "localhost").lower()
+        return tuple(dict.fromkeys([public, "localhost", "127.0.0.1", "::1"]))
 
     @model_validator(mode="after")
     def _default_job_store(self) -> Settings:

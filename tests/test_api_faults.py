@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import shutil
+import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -11,7 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from fixture_api import ApiServer, make_api_fixture, wait_for  # noqa: F401
+from fixture_api import ApiServer, csv_bytes, make_api_fixture, sample_rows, wait_for  # noqa: F401
 
 from renderer.errors import RenderTimeout
 from renderer.outputs.document import time_limit
@@ -111,3 +112,97 @@ def test_tool_messages_hold_no_server_path() -> None:
     quoted = b"Impossible to open 'file:/srv/x/y.mp4' at 128 kb/s, ratio 16/9"
     assert tool_message(quoted) == "Impossible to open 'file:y.mp4' at 128 kb/s, ratio 16/9"
     assert tool_message(b"") == "no message"
+
+
+# ---- allowed hosts -----------------------------------------------------------------------------------
+
+
+def test_a_made_up_host_is_refused_and_never_reflected(make_api: Callable[..., ApiServer]) -> None:
+    api = make_api()
+    client = api.client(key=None)
+    fine = client.get("/templates/")
+    assert fine.status_code == 307 and fine.headers["location"] == f"{api.url}/templates"
+    for host in ("evil.example", "evil.example:80", "127.0.0.1.evil.example", "[::2]:8000"):
+        answer = client.get("/templates/", headers={"Host": host})
+        _error(answer, 400, "invalid_host")
+        assert "location" not in answer.headers and "evil" not in answer.text
+    for host in ("localhost", "LOCALHOST:1234", "[::1]:8000"):
+        assert client.get("/templates/", headers={"Host": host}).status_code == 307
+    assert client.get("/healthz", headers={"Host": "10.1.2.3:8000"}).status_code == 200  # probes by IP
+
+
+def test_configured_hosts_replace_the_default(make_api: Callable[..., ApiServer]) -> None:
+    api = make_api(allowed_hosts="api.example, *.tailor.example")
+    client = api.client(key=None)
+    moved = client.get("/templates/", headers={"Host": "api.example"})
+    assert moved.status_code == 307 and moved.headers["location"] == "http://api.example/templates"
+    assert client.get("/templates/", headers={"Host": "eu.tailor.example:443"}).status_code == 307
+    for host in ("tailor.example", "evil.example", "127.0.0.1"):
+        _error(client.get("/templates/", headers={"Host": host}), 400, "invalid_host")
+
+
+# ---- multipart caps -----------------------------------------------------------------------------------
+
+_BOUNDARY = "tailorboundary"
+
+
+def _part(name: str | None, value: bytes = b"", filename: str | None = None) -> bytes:
+    head = f"--{_BOUNDARY}\r\n"
+    if name is not None:
+        head += f'Content-Disposition: form-data; name="{name}"'
+        head += f'; filename="{filename}"\r\nContent-Type: text/csv\r\n' if filename else "\r\n"
+    return head.encode() + b"\r\n" + value + b"\r\n"
+
+
+def _campaign_form(api: ApiServer) -> bytes:
+    rows = sample_rows(api.settings, 1)
+    return (
+        _part("template", b"bill-summary")
+        + _part("outputs", b"microsite")
+        + _part("file", csv_bytes(rows), filename="recipients.csv")
+    )
+
+
+def _post_parts(api: ApiServer, body: Any) -> httpx.Response:
+    headers = {"Content-Type": f"multipart/form-data; boundary={_BOUNDARY}"}
+    return api.client().post("/campaigns", content=body, headers=headers)
+
+
+def _uploads_left(api: ApiServer) -> list[Path]:
+    uploads = Path(api.settings.storage_url) / "_uploads"
+    return [path for path in uploads.rglob("*") if path.is_file()] if uploads.exists() else []
+
+
+def test_a_campaign_upload_with_thousands_of_parts_is_refused(make_api: Callable[..., ApiServer]) -> None:
+    api = make_api()
+    end = f"--{_BOUNDARY}--\r\n".encode()
+    for empty in (_part(None), _part("x")):
+        answer = _post_parts(api, _campaign_form(api) + empty * 10_000 + end)
+        error = _error(answer, 413, "too_many_parts")
+        assert "32 parts" in error["message"]
+    assert _uploads_left(api) == []
+    huge_header = f"--{_BOUNDARY}\r\nX-Pad: {'a' * 20_000}\r\n\r\nv\r\n".encode()
+    _error(_post_parts(api, _campaign_form(api) + huge_header + end), 400, "malformed_multipart")
+    fine = _post_parts(api, _campaign_form(api) + _part(None) * 3 + end)
+    assert fine.status_code == 201, fine.text
+
+
+def test_too_many_parts_are_answered_before_the_body_ends(make_api: Callable[..., ApiServer]) -> None:
+    api = make_api()
+    head = (
+        f"POST /campaigns HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {api.key}\r\n"
+        f"Content-Type: multipart/form-data; boundary={_BOUNDARY}\r\nTransfer-Encoding: chunked\r\n\r\n"
+    )
+    chunk = _campaign_form(api) + _part("x") * 40  # and the body never ends
+    port = int(api.url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=20) as sock:
+        sock.sendall(head.encode() + f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
+        received = b""
+        while b"too_many_parts" not in received:
+            data = sock.recv(65536)  # socket.timeout (a failure) if the server waits for more
+            if not data:
+                break
+            received += data
+    answer = received.decode("latin-1")
+    assert answer.startswith("HTTP/1.1 413"), answer[:200]
+    assert '"too_many_parts"' in answer

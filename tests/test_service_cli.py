@@ -115,3 +115,43 @@ def test_serve_keeps_a_configured_public_url(tmp_path: Path) -> None:
             )
             assert render.status_code == 200, render.text
             assert render.json()["page_url"].startswith("https://tailor.example/r/")
+
+
+# ---- tailor api-key ----------------------------------------------------------------------------------
+
+
+def _tailor(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "renderer", *args]
+    return subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+
+
+def test_api_keys_are_listed_and_revoked(tmp_path: Path) -> None:
+    env = {**_environment(tmp_path), "COLUMNS": "200"}
+    created = _tailor(env, "api-key", "create", "crm")
+    assert created.returncode == 0, created.stderr
+    secret = created.stdout.strip()
+    key_id = created.stderr.split("created API key ", 1)[1].split()[0]
+    _tailor(env, "api-key", "create", "billing")
+
+    listed = _tailor(env, "api-key", "list")
+    assert listed.returncode == 0, listed.stderr
+    rows = [line for line in listed.stdout.splitlines() if key_id in line]
+    assert len(rows) == 1 and "crm" in rows[0] and rows[0].rstrip(" │|").endswith("-")
+    assert "billing" in listed.stdout and secret not in listed.stdout and "tk_" not in listed.stdout
+
+    store_settings = _settings(env)
+    from renderer.jobs.store import open_store
+
+    store = open_store(store_settings.database_url)
+    try:
+        assert store.verify_api_key(secret) is not None
+        revoked = _tailor(env, "api-key", "revoke", key_id)
+        assert revoked.returncode == 0, revoked.stderr
+        assert store.verify_api_key(secret) is None
+    finally:
+        store.close()
+    again = _tailor(env, "api-key", "revoke", key_id)
+    assert again.returncode == 1 and "no active API key" in again.stderr
+    after = _tailor(env, "api-key", "list").stdout
+    (row,) = [line for line in after.splitlines() if key_id in line]
+    assert not row.rstrip(" │|").endswith("-")  # a revocation time

@@ -312,6 +312,7 @@ def test_webhook_outbox(job_store: JobStore) -> None:
     assert [d.id for d in job_store.due_deliveries(now + timedelta(seconds=5))] == [first.id, second.id]
     assert job_store.due_deliveries(now - timedelta(seconds=1)) == []
     retry_at = now + timedelta(minutes=1)
+    assert job_store.claim_delivery(first.id, 60, now=now + timedelta(seconds=5))  # counts the attempt
     assert job_store.mark_delivery_failed(first.id, "HTTP 503", retry_at, dead=False)
     assert [d.id for d in job_store.due_deliveries(now + timedelta(seconds=5))] == [second.id]
     assert job_store.mark_delivered(second.id)

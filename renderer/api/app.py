@@ -17,7 +17,13 @@ from fastapi import FastAPI
 from renderer.api.docs import install_docs
 from renderer.api.errors import install_error_handlers
 from renderer.api.metrics import MetricsMiddleware
-from renderer.api.middleware import JSON_LIMIT, BodyLimitMiddleware, CatchAllMiddleware, redact_access_log
+from renderer.api.middleware import (
+    JSON_LIMIT,
+    AllowedHostsMiddleware,
+    BodyLimitMiddleware,
+    CatchAllMiddleware,
+    redact_access_log,
+)
 from renderer.api.routes import ROUTERS
 from renderer.api.state import ApiState
 from renderer.settings import Settings, load_settings
@@ -75,6 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, limit=JSON_LIMIT)
     app.add_middleware(CatchAllMiddleware)  # turns stray exceptions into a 500 JSON
+    app.add_middleware(AllowedHostsMiddleware, allowed=settings.host_allowlist())  # before redirects
     app.add_middleware(MetricsMiddleware, metrics=state.metrics)  # outer: counts that 500 too
     for router in ROUTERS:
         app.include_router(router)

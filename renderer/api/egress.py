@@ -10,6 +10,10 @@ cloud-metadata addresses (``169.254.169.254``):
   refuse it when any address is not public, and connect to the checked address, so a DNS answer
   that changes after registration (rebinding) cannot reach an internal host either.
 
+Every lookup (at registration and per connection) is bounded by ``webhook_timeout_s``: the
+resolver runs on a daemon thread and a lookup past the limit counts as a host that does not
+resolve, so a slow DNS server can stall neither a request nor the dispatcher.
+
 "Public" is `ipaddress`'s ``is_global`` (multicast excepted); an IPv4 address carried inside
 IPv6 (IPv4-mapped ``::ffff:a.b.c.d``, 6to4, NAT64 ``64:ff9b::/96``) is judged as that IPv4
 address. With ``webhook_allow_private`` (on-premise receivers, the tests) only the URL's scheme
@@ -19,6 +23,7 @@ and credentials are checked, and nothing is resolved at registration.
 from __future__ import annotations
 
 import socket
+import threading
 from collections.abc import Callable, Iterable
 from ipaddress import IPv4Address, IPv6Address, ip_address, ip_network
 from urllib.parse import urlsplit
@@ -67,14 +72,44 @@ def resolve(host: str, port: int) -> list[IPAddress]:
     return list(dict.fromkeys(addresses))
 
 
+class LookupTimeout(OSError):
+    """A DNS lookup ran past its time limit."""
+
+
+def resolve_within(resolver: Resolver, host: str, port: int, timeout_s: float | None) -> list[IPAddress]:
+    """`resolver(host, port)` within `timeout_s` (None: unbounded); LookupTimeout past it (the
+    lookup finishes on its daemon thread, and its answer is dropped)."""
+    if timeout_s is None:
+        return resolver(host, port)
+    outcome: list[list[IPAddress] | BaseException] = []
+
+    def lookup() -> None:
+        try:
+            outcome.append(resolver(host, port))
+        except BaseException as exc:  # handed to the caller
+            outcome.append(exc)
+
+    worker = threading.Thread(target=lookup, name="tailor-dns", daemon=True)
+    worker.start()
+    worker.join(timeout_s)
+    if not outcome:
+        raise LookupTimeout(f"DNS lookup took longer than {timeout_s:g} s")
+    result = outcome[0]
+    if isinstance(result, BaseException):
+        raise result
+    return result
+
+
 def _all_allowed(addresses: Iterable[IPAddress]) -> bool:
     checked = list(addresses)
     return bool(checked) and all(address_allowed(address) for address in checked)
 
 
-def url_refusal(url: str, *, allow_private: bool, resolver: Resolver = resolve) -> str | None:
-    """Why webhooks may not be sent to `url`, or None when they may. The reason quotes no part of
-    the URL (it may hold credentials)."""
+def url_refusal(
+    url: str, *, allow_private: bool, resolver: Resolver = resolve, timeout_s: float | None = None
+) -> str | None:
+    """Why webhooks may not be sent to `url`, or None when they may; the host's lookup takes at
+    most `timeout_s`. The reason quotes no part of the URL (it may hold credentials)."""
     parts = urlsplit(url)
     if parts.scheme not in _DEFAULT_PORTS:
         return "must be an http or https URL"
@@ -86,7 +121,9 @@ def url_refusal(url: str, *, allow_private: bool, resolver: Resolver = resolve) 
         return None
     try:
         port = parts.port or _DEFAULT_PORTS[parts.scheme]
-        addresses = resolver(parts.hostname, port)
+        addresses = resolve_within(resolver, parts.hostname, port, timeout_s)
+    except LookupTimeout:
+        return "has a host that does not resolve in time"
     except (OSError, ValueError):  # ValueError: a bad port, UnicodeError: a bad name
         return "has a host that does not resolve"
     return None if _all_allowed(addresses) else "must point at a public address"
@@ -94,8 +131,10 @@ def url_refusal(url: str, *, allow_private: bool, resolver: Resolver = resolve) 
 
 def require_allowed(url: str, settings: Settings, field: str) -> None:
     """Raise ApiError 422 ``webhook_url_not_allowed`` (naming `field`) unless webhooks may be sent
-    to `url` under `settings`; blocks while the host is resolved."""
-    reason = url_refusal(url, allow_private=settings.webhook_allow_private)
+    to `url` under `settings`; blocks while the host is resolved (``webhook_timeout_s`` at most)."""
+    reason = url_refusal(
+        url, allow_private=settings.webhook_allow_private, timeout_s=settings.webhook_timeout_s
+    )
     if reason is not None:
         raise ApiError(422, "webhook_url_not_allowed", f"{field} {reason}", field=field)
 
@@ -103,7 +142,7 @@ def require_allowed(url: str, settings: Settings, field: str) -> None:
 class GuardedBackend(httpcore.NetworkBackend):
     """httpcore's `SyncBackend` that connects only to public addresses: it resolves the host,
     raises `AddressNotAllowed` when any address is not public, and connects to a checked address
-    (never resolving again). With `allow_private` it connects anywhere, like `SyncBackend`."""
+    (never resolving again). With `allow_private` it connects to any address the host has."""
 
     def __init__(self, *, allow_private: bool = False, resolver: Resolver = resolve) -> None:
         self.allow_private, self.resolver = allow_private, resolver
@@ -117,14 +156,15 @@ class GuardedBackend(httpcore.NetworkBackend):
         local_address: str | None = None,
         socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
     ) -> httpcore.NetworkStream:
-        """A connection to `host`, only at a public address unless private ones are allowed."""
-        if self.allow_private:
-            return self.inner.connect_tcp(host, port, timeout, local_address, socket_options)
+        """A connection to `host`, only at a public address unless private ones are allowed; the
+        lookup and each connection attempt take at most `timeout` (the client's connect timeout)."""
         try:
-            addresses = self.resolver(host, port)
+            addresses = resolve_within(self.resolver, host, port, timeout)
+        except LookupTimeout:
+            raise httpcore.ConnectTimeout("DNS lookup timed out") from None
         except (OSError, ValueError) as exc:
             raise httpcore.ConnectError(type(exc).__name__) from None
-        if not _all_allowed(addresses):
+        if not self.allow_private and not _all_allowed(addresses):
             raise AddressNotAllowed(NOT_ALLOWED)
         failure: Exception | None = None
         for address in addresses:

@@ -1,5 +1,6 @@
 """Small safety nets: unexpected exceptions become a 500 JSON logged by type only, request bodies
-have a size limit, and access logs never show a recipient's page token.
+have a size limit, requests for a host not allowed are refused (so no redirect or link is built
+on a Host header a client made up), and access logs never show a recipient's page token.
 
 Starlette's own handler for ``Exception`` re-raises after answering, so the server would log a
 traceback whose message may hold personal data; `CatchAllMiddleware` answers and stops there.
@@ -49,6 +50,46 @@ class CatchAllMiddleware:
                 return  # the response is under way: the client sees a cut-off body
             error = ApiError(500, "internal_error", "an unexpected error occurred")
             await error_response(error)(scope, receive, send)
+
+
+_PROBES = frozenset({"/healthz", "/readyz", "/metrics"})  # build no URL; orchestrators call by IP
+
+
+def host_name(header: str) -> str:
+    """The host of a ``Host`` header without its port, lower-case (``[::1]:80`` -> ``::1``)."""
+    header = header.strip().lower()
+    if header.startswith("["):
+        return header[1 : header.find("]")] if "]" in header else header
+    return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
+
+
+def host_allowed(host: str, allowed: tuple[str, ...]) -> bool:
+    """Whether `host` is in `allowed` (``*`` any, ``*.example.com`` its subdomains)."""
+    return any(
+        pattern == "*"
+        or host == pattern
+        or (pattern.startswith("*.") and host.endswith(pattern[1:]) and len(host) > len(pattern) - 1)
+        for pattern in allowed
+    )
+
+
+class AllowedHostsMiddleware:
+    """Answer ``400 invalid_host`` to a request whose ``Host`` is not allowed (the health probes
+    excepted), before any route, redirect or link sees it. A request without a Host header
+    (HTTP/1.0) passes: URLs are then built from the server's own address."""
+
+    def __init__(self, app: ASGIApp, allowed: tuple[str, ...]) -> None:
+        self.app = app
+        self.allowed = allowed
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope.get("path") not in _PROBES:
+            header = Headers(scope=scope).get("host")
+            if header is not None and not host_allowed(host_name(header), self.allowed):
+                message = "this host is not served here (set TAILOR_ALLOWED_HOSTS or TAILOR_PUBLIC_URL)"
+                await error_response(ApiError(400, "invalid_host", message))(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 class PayloadTooLarge(HTTPException):

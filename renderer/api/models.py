@@ -117,13 +117,18 @@ class WebhookCreate(_Body):
     secret: str | None = Field(default=None, min_length=16, max_length=200)
 
 
-class WebhookOut(BaseModel):
-    """A registered webhook; `secret` is shown only in the answer that created it."""
+class WebhookListed(BaseModel):
+    """A registered webhook, as listed (its secret is never shown again)."""
 
     id: str
     url: str
     events: list[str]
     created_at: datetime
+
+
+class WebhookOut(WebhookListed):
+    """A registered webhook; `secret` is shown only in the answer that created it."""
+
     secret: str
 
 

@@ -3,7 +3,10 @@
 `receive_upload` parses the body chunk by chunk (python-multipart's push parser); the part named
 ``file`` is written to a spool file (``spool.py``), the other parts are small form fields. The
 file is refused with ``413`` the moment it grows past ``max_upload_bytes``, and deleted; a
-declared Content-Length past the limit is refused before a byte is read.
+declared Content-Length past the limit is refused before a byte is read. Everything else is
+capped too, and refused with ``413`` as soon as the cap is passed, without reading further: at
+most `MAX_PARTS` parts (the file and its fields), `FIELD_LIMIT` bytes per field, and the whole
+body at the file limit plus `MULTIPART_OVERHEAD` (python-multipart caps each part's headers).
 """
 
 from __future__ import annotations
@@ -21,6 +24,11 @@ from renderer.storage.base import Storage
 
 FIELD_LIMIT = 64 * 1024
 MULTIPART_OVERHEAD = 1 << 20
+MAX_PARTS = 32  # the file, template, outputs and a few options, with room to grow
+
+
+def _too_large(code: str, message: str, field: str | None = None) -> ApiError:
+    return ApiError(413, code, message, field=field)
 
 
 class _Parts:
@@ -35,6 +43,7 @@ class _Parts:
         self._name = ""
         self._buffer = bytearray()
         self._sink: IO[bytes] | None = None
+        self._parts = 0
 
     def callbacks(self) -> Any:
         """The callbacks for `MultipartParser`."""
@@ -49,6 +58,10 @@ class _Parts:
         }
 
     def _begin(self) -> None:
+        self._parts += 1
+        if self._parts > MAX_PARTS:
+            message = f"a campaign upload has at most {MAX_PARTS} parts (the file and its form fields)"
+            raise _too_large("too_many_parts", message)
         self._disposition, self._name, self._buffer = b"", "", bytearray()
 
     def _header_end(self) -> None:
@@ -73,16 +86,14 @@ class _Parts:
         if self._sink is not None and self.upload is not None:
             self.upload.size += end - start
             if self.upload.size > self.max_bytes:
-                raise ApiError(
-                    413, "upload_too_large", f"the file is larger than {self.max_bytes} bytes", field="file"
-                )
+                message = f"the file is larger than {self.max_bytes} bytes"
+                raise _too_large("upload_too_large", message, field="file")
             self._sink.write(data[start:end])
             return
         self._buffer.extend(data[start:end])
         if len(self._buffer) > FIELD_LIMIT:
-            raise ApiError(
-                413, "field_too_large", f"form field {self._name!r} is too large", field=self._name
-            )
+            message = f"form field {self._name!r} is too large"
+            raise _too_large("field_too_large", message, field=self._name)
 
     def _end(self) -> None:
         if self._sink is not None:
@@ -106,13 +117,17 @@ async def receive_upload(request: Request, storage: Storage, max_bytes: int) -> 
     boundary = params.get(b"boundary")
     if not boundary:
         raise ApiError(400, "bad_request", "a multipart body needs a boundary")
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > max_bytes + MULTIPART_OVERHEAD:
-        raise ApiError(413, "upload_too_large", f"the file is larger than {max_bytes} bytes", field="file")
+    declared, limit = request.headers.get("content-length", ""), max_bytes + MULTIPART_OVERHEAD
+    if declared.isdigit() and int(declared) > limit:
+        raise _too_large("upload_too_large", f"the file is larger than {max_bytes} bytes", field="file")
     parts = _Parts(storage, max_bytes)
     parser = MultipartParser(boundary, parts.callbacks())
+    received = 0
     try:
         async for chunk in request.stream():
+            received += len(chunk)
+            if received > limit:  # bytes outside any part (a preamble, an epilogue)
+                raise _too_large("upload_too_large", f"the body is larger than {limit} bytes")
             parser.write(chunk)
         parser.finalize()
     except MultipartParseError:

@@ -14,7 +14,10 @@ Redirects are not followed and no proxy from the environment is used.
 
 Every API process runs a dispatcher on the same outbox: each delivery is claimed
 (`JobStore.claim_delivery`, a lease of ``lease_s``) before it is attempted, so two processes never
-POST it at once; a process that dies mid-attempt leaves it to be retried when the lease ends.
+POST it at once. The claim counts the attempt: a process that dies mid-attempt leaves the delivery
+to be retried when the lease ends, and once ``webhook_max_attempts`` claims were spent it is
+``dead`` (``the sender stopped during the last attempt``), never retried without end. Each phase
+of an attempt, DNS lookup included, is bounded by ``webhook_timeout_s``.
 
 SSRF: deliveries go only to public addresses unless ``webhook_allow_private`` is on: URLs are
 checked when registered and every connection when made, so DNS rebinding cannot reach internal
@@ -48,6 +51,7 @@ BACKOFF_BASE_S = 5.0
 BACKOFF_MAX_S = 3600.0
 TOLERANCE_S = 300
 LEASE_MARGIN_S = 30.0
+SENDER_STOPPED = "the sender stopped during the last attempt"
 LINK_PURGE_EVERY_S = 600.0
 LINK_PURGE_BATCH, LINK_PURGE_BATCHES = 1000, 10
 
@@ -79,9 +83,10 @@ def backoff_s(attempts: int) -> float:
 
 
 def lease_s(settings: Settings) -> float:
-    """How long a claimed delivery stays out of other dispatchers' reach: httpx's timeout bounds
-    each phase (connect, write, read) rather than the whole call, so three of them and a margin."""
-    return 3 * settings.webhook_timeout_s + LEASE_MARGIN_S
+    """How long a claimed delivery stays out of other dispatchers' reach: each phase of an
+    attempt (DNS lookup, connect, write, read) is bounded by ``webhook_timeout_s`` rather than the
+    whole call, so four of them and a margin."""
+    return 4 * settings.webhook_timeout_s + LEASE_MARGIN_S
 
 
 def delivery_body(delivery: DeliveryRecord) -> bytes:
@@ -128,9 +133,13 @@ def deliver_due(
     no other caller attempts it at the same time); returns how many were delivered. Each
     attempt's outcome (``delivered``, ``failed``: to be retried, ``dead``) goes to `on_attempt`."""
     report = on_attempt or (lambda outcome: None)
-    delivered = 0
+    delivered, most = 0, settings.webhook_max_attempts
     for delivery in store.due_deliveries(now=now):
-        if not store.claim_delivery(delivery.id, lease_s(settings), now=now):
+        if delivery.attempts >= most:  # the last claimer died mid-attempt
+            if store.give_up_delivery(delivery.id, SENDER_STOPPED, most, now=now):
+                log.info("webhook delivery %s failed (%s), giving up", delivery.id, SENDER_STOPPED)
+            continue
+        if not store.claim_delivery(delivery.id, lease_s(settings), now=now, max_attempts=most):
             continue  # another dispatcher has it
         hook = get_webhook(store, delivery.webhook_id)
         error = (

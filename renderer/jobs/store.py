@@ -652,6 +652,12 @@ class JobStore:
             return None
         return ApiKeyRecord(*row[1:])
 
+    def list_api_keys(self) -> list[ApiKeyRecord]:
+        """Every API key, revoked ones included, oldest first (never a secret or its hash)."""
+        with self._read() as connection:
+            rows = connection.execute(select(*_KEY).order_by(ApiKey.created_at, ApiKey.id)).all()
+        return [_record(ApiKeyRecord, row) for row in rows]
+
     def revoke_api_key(self, key_id: str) -> bool:
         """Revoke a key for good; True when it was active."""
         active = (ApiKey.id == key_id) & ApiKey.revoked_at.is_(None)
@@ -674,6 +680,25 @@ class JobStore:
             rows = connection.execute(select(*_HOOK).order_by(Webhook.created_at)).all()
         return [hook for hook in (_record(WebhookRecord, row) for row in rows) if event in hook.events]
 
+    def webhooks_of(self, api_key_id: str) -> list[WebhookRecord]:
+        """The webhooks an API key registered, oldest first."""
+        query = (
+            select(*_HOOK).where(Webhook.api_key_id == api_key_id).order_by(Webhook.created_at, Webhook.id)
+        )
+        with self._read() as connection:
+            return [_record(WebhookRecord, row) for row in connection.execute(query)]
+
+    def delete_webhook(self, webhook_id: str, api_key_id: str) -> bool:
+        """Delete a webhook of `api_key_id` and its outbox (nothing more is sent to it); False
+        when the key has no webhook by that id."""
+        owned = (Webhook.id == webhook_id) & (Webhook.api_key_id == api_key_id)
+        with self._write() as connection:
+            if connection.execute(select(Webhook.id).where(owned)).first() is None:
+                return False
+            connection.execute(delete(WebhookDelivery).where(WebhookDelivery.webhook_id == webhook_id))
+            connection.execute(delete(Webhook).where(owned))
+        return True
+
     def enqueue_delivery(
         self, webhook_id: str, event: str, payload: Mapping[str, Any], now: datetime | None = None
     ) -> DeliveryRecord:
@@ -694,38 +719,58 @@ class JobStore:
             rows = connection.execute(select(*_DELIVERY).where(due).order_by(*order).limit(limit)).all()
         return [_record(DeliveryRecord, row) for row in rows]
 
-    def claim_delivery(self, delivery_id: str, lease_s: float, now: datetime | None = None) -> bool:
-        """Take a pending, due delivery for an attempt: one conditional UPDATE moves its
-        ``next_attempt_at`` to `now` + `lease_s`, so of any number of concurrent claimers (threads,
-        API processes) exactly one gets True and the others see it not due. A claimer that dies
-        before `mark_delivered` / `mark_delivery_failed` leaves it due again once the lease ends."""
+    def claim_delivery(
+        self, delivery_id: str, lease_s: float, now: datetime | None = None, max_attempts: int | None = None
+    ) -> bool:
+        """Take a pending, due delivery for an attempt, and count that attempt: one conditional
+        UPDATE adds 1 to ``attempts`` and moves ``next_attempt_at`` to `now` + `lease_s`, so of any
+        number of concurrent claimers (threads, API processes) exactly one gets True and the others
+        see it not due. A claimer that dies before `mark_delivered` / `mark_delivery_failed` has
+        spent the attempt; the delivery is due again once the lease ends. With `max_attempts`, a
+        delivery that has used them all is not claimed (`give_up_delivery` ends it)."""
         now = now or _now()
         claimable = (
             (WebhookDelivery.id == delivery_id)
             & (WebhookDelivery.status == "pending")
             & (WebhookDelivery.next_attempt_at <= now)
         )
-        lease = {"next_attempt_at": now + timedelta(seconds=lease_s)}
+        if max_attempts is not None:
+            claimable = claimable & (WebhookDelivery.attempts < max_attempts)
+        lease = {
+            "next_attempt_at": now + timedelta(seconds=lease_s),
+            "attempts": WebhookDelivery.attempts + 1,
+        }
         return self._update(WebhookDelivery, lease, claimable) == 1
 
     def mark_delivered(self, delivery_id: str) -> bool:
-        """pending -> delivered; False when it was not pending."""
-        values = {"status": "delivered", "attempts": WebhookDelivery.attempts + 1}
+        """pending -> delivered (its attempt was counted when claimed); False when not pending."""
         pending = (WebhookDelivery.id == delivery_id) & (WebhookDelivery.status == "pending")
-        return self._update(WebhookDelivery, values, pending) == 1
+        return self._update(WebhookDelivery, {"status": "delivered"}, pending) == 1
 
     def mark_delivery_failed(
         self, delivery_id: str, error: str, next_attempt_at: datetime, dead: bool
     ) -> bool:
-        """Count a failed attempt: retry at `next_attempt_at`, or give up (``dead``)."""
+        """A claimed attempt failed: retry at `next_attempt_at`, or give up (``dead``)."""
         values = {
             "status": "dead" if dead else "pending",
-            "attempts": WebhookDelivery.attempts + 1,
             "last_error": error,
             "next_attempt_at": next_attempt_at,
         }
         pending = (WebhookDelivery.id == delivery_id) & (WebhookDelivery.status == "pending")
         return self._update(WebhookDelivery, values, pending) == 1
+
+    def give_up_delivery(
+        self, delivery_id: str, error: str, max_attempts: int, now: datetime | None = None
+    ) -> bool:
+        """pending -> dead for a due delivery that has used `max_attempts` (its last claimer died
+        mid-attempt); False otherwise (it is leased, retried or finished)."""
+        spent = (
+            (WebhookDelivery.id == delivery_id)
+            & (WebhookDelivery.status == "pending")
+            & (WebhookDelivery.next_attempt_at <= (now or _now()))
+            & (WebhookDelivery.attempts >= max_attempts)
+        )
+        return self._update(WebhookDelivery, {"status": "dead", "last_error": error}, spent) == 1
 
     # ---- recipient links -----------------------------------------------------------------------
 

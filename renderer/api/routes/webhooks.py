@@ -1,9 +1,11 @@
-"""``POST /webhooks``: register a URL to be told about renders and campaigns (signed deliveries).
+"""``POST /webhooks`` registers a URL to be told about renders and campaigns (signed deliveries);
+``GET /webhooks`` lists the caller's, ``DELETE /webhooks/{id}`` removes one with its outbox.
 
 Only public addresses are accepted unless ``webhook_allow_private`` is on (``egress.py``). The
 answer shows the signing secret once; store it, and check each delivery's
 ``Tailor-Signature`` with it (`renderer.api.webhooks.verify` does it in Python). A webhook hears
-about the renders and campaigns of the API key that registered it.
+about the renders and campaigns of the API key that registered it, and only that key can list
+or delete it. The hooks of a render's own ``webhook_url`` (subscribed to no event) are not listed.
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ from fastapi import APIRouter, Depends, Response
 
 from renderer.api.deps import ApiKey, State, require_api_key
 from renderer.api.egress import require_allowed
+from renderer.api.errors import ApiError
 from renderer.api.events import EVENTS
-from renderer.api.models import ErrorOut, WebhookCreate, WebhookOut
+from renderer.api.models import ErrorOut, WebhookCreate, WebhookListed, WebhookOut
 from renderer.api.render_jobs import new_secret
 
 router = APIRouter(
@@ -37,3 +40,22 @@ def register_webhook(body: WebhookCreate, state: State, key: ApiKey, response: R
     return WebhookOut(
         id=hook.id, url=hook.url, events=list(hook.events), created_at=hook.created_at, secret=secret
     )
+
+
+@router.get("", response_model=list[WebhookListed])
+def list_webhooks(state: State, key: ApiKey) -> list[WebhookListed]:
+    """The webhooks this API key registered (``POST /webhooks``), oldest first, without secrets."""
+    return [
+        WebhookListed(id=hook.id, url=hook.url, events=list(hook.events), created_at=hook.created_at)
+        for hook in state.store().webhooks_of(key.id)
+        if hook.events
+    ]
+
+
+@router.delete("/{webhook_id}", status_code=204, responses={404: {"model": ErrorOut}})
+def delete_webhook(webhook_id: str, state: State, key: ApiKey) -> Response:
+    """Delete one of this API key's webhooks; deliveries still waiting for it are dropped.
+    404 ``webhook_not_found`` for an unknown id or another key's webhook."""
+    if len(webhook_id) > 64 or not state.store().delete_webhook(webhook_id, key.id):
+        raise ApiError(404, "webhook_not_found", "no webhook with this id")
+    return Response(status_code=204)
