@@ -5,6 +5,7 @@ documented ``422 template_error`` (never a 500)."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -45,7 +46,7 @@ def test_validate_names_the_line_a_sandbox_escape_is_on(tmp_path: Path, kind: st
     result = run_cli("validate", str(root))
     assert result.returncode == 1, result.stdout
     assert f"bill-summary/pdf/bill.html:{line}:" in result.stdout
-    assert "access to attribute '__class__'" in result.stdout
+    assert re.search(r"access to attribute '__(class|mro)__'", result.stdout), result.stdout
     assert "unexpected" not in result.stdout and "SecurityError" not in result.stdout
 
 
@@ -87,7 +88,7 @@ def test_the_api_answers_template_faults_with_422_template_error(
     tmp_path: Path, make_api: Callable[..., ApiServer]
 ) -> None:
     templates = tmp_path / "templates"
-    line = _sandbox_escape(broken_copy(templates), "mro")
+    line = _sandbox_escape(broken_copy(templates), "attr-format")  # refused while rendering
     status, error = _render(make_api(templates_dir=templates))
     assert (status, error["code"]) == (422, "template_error"), error
     assert error["message"].startswith(f"bill-summary/pdf/bill.html:{line}: pdf output: "), error

@@ -6,6 +6,8 @@ files and raises the first finding as a `TemplateError` naming the file and line
 
 * CSS lengths out of range in the PDF's stylesheet and ``<style>`` / ``style=""`` of its entry:
   WeasyPrint (Pango) cannot lay out ``font-size: 1e9px`` and fails with a ZeroDivisionError.
+* `check_video_assets`: the video's music, background media and image layers that data does
+  not choose (no Jinja) exist, named by their ``template.yaml`` line.
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ from typing import Any
 
 import tinycss2
 
-from renderer.errors import TemplateError
+from renderer.errors import AssetError, TemplateError
 from renderer.template.models import Manifest
+from renderer.template.paths import resolve_asset
 
 MAX_CSS_PX = 1_000_000  # Pango sizes are 32-bit integers of 1/1024 px: about 2,097,151 px at most
 _PX_PER_UNIT = {
@@ -105,3 +108,32 @@ def lint_entries(manifest: Manifest, root: Path) -> None:
         if pdf.stylesheet:
             path = root / pdf.stylesheet
             _raise_first(css_range_findings(path.read_text(encoding="utf-8")), str(path))
+
+
+def _literal_video_refs(manifest: Manifest) -> Iterator[tuple[str, str]]:
+    """(line key, asset reference) of every video asset written without Jinja."""
+    video = manifest.outputs.video
+    if video is None:
+        return
+    if video.music:
+        yield "outputs.video.music", video.music
+    for scene in video.scenes:
+        media = scene.background.image or scene.background.video
+        if media:
+            yield f"scene.{scene.id}.background", media
+        for index, layer in enumerate(scene.layers):
+            src = getattr(layer, "src", None)
+            if layer.type == "image" and src and "{" not in src:
+                yield f"scene.{scene.id}.layers.{index}", src
+
+
+def check_video_assets(
+    manifest: Manifest, root: Path, assets_dir: Path, lines: dict[str, int], file: str
+) -> None:
+    """Every literal video asset exists inside the template or ``assets/``; AssetError naming
+    ``template.yaml`` and the line of the music key, scene background or layer otherwise."""
+    for key, ref in _literal_video_refs(manifest):
+        try:
+            resolve_asset(ref, root, assets_dir)
+        except AssetError as exc:
+            raise AssetError(f"{key}: {exc.detail}", file=file, line=lines.get(key)) from None
