@@ -83,3 +83,17 @@ def test_a_data_chosen_missing_asset_names_the_layer_and_not_the_value(tmp_path:
     assert expected in output and "<template>" not in output
     for sample in (root / "samples").glob("*.json"):  # no sample's first name shows
         assert f"{json.loads(sample.read_text(encoding='utf-8'))['first_name']}.png" not in output
+
+
+def test_a_name_the_template_tests_with_is_defined_is_not_reported(
+    tmp_path: Path, settings: Settings
+) -> None:
+    root = broken_copy(tmp_path)
+    entry = root / "pdf" / "bill.html"
+    edit(entry, "</body>", "{% if nickname is defined %}<p>{{ nickname }}</p>{% endif %}</body>")
+    load_template(root, settings)
+    edit(entry, "</body>", "<p>{{ nickname }}</p></body>")  # outside the test as well: still fine
+    load_template(root, settings)
+    edit(entry, "</body>", "<p>{{ nick_name }}</p></body>")
+    with pytest.raises(TemplateError, match="unknown variable 'nick_name'"):
+        load_template(root, settings)

@@ -28,14 +28,15 @@ _DEFINED_TESTS = ("defined", "undefined")
 
 
 def _checked_names(ast: nodes.Template) -> Iterator[nodes.Name]:
-    """Name loads of `ast`, except the subject of ``is defined`` / ``is undefined`` tests."""
+    """Name loads of `ast`, except names the template tests with ``is defined`` / ``is undefined``
+    anywhere (it handles their absence itself)."""
     guarded = {
-        id(test.node)
+        test.node.name
         for test in ast.find_all(nodes.Test)
         if test.name in _DEFINED_TESTS and isinstance(test.node, nodes.Name)
     }
     for name in ast.find_all(nodes.Name):
-        if name.ctx == "load" and id(name) not in guarded:
+        if name.ctx == "load" and name.name not in guarded:
             yield name
 
 
