@@ -91,11 +91,17 @@ def _from_validation(exc: RequestValidationError) -> ApiError:
     return ApiError(422, "invalid_request", message, field=first["field"], issues=issues)
 
 
-def template_message(exc: TemplateError) -> str:
+def template_message(exc: TemplateError, templates_dir: Path | None = None) -> str:
     """A template fault's message for clients: the file relative to the templates folder and the
-    line (``bill-summary/pdf/bill.html:18: ...``); an absolute server path is left out."""
-    if exc.file is None or Path(exc.file).is_absolute():
+    line (``bill-summary/pdf/bill.html:18: ...``); an absolute server path is never shown."""
+    if exc.file is None:
         return exc.detail
+    file = Path(exc.file)
+    if file.is_absolute():
+        base = templates_dir.resolve() if templates_dir else None
+        if base is None or base not in file.parents:
+            return exc.detail
+        return str(TemplateError(exc.detail, file.relative_to(base).as_posix(), exc.line))
     return str(exc)
 
 

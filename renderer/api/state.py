@@ -9,7 +9,7 @@ import logging
 import re
 import threading
 
-from renderer.api.errors import ApiError
+from renderer.api.errors import ApiError, template_message
 from renderer.api.metrics import Metrics
 from renderer.api.render_pool import RenderPool
 from renderer.api.webhooks import Dispatcher
@@ -81,7 +81,8 @@ class ApiState:
         try:
             template = load_template(name, self.settings)
         except TemplateError as exc:
-            raise ApiError(422, "template_error", f"template {name!r} is broken: {exc.detail}") from None
+            message = template_message(exc, self.settings.templates_dir)
+            raise ApiError(422, "template_error", f"template {name!r} is broken: {message}") from None
         self._templates[name] = template
         return template
 

@@ -28,7 +28,7 @@ from pydantic import (
 
 from renderer.errors import FieldIssue, RowError
 from renderer.template.locale import parse_locale
-from renderer.template.models import Contract, FieldSpec, FieldType
+from renderer.template.models import DEFAULT_MAX_LENGTH, Contract, FieldSpec, FieldType
 
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 EMAIL_PATTERN = rf"^[^@\s<>\"']{{1,64}}@{_LABEL}(?:\.{_LABEL})+$"
@@ -72,7 +72,7 @@ def _annotation(spec: FieldSpec, path: str) -> Any:
     kind = spec.type
     if kind in (FieldType.STRING, FieldType.EMAIL):
         pattern = EMAIL_PATTERN if kind is FieldType.EMAIL else spec.pattern
-        max_length = spec.max_length or (254 if kind is FieldType.EMAIL else None)
+        max_length = spec.max_length or (254 if kind is FieldType.EMAIL else DEFAULT_MAX_LENGTH)
         return Annotated[
             str,
             StringConstraints(min_length=spec.min_length, max_length=max_length, pattern=pattern),
@@ -126,8 +126,14 @@ _REASONS = {
 }
 
 
-def _reason(error: Any, spec_type: FieldType | None) -> str:
+def _reason(error: Any, spec: FieldSpec | None) -> str:
     kind = error["type"]
+    spec_type = spec.type if spec else None
+    if kind == "string_too_long" and spec_type is FieldType.STRING and spec and spec.max_length is None:
+        return (
+            f"is longer than {DEFAULT_MAX_LENGTH:,} characters, the limit of a string field without "
+            "max_length (set max_length in the contract to allow more)"
+        )
     if kind == "string_pattern_mismatch" and spec_type is FieldType.EMAIL:
         return "is not a valid email address"
     if kind == "literal_error":
@@ -192,7 +198,7 @@ class RecipientValidator:
                 loc = tuple(error["loc"])
                 spec = _spec_at(self.contract.fields, loc)
                 field = ".".join(str(part) for part in loc) or "(row)"
-                issues.append(FieldIssue(field, _reason(error, spec.type if spec else None)))
+                issues.append(FieldIssue(field, _reason(error, spec)))
             raise RowError(issues, row=row_number) from None
 
     def json_schema(self) -> dict[str, Any]:

@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from renderer.errors import FieldIssue, RenderError, RowError, StorageError
+from renderer.errors import FieldIssue, RenderError, RowError, StorageError, TemplateError
 from renderer.jobs.store import JobStore, open_store
 from renderer.jobs.work import RenderOptions, render_recipient
 from renderer.outputs.images import limit_image_size
@@ -160,7 +160,7 @@ def _render_one(
         )
     except RowError as exc:  # the ingest validated it: only a changed template gets here
         error = "; ".join(str(issue) for issue in exc.issues)
-    except (RenderError, StorageError) as exc:
+    except (RenderError, StorageError, TemplateError) as exc:  # TemplateError: file and line
         error = str(exc)
     except Exception as exc:  # a renderer bug: the type names it, the row goes on record
         error = str(FieldIssue("(render)", f"unexpected {type(exc).__name__}"))

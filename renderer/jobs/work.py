@@ -108,6 +108,7 @@ def _render_pdf(timeout_s: float) -> Renderer:
 def _render_video(storage: Storage, options: RenderOptions) -> Renderer:
     from renderer.outputs.video.audio import open_tts
     from renderer.outputs.video.render import VideoOptions, render_video
+    from renderer.outputs.video.scratch import scratch_space
 
     video = VideoOptions(
         open_tts(options.tts_engine),
@@ -118,7 +119,8 @@ def _render_video(storage: Storage, options: RenderOptions) -> Renderer:
     )
 
     def render(template: Template, spec: ResolvedSpec) -> Rendered:
-        result = render_video(template, spec, storage, video)
+        with scratch_space():  # a full TMPDIR: one clear error naming it
+            result = render_video(template, spec, storage, video)
         return Rendered(result.files, result.personal_cache)
 
     return render

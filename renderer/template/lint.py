@@ -6,6 +6,15 @@ files and raises the first finding as a `TemplateError` naming the file and line
 
 * CSS lengths out of range in the PDF's stylesheet and ``<style>`` / ``style=""`` of its entry:
   WeasyPrint (Pango) cannot lay out ``font-size: 1e9px`` and fails with a ZeroDivisionError.
+* URLs in the PDF and microsite entries, the PDF stylesheet and the microsite's own CSS files
+  (``src``, ``href``, ``srcset``, ``poster``, ``data``, CSS ``url()`` and ``@import``): only files
+  of the template (relative paths that stay inside it), ``@assets`` files through ``asset()`` /
+  ``static()``, ``data:`` URIs and ``#fragments`` load. A network or absolute URL such as
+  ``http://127.0.0.1/...`` is refused (the PDF fetcher would refuse it at render time only).
+  Links people follow (``<a>``, ``<area>``: ``http(s):``, ``mailto:``, ``tel:``) are allowed.
+  Values written with Jinja (``{{ static(...) }}``, ``{{ pay_url }}``) are not checked here.
+* `check_video_assets`: the video's music, background media and image layers that data does
+  not choose (no Jinja) exist, named by their ``template.yaml`` line.
 """
 
 from __future__ import annotations
@@ -18,8 +27,9 @@ from typing import Any
 
 import tinycss2
 
-from renderer.errors import TemplateError
+from renderer.errors import AssetError, TemplateError
 from renderer.template.models import Manifest
+from renderer.template.paths import resolve_asset
 
 MAX_CSS_PX = 1_000_000  # Pango sizes are 32-bit integers of 1/1024 px: about 2,097,151 px at most
 _PX_PER_UNIT = {
@@ -88,6 +98,80 @@ def html_css_findings(html: str) -> list[Finding]:
     return findings
 
 
+_TAG = re.compile(r"<([A-Za-z][\w:-]*)((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>")
+_ATTR = re.compile(r"""([\w:-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""")
+_URL_ATTRS = frozenset({"src", "href", "xlink:href", "srcset", "poster", "data", "background", "action"})
+_LINK_TAGS = frozenset({"a", "area"})
+_LINK_SCHEMES = ("http:", "https:", "mailto:", "tel:")
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+
+
+def url_problem(url: str, base: Path, root: Path, *, link: bool = False) -> str | None:
+    """Why `url` (written in a file of folder `base`, inside template `root`) may not load, or
+    None: allowed are ``data:``, ``#fragments`` and relative paths inside the template (and, for
+    a `link` people follow, http(s)/mailto/tel). Jinja-written values are not judged."""
+    url = url.strip()
+    if not url or "{{" in url or "{%" in url or url.startswith("#"):
+        return None
+    lowered = url.lower()
+    if lowered.startswith("data:") or (link and lowered.startswith(_LINK_SCHEMES)):
+        return None
+    if _SCHEME.match(url) or url.startswith(("/", "\\")):
+        return f"refused URL {url!r}: only template files, @assets (asset()/static()) and data: URIs load"
+    target = (base / url.split("#")[0].split("?")[0]).resolve()
+    if target != root and root not in target.parents:
+        return f"refused URL {url!r}: it points outside the template folder"
+    return None
+
+
+def _css_urls(css: str) -> Iterator[tuple[str, int]]:
+    """(URL, line) of every ``url()`` and ``@import`` in `css`."""
+    after_import = False
+    for token in _walk(tinycss2.parse_component_value_list(css)):
+        if token.type == "url":
+            yield token.value, token.source_line
+        elif token.type == "function" and token.lower_name == "url":
+            first = next((arg for arg in token.arguments if arg.type != "whitespace"), None)
+            if first is not None and first.type == "string":
+                yield first.value, token.source_line
+        elif after_import and token.type == "string":
+            yield token.value, token.source_line
+        if token.type not in ("whitespace", "comment"):
+            after_import = token.type == "at-keyword" and token.lower_value == "import"
+
+
+def css_url_findings(css: str, base: Path, root: Path, first_line: int = 1) -> list[Finding]:
+    """`url_problem` of every URL in a stylesheet (`first_line`: where `css` starts in its file)."""
+    problems = ((url_problem(url, base, root), line) for url, line in _css_urls(css))
+    return [Finding(first_line + line - 1, problem) for problem, line in problems if problem]
+
+
+def html_url_findings(html: str, base: Path, root: Path) -> list[Finding]:
+    """`url_problem` of every URL attribute of `html` and of the CSS in its ``<style>`` and ``style=""``."""
+    findings = []
+    for tag in _TAG.finditer(html):
+        link = tag.group(1).lower() in _LINK_TAGS
+        for attr in _ATTR.finditer(tag.group(2)):
+            name = attr.group(1).lower()
+            value = next(v for v in attr.groups()[1:] if v is not None)
+            if name not in _URL_ATTRS:
+                continue
+            urls = (
+                [part.split()[0] for part in value.split(",") if part.split()]
+                if name == "srcset"
+                else [value]
+            )
+            line = html.count("\n", 0, tag.start(2) + attr.start()) + 1
+            for url in urls:
+                if problem := url_problem(url, base, root, link=link and name == "href"):
+                    findings.append(Finding(line, f"{name}: {problem}"))
+    for match in [*_STYLE_BLOCK.finditer(html), *_STYLE_ATTR.finditer(html)]:
+        group = 1 if match.group(1) is not None else 2
+        first_line = html.count("\n", 0, match.start(group)) + 1
+        findings += css_url_findings(match.group(group), base, root, first_line)
+    return findings
+
+
 def _raise_first(findings: list[Finding], file: str) -> None:
     if findings:
         first = min(findings, key=lambda finding: finding.line)
@@ -95,13 +179,60 @@ def _raise_first(findings: list[Finding], file: str) -> None:
         raise TemplateError(first.message + more, file=file, line=first.line)
 
 
+def _files(manifest: Manifest) -> Iterator[tuple[str, bool]]:
+    """(file relative to the template, is it the PDF's) of every HTML and CSS file to lint."""
+    if manifest.outputs.pdf is not None:
+        yield manifest.outputs.pdf.entry, True
+        if manifest.outputs.pdf.stylesheet:
+            yield manifest.outputs.pdf.stylesheet, True
+    site = manifest.outputs.microsite
+    if site is not None:
+        yield site.entry, False
+        for ref in site.static:
+            if ref.endswith(".css") and not ref.startswith("@"):  # shared assets are not the template's
+                yield ref, False
+
+
 def lint_entries(manifest: Manifest, root: Path) -> None:
-    """Run every check on the entry files; TemplateError naming the file and line of the first
-    problem. Entries are known to exist inside `root` (checked by the loader first)."""
-    pdf = manifest.outputs.pdf
-    if pdf is not None:
-        path = root / pdf.entry
-        _raise_first(html_css_findings(path.read_text(encoding="utf-8")), str(path))
-        if pdf.stylesheet:
-            path = root / pdf.stylesheet
-            _raise_first(css_range_findings(path.read_text(encoding="utf-8")), str(path))
+    """Run every check on the entry files and the microsite's CSS; TemplateError naming the file
+    and line of the first problem. Entries are known to exist inside `root` (checked first)."""
+    root = root.resolve()
+    for name, is_pdf in _files(manifest):
+        path = root / name
+        text = path.read_text(encoding="utf-8")
+        if name.endswith(".css"):
+            findings = css_url_findings(text, path.parent, root)
+            findings += css_range_findings(text) if is_pdf else []
+        else:
+            findings = html_url_findings(text, path.parent, root)
+            findings += html_css_findings(text) if is_pdf else []
+        _raise_first(findings, str(path))
+
+
+def _literal_video_refs(manifest: Manifest) -> Iterator[tuple[str, str]]:
+    """(line key, asset reference) of every video asset written without Jinja."""
+    video = manifest.outputs.video
+    if video is None:
+        return
+    if video.music:
+        yield "outputs.video.music", video.music
+    for scene in video.scenes:
+        media = scene.background.image or scene.background.video
+        if media:
+            yield f"scene.{scene.id}.background", media
+        for index, layer in enumerate(scene.layers):
+            src = getattr(layer, "src", None)
+            if layer.type == "image" and src and "{" not in src:
+                yield f"scene.{scene.id}.layers.{index}", src
+
+
+def check_video_assets(
+    manifest: Manifest, root: Path, assets_dir: Path, lines: dict[str, int], file: str
+) -> None:
+    """Every literal video asset exists inside the template or ``assets/``; AssetError naming
+    ``template.yaml`` and the line of the music key, scene background or layer otherwise."""
+    for key, ref in _literal_video_refs(manifest):
+        try:
+            resolve_asset(ref, root, assets_dir)
+        except AssetError as exc:
+            raise AssetError(f"{key}: {exc.detail}", file=file, line=lines.get(key)) from None

@@ -28,9 +28,10 @@ from renderer.errors import AssetError, TemplateError
 from renderer.settings import Settings
 from renderer.template.faults import snippet_filename
 from renderer.template.jinja import expression_environment, html_environment
-from renderer.template.lint import lint_entries
+from renderer.template.lint import check_video_assets, lint_entries
 from renderer.template.metadata import check_metadata
 from renderer.template.models import SLUG, Manifest
+from renderer.template.names import check_entry_names, check_manifest_names
 from renderer.template.paths import resolve_asset
 
 MANIFEST = "template.yaml"
@@ -329,6 +330,9 @@ def load_template(name_or_path: str | Path, settings: Settings) -> Template:
     lines = _scene_lines(manifest, node)
     expressions = _compile_expressions(manifest, expr_env, node, file, lines)
     texts = _compile_texts(manifest, expr_env, node, file, lines)
+    check_manifest_names(manifest, expr_env, lines, file)
+    check_entry_names(manifest, html_env, root)
+    check_video_assets(manifest, root, assets_dir, lines, file)
     template = Template(
         manifest=manifest,
         root=root,

@@ -18,6 +18,8 @@ from renderer.template.calendars import Calendar
 SLUG = r"^[a-z0-9][a-z0-9-]{0,62}$"
 IDENT = r"^[A-Za-z_][A-Za-z0-9_]{0,62}$"
 HEX_COLOUR = r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$"
+DEFAULT_MAX_LENGTH = 10_000  # characters of a string field without max_length
+MAX_STRING_LENGTH = 1_000_000  # the most a max_length may allow (Pillow lays out no longer text)
 
 
 class Strict(BaseModel):
@@ -69,7 +71,7 @@ class FieldSpec(Strict):
     default: Any = None
     personal: bool = False
     description: str = ""
-    max_length: int | None = Field(default=None, ge=1)
+    max_length: int | None = Field(default=None, ge=1, le=MAX_STRING_LENGTH)
     min_length: int | None = Field(default=None, ge=0)
     pattern: str | None = None
     minimum: Decimal | None = None

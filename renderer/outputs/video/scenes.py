@@ -16,8 +16,8 @@ from typing import Any
 from jinja2 import Template as JinjaTemplate
 from jinja2 import TemplateError as JinjaError
 
-from renderer.errors import RenderError
-from renderer.template.faults import template_fault
+from renderer.errors import AssetError, RenderError
+from renderer.template.faults import MANIFEST, template_fault
 from renderer.template.load import Template
 from renderer.template.models import Background, Layer, Scene, VideoOutput
 from renderer.template.resolve import ResolvedSpec, evaluate_condition
@@ -117,6 +117,20 @@ def _layer_content(
     return {}
 
 
+def _where(
+    template: Template, key: str, asset_digest: Callable[[str], str], ref: str, source: str | None = None
+) -> str:
+    """`asset_digest(ref)`; an AssetError names ``template.yaml`` and the line of `key`
+    (``scene.<id>.layers.<n>``, ``scene.<id>.background``) and shows the reference as written
+    (`source`, before Jinja chose it from data), never the data-chosen one."""
+    try:
+        return asset_digest(ref)
+    except AssetError as exc:
+        detail = exc.detail.replace(repr(ref), repr(source)) if source else exc.detail
+        line = template.lines.get(key)
+        raise AssetError(f"{key}: {detail}", file=f"{template.name}/{MANIFEST}", line=line) from None
+
+
 def resolve_scenes(
     template: Template, spec: ResolvedSpec, asset_digest: Callable[[str], str]
 ) -> list[ResolvedScene]:
@@ -128,17 +142,15 @@ def resolve_scenes(
     for scene in video.scenes:
         if scene.when and not evaluate_condition(template, f"scene.{scene.id}.when", spec):
             continue
-        layers = []
+        layers, digests = [], {}
         for index, layer in enumerate(scene.layers):
-            key = f"scene.{scene.id}.layers.{index}.when"
-            if layer.when and not evaluate_condition(template, key, spec):
+            key = f"scene.{scene.id}.layers.{index}"
+            if layer.when and not evaluate_condition(template, f"{key}.when", spec):
                 continue
             layers.append(ResolvedLayer(layer, _layer_content(template, scene, index, layer, spec)))
-        digests = {
-            layer.content["src"]: asset_digest(layer.content["src"])
-            for layer in layers
-            if layer.spec.type == "image"
-        }
+            if layer.type == "image":
+                src = str(layers[-1].content["src"])
+                digests[src] = _where(template, key, asset_digest, src, layer.src)
         media = scene.background.image or scene.background.video
         narration = scene.narration
         scenes.append(
@@ -146,7 +158,9 @@ def resolve_scenes(
                 id=scene.id,
                 duration=None if scene.duration == "auto" else float(scene.duration),
                 background=scene.background,
-                background_digest=asset_digest(media) if media else None,
+                background_digest=_where(template, f"scene.{scene.id}.background", asset_digest, media)
+                if media
+                else None,
                 layers=tuple(layers),
                 narration_text=render_snippet(template, f"{scene.id}.narration.text", spec.context).strip()
                 if narration
