@@ -21,6 +21,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from renderer.cli_out import open_output, report_dir, where
+from renderer.data.dialect import SourceFormat
 from renderer.data.synthetic import synthetic_rows
 from renderer.errors import TailorError
 from renderer.jobs.local import CampaignSpec, CampaignStats, run_campaign, validate_campaign
@@ -250,6 +251,12 @@ def campaign(
     validate_only: Annotated[
         bool, typer.Option("--validate-only", help="Check every row against the contract; render nothing")
     ] = False,
+    delimiter: Annotated[
+        str | None, typer.Option(help="CSV delimiter, e.g. ';' or tab (default: a comma)")
+    ] = None,
+    encoding: Annotated[
+        str | None, typer.Option(help="Text encoding, e.g. cp1252 (default: UTF-8, with or without BOM)")
+    ] = None,
 ) -> None:
     """Render every recipient of a CSV/JSONL file in bulk; bad rows go to rejects.csv.
 
@@ -258,12 +265,14 @@ def campaign(
     checked (counts and rejects.csv; exit 1 when any row is rejected).
     """
     settings = _settings(storage_url=out_dir, workers=workers)
+    source_format = _source_format(delimiter, encoding)
     storage = _output(settings)
     name = _slug(campaign_id or data.stem)
     loaded = _load(template, settings)
     reports = campaign_key(loaded.name, name, "manifest.jsonl").rsplit("/", 1)[0]
     with report_dir(storage, reports) as folder:
-        spec = CampaignSpec(str(loaded.root), data, tuple(outputs.split(",")), name, folder, overwrite)
+        chosen = tuple(outputs.split(","))
+        spec = CampaignSpec(str(loaded.root), data, chosen, name, folder, overwrite, source_format)
         if validate_only:
             code = _validate_only(spec, settings)
         else:
@@ -276,6 +285,14 @@ def campaign(
     storage.close()
     if stats.failed or (stats.rendered == 0 and stats.skipped_done == 0 and stats.rows):
         raise typer.Exit(code=1)  # rejected rows are data problems; failed renders are ours
+
+
+def _source_format(delimiter: str | None, encoding: str | None) -> SourceFormat:
+    try:
+        return SourceFormat(delimiter, encoding)
+    except ValueError as exc:
+        console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(code=2) from None
 
 
 def _print_summary(stats: CampaignStats, name: str, outputs: str, reports: str) -> None:
