@@ -20,13 +20,16 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from renderer.cli_out import open_output, report_dir, where
+from renderer.data.dialect import SourceFormat
 from renderer.data.synthetic import synthetic_rows
 from renderer.errors import TailorError
 from renderer.jobs.local import CampaignSpec, CampaignStats, run_campaign, validate_campaign
 from renderer.jobs.work import RenderOptions, check_outputs, output_entries, render_recipient
 from renderer.outputs.images import limit_image_size
 from renderer.settings import Settings, load_settings
-from renderer.storage import LocalStorage, MemoryStorage
+from renderer.storage import MemoryStorage
+from renderer.storage.base import Storage
 from renderer.storage.keys import campaign_key
 from renderer.template.load import Template, load_template
 from renderer.template.locale import parse_locale
@@ -41,7 +44,10 @@ out = Console(soft_wrap=True)
 
 OutputsOpt = Annotated[str, typer.Option("--outputs", help="Comma-separated: microsite,pdf")]
 OutOpt = Annotated[
-    Path | None, typer.Option("--out", help="Output folder (default: TAILOR_STORAGE_URL, else ./out)")
+    str | None,
+    typer.Option(
+        "--out", help="Output folder or s3://bucket/prefix (default: TAILOR_STORAGE_URL, else ./out)"
+    ),
 ]
 
 
@@ -161,10 +167,10 @@ def render(
     ] = False,
 ) -> None:
     """Render one recipient now and print where each output is."""
-    settings = _settings(storage_url=str(out_dir) if out_dir else None)
+    settings = _settings(storage_url=out_dir)
     loaded = _load(template, settings)
     raw = _recipient_data(loaded, data, sample)
-    storage = LocalStorage(_local_root(settings))
+    storage = _output(settings)
     try:
         chosen = check_outputs(loaded, outputs.split(","))
         recipient = loaded.validator.validate(raw)
@@ -174,7 +180,8 @@ def render(
     except TailorError as exc:
         raise _fail(exc) from None
     for name, key in output_entries(keys).items():
-        out.print(f"{name:10} {storage.path(key)}")
+        out.print(f"{name:10} {where(storage, settings, key)}")
+    storage.close()
 
 
 def _is_locale(name: str) -> bool:
@@ -185,15 +192,12 @@ def _is_locale(name: str) -> bool:
     return True
 
 
-def _local_root(settings: Settings) -> Path:
-    url = settings.storage_url
-    if url.startswith("file://"):
-        return Path(url.removeprefix("file://"))
-    if "://" in url:
-        scheme = url.split(":")[0]
-        console.print(f"[bold red]error:[/] the CLI writes to a local folder, not {scheme}:// storage")
-        raise typer.Exit(code=2)
-    return Path(url)
+def _output(settings: Settings) -> Storage:
+    try:
+        return open_output(settings)
+    except TailorError as exc:
+        console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(code=2) from None
 
 
 def _rate(per_second: float) -> str:
@@ -247,6 +251,12 @@ def campaign(
     validate_only: Annotated[
         bool, typer.Option("--validate-only", help="Check every row against the contract; render nothing")
     ] = False,
+    delimiter: Annotated[
+        str | None, typer.Option(help="CSV delimiter, e.g. ';' or tab (default: a comma)")
+    ] = None,
+    encoding: Annotated[
+        str | None, typer.Option(help="Text encoding, e.g. cp1252 (default: UTF-8, with or without BOM)")
+    ] = None,
 ) -> None:
     """Render every recipient of a CSV/JSONL file in bulk; bad rows go to rejects.csv.
 
@@ -254,14 +264,52 @@ def campaign(
     run that was killed renders only what is missing. With --validate-only the file is only
     checked (counts and rejects.csv; exit 1 when any row is rejected).
     """
-    settings = _settings(storage_url=str(out_dir) if out_dir else None, workers=workers)
-    root = _local_root(settings)
+    settings = _settings(storage_url=out_dir, workers=workers)
+    source_format = _source_format(delimiter, encoding)
+    storage = _output(settings)
     name = _slug(campaign_id or data.stem)
     loaded = _load(template, settings)
-    report_dir = (root / campaign_key(loaded.name, name, "manifest.jsonl")).parent
-    spec = CampaignSpec(str(loaded.root), data, tuple(outputs.split(",")), name, report_dir, overwrite)
+    reports = campaign_key(loaded.name, name, "manifest.jsonl").rsplit("/", 1)[0]
+    with report_dir(storage, reports) as folder:
+        chosen = tuple(outputs.split(","))
+        spec = CampaignSpec(str(loaded.root), data, chosen, name, folder, overwrite, source_format)
+        if validate_only:
+            code = _validate_only(spec, settings)
+        else:
+            stats = _run_with_progress(spec, settings, loaded.name)
     if validate_only:
-        raise typer.Exit(code=_validate_only(spec, settings))
+        out.print(f"rejects:  {where(storage, settings, reports + '/validation-rejects.csv')}")
+        raise typer.Exit(code=code)
+    place = where(storage, settings, f"{loaded.name}/{name}")
+    _print_summary(stats, name, place, where(storage, settings, reports))
+    storage.close()
+    if stats.failed or (stats.rendered == 0 and stats.skipped_done == 0 and stats.rows):
+        raise typer.Exit(code=1)  # rejected rows are data problems; failed renders are ours
+
+
+def _source_format(delimiter: str | None, encoding: str | None) -> SourceFormat:
+    try:
+        return SourceFormat(delimiter, encoding)
+    except ValueError as exc:
+        console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(code=2) from None
+
+
+def _print_summary(stats: CampaignStats, name: str, outputs: str, reports: str) -> None:
+    """The counts of the run and where its outputs and reports are (folders or s3:// URLs)."""
+    if stats.resumed:
+        out.print(f"resumed campaign {name!r}: {stats.skipped_done} recipients were already rendered")
+    out.print(
+        f"{stats.rendered} rendered, {stats.rejected} rejected, {stats.failed} failed "
+        f"in {stats.elapsed:.1f} s ({_rate(stats.rendered / max(stats.elapsed, 1e-9))} recipients/s)"
+    )
+    out.print(f"outputs:  {outputs}")
+    out.print(f"manifest: {reports}/manifest.jsonl")
+    out.print(f"rejects:  {reports}/rejects.csv")
+
+
+def _run_with_progress(spec: CampaignSpec, settings: Settings, template: str) -> CampaignStats:
+    """Run the campaign under a Rich progress bar; its final counts."""
     columns = (
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -274,24 +322,14 @@ def campaign(
     # No auto-refresh thread: a single-threaded parent lets the worker pool fork instantly.
     with Progress(*columns, console=console, transient=False, auto_refresh=False) as progress:
         task = progress.add_task(
-            f"{loaded.name}/{name}", total=None, rows=0, done=0, rejected=0, failed=0, rate=0.0
+            f"{template}/{spec.campaign}", total=None, rows=0, done=0, rejected=0, failed=0, rate=0.0
         )
         try:
             stats = run_campaign(spec, settings, on_progress=_progress_printer(progress, task))
         except TailorError as exc:
             raise _fail(exc) from None
         _progress_printer(progress, task)(stats)
-    if stats.resumed:
-        out.print(f"resumed campaign {name!r}: {stats.skipped_done} recipients were already rendered")
-    out.print(
-        f"{stats.rendered} rendered, {stats.rejected} rejected, {stats.failed} failed "
-        f"in {stats.elapsed:.1f} s ({_rate(stats.rendered / max(stats.elapsed, 1e-9))} recipients/s)"
-    )
-    out.print(f"outputs:  {(root / loaded.name / name).resolve()}")
-    out.print(f"manifest: {(report_dir / 'manifest.jsonl').resolve()}")
-    out.print(f"rejects:  {(report_dir / 'rejects.csv').resolve()}")
-    if stats.failed or (stats.rendered == 0 and stats.skipped_done == 0 and stats.rows):
-        raise typer.Exit(code=1)  # rejected rows are data problems; failed renders are ours
+    return stats
 
 
 def _validate_only(spec: CampaignSpec, settings: Settings) -> int:
@@ -306,7 +344,6 @@ def _validate_only(spec: CampaignSpec, settings: Settings) -> int:
         f"({stats.duplicates} duplicate recipient ids) in {stats.elapsed:.1f} s "
         f"({stats.rows / max(stats.elapsed, 1e-9):.0f} rows/s)"
     )
-    out.print(f"rejects:  {(spec.report_dir / 'validation-rejects.csv').resolve()}")
     return 1 if stats.rejected else 0
 
 

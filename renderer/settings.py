@@ -6,6 +6,7 @@ variables use the ``TAILOR_`` prefix (``TAILOR_STORAGE_URL``, ``TAILOR_WORKERS``
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -40,7 +41,8 @@ class Settings(BaseSettings):
     database_url: str = Field(
         default="",
         description="Job store (SQLAlchemy URL): SQLite or PostgreSQL; default: SQLite beside local "
-        "outputs (STORAGE/_tailor/jobs.db), else ./tailor-jobs.db",
+        "outputs (STORAGE/_tailor/jobs.db), else in the per-user state folder "
+        "($XDG_STATE_HOME/tailor/jobs-<hash of the storage URL>.db)",
     )
     broker_url: str | None = Field(
         default=None, description="Celery broker (redis://...); unset = local pool"
@@ -95,13 +97,12 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _default_job_store(self) -> Settings:
         """Without TAILOR_DATABASE_URL the job store lives beside local outputs, so a campaign's
-        state travels with its files and never lands in whatever folder a command ran from."""
+        state travels with its files; for S3 (or memory) storage it lives in the per-user state
+        folder, one file per storage URL. Never in whatever folder a command ran from."""
         if not self.database_url:
             url = self.storage_url.removeprefix("file://")
             local = "://" not in url
-            place = (
-                (Path(url) / "_tailor" / "jobs.db").resolve() if local else Path("tailor-jobs.db").resolve()
-            )
+            place = (Path(url) / "_tailor" / "jobs.db").resolve() if local else state_job_store(url)
             object.__setattr__(self, "database_url", f"sqlite:///{place}")
         return self
 
@@ -114,6 +115,20 @@ def served_url(host: str, port: int) -> str:
     elif ":" in host:
         host = f"[{host.strip('[]')}]"
     return f"http://{host}:{port}"
+
+
+def state_dir() -> Path:
+    """Tailor's per-user state folder: ``$XDG_STATE_HOME/tailor``, else ``~/.local/state/tailor``."""
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base).resolve() / "tailor"
+
+
+def state_job_store(storage_url: str) -> Path:
+    """The default job store of a non-local storage URL: ``jobs-<12 hex of its SHA-256>.db`` in
+    `state_dir`, so the CLI, ``tailor serve`` and ``tailor api-key`` on the same storage share it
+    and two buckets never share campaign ids."""
+    digest = hashlib.sha256(storage_url.rstrip("/").encode()).hexdigest()[:12]
+    return state_dir() / f"jobs-{digest}.db"
 
 
 def load_settings(**overrides: object) -> Settings:

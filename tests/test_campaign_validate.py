@@ -63,7 +63,7 @@ def test_validation_counts_rows_writes_rejects_and_renders_nothing(
     assert [(int(r["row"]), r["field"]) for r in rejects] == [(5, "previous_amount"), (14, "customer_id")]
     assert "valid decimal" in rejects[0]["reason"]
     assert rejects[1]["reason"] == "duplicate recipient id (first at row 3)"
-    assert all(r["recipient_id"] == "" for r in rejects)
+    assert all(r["recipient_id"].startswith("C-") for r in rejects), "customer_id is not personal"
     assert "lots" not in (report_dir / "validation-rejects.csv").read_text(encoding="utf-8")
     assert _rendered(out) == [], "validation renders and stores nothing"
     assert not store.exists(), "the configured job store is not touched"
@@ -97,3 +97,19 @@ def test_cli_validate_only_prints_counts_and_exits_1_on_rejects(
     assert str(rejects) in result.stdout
     assert len(rejects.read_text(encoding="utf-8").splitlines()) == (3 if broken else 1)
     assert _rendered(out) == [], "no outputs, no job store beside them"
+
+
+def test_a_personal_recipient_id_is_left_out_of_rejects(tmp_path: Path, settings: Settings) -> None:
+    import shutil
+
+    template = tmp_path / "t" / "bill-summary"  # the folder name is the manifest's name
+    shutil.copytree(PROJECT_ROOT / "templates" / "bill-summary", template)
+    manifest = template / "template.yaml"
+    text = manifest.read_text(encoding="utf-8")
+    marked = text.replace("      max_length: 40\n", "      max_length: 40\n      personal: true\n", 1)
+    assert marked != text
+    manifest.write_text(marked, encoding="utf-8")
+    spec = CampaignSpec(str(template), _data(tmp_path, broken=True), ("microsite",), "v4", tmp_path / "rep")
+    assert validate_campaign(spec, settings).rejected == 2
+    with (tmp_path / "rep" / "validation-rejects.csv").open(encoding="utf-8") as handle:
+        assert [r["recipient_id"] for r in csv.DictReader(handle)] == ["", ""]

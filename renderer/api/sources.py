@@ -25,13 +25,15 @@ from renderer.api.outputs import choose_outputs
 from renderer.api.spool import SUFFIXES
 from renderer.api.state import ApiState
 from renderer.api.uploads import receive_upload
+from renderer.data.dialect import SourceFormat
 from renderer.data.sources import RecipientSource
 from renderer.errors import SourceError, StorageError
 from renderer.storage.base import Storage
 from renderer.storage.keys import check_key
 from renderer.template.load import Template
 
-Source = tuple[Template, list[str], str, str | None]  # template, outputs, source key, uploaded key
+# template, outputs, source key, uploaded key, how the file is written
+Source = tuple[Template, list[str], str, str | None, SourceFormat]
 
 
 def parse_outputs(values: list[str] | None) -> list[str] | None:
@@ -54,10 +56,13 @@ def parse_outputs(values: list[str] | None) -> list[str] | None:
     return found
 
 
-def check_header(template: Template, path: Path, filename: str) -> None:
-    """Read the file's header; SourceError (row 1) when it is unreadable or lacks required columns."""
+def check_header(
+    template: Template, path: Path, filename: str, source_format: SourceFormat | None = None
+) -> None:
+    """Read the file's header; SourceError (row 1) when it is unreadable, looks written with
+    another delimiter or encoding than `source_format`'s, or lacks required columns."""
     try:
-        with RecipientSource(path) as source:
+        with RecipientSource(path, source_format) as source:
             columns = source.read_header()
     except SourceError as exc:
         message = str(exc).replace(str(path), filename)
@@ -115,12 +120,27 @@ async def from_upload(request: Request, state: ApiState) -> Source:
             raise ApiError(422, "invalid_request", "the template field is required", field="template")
         template = await run_in_threadpool(state.template, name)
         outputs = choose_outputs(template, parse_outputs(upload.fields.get("outputs")))
-        await run_in_threadpool(check_header, template, upload.spool, upload.filename)
+        source_format = form_format(upload.fields)
+        await run_in_threadpool(check_header, template, upload.spool, upload.filename, source_format)
         key = await run_in_threadpool(upload.commit, storage)
     except BaseException:
         upload.discard()
         raise
-    return template, outputs, key, key
+    return template, outputs, key, key, source_format
+
+
+def form_format(fields: dict[str, list[str]]) -> SourceFormat:
+    """The form fields ``delimiter`` and ``encoding`` (absent or empty: a comma, UTF-8);
+    ApiError 422 naming the field when one is not usable."""
+    values = {name: (fields.get(name) or [""])[0] or None for name in ("delimiter", "encoding")}
+    try:
+        SourceFormat(delimiter=values["delimiter"])
+    except ValueError as exc:
+        raise ApiError(422, "invalid_delimiter", str(exc), field="delimiter") from None
+    try:
+        return SourceFormat(**values)
+    except ValueError as exc:
+        raise ApiError(422, "invalid_encoding", str(exc), field="encoding") from None
 
 
 async def from_json(request: Request, state: ApiState) -> Source:
@@ -137,4 +157,4 @@ async def from_json(request: Request, state: ApiState) -> Source:
     template = await run_in_threadpool(state.template, body.template)
     outputs = choose_outputs(template, body.outputs)
     key = await run_in_threadpool(stored_source, state.storage(), body.source)
-    return template, outputs, key, None
+    return template, outputs, key, None, SourceFormat()

@@ -1,8 +1,10 @@
 """Streaming readers for recipient files (CSV, JSONL) that keep row numbers, and the rejects report.
 
-Files are read incrementally and never loaded whole. CSV: UTF-8 with or without BOM, CRLF or LF,
-quoted newlines; row numbers are those a spreadsheet shows (the header is row 1). JSONL: one object
-per line; row numbers are line numbers. A broken row becomes a `BadRow`, and reading goes on.
+Files are read incrementally and never loaded whole. CSV: UTF-8 with or without BOM (or the
+`SourceFormat`'s encoding), comma-delimited (or its delimiter), CRLF or LF, quoted newlines; row
+numbers are those a spreadsheet shows (the header is row 1). JSONL: one object per line; row
+numbers are line numbers. A broken row becomes a `BadRow`, and reading goes on; a file that
+looks written with another delimiter or encoding is refused whole, in one message (`dialect.py`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from renderer.data.dialect import SourceFormat, guess_delimiter, sniff_encoding
 from renderer.errors import SourceError
 
 MAX_FIELD_BYTES = 1 << 20
@@ -63,8 +66,9 @@ class _CountingReader(io.RawIOBase):
 class RecipientSource:
     """An open recipient file; iterate it for `RawRow`/`BadRow` items in file order."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, source_format: SourceFormat | None = None) -> None:
         self.path = Path(path)
+        self.format = source_format or SourceFormat()
         suffix = self.path.suffix.lower()
         if suffix not in (".csv", ".jsonl", ".ndjson"):
             raise SourceError("unsupported file type (use .csv or .jsonl)", file=str(self.path))
@@ -95,33 +99,46 @@ class RecipientSource:
         return self._iter_csv() if self.kind == "csv" else self._iter_jsonl()
 
     def read_header(self) -> list[str]:
-        """Read and check the CSV header (unique, non-empty column names); JSONL has none."""
+        """Read and check the CSV header (unique, non-empty column names); JSONL has none.
+        SourceError (row 1) naming every problem at once when the file looks written with
+        another delimiter or encoding than the ones set (`dialect.py`)."""
+        problems: list[str] = []
+        if self.columns is None and self.format.encoding is None:
+            problems += filter(None, [sniff_encoding(self.path)])
         if self.kind != "csv":
+            if problems:
+                raise SourceError("; ".join(problems), file=str(self.path), row=1)
             return []
         if self.columns is None:
-            self._text = io.TextIOWrapper(
-                io.BufferedReader(self._counter, 1 << 16),
-                encoding="utf-8-sig",
-                errors="surrogateescape",
-                newline="",
-            )
-            self._reader = csv.reader(self._text, strict=True)
-            try:
-                header = next(self._reader)
-            except StopIteration:
-                raise SourceError("the file is empty (no header row)", file=str(self.path)) from None
-            except csv.Error as exc:
-                raise SourceError(f"unreadable header: {exc}", file=str(self.path), row=1) from None
-            header = [name.strip() for name in header]
+            header = self._first_row()
+            if self.format.delimiter is None:
+                problems += filter(None, [guess_delimiter(header)])
+            if problems:
+                raise SourceError("; ".join(problems), file=str(self.path), row=1)
             if any(not name or _SURROGATES.search(name) or "\x00" in name for name in header):
-                raise SourceError(
-                    "the header has an empty or non-UTF-8 column name", file=str(self.path), row=1
-                )
+                message = f"the header has an empty or non-{self.format.encoding_name} column name"
+                raise SourceError(message, file=str(self.path), row=1)
             duplicates = sorted({name for name in header if header.count(name) > 1})
             if duplicates:
                 raise SourceError(f"duplicate columns: {', '.join(duplicates)}", file=str(self.path), row=1)
             self.columns = header
         return self.columns
+
+    def _first_row(self) -> list[str]:
+        self._text = io.TextIOWrapper(
+            io.BufferedReader(self._counter, 1 << 16),
+            encoding=self.format.text_encoding,
+            errors="surrogateescape",
+            newline="",
+        )
+        self._reader = csv.reader(self._text, strict=True, delimiter=self.format.delimiter or ",")
+        try:
+            header = next(self._reader)
+        except StopIteration:
+            raise SourceError("the file is empty (no header row)", file=str(self.path)) from None
+        except csv.Error as exc:
+            raise SourceError(f"unreadable header: {exc}", file=str(self.path), row=1) from None
+        return [name.strip() for name in header]
 
     def _iter_csv(self) -> Iterator[RawRow | BadRow]:
         columns = self.read_header()
@@ -141,7 +158,7 @@ class RecipientSource:
                 continue
             if not values or (len(values) == 1 and not values[0].strip()):
                 continue
-            bad = _bad_text(values)
+            bad = _bad_text(values, self.format.encoding_name)
             if bad:
                 yield BadRow(number, bad)
             elif len(values) != width:
@@ -163,13 +180,13 @@ class RecipientSource:
             if row is not None:
                 yield row
 
-    @staticmethod
-    def _jsonl_row(number: int, line: bytes) -> RawRow | BadRow | None:
+    def _jsonl_row(self, number: int, line: bytes) -> RawRow | BadRow | None:
         """One JSONL line as a row, a BadRow, or None for a blank line."""
+        encoding = self.format.text_encoding
         try:
-            text = line.decode("utf-8-sig" if number == 1 else "utf-8")
+            text = line.decode(encoding if number == 1 or encoding != "utf-8-sig" else "utf-8")
         except UnicodeDecodeError:
-            return BadRow(number, "is not valid UTF-8 text")
+            return BadRow(number, f"is not valid {self.format.encoding_name} text")
         if "\x00" in text:
             return BadRow(number, "contains a NUL byte")
         if not text.strip():
@@ -183,12 +200,12 @@ class RecipientSource:
         return RawRow(number, value)
 
 
-def _bad_text(values: list[str]) -> str | None:
+def _bad_text(values: list[str], encoding: str) -> str | None:
     for value in values:
         if "\x00" in value:
             return "contains a NUL byte"
         if _SURROGATES.search(value):
-            return "is not valid UTF-8 text"
+            return f"is not valid {encoding} text"
         if len(value) > MAX_FIELD_BYTES:
             return "has a value larger than 1 MiB"
     return None

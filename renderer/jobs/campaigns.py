@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from renderer.data.dialect import SourceFormat
 from renderer.data.sources import BadRow, RecipientSource
 from renderer.errors import RowError, ServiceUnavailable, SourceError
 from renderer.jobs.schema import CampaignRecord
@@ -113,9 +114,11 @@ def create_campaign(
     campaign_id: str | None = None,
     idempotency_key: str | None = None,
     api_key_id: str | None = None,
+    source_format: SourceFormat | None = None,
 ) -> tuple[CampaignRecord, bool]:
     """Record a pending campaign after checking its outputs against the template (RenderError
-    otherwise). The same idempotency key returns the same campaign and False."""
+    otherwise), with how its file is written. The same idempotency key returns the same
+    campaign and False."""
     chosen = check_outputs(template, outputs)
     return store.create_campaign(
         template.name,
@@ -124,6 +127,7 @@ def create_campaign(
         idempotency_key=idempotency_key,
         api_key_id=api_key_id,
         campaign_id=campaign_id,
+        source_format=source_format.as_dict() if source_format else None,
     )
 
 
@@ -158,7 +162,7 @@ def ingest(
     Raises SourceError when the file or its header cannot be read (row problems become rejects)."""
     stats = IngestStats()
     contract = template.manifest.contract
-    with RecipientSource(data) as source:
+    with RecipientSource(data, SourceFormat(**(campaign.source_format or {}))) as source:
         columns = source.read_header()
         missing = [n for n, f in contract.fields.items() if f.required and columns and n not in columns]
         if missing:
@@ -200,8 +204,9 @@ def _batches(
     """Validated rows that need a render, a batch at a time, after recording them in the store."""
     contract = template.manifest.contract
     rid_field = contract.recipient_id
+    show_id = not contract.fields[rid_field].personal  # rejects name the row's id only then
     pending: list[tuple[int, str, dict[str, Any]]] = []
-    rejects: list[tuple[int, str, str]] = []
+    rejects: list[tuple[int, str, str, str | None]] = []
 
     def flush() -> Chunk:
         store.add_rows(campaign_id, [(number, rid) for number, rid, _ in pending])
@@ -209,13 +214,15 @@ def _batches(
         todo: Chunk = []
         for number, rid, values in pending:
             first, status = known.get(rid, (-1, ""))
+            shown = rid if show_id else None
             if first == -1:  # the row number is taken by another id: the file changed since
                 stats.rejected += 1
-                rejects.append((number, rid_field, "row holds another recipient than in the earlier run"))
+                reason = "row holds another recipient than in the earlier run"
+                rejects.append((number, rid_field, reason, shown))
             elif first != number:
                 stats.duplicates += 1
                 stats.rejected += 1
-                rejects.append((number, rid_field, f"duplicate recipient id (first at row {first})"))
+                rejects.append((number, rid_field, f"duplicate recipient id (first at row {first})", shown))
             elif status in ("done", "quarantined"):
                 stats.skipped_done += 1
             else:
@@ -230,18 +237,28 @@ def _batches(
         stats.rows += 1
         if isinstance(item, BadRow):
             stats.rejected += 1
-            rejects.append((item.number, "(row)", item.reason))
+            rejects.append((item.number, "(row)", item.reason, None))
         else:
             try:
                 recipient = template.validator.validate(item.values, row_number=item.number)
             except RowError as exc:
                 stats.rejected += 1
-                rejects.extend((item.number, issue.field, issue.reason) for issue in exc.issues)
+                shown = _raw_id(item.values, rid_field, exc) if show_id else None
+                rejects.extend((item.number, issue.field, issue.reason, shown) for issue in exc.issues)
             else:
                 pending.append((item.number, str(recipient[rid_field]), item.values))
         if len(pending) >= BATCH or len(rejects) >= BATCH:
             yield flush()
     yield flush()
+
+
+def _raw_id(values: dict[str, Any], rid_field: str, exc: RowError) -> str | None:
+    """The row's recipient id as the file holds it, unless the id itself broke a rule (then it is
+    not an id, and may be anything: a name, an e-mail address)."""
+    if any(issue.field == rid_field for issue in exc.issues):
+        return None
+    raw = values.get(rid_field)
+    return None if raw is None or isinstance(raw, dict | list) else str(raw).strip() or None
 
 
 def campaign_progress(store: JobStore, campaign_id: str) -> CampaignProgress | None:

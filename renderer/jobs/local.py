@@ -31,6 +31,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
+from renderer.data.dialect import SourceFormat
 from renderer.data.sources import RejectsWriter
 from renderer.errors import RenderError
 from renderer.jobs.campaigns import (
@@ -77,6 +78,7 @@ class CampaignSpec:
     campaign: str
     report_dir: Path
     overwrite: bool = False
+    source_format: SourceFormat = field(default_factory=SourceFormat)
 
 
 # ---- worker side -------------------------------------------------------------------------------
@@ -279,13 +281,15 @@ def validate_campaign(spec: CampaignSpec, settings: Settings) -> CampaignStats:
                 list(spec.outputs),
                 f"file://{spec.data.resolve()}",
                 campaign_id=spec.campaign,
+                source_format=spec.source_format,
             )
             _copy_ingest(ingest(store, campaign, template, spec.data, DiscardExecutor(), settings), stats)
             spec.report_dir.mkdir(parents=True, exist_ok=True)
             with (spec.report_dir / "validation-rejects.csv").open(
                 "w", encoding="utf-8", newline=""
             ) as handle:
-                _write_rejects(store, campaign.id, RejectsWriter(handle))
+                hide_ids = template.manifest.contract.fields[template.manifest.contract.recipient_id].personal
+                _write_rejects(store, campaign.id, RejectsWriter(handle), hide_ids)
         finally:
             store.close()
     return stats
@@ -300,7 +304,12 @@ def _open_campaign(
         existing = None
     if existing is None:
         campaign, _ = create_campaign(
-            store, template, list(spec.outputs), f"file://{spec.data.resolve()}", campaign_id=spec.campaign
+            store,
+            template,
+            list(spec.outputs),
+            f"file://{spec.data.resolve()}",
+            campaign_id=spec.campaign,
+            source_format=spec.source_format,
         )
         return campaign
     if existing.template != template.name or tuple(existing.outputs) != tuple(dict.fromkeys(spec.outputs)):
@@ -309,6 +318,9 @@ def _open_campaign(
             f"{','.join(existing.outputs)}; choose another campaign id or overwrite it"
         )
     stats.resumed = True
+    given = spec.source_format.as_dict()
+    if given and given != (existing.source_format or {}):  # e.g. rerun with --delimiter after a refusal
+        store.set_source_format(spec.campaign, given)
     campaign, _ = prepare_resume(store, spec.campaign, settings)  # a killed run stays "running"
     return campaign
 
@@ -344,7 +356,7 @@ def write_reports(store: JobStore, campaign_id: str, report_dir: Path, template:
                 manifest.write(json.dumps(line, ensure_ascii=False) + "\n")
     with (report_dir / "rejects.csv").open("w", encoding="utf-8", newline="") as handle:
         writer = RejectsWriter(handle)
-        _write_rejects(store, campaign_id, writer)
+        _write_rejects(store, campaign_id, writer, hide_ids)
         for row in store.iter_results(campaign_id):
             if row.status in ("failed", "quarantined"):
                 writer.write(
@@ -352,7 +364,8 @@ def write_reports(store: JobStore, campaign_id: str, report_dir: Path, template:
                 )
 
 
-def _write_rejects(store: JobStore, campaign_id: str, writer: RejectsWriter) -> None:
-    """The data file's rejects (validation and duplicate ids), in row order, without recipient ids."""
+def _write_rejects(store: JobStore, campaign_id: str, writer: RejectsWriter, hide_ids: bool) -> None:
+    """The data file's rejects (validation and duplicate ids), in row order, with the row's
+    recipient id when the contract says ids are not personal and the id itself was valid."""
     for reject in store.iter_rejects(campaign_id):
-        writer.write(reject.row, reject.field, reject.reason, "")  # rejects keep no recipient ids
+        writer.write(reject.row, reject.field, reject.reason, "" if hide_ids else reject.recipient_id or "")

@@ -106,6 +106,7 @@ class Campaign(Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]
+    source_format: Mapped[dict[str, str] | None]  # delimiter, encoding; None: comma and UTF-8
 
 
 class CampaignRow(Base):
@@ -137,6 +138,7 @@ class Reject(Base):
     row: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     field: Mapped[str] = mapped_column(primary_key=True)
     reason: Mapped[str] = mapped_column(Text)
+    recipient_id: Mapped[str | None]  # only when the contract says the id is not personal
 
 
 class RenderJob(Base):
@@ -209,6 +211,7 @@ class CampaignRecord:
     created_at: datetime
     updated_at: datetime
     finished_at: datetime | None
+    source_format: dict[str, str] | None = None  # delimiter, encoding; None: comma and UTF-8
 
 
 @dataclass(frozen=True)
@@ -229,6 +232,7 @@ class RejectRecord:
     row: int
     field: str
     reason: str
+    recipient_id: str | None = None  # only when the contract says the id is not personal
 
 
 @dataclass(frozen=True)

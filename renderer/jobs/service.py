@@ -12,6 +12,7 @@ import tempfile
 import threading
 from pathlib import Path
 
+from renderer.data.dialect import SourceFormat
 from renderer.errors import ServiceUnavailable, TailorError
 from renderer.jobs.campaigns import (
     Executor,
@@ -42,13 +43,21 @@ def start_campaign(
     *,
     idempotency_key: str | None = None,
     api_key_id: str | None = None,
+    source_format: SourceFormat | None = None,
 ) -> tuple[CampaignRecord, bool]:
     """Create the campaign (or return the one with this idempotency key, not started again) and
-    start its ingest. ServiceUnavailable when the broker is down: the campaign is then marked
-    failed with that reason, and `resume` starts it later."""
+    start its ingest (reading the file as `source_format` says). ServiceUnavailable when the
+    broker is down: the campaign is then marked failed with that reason, and `resume` starts it
+    later."""
     template = load_template(template_name, settings)
     campaign, created = create_campaign(
-        store, template, outputs, source_key, idempotency_key=idempotency_key, api_key_id=api_key_id
+        store,
+        template,
+        outputs,
+        source_key,
+        idempotency_key=idempotency_key,
+        api_key_id=api_key_id,
+        source_format=source_format,
     )
     if created:
         _dispatch_ingest(settings, store, campaign.id)

@@ -295,10 +295,12 @@ class JobStore:
         idempotency_key: str | None = None,
         api_key_id: str | None = None,
         campaign_id: str | None = None,
+        source_format: Mapping[str, str] | None = None,
     ) -> tuple[CampaignRecord, bool]:
         """Create a pending campaign; with a known idempotency key return that one and False.
 
         `campaign_id` names it (the CLI's ``--campaign``); the default is 128 random bits.
+        `source_format` is how its data file is written (delimiter, encoding; None: defaults).
         Race-safe: the unique key decides (insert ... on conflict do nothing, then read).
         """
         now = _now()
@@ -310,6 +312,7 @@ class JobStore:
             "status": "pending",
             "idempotency_key": idempotency_key,
             "api_key_id": api_key_id,
+            "source_format": dict(source_format) if source_format else None,
             "created_at": now,
             "updated_at": now,
         }
@@ -360,6 +363,12 @@ class JobStore:
             ("cancelled", "failed", "done") if from_done else ("cancelled", "failed")
         )
         return self._update(Campaign, values, Campaign.id == campaign_id, allowed) == 1
+
+    def set_source_format(self, campaign_id: str, source_format: Mapping[str, str]) -> bool:
+        """Record how the campaign's data file is written (a CLI rerun with --delimiter or
+        --encoding after the file was refused); True when the campaign exists."""
+        values = {"source_format": dict(source_format) or None, "updated_at": _now()}
+        return self._update(Campaign, values, Campaign.id == campaign_id) == 1
 
     def set_campaign_totals(self, campaign_id: str, total: int, rejected: int) -> bool:
         """Record how many rows the data file held and how many validation refused."""
@@ -422,13 +431,22 @@ class JobStore:
             with self._write() as connection:
                 connection.execute(insert, params)
 
-    def add_rejects(self, campaign_id: str, rejects: Iterable[tuple[int, str, str]]) -> None:
-        """Add (row, field, reason) rejects in batches; ones already recorded are skipped."""
+    def add_rejects(
+        self, campaign_id: str, rejects: Iterable[tuple[int, str, str] | tuple[int, str, str, str | None]]
+    ) -> None:
+        """Add (row, field, reason[, recipient id]) rejects in batches; ones already recorded are
+        skipped. Pass a recipient id only when the contract says it is not personal."""
         insert = self._insert(Reject).on_conflict_do_nothing()
         for batch in _batched(rejects, BATCH_SIZE):
             params = [
-                {"campaign_id": campaign_id, "row": row, "field": field, "reason": reason}
-                for row, field, reason in batch
+                {
+                    "campaign_id": campaign_id,
+                    "row": item[0],
+                    "field": item[1],
+                    "reason": item[2],
+                    "recipient_id": item[3] if len(item) > 3 else None,
+                }
+                for item in batch
             ]
             with self._write() as connection:
                 connection.execute(insert, params)

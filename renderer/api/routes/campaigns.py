@@ -43,6 +43,8 @@ _FORM = {
         "file": {"type": "string", "format": "binary", "description": ".csv or .jsonl"},
         "template": {"type": "string"},
         "outputs": {"type": "string", "description": "microsite,pdf (default: every output but video)"},
+        "delimiter": {"type": "string", "description": "CSV delimiter, e.g. ; or tab (default: a comma)"},
+        "encoding": {"type": "string", "description": "Text encoding, e.g. cp1252 (default: UTF-8)"},
     },
 }
 _BODY = {
@@ -88,11 +90,11 @@ def _forget_upload(state: ApiState, key: str) -> None:
 def _start(
     state: ApiState, source: Source, scoped_key: str | None, key: ApiKeyRecord
 ) -> tuple[CampaignRecord, bool]:
-    template, outputs, source_key, uploaded = source
+    template, outputs, source_key, uploaded, source_format = source
     try:
         campaign, created = start_campaign(
             state.settings, state.store(), template.name, outputs, source_key,
-            idempotency_key=scoped_key, api_key_id=key.id,
+            idempotency_key=scoped_key, api_key_id=key.id, source_format=source_format,
         )  # fmt: skip
     except ServiceUnavailable:
         raise  # the campaign exists (failed, resumable) and keeps its file
