@@ -57,6 +57,12 @@ class Settings(BaseSettings):
     s3_sse: str | None = Field(
         default=None, pattern="^(AES256|aws:kms)$", description="Server-side encryption of stored objects"
     )
+    request_deadline_s: float = Field(
+        default=25.0,
+        gt=0,
+        description="Seconds a synchronous API request may spend on storage retries, so it answers "
+        "(503 + Retry-After when storage keeps failing) before clients time out (often 30 s)",
+    )
     link_expiry_s: int = Field(
         default=86_400, ge=60, le=7 * 86_400, description="Lifetime of presigned output URLs (<= 7 days)"
     )

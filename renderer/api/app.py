@@ -14,6 +14,7 @@ from importlib.metadata import PackageNotFoundError, version
 import anyio
 from fastapi import FastAPI
 
+from renderer.api.deadline import RequestDeadlineMiddleware
 from renderer.api.docs import install_docs
 from renderer.api.errors import install_error_handlers
 from renderer.api.metrics import MetricsMiddleware
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.tailor = state
     install_error_handlers(app)
+    app.add_middleware(RequestDeadlineMiddleware, seconds=settings.request_deadline_s)
     app.add_middleware(BodyLimitMiddleware, limit=JSON_LIMIT)
     app.add_middleware(CatchAllMiddleware)  # turns stray exceptions into a 500 JSON
     app.add_middleware(AllowedHostsMiddleware, allowed=settings.host_allowlist())  # before redirects

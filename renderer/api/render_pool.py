@@ -32,6 +32,7 @@ from renderer.jobs.work import RenderOptions, render_recipient
 from renderer.outputs.images import limit_image_size
 from renderer.settings import Settings
 from renderer.storage import open_storage
+from renderer.storage.deadline import storage_deadline
 from renderer.template.load import load_template
 
 log = logging.getLogger("tailor.api")
@@ -52,10 +53,16 @@ def _worker(settings: Settings) -> dict[str, Any]:
 
 
 def render_in_worker(
-    settings: Settings, template_name: str, recipient: dict[str, Any], outputs: list[str], campaign: str
+    settings: Settings,
+    template_name: str,
+    recipient: dict[str, Any],
+    outputs: list[str],
+    campaign: str,
+    deadline_at: float | None = None,
 ) -> tuple[dict[str, str], dict[str, float]]:
     """Render and store one validated recipient (runs in a pool process): output -> key, and
-    output -> seconds its rendering took."""
+    output -> seconds its rendering took. Storage retries end by `deadline_at` (Unix time; the
+    request's `storage_deadline`), so a failing store answers in time."""
     worker = _worker(settings)
     templates: dict[str, Any] = worker["templates"]
     durations: dict[str, float] = {}
@@ -63,7 +70,10 @@ def render_in_worker(
         template = templates.get(template_name) or load_template(template_name, settings)
         templates[template_name] = template
         options, storage = worker["options"], worker["storage"]
-        keys = render_recipient(template, recipient, outputs, storage, campaign, options, durations=durations)
+        with storage_deadline(deadline_at):
+            keys = render_recipient(
+                template, recipient, outputs, storage, campaign, options, durations=durations
+            )
         return keys, durations
     except RenderTimeout as exc:
         raise RenderTimeout(str(exc)) from None

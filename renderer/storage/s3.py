@@ -2,8 +2,9 @@
 
 ``S3Storage("bucket", "prefix")`` stores key ``k`` as object ``prefix/k``. Objects are never given a
 public ACL; readers get presigned GET URLs. botocore retries throttling, 5xx and connection errors
-("standard" mode); whatever still fails becomes a `StorageError` naming the operation, the key and the
-endpoint host, never the credentials or a stack of botocore internals.
+("standard" mode), within a request's `storage_deadline` only while a retry can end before it;
+whatever still fails becomes a `StorageError` naming the operation, the key and the endpoint host,
+never the credentials or a stack of botocore internals.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from renderer.errors import StorageError
+from renderer.storage.deadline import remaining_s
 from renderer.storage.keys import check_key, check_prefix, describe_key
 
 MAX_LINK_EXPIRY_S = 7 * 86_400  # the longest a SigV4 presigned URL may live
@@ -33,6 +35,12 @@ _REASONS = {
     "ReadTimeoutError": "the endpoint did not answer in time",
     "NoCredentialsError": "no S3 credentials are configured",
 }
+# botocore's standard backoff after attempt n is at most min(1 s * 2**(n-1), 20 s) (throttling;
+# jittered, 50 ms base otherwise), plus up to 5 s for an x-amz-retry-after header (milliseconds);
+# the retry also needs time for its own request.
+_MAX_BACKOFF_S = 20.0
+_RETRY_AFTER_MAX_S = 5.0
+_ATTEMPT_ALLOWANCE_S = 1.0
 
 
 def _code(exc: ClientError) -> str:
@@ -49,6 +57,22 @@ def _reason(exc: Exception) -> str:
         tried = f", after {retries + 1} attempts" if retries else ""
         return f"{_code(exc) or 'error'} (HTTP {_status(exc)}{tried})"
     return _REASONS.get(type(exc).__name__, type(exc).__name__)
+
+
+def _retry_in_time(attempts: int = 1, response: Any = None, **_: Any) -> bool | None:
+    """botocore's ``needs-retry`` hook, run before its retry handler: False (no retry; the last
+    answer is raised as is) when the longest backoff botocore may sleep after `attempts` tries
+    and one more attempt would end past the current `storage_deadline`; None (botocore
+    decides) otherwise."""
+    left = remaining_s()
+    if left is None:
+        return None
+    worst = min(2.0 ** (attempts - 1), _MAX_BACKOFF_S) + _ATTEMPT_ALLOWANCE_S
+    headers = getattr(response[0], "headers", {}) if isinstance(response, tuple) and response else {}
+    retry_after = str(headers.get("x-amz-retry-after", ""))
+    if retry_after.isdigit():  # botocore waits for it, up to 5 s more
+        worst += min(int(retry_after) / 1000, _RETRY_AFTER_MAX_S)
+    return False if worst > left else None
 
 
 @dataclass(frozen=True)
@@ -104,6 +128,7 @@ class S3Storage:
         self._client: Any = session.client("s3", endpoint_url=endpoint_url, region_name=region, config=config)
         parts = urlsplit(str(self._client.meta.endpoint_url))
         self.host = f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)
+        self._client.meta.events.register_first("needs-retry.s3", _retry_in_time)
 
     def _name(self, key: str) -> str:
         return self.root + check_key(key)

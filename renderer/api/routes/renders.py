@@ -29,6 +29,7 @@ from renderer.api.render_pool import died, render_in_worker
 from renderer.api.state import ApiState
 from renderer.errors import ServiceUnavailable, StorageError
 from renderer.jobs.schema import ApiKeyRecord, RenderJobRecord
+from renderer.storage.deadline import deadline as storage_deadline
 from renderer.storage.keys import safe_segment
 from renderer.template.load import Template
 
@@ -70,7 +71,8 @@ async def _render_now(
     """Render microsite/PDF in a render process, record the outcome; re-raises a failure."""
     outcome, show = await run_in_threadpool(_outcome, state), shows_recipient(template)
     await run_in_threadpool(outcome.store.start_render_job, job.id)
-    args = (state.settings, template.name, recipient, list(job.outputs), api_campaign(job.api_key_id))
+    campaign = api_campaign(job.api_key_id)
+    args = (state.settings, template.name, recipient, list(job.outputs), campaign, storage_deadline())
     try:
         future = await run_in_threadpool(state.pages.submit, render_in_worker, *args)
         keys, durations = await asyncio.wrap_future(future)
