@@ -53,6 +53,10 @@ class Settings(BaseSettings):
         description="Seconds before an unacknowledged task is redelivered (> longest render)",
     )
     s3_endpoint_url: str | None = Field(default=None, description="S3-compatible endpoint (MinIO, R2, moto)")
+    s3_public_endpoint_url: str | None = Field(
+        default=None,
+        description="Endpoint presigned links name, when readers reach S3 by another address than Tailor",
+    )
     s3_region: str | None = Field(default=None, description="S3 region name")
     s3_sse: str | None = Field(
         default=None, pattern="^(AES256|aws:kms)$", description="Server-side encryption of stored objects"

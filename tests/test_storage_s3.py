@@ -195,3 +195,16 @@ def test_keys_and_delete_prefix_span_listing_pages(
     assert list(s3_storage.keys("t/c/C-1")) == names
     assert s3_storage.delete_prefix("t/c/C-1") == 1005
     assert list(s3_storage.keys()) == ["t/c/C-10/index.html"]
+
+
+def test_links_are_signed_for_the_public_endpoint(make_s3_storage: Make, moto_endpoint: str) -> None:
+    # docker-compose: Tailor reaches MinIO as minio:9000, the people opening links as localhost:9000
+    public = moto_endpoint.replace("127.0.0.1", "localhost")
+    assert public != moto_endpoint
+    storage = make_s3_storage(s3_public_endpoint_url=public)
+    storage.put(KEY, b"%PDF-1.7", "application/pdf")
+    url = storage.url(KEY)
+    assert url.startswith(f"{public}/{storage.bucket}/root/{KEY}?X-Amz-")
+    assert storage.get(KEY) == b"%PDF-1.7"  # reads and writes still use the inner endpoint
+    with DIRECT.open(url, timeout=10) as response:
+        assert response.read() == b"%PDF-1.7"

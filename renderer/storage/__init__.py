@@ -49,6 +49,7 @@ def open_s3(url: str, settings: Settings) -> S3Storage:
         parts.netloc,
         parts.path,
         endpoint_url=settings.s3_endpoint_url,
+        public_endpoint_url=settings.s3_public_endpoint_url,
         region=settings.s3_region,
         sse=settings.s3_sse,
         link_expiry_s=settings.link_expiry_s,

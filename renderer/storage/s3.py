@@ -100,6 +100,7 @@ class S3Storage:
         prefix: str = "",
         *,
         endpoint_url: str | None = None,
+        public_endpoint_url: str | None = None,
         region: str | None = None,
         sse: str | None = None,
         link_expiry_s: int = 86_400,
@@ -129,6 +130,13 @@ class S3Storage:
         parts = urlsplit(str(self._client.meta.endpoint_url))
         self.host = f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)
         self._client.meta.events.register_first("needs-retry.s3", _retry_in_time)
+        # Links are signed for the host their readers reach (compose: localhost:9000, not minio:9000);
+        # presigning is local computation, so this client never sends a request.
+        self._signer: Any = (
+            session.client("s3", endpoint_url=public_endpoint_url, region_name=region, config=config)
+            if public_endpoint_url
+            else self._client
+        )
 
     def _name(self, key: str) -> str:
         return self.root + check_key(key)
@@ -265,11 +273,12 @@ class S3Storage:
         return True
 
     def url(self, key: str) -> str:
-        """A presigned GET URL of `key`, valid for `link_expiry_s` seconds (at most 7 days)."""
+        """A presigned GET URL of `key`, valid for `link_expiry_s` seconds (at most 7 days), on the
+        public endpoint when one is set."""
         params = {"Bucket": self.bucket, "Key": self._name(key)}
         with self._errors("url", f"key {describe_key(key)!r}"):
             return str(
-                self._client.generate_presigned_url("get_object", Params=params, ExpiresIn=self.link_expiry_s)
+                self._signer.generate_presigned_url("get_object", Params=params, ExpiresIn=self.link_expiry_s)
             )
 
     def delete(self, key: str) -> None:
