@@ -128,3 +128,25 @@ def test_microsite_links_the_pdf_only_when_it_is_rendered(tmp_path: Path, settin
     both = (out / "bill-summary/both/C-0000001/index.html").read_text(encoding="utf-8")
     assert 'href="bill.pdf"' not in alone
     assert 'href="bill.pdf"' in both and (out / "bill-summary/both/C-0000001/bill.pdf").exists()
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_campaign_started_from_a_template_folder_renders_that_folder(tmp_path: Path, workers: str) -> None:
+    # a copy outside TAILOR_TEMPLATES_DIR with a visible change: workers must render the copy, not
+    # the template of the same name in templates/
+    import shutil
+
+    copy = tmp_path / "designs" / "bill-summary"
+    shutil.copytree(PROJECT_ROOT / "templates" / "bill-summary", copy)
+    page = copy / "microsite" / "index.html"
+    page.write_text(page.read_text().replace('<h1 id="greeting">', '<h1 id="greeting">FOLDER-COPY '))
+    data = tmp_path / "r.jsonl"
+    _sample_csv(data, 4)
+    out = tmp_path / "out"
+    result = _tailor(
+        "campaign", str(copy), str(data), "--out", str(out), "--outputs", "microsite", "--workers", workers
+    )
+    assert result.returncode == 0, result.stderr
+    pages = list((out / "bill-summary" / "r").glob("*/index.html"))
+    assert len(pages) == 4
+    assert all("FOLDER-COPY" in p.read_text() for p in pages)

@@ -16,12 +16,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from renderer.api.errors import ApiError
+from renderer.api.errors import ApiError, template_message
 from renderer.api.events import emit, render_payload
 from renderer.api.links import api_campaign
 from renderer.api.metrics import Metrics
 from renderer.api.store_queries import render_hook_ids
-from renderer.errors import TailorError
+from renderer.errors import TailorError, TemplateError
 from renderer.jobs.schema import RenderJobRecord
 from renderer.jobs.store import JobStore, open_store
 from renderer.jobs.work import RenderOptions, render_recipient
@@ -50,7 +50,12 @@ class Outcome:
 
     def failure(self, job: RenderJobRecord, exc: BaseException, show_recipient: bool) -> None:
         """The job failed with `exc` (its message is recorded only for Tailor's own errors)."""
-        error = str(exc) if isinstance(exc, TailorError | ApiError) else f"unexpected {type(exc).__name__}"
+        if isinstance(exc, TemplateError):  # the file relative to the templates folder, no server path
+            error = template_message(exc)
+        elif isinstance(exc, TailorError | ApiError):
+            error = str(exc)
+        else:
+            error = f"unexpected {type(exc).__name__}"
         if self.store.fail_render_job(job.id, error):
             self._count(job, "failed")
             self._notify(job.id, "render.failed", show_recipient)

@@ -86,11 +86,14 @@ class CampaignSpec:
 _HANDED: dict[str, Template] = {}
 
 
-def _init_worker(settings: Settings, threads: int, environment: dict[str, str]) -> None:
+def _init_worker(
+    settings: Settings, threads: int, environment: dict[str, str], roots: dict[str, str]
+) -> None:
     # a forkserver started earlier has the environment of that moment (e.g. no S3 credentials)
     os.environ.update(environment)
     signal.signal(signal.SIGTERM, _on_sigterm)
     context = worker_context(settings, encoder_threads=threads)
+    context.roots.update(roots)
     for name, template in _HANDED.items():  # a forked worker inherits the parent's templates
         context.templates.setdefault(name, template)
     # WeasyPrint allocates many short-lived objects; freezing the loaded template and raising the
@@ -127,9 +130,12 @@ def _run_chunk(settings: Settings, campaign_id: str, chunk: Chunk, overwrite: bo
 class LocalPoolExecutor:
     """Renders submitted chunks on `settings.workers` processes (in this process when 1)."""
 
-    def __init__(self, settings: Settings, *, overwrite: bool = False) -> None:
+    def __init__(
+        self, settings: Settings, *, overwrite: bool = False, roots: dict[str, str] | None = None
+    ) -> None:
         self.settings = settings
         self.overwrite = overwrite
+        self.roots = dict(roots or {})  # template name -> folder, handed to every worker
         self.limit = settings.workers * 3
         self.in_flight: deque[tuple[Future[ChunkReport], str, Chunk]] = deque()
         self.reports: list[ChunkReport] = []
@@ -143,14 +149,16 @@ class LocalPoolExecutor:
             self.settings.workers,
             mp_context=_pool_context(),
             initializer=_init_worker,
-            initargs=(self.settings, threads, dict(os.environ)),
+            initargs=(self.settings, threads, dict(os.environ), self.roots),
         )
         return self.pool
 
     def submit(self, campaign_id: str, chunk: Chunk) -> None:
         """Queue a chunk; blocks while `workers * 3` chunks are in flight."""
         if self.settings.workers == 1:
-            self._record(render_chunk(worker_context(self.settings), campaign_id, chunk, self.overwrite))
+            context = worker_context(self.settings)
+            context.roots.update(self.roots)
+            self._record(render_chunk(context, campaign_id, chunk, self.overwrite))
             return
         pool = self.pool or self._start()
         future = pool.submit(_run_chunk, self.settings, campaign_id, chunk, self.overwrite)
@@ -232,7 +240,9 @@ def run_campaign(
     try:
         campaign = _open_campaign(store, template, spec, settings, stats)
         done_before, failed_before = _store_counts(store, campaign.id)  # quarantined earlier
-        executor = LocalPoolExecutor(settings, overwrite=spec.overwrite)
+        executor = LocalPoolExecutor(
+            settings, overwrite=spec.overwrite, roots={template.name: str(template.root)}
+        )
 
         def on_report(report: ChunkReport) -> None:
             stats.rendered += report.done

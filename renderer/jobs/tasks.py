@@ -55,11 +55,14 @@ class WorkerContext:
     storage: Storage
     options: RenderOptions
     templates: dict[str, Template] = field(default_factory=dict)
+    # name -> folder, for templates a campaign was started from outside TAILOR_TEMPLATES_DIR
+    roots: dict[str, str] = field(default_factory=dict)
 
     def template(self, name: str) -> Template:
-        """The named template, loaded once per process."""
+        """The named template, loaded once per process (from its folder in `roots` when given, so a
+        worker renders the very template its campaign was started with)."""
         if name not in self.templates:
-            self.templates[name] = load_template(name, self.settings)
+            self.templates[name] = load_template(self.roots.get(name, name), self.settings)
         return self.templates[name]
 
 
