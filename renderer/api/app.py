@@ -19,6 +19,7 @@ from renderer.api.docs import install_docs
 from renderer.api.errors import install_error_handlers
 from renderer.api.metrics import MetricsMiddleware
 from renderer.api.middleware import JSON_LIMIT, BodyLimitMiddleware, CatchAllMiddleware, redact_access_log
+from renderer.api.openapi import install_openapi
 from renderer.api.routes import ROUTERS
 from renderer.api.state import ApiState
 from renderer.settings import Settings, load_settings
@@ -81,5 +82,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in ROUTERS:
         app.include_router(router)
     install_docs(app)
+    install_openapi(app, state)
     redact_access_log()
     return app
