@@ -78,6 +78,7 @@ lock: $(STAMP)
 	$(UV_COMPILE) --upgrade pyproject.toml requirements/build.in --extra test --extra bench -o $(DEV_LOCK)
 	$(UV_COMPILE) pyproject.toml -c $(DEV_LOCK) -o $(RUNTIME_LOCK)
 	$(UV_COMPILE) requirements/build.in -c $(DEV_LOCK) -o $(BUILD_LOCK)
+	$(UV_COMPILE) --upgrade requirements/schemathesis.in -o requirements/schemathesis.lock
 	npm install --package-lock-only --no-audit --no-fund --loglevel=error
 	@echo "Locks refreshed; run make test, then commit requirements/ and package-lock.json."
 

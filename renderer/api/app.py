@@ -25,6 +25,7 @@ from renderer.api.middleware import (
     CatchAllMiddleware,
     redact_access_log,
 )
+from renderer.api.openapi import install_openapi
 from renderer.api.routes import ROUTERS
 from renderer.api.state import ApiState
 from renderer.settings import Settings, load_settings
@@ -88,5 +89,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in ROUTERS:
         app.include_router(router)
     install_docs(app)
+    install_openapi(app, state)
     redact_access_log()
     return app

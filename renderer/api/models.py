@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, WithJsonSchema
 
 Event = Literal["render.completed", "render.failed", "campaign.completed", "campaign.failed"]
+# Checked against the template (unknown or not offered: 422 invalid_outputs); at least one.
+OutputName = Annotated[str, WithJsonSchema({"type": "string", "enum": ["microsite", "pdf", "video"]})]
+Outputs = Annotated[list[OutputName], Field(min_length=1)]
 
 
 class _Body(BaseModel):
@@ -52,8 +55,10 @@ class TemplateDetail(TemplateSummary):
 class RenderRequest(_Body):
     """One recipient to render now (microsite, PDF) or as a job (when video is asked for)."""
 
-    recipient: dict[str, Any]
-    outputs: list[str] | None = Field(default=None, description="Default: every output except video")
+    recipient: dict[str, Any] = Field(
+        description="One recipient, valid for the template's contract (GET /templates/{name})"
+    )
+    outputs: Outputs | None = Field(default=None, description="Default: every output except video")
     webhook_url: HttpUrl | None = Field(default=None, description="Told when the render finishes")
 
 
@@ -81,8 +86,21 @@ class RenderOut(BaseModel):
 class CampaignCreate(_Body):
     """A campaign over a data file already in storage."""
 
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "template": "bill-summary",
+                    "outputs": ["microsite", "pdf"],
+                    "source": "_uploads/october/r.csv",
+                }
+            ]
+        },
+    )
+
     template: str
-    outputs: list[str] | None = Field(default=None, description="Default: every output except video")
+    outputs: Outputs | None = Field(default=None, description="Default: every output except video")
     source: str = Field(description="s3://bucket/key in the configured bucket, or a storage key")
 
 
@@ -112,7 +130,14 @@ class CampaignOut(BaseModel):
 class WebhookCreate(_Body):
     """A URL to tell about events; deliveries are signed with `secret` (generated when absent)."""
 
-    url: HttpUrl
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"url": "https://hooks.example.com/tailor", "events": ["render.completed"]}]
+        },
+    )
+
+    url: HttpUrl = Field(description="A public https or http URL (private addresses: 422 unless allowed)")
     events: list[Event] | None = Field(default=None, min_length=1, description="Default: every event")
     secret: str | None = Field(default=None, min_length=16, max_length=200)
 

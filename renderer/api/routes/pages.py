@@ -16,6 +16,9 @@ import re
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
+from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException
+from starlette.types import Receive, Scope, Send
 
 from renderer.api.deps import StorageDep, Store
 from renderer.api.errors import ApiError
@@ -28,7 +31,25 @@ from renderer.jobs.schema import RecipientLinkRecord
 from renderer.jobs.store import JobStore
 from renderer.storage.keys import check_key
 
-router = APIRouter(tags=["recipient pages"], responses={404: {"model": ErrorOut}, 410: {"model": ErrorOut}})
+
+class PageRoute(APIRoute):
+    """A route of these pages: each path serves GET and HEAD (two routes, one documented), so
+    any other method answers ``405`` with ``Allow: GET, HEAD`` (Starlette would name only the
+    first route's method)."""
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Refuse other methods naming both; otherwise handle as usual."""
+        if scope["type"] == "http" and scope["method"] not in PAGE_METHODS:
+            raise HTTPException(405, headers={"Allow": ", ".join(PAGE_METHODS)})
+        await super().handle(scope, receive, send)
+
+
+PAGE_METHODS = ("GET", "HEAD")
+router = APIRouter(
+    tags=["recipient pages"],
+    responses={404: {"model": ErrorOut}, 410: {"model": ErrorOut}},
+    route_class=PageRoute,
+)
 CSP = (
     "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; media-src 'self'; "
     "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
