@@ -77,6 +77,18 @@ def test_options_on_recipient_pages_lists_get_and_head(api: ApiServer) -> None:
     assert set(_spec(api)["paths"]["/r/{token}"]) == {"get"}  # HEAD goes with GET
 
 
+def test_a_405_lists_every_method_of_the_path(api: ApiServer) -> None:
+    client = api.client()
+    for path, documented in (("/webhooks", {"get", "post"}), ("/campaigns", {"post"})):
+        answer = client.request("PATCH", path)
+        assert answer.status_code == 405
+        allowed = {m.strip().lower() for m in answer.headers["allow"].split(",")}
+        assert documented <= allowed <= documented | {"head"}
+        assert set(_spec(api)["paths"][path]) == documented
+        for method in allowed:  # every method named is served (whatever its answer), none is 405
+            assert client.request(method.upper(), path).status_code != 405, (method, path)
+
+
 def _schemathesis() -> Path:
     """The schemathesis CLI from the lock, installed once per lock content under .cache/ (a
     virtualenv names its interpreter by path, so it is built where it stays; ``complete`` marks

@@ -17,6 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 from renderer.errors import (
     RenderError,
@@ -127,6 +128,22 @@ def _from_tailor(exc: Exception) -> ApiError:
     return ApiError(500, "internal_error", "an unexpected error occurred")
 
 
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method some route of the app serves on the request's path (GET and POST on
+    ``/webhooks``, say), for a 405's ``Allow`` header: each method is matched against the routes
+    as the router itself would (Starlette names only the first matching route's methods)."""
+    routes = request.app.router.routes
+    served = [
+        method
+        for method in _METHODS
+        if any(route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes)
+    ]
+    return ", ".join(served)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Answer every known error in the JSON shape above."""
 
@@ -139,6 +156,8 @@ def install_error_handlers(app: FastAPI) -> None:
         code = _STATUS_CODES.get(exc.status_code, f"http_{exc.status_code}")
         message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
         headers = dict(exc.headers) if exc.headers else None
+        if exc.status_code == 405:  # Starlette names only the first matching route's methods
+            headers = {**(headers or {}), "Allow": allowed_methods(request)}
         return error_response(ApiError(exc.status_code, code, message, headers=headers))
 
     async def validation_error(request: Request, exc: Exception) -> JSONResponse:
