@@ -7,6 +7,7 @@ API renders (needs ``TAILOR_BROKER_URL``), ``tailor api-key create NAME`` prints
 from __future__ import annotations
 
 import os
+import signal
 from typing import Annotated
 
 import typer
@@ -15,6 +16,11 @@ from renderer.cli import _settings, app, console, out
 
 keys = typer.Typer(help="Manage API keys (stored hashed; a key is shown once).", no_args_is_help=True)
 app.add_typer(keys, name="api-key")
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    """A normal interpreter exit (status 143) for SIGTERM: atexit handlers and finalizers run."""
+    raise SystemExit(128 + signum)
 
 
 @app.command()
@@ -27,6 +33,9 @@ def serve(
     import uvicorn
 
     _settings()  # fail early on a bad environment
+    # uvicorn re-raises the SIGTERM it shut down for once it is done; with the default handler
+    # that kills the process before atexit runs (multiprocessing's pymp-* folder stays behind)
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     uvicorn.run("renderer.api:create_app", factory=True, host=host, port=port, workers=workers)
 
 

@@ -135,6 +135,7 @@ class LocalPoolExecutor:
         self.reports: list[ChunkReport] = []
         self.on_report: Callable[[ChunkReport], None] | None = None
         self.restarts = 0
+        self.stopping = False
         self.pool: ProcessPoolExecutor | None = None
 
     def _start(self) -> ProcessPoolExecutor:
@@ -148,7 +149,9 @@ class LocalPoolExecutor:
         return self.pool
 
     def submit(self, campaign_id: str, chunk: Chunk) -> None:
-        """Queue a chunk; blocks while `workers * 3` chunks are in flight."""
+        """Queue a chunk; blocks while `workers * 3` chunks are in flight (dropped once stopping)."""
+        if self.stopping:
+            return
         if self.settings.workers == 1:
             self._record(render_chunk(worker_context(self.settings), campaign_id, chunk, self.overwrite))
             return
@@ -170,6 +173,9 @@ class LocalPoolExecutor:
         try:
             report = future.result()
         except BrokenProcessPool:
+            if self.stopping:  # our own stop(): nothing is resubmitted
+                self.in_flight.clear()
+                return
             self._restart_after_crash()
             return
         self.in_flight.popleft()
@@ -193,6 +199,17 @@ class LocalPoolExecutor:
         self.reports.append(report)
         if self.on_report:
             self.on_report(report)
+
+    def stop(self) -> None:
+        """Stop now (a server shutting down; callable from another thread): the workers are sent
+        SIGTERM, so each hands the row it was rendering back uncharged; from then on chunks are
+        dropped instead of submitted or resubmitted, and their rows stay open for a resume."""
+        self.stopping = True
+        pool = self.pool
+        if pool is not None:
+            processes = dict(getattr(pool, "_processes", None) or {})  # no public way to stop them
+            for process in processes.values():
+                process.terminate()
 
     def close(self) -> None:
         """Stop the pool (chunks still queued are dropped: their rows stay pending for resume)."""
