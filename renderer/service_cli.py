@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from renderer.cli import _settings, app, console, out
+from renderer.logs import configure_logging
 
 keys = typer.Typer(help="Manage API keys (stored hashed; a key is shown once).", no_args_is_help=True)
 app.add_typer(keys, name="api-key")
@@ -36,7 +37,15 @@ def serve(
     # uvicorn re-raises the SIGTERM it shut down for once it is done; with the default handler
     # that kills the process before atexit runs (multiprocessing's pymp-* folder stays behind)
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
-    uvicorn.run("renderer.api:create_app", factory=True, host=host, port=port, workers=workers)
+    uvicorn.run(  # our logging (TAILOR_LOG_FORMAT); the access line is the app's (request_id.py)
+        "renderer.api:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=None,
+        access_log=False,
+    )
 
 
 @app.command()
@@ -53,6 +62,7 @@ def worker(
             "[bold red]error:[/] set TAILOR_BROKER_URL (e.g. redis://localhost:6379/0) to run workers"
         )
         raise typer.Exit(code=2)
+    configure_logging(settings.log_format, settings.log_level)  # again: worker_main keeps root
     from renderer.jobs.celery_app import QUEUE
     from renderer.jobs.celery_app import app as celery
 

@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from renderer.api.errors import install_error_handlers
 from renderer.api.metrics import MetricsMiddleware
 from renderer.api.middleware import JSON_LIMIT, BodyLimitMiddleware, CatchAllMiddleware, redact_access_log
+from renderer.api.request_id import RequestIdMiddleware
 from renderer.api.routes import ROUTERS
 from renderer.api.state import ApiState
 from renderer.settings import Settings, load_settings
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimitMiddleware, limit=JSON_LIMIT)
     app.add_middleware(CatchAllMiddleware)  # turns stray exceptions into a 500 JSON
     app.add_middleware(MetricsMiddleware, metrics=state.metrics)  # outer: counts that 500 too
+    app.add_middleware(RequestIdMiddleware)  # outermost: every log line of a request has its id
     for router in ROUTERS:
         app.include_router(router)
     redact_access_log()

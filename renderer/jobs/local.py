@@ -47,6 +47,7 @@ from renderer.jobs.schema import CampaignRecord
 from renderer.jobs.store import JobStore, open_store
 from renderer.jobs.tasks import ChunkReport, WorkerStopping, render_chunk, worker_context
 from renderer.jobs.work import output_entries
+from renderer.logs import configure_logging
 from renderer.settings import Settings
 from renderer.template.load import Template, load_template
 
@@ -90,6 +91,7 @@ def _init_worker(settings: Settings, threads: int, environment: dict[str, str]) 
     # a forkserver started earlier has the environment of that moment (e.g. no S3 credentials)
     os.environ.update(environment)
     signal.signal(signal.SIGTERM, _on_sigterm)
+    configure_logging(settings.log_format, settings.log_level)  # a forkserver child has none
     context = worker_context(settings, encoder_threads=threads)
     for name, template in _HANDED.items():  # a forked worker inherits the parent's templates
         context.templates.setdefault(name, template)

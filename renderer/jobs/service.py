@@ -30,8 +30,10 @@ from renderer.jobs.campaigns import (
 from renderer.jobs.local import LocalPoolExecutor
 from renderer.jobs.schema import CampaignRecord
 from renderer.jobs.store import JobStore, open_store
+from renderer.logs import bind
 from renderer.settings import Settings
 from renderer.storage import open_storage
+from renderer.storage.base import Storage
 from renderer.template.load import load_template
 
 _BACKGROUND: dict[str, threading.Thread] = {}
@@ -159,6 +161,18 @@ def ingest_stored_campaign(
     fails the campaign with the reason."""
     store = open_store(settings.database_url)
     storage = open_storage(settings.storage_url, settings)
+    with bind(campaign_id=campaign_id):
+        return _ingest_stored(settings, store, storage, campaign_id, executor, stop)
+
+
+def _ingest_stored(
+    settings: Settings,
+    store: JobStore,
+    storage: Storage,
+    campaign_id: str,
+    executor: Executor,
+    stop: Callable[[], bool] | None,
+) -> IngestStats:
     try:
         campaign = store.get_campaign(campaign_id)
         if campaign is None:
