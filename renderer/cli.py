@@ -12,6 +12,7 @@ import json
 import re
 import sys
 from decimal import Decimal
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -26,6 +27,7 @@ from renderer.data.synthetic import synthetic_rows
 from renderer.errors import TailorError
 from renderer.jobs.local import CampaignSpec, CampaignStats, run_campaign, validate_campaign
 from renderer.jobs.work import RenderOptions, check_outputs, output_entries, render_recipient
+from renderer.logs import configure_logging
 from renderer.outputs.images import limit_image_size
 from renderer.settings import Settings, load_settings
 from renderer.storage import MemoryStorage
@@ -59,7 +61,27 @@ def _fail(exc: TailorError) -> typer.Exit:
 def _settings(**overrides: Any) -> Settings:
     settings = load_settings(**overrides)
     limit_image_size(settings.max_image_pixels)
+    configure_logging(settings.log_format, settings.log_level)
     return settings
+
+
+def _version(value: bool) -> None:
+    if value:
+        try:
+            number = version("tailor")
+        except PackageNotFoundError:
+            number = "0.0.0 (not installed)"
+        out.print(f"tailor {number}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    show_version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit")
+    ] = False,
+) -> None:
+    """Tailor: personalized microsites, PDFs and videos for every customer."""
 
 
 def _load(template: str, settings: Settings) -> Template:

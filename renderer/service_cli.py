@@ -9,17 +9,24 @@ API renders (needs ``TAILOR_BROKER_URL``), ``tailor purge`` applies the template
 from __future__ import annotations
 
 import os
+import signal
 from typing import Annotated
 
 import typer
 
 from renderer.cli import _fail, _settings, app, console, out
 from renderer.errors import TailorError
+from renderer.logs import configure_logging
 from renderer.settings import Settings, served_url
 from renderer.template.load import MANIFEST, load_template
 
 keys = typer.Typer(help="Manage API keys (stored hashed; a key is shown once).", no_args_is_help=True)
 app.add_typer(keys, name="api-key")
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    """A normal interpreter exit (status 143) for SIGTERM: atexit handlers and finalizers run."""
+    raise SystemExit(128 + signum)
 
 
 @app.command()
@@ -36,7 +43,18 @@ def serve(
     if "public_url" not in settings.model_fields_set:
         # the app factory (in every uvicorn worker process) reads the environment
         os.environ["TAILOR_PUBLIC_URL"] = served_url(host, port)
-    uvicorn.run("renderer.api:create_app", factory=True, host=host, port=port, workers=workers)
+    # uvicorn re-raises the SIGTERM it shut down for once it is done; with the default handler
+    # that kills the process before atexit runs (multiprocessing's pymp-* folder stays behind)
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    uvicorn.run(  # our logging (TAILOR_LOG_FORMAT); the access line is the app's (request_id.py)
+        "renderer.api:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=None,
+        access_log=False,
+    )
 
 
 @app.command()
@@ -53,6 +71,7 @@ def worker(
             "[bold red]error:[/] set TAILOR_BROKER_URL (e.g. redis://localhost:6379/0) to run workers"
         )
         raise typer.Exit(code=2)
+    configure_logging(settings.log_format, settings.log_level)  # again: worker_main keeps root
     from renderer.jobs.celery_app import QUEUE
     from renderer.jobs.celery_app import app as celery
 

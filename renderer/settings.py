@@ -1,7 +1,9 @@
 """Every option of Tailor, defined once.
 
 The CLI, the API and the job executors read the same frozen `Settings` object; environment
-variables use the ``TAILOR_`` prefix (``TAILOR_STORAGE_URL``, ``TAILOR_WORKERS`` ...).
+variables use the ``TAILOR_`` prefix (``TAILOR_STORAGE_URL``, ``TAILOR_WORKERS`` ...), read from
+the environment first, then from a ``.env`` file in the working directory (only its ``TAILOR_*``
+lines; other lines, such as ``AWS_*``, are left to their own readers).
 """
 
 from __future__ import annotations
@@ -12,7 +14,12 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    DotEnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -24,7 +31,9 @@ def _default_workers() -> int:
 class Settings(BaseSettings):
     """Resolved configuration. Frozen: build a new one with `model_copy(update=...)` to change it."""
 
-    model_config = SettingsConfigDict(env_prefix="TAILOR_", frozen=True, extra="forbid")
+    model_config = SettingsConfigDict(
+        env_prefix="TAILOR_", frozen=True, extra="forbid", env_file=".env", env_file_encoding="utf-8"
+    )
 
     templates_dir: Path = Field(default=PROJECT_ROOT / "templates", description="Template folders")
     assets_dir: Path = Field(default=PROJECT_ROOT / "assets", description="Shared fonts and images")
@@ -104,6 +113,23 @@ class Settings(BaseSettings):
         public = (urlsplit(self.public_url).hostname or "localhost").lower()
         return tuple(dict.fromkeys([public, "localhost", "127.0.0.1", "::1"]))
 
+    log_format: str = Field(default="text", pattern="^(text|json)$", description="text or json log lines")
+    log_level: str = Field(
+        default="INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$", description="Lowest level logged"
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Explicit values, then the environment, then ``.env`` (its TAILOR_* lines only)."""
+        return init_settings, env_settings, _TailorDotEnv(settings_cls), file_secret_settings
+
     @model_validator(mode="after")
     def _default_job_store(self) -> Settings:
         """Without TAILOR_DATABASE_URL the job store lives beside local outputs, so a campaign's
@@ -125,6 +151,14 @@ def served_url(host: str, port: int) -> str:
     elif ":" in host:
         host = f"[{host.strip('[]')}]"
     return f"http://{host}:{port}"
+
+
+class _TailorDotEnv(DotEnvSettingsSource):
+    """The ``.env`` source without the lines that are not Tailor's (which ``extra="forbid"``
+    would otherwise refuse)."""
+
+    def __call__(self) -> dict[str, object]:
+        return {k: v for k, v in super().__call__().items() if k in self.settings_cls.model_fields}
 
 
 def state_dir() -> Path:

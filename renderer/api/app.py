@@ -26,6 +26,7 @@ from renderer.api.middleware import (
     redact_access_log,
 )
 from renderer.api.openapi import install_openapi
+from renderer.api.request_id import RequestIdMiddleware
 from renderer.api.routes import ROUTERS
 from renderer.api.state import ApiState
 from renderer.settings import Settings, load_settings
@@ -86,6 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(CatchAllMiddleware)  # turns stray exceptions into a 500 JSON
     app.add_middleware(AllowedHostsMiddleware, allowed=settings.host_allowlist())  # before redirects
     app.add_middleware(MetricsMiddleware, metrics=state.metrics)  # outer: counts that 500 too
+    app.add_middleware(RequestIdMiddleware)  # outermost: every log line of a request has its id
     for router in ROUTERS:
         app.include_router(router)
     install_docs(app)

@@ -25,6 +25,7 @@ from renderer.errors import TailorError, TemplateError
 from renderer.jobs.schema import RenderJobRecord
 from renderer.jobs.store import JobStore, open_store
 from renderer.jobs.work import RenderOptions, render_recipient
+from renderer.logs import bind
 from renderer.outputs.images import limit_image_size
 from renderer.settings import Settings
 from renderer.storage import open_storage
@@ -130,7 +131,8 @@ def render_job_from_settings(
     store = open_store(settings.database_url)
     storage = open_storage(settings.storage_url, settings)
     try:
-        return run_render_job(Outcome(store), storage, settings, job_id, raw_values)
+        with bind(job_id=job_id):  # the job's log lines carry its id
+            return run_render_job(Outcome(store), storage, settings, job_id, raw_values)
     finally:
         store.close()
         storage.close()

@@ -29,6 +29,7 @@ from renderer.errors import (
     TemplateError,
 )
 from renderer.jobs.work import RenderOptions, render_recipient
+from renderer.logs import configure_logging
 from renderer.outputs.images import limit_image_size
 from renderer.settings import Settings
 from renderer.storage import open_storage
@@ -42,6 +43,7 @@ _WORKER: dict[str, Any] = {}
 def _worker(settings: Settings) -> dict[str, Any]:
     if _WORKER.get("settings") != settings:
         limit_image_size(settings.max_image_pixels)
+        configure_logging(settings.log_format, settings.log_level)  # a forkserver child has none
         _WORKER.clear()
         _WORKER.update(
             settings=settings,

@@ -15,6 +15,7 @@ from renderer.api.render_pool import RenderPool
 from renderer.api.webhooks import Dispatcher
 from renderer.errors import ServiceUnavailable, TemplateError
 from renderer.jobs.retention import RetentionTask
+from renderer.jobs.service import stop_background
 from renderer.jobs.store import JobStore, open_store
 from renderer.settings import Settings
 from renderer.storage import open_storage
@@ -102,6 +103,7 @@ class ApiState:
     def close(self) -> None:
         """Stop the dispatcher and the render processes (queued video jobs stay ``queued`` in the
         store) and close connections."""
+        stop_background(self.settings)  # campaigns of a broker-less server stop within a batch, resumable
         self.dispatcher.stop()
         self.pages.close()  # a page renders in well under a second: let it finish
         self.videos.close(wait=False)

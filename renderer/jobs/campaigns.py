@@ -155,10 +155,12 @@ def ingest(
     executor: Executor,
     settings: Settings,
     on_progress: Callable[[IngestStats], None] | None = None,
+    stop: Callable[[], bool] | None = None,
 ) -> IngestStats:
     """Stream `data`, validate each row, record rows and rejects, and submit every row that still
     needs a render to `executor` in chunks. Safe to run again (resume): recorded rows keep their
-    state and done rows are not submitted. A cancel stops it within one batch (``stopped``).
+    state and done rows are not submitted. A cancel, or `stop` answering True (a server shutting
+    down), stops it within one batch (``stopped``).
     Raises SourceError when the file or its header cannot be read (row problems become rejects)."""
     stats = IngestStats()
     contract = template.manifest.contract
@@ -173,7 +175,8 @@ def ingest(
         chunk_size = 1 if "video" in campaign.outputs else settings.chunk_size
         chunk: Chunk = []
         for batch in _batches(source, template, store, campaign.id, stats):
-            if _cancelled(store, campaign.id, stats):
+            if _cancelled(store, campaign.id, stats) or (stop is not None and stop()):
+                stats.stopped = True
                 return stats  # totals stay unset: a resume ingests the whole file again
             for number, values in batch:
                 chunk.append((number, values))

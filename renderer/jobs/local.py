@@ -47,6 +47,7 @@ from renderer.jobs.schema import CampaignRecord
 from renderer.jobs.store import JobStore, open_store
 from renderer.jobs.tasks import ChunkReport, WorkerStopping, render_chunk, worker_context
 from renderer.jobs.work import output_entries
+from renderer.logs import configure_logging
 from renderer.settings import Settings
 from renderer.template.load import Template, load_template
 
@@ -92,6 +93,7 @@ def _init_worker(
     # a forkserver started earlier has the environment of that moment (e.g. no S3 credentials)
     os.environ.update(environment)
     signal.signal(signal.SIGTERM, _on_sigterm)
+    configure_logging(settings.log_format, settings.log_level)  # a forkserver child has none
     context = worker_context(settings, encoder_threads=threads)
     context.roots.update(roots)
     for name, template in _HANDED.items():  # a forked worker inherits the parent's templates
@@ -141,6 +143,7 @@ class LocalPoolExecutor:
         self.reports: list[ChunkReport] = []
         self.on_report: Callable[[ChunkReport], None] | None = None
         self.restarts = 0
+        self.stopping = False
         self.pool: ProcessPoolExecutor | None = None
 
     def _start(self) -> ProcessPoolExecutor:
@@ -154,7 +157,9 @@ class LocalPoolExecutor:
         return self.pool
 
     def submit(self, campaign_id: str, chunk: Chunk) -> None:
-        """Queue a chunk; blocks while `workers * 3` chunks are in flight."""
+        """Queue a chunk; blocks while `workers * 3` chunks are in flight (dropped once stopping)."""
+        if self.stopping:
+            return
         if self.settings.workers == 1:
             context = worker_context(self.settings)
             context.roots.update(self.roots)
@@ -178,6 +183,9 @@ class LocalPoolExecutor:
         try:
             report = future.result()
         except BrokenProcessPool:
+            if self.stopping:  # our own stop(): nothing is resubmitted
+                self.in_flight.clear()
+                return
             self._restart_after_crash()
             return
         self.in_flight.popleft()
@@ -201,6 +209,17 @@ class LocalPoolExecutor:
         self.reports.append(report)
         if self.on_report:
             self.on_report(report)
+
+    def stop(self) -> None:
+        """Stop now (a server shutting down; callable from another thread): the workers are sent
+        SIGTERM, so each hands the row it was rendering back uncharged; from then on chunks are
+        dropped instead of submitted or resubmitted, and their rows stay open for a resume."""
+        self.stopping = True
+        pool = self.pool
+        if pool is not None:
+            processes = dict(getattr(pool, "_processes", None) or {})  # no public way to stop them
+            for process in processes.values():
+                process.terminate()
 
     def close(self) -> None:
         """Stop the pool (chunks still queued are dropped: their rows stay pending for resume)."""

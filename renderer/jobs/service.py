@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import tempfile
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from renderer.data.dialect import SourceFormat
@@ -25,13 +27,19 @@ from renderer.jobs.campaigns import (
     prepare_resume,
     source_path,
 )
+from renderer.jobs.local import LocalPoolExecutor
 from renderer.jobs.schema import CampaignRecord
 from renderer.jobs.store import JobStore, open_store
+from renderer.logs import bind
 from renderer.settings import Settings
 from renderer.storage import open_storage
+from renderer.storage.base import Storage
 from renderer.template.load import load_template
 
 _BACKGROUND: dict[str, threading.Thread] = {}
+# running background ingests: campaign id -> (job store URL, stop signal, local pool)
+_RUNNING: dict[str, tuple[str, threading.Event, LocalPoolExecutor]] = {}
+STOPPED_REASON = "the server stopped before the campaign finished; resume it"
 
 
 def start_campaign(
@@ -94,24 +102,48 @@ def _dispatch_ingest(settings: Settings, store: JobStore, campaign_id: str) -> N
             fail_campaign(store, campaign_id, str(exc))
             raise
         return
-    from renderer.jobs.local import LocalPoolExecutor
+
+    executor, stopping = LocalPoolExecutor(settings), threading.Event()
+    _RUNNING[campaign_id] = (settings.database_url, stopping, executor)
 
     def run() -> None:
-        executor = LocalPoolExecutor(settings)
         background_store = open_store(settings.database_url)
         try:
-            ingest_stored_campaign(settings, campaign_id, executor)
+            ingest_stored_campaign(settings, campaign_id, executor, stop=stopping.is_set)
+            if stopping.is_set():
+                executor.stop()
+                fail_campaign(background_store, campaign_id, STOPPED_REASON)  # resumable
+                return
             executor.drain()
             complete_if_finished(background_store, campaign_id)
         except Exception as exc:  # a database or pool failure: the campaign becomes resumable
             fail_campaign(background_store, campaign_id, f"the campaign stopped: {type(exc).__name__}")
         finally:
+            _RUNNING.pop(campaign_id, None)
             executor.close()
             background_store.close()
 
     thread = threading.Thread(target=run, name=f"tailor-campaign-{campaign_id[:8]}", daemon=True)
     _BACKGROUND[campaign_id] = thread
     thread.start()
+
+
+def stop_background(settings: Settings, timeout_s: float = 30.0) -> None:
+    """A graceful shutdown: every broker-less campaign this process runs on the job store of
+    `settings` stops ingesting within a batch, its pool workers are stopped (their rows stay
+    open), it is marked failed with `STOPPED_REASON` (``/resume`` continues it), and its
+    temporary folder is removed; waits at most `timeout_s` in all."""
+    mine = [cid for cid, (url, _, _) in list(_RUNNING.items()) if url == settings.database_url]
+    for campaign_id in mine:
+        _, stopping, executor = _RUNNING.get(campaign_id) or (None, threading.Event(), None)
+        stopping.set()
+        if executor is not None:
+            executor.stop()  # unblocks an ingest waiting on its chunks in flight
+    deadline = time.monotonic() + timeout_s
+    for campaign_id in mine:
+        thread = _BACKGROUND.get(campaign_id)
+        if thread is not None:
+            thread.join(max(0.0, deadline - time.monotonic()))
 
 
 def wait_for_background(campaign_id: str, timeout_s: float | None = None) -> None:
@@ -121,11 +153,26 @@ def wait_for_background(campaign_id: str, timeout_s: float | None = None) -> Non
         thread.join(timeout_s)
 
 
-def ingest_stored_campaign(settings: Settings, campaign_id: str, executor: Executor) -> IngestStats:
-    """Stream a stored campaign's data file into `executor` (the body of the ingest task). A file
-    or header that cannot be read fails the campaign with the reason."""
+def ingest_stored_campaign(
+    settings: Settings, campaign_id: str, executor: Executor, stop: Callable[[], bool] | None = None
+) -> IngestStats:
+    """Stream a stored campaign's data file into `executor` (the body of the ingest task); it
+    stops early on a cancel or when `stop` answers True. A file or header that cannot be read
+    fails the campaign with the reason."""
     store = open_store(settings.database_url)
     storage = open_storage(settings.storage_url, settings)
+    with bind(campaign_id=campaign_id):
+        return _ingest_stored(settings, store, storage, campaign_id, executor, stop)
+
+
+def _ingest_stored(
+    settings: Settings,
+    store: JobStore,
+    storage: Storage,
+    campaign_id: str,
+    executor: Executor,
+    stop: Callable[[], bool] | None,
+) -> IngestStats:
     try:
         campaign = store.get_campaign(campaign_id)
         if campaign is None:
@@ -134,7 +181,7 @@ def ingest_stored_campaign(settings: Settings, campaign_id: str, executor: Execu
         with tempfile.TemporaryDirectory(prefix="tailor-ingest-") as scratch:
             try:
                 data = source_path(storage, campaign.source_key, Path(scratch))
-                stats = ingest(store, campaign, template, data, executor, settings)
+                stats = ingest(store, campaign, template, data, executor, settings, stop=stop)
             except TailorError as exc:
                 fail_campaign(store, campaign_id, str(exc))
                 return IngestStats()

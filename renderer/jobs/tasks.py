@@ -10,6 +10,7 @@ errors are the row's own and fail it at once.
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from typing import Any
 from renderer.errors import FieldIssue, RenderError, RowError, StorageError, TemplateError
 from renderer.jobs.store import JobStore, open_store
 from renderer.jobs.work import RenderOptions, render_recipient
+from renderer.logs import bind
 from renderer.outputs.images import limit_image_size
 from renderer.settings import Settings
 from renderer.storage import open_storage
@@ -25,6 +27,7 @@ from renderer.storage.base import Storage
 from renderer.template.load import Template, load_template
 
 STORAGE_RETRY_DELAYS_S = (0.5, 2.0, 5.0)
+log = logging.getLogger("tailor.worker")
 
 
 class WorkerStopping(BaseException):
@@ -88,7 +91,20 @@ def worker_context(settings: Settings, *, encoder_threads: int = 1) -> WorkerCon
 def render_chunk(
     context: WorkerContext, campaign_id: str, chunk: list[tuple[int, dict[str, Any]]], overwrite: bool = False
 ) -> ChunkReport:
-    """Render every row of `chunk` that is not finished yet; never raises for a row's problem."""
+    """Render every row of `chunk` that is not finished yet; never raises for a row's problem.
+    Its log lines carry the campaign id."""
+    with bind(campaign_id=campaign_id):
+        report = _render_rows(context, campaign_id, chunk, overwrite)
+        log.debug(
+            "chunk of %d rows: %d done, %d failed, %d quarantined, %d skipped",
+            len(chunk), report.done, report.failed, report.quarantined, report.skipped,
+        )  # fmt: skip
+        return report
+
+
+def _render_rows(
+    context: WorkerContext, campaign_id: str, chunk: list[tuple[int, dict[str, Any]]], overwrite: bool
+) -> ChunkReport:
     from renderer.jobs.campaigns import complete_if_finished
 
     store, report = context.store, ChunkReport()
@@ -172,6 +188,7 @@ def _render_one(
         report.done += 1
         return
     status = store.fail_row(campaign_id, number, error, max_attempts=context.settings.task_max_attempts)
+    log.warning("row %d %s: %s", number, status, error)  # errors name fields and outputs, never values
     report.errors.append(f"row {number}: {error}")
     if status == "quarantined":
         report.quarantined += 1
