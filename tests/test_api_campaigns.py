@@ -110,11 +110,14 @@ def test_rejects_name_rows_and_reasons_never_values(api: ApiServer, rows: list[d
     by_row = {r["row"]: r for r in rejects}
     assert sorted(by_row) == [5, 6, 7, 8]
     assert by_row[5]["field"] == "pay_url"
+    assert by_row[5]["recipient_id"] == "C-900"  # the contract does not mark ids personal
+    assert by_row[6]["recipient_id"] == by_row[8]["recipient_id"] == ""  # no valid id to show
     assert by_row[6]["reason"] == "contains a NUL byte" and by_row[7]["reason"] == "is not valid UTF-8 text"
     assert "header has" in by_row[8]["reason"]
     assert "nota://" not in json.dumps(rejects)
     as_csv = api.client().get(done["rejects_url"], params={"format": "csv"}).text
-    assert as_csv.splitlines()[0] == "row,field,reason" and len(as_csv.splitlines()) == 5
+    assert as_csv.splitlines()[0] == "row,field,reason,recipient_id" and len(as_csv.splitlines()) == 5
+    assert as_csv.splitlines()[1].endswith(",C-900")
 
 
 def test_bad_uploads_are_refused_before_a_campaign_starts(api: ApiServer, rows: list[dict[str, Any]]) -> None:

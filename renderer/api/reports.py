@@ -82,19 +82,22 @@ def results_lines(
     return _csv_chunks(header, map(cells, rows))
 
 
-def _rejects(store: JobStore, campaign_id: str) -> Iterator[tuple[int, str, str]]:
-    refused = ((r.row, r.field, r.reason) for r in store.iter_rejects(campaign_id))
+def _rejects(store: JobStore, campaign_id: str, hide_ids: bool) -> Iterator[tuple[int, str, str, str]]:
+    refused = ((r.row, r.field, r.reason, r.recipient_id or "") for r in store.iter_rejects(campaign_id))
     failed = (
-        (r.row, "(render)", r.error or r.status)
+        (r.row, "(render)", r.error or r.status, r.recipient_id)
         for r in store.iter_results(campaign_id)
         if r.status in ("failed", "quarantined")
     )
-    return heapq.merge(refused, failed, key=lambda item: item[0])
+    merged = heapq.merge(refused, failed, key=lambda item: item[0])
+    return ((row, field, reason, "" if hide_ids else rid) for row, field, reason, rid in merged)
 
 
-def rejects_lines(store: JobStore, campaign_id: str, fmt: str) -> Iterator[str]:
-    """Every refused or failed row: row number, field and reason (never the row's values)."""
-    rejects = _rejects(store, campaign_id)
+def rejects_lines(store: JobStore, campaign_id: str, fmt: str, hide_ids: bool = True) -> Iterator[str]:
+    """Every refused or failed row: row number, field, reason (never the row's values) and the
+    recipient id, empty when `hide_ids` (the contract marks ids personal) or the id was invalid."""
+    rejects = _rejects(store, campaign_id, hide_ids)
+    header = ["row", "field", "reason", "recipient_id"]
     if fmt == "jsonl":
-        return _jsonl_chunks({"row": row, "field": field, "reason": reason} for row, field, reason in rejects)
-    return _csv_chunks(["row", "field", "reason"], ([row, field, reason] for row, field, reason in rejects))
+        return _jsonl_chunks(dict(zip(header, reject, strict=True)) for reject in rejects)
+    return _csv_chunks(header, (list(reject) for reject in rejects))

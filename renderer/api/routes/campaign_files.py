@@ -14,6 +14,7 @@ from renderer.api.models import ErrorOut
 from renderer.api.reports import FORMATS, PageLink, rejects_lines, results_lines
 from renderer.api.routes.campaigns import owned_campaign
 from renderer.api.state import ApiState
+from renderer.errors import TailorError
 from renderer.jobs.schema import CampaignRecord, RowRecord
 
 router = APIRouter(
@@ -63,6 +64,16 @@ def campaign_results(
 def campaign_rejects(
     campaign_id: str, state: State, key: ApiKey, format: Format = "jsonl"
 ) -> StreamingResponse:
-    """Rows refused by validation or failed in rendering: row number, field, reason."""
+    """Rows refused by validation or failed in rendering: row number, field, reason, and the
+    recipient id where the template's contract does not mark ids personal."""
     campaign = owned_campaign(state.store(), campaign_id, key)
-    return _streamed(rejects_lines(state.store(), campaign.id, format), format, f"{campaign.id}-rejects")
+    lines = rejects_lines(state.store(), campaign.id, format, _ids_are_personal(state, campaign))
+    return _streamed(lines, format, f"{campaign.id}-rejects")
+
+
+def _ids_are_personal(state: ApiState, campaign: CampaignRecord) -> bool:
+    try:
+        contract = state.template(campaign.template).manifest.contract
+    except TailorError:  # the template is gone or broken: show no id
+        return True
+    return contract.fields[contract.recipient_id].personal
