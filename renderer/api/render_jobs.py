@@ -78,7 +78,7 @@ class Outcome:
 def shows_recipient(template: Template) -> bool:
     """Whether events may carry the recipient id (the contract does not mark it personal)."""
     contract = template.manifest.contract
-    return not contract.fields[contract.recipient_id].personal
+    return not contract.ids_are_personal
 
 
 def new_secret() -> str:

@@ -317,7 +317,7 @@ def validate_campaign(spec: CampaignSpec, settings: Settings) -> CampaignStats:
             with (spec.report_dir / "validation-rejects.csv").open(
                 "w", encoding="utf-8", newline=""
             ) as handle:
-                hide_ids = template.manifest.contract.fields[template.manifest.contract.recipient_id].personal
+                hide_ids = template.manifest.contract.ids_are_personal
                 _write_rejects(store, campaign.id, RejectsWriter(handle), hide_ids)
         finally:
             store.close()
@@ -376,7 +376,7 @@ def write_reports(store: JobStore, campaign_id: str, report_dir: Path, template:
     personal), streamed from the job store in row order."""
     report_dir.mkdir(parents=True, exist_ok=True)
     contract = template.manifest.contract
-    hide_ids = contract.fields[contract.recipient_id].personal
+    hide_ids = contract.ids_are_personal
     with (report_dir / "manifest.jsonl").open("w", encoding="utf-8") as manifest:
         for row in store.iter_results(campaign_id):
             if row.status == "done":

@@ -127,6 +127,11 @@ class Contract(Strict):
     default_locale: str = "en_US"
     fields: dict[str, FieldSpec]
 
+    @property
+    def ids_are_personal(self) -> bool:
+        """Whether the recipient id is personal data (then reports and logs never show it)."""
+        return self.fields[self.recipient_id].personal
+
     @field_validator("fields")
     @classmethod
     def _field_names(cls, fields: dict[str, FieldSpec]) -> dict[str, FieldSpec]:

@@ -76,4 +76,4 @@ def _ids_are_personal(state: ApiState, campaign: CampaignRecord) -> bool:
         contract = state.template(campaign.template).manifest.contract
     except TailorError:  # the template is gone or broken: show no id
         return True
-    return contract.fields[contract.recipient_id].personal
+    return contract.ids_are_personal
