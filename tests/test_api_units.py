@@ -90,11 +90,17 @@ def test_results_and_rejects_csv_are_formula_safe(store: JobStore) -> None:
     exact = [json.loads(line) for line in "".join(results_lines(store, campaign, "jsonl")).splitlines()]
     assert exact[0]["recipient_id"] == "=HYPERLINK(evil)"  # JSON Lines stay exact
     rejects = list(csv.reader(io.StringIO("".join(rejects_lines(store, campaign.id, "csv")))))
-    assert rejects == [
-        ["row", "field", "reason"],
-        ["3", "(render)", "'-broken: microsite output"],
-        ["4", "pay_url", "'@is not a valid URL"],
+    assert rejects == [  # ids hidden by default (as for a contract that marks them personal)
+        ["row", "field", "reason", "recipient_id"],
+        ["3", "(render)", "'-broken: microsite output", ""],
+        ["4", "pay_url", "'@is not a valid URL", ""],
     ]
+    store.add_rows(campaign.id, [(5, "+SUM(A1)")])
+    store.start_row(campaign.id, 5)
+    store.fail_row(campaign.id, 5, "pdf output: broken", max_attempts=1)
+    shown = list(csv.reader(io.StringIO("".join(rejects_lines(store, campaign.id, "csv", hide_ids=False)))))
+    assert shown[1][3] == "C-3" and shown[2][3] == ""  # a reject stores an id only when valid
+    assert shown[3] == ["5", "(render)", "pdf output: broken", "'+SUM(A1)"]  # ids are neutralised too
 
 
 def test_upload_names_and_outputs_are_parsed_safely() -> None:
