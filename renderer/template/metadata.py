@@ -12,7 +12,7 @@ a recipient; where a fragment cannot be parsed alone it assumes the widest readi
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from jinja2 import TemplateSyntaxError, meta, nodes
@@ -96,11 +96,14 @@ def _fragment_refs(env: ImmutableSandboxedEnvironment, fragment: str, texts: fro
 
 
 def _file_leaks(
-    env: ImmutableSandboxedEnvironment, manifest: Manifest, source: str, file: str
+    env: ImmutableSandboxedEnvironment,
+    manifest: Manifest,
+    source: str,
+    file: str,
+    fields_of: Callable[[Refs], frozenset[str]],
 ) -> Iterator[MetadataLeak]:
     texts = frozenset(key for table in manifest.text.values() for key in table)
     bound = _locals(env.parse(source), texts)
-    fields_of = fields_reader(manifest)
     personal = personal_fields(manifest.contract)
     drawings = [span.span() for span in _SVG.finditer(source)]
     for match in _ELEMENT.finditer(source):
@@ -114,9 +117,16 @@ def _file_leaks(
             yield MetadataLeak(file, line, _describe(element), tuple(sorted(read)))
 
 
-def metadata_leaks(env: ImmutableSandboxedEnvironment, manifest: Manifest, entry: str) -> list[MetadataLeak]:
+def metadata_leaks(
+    env: ImmutableSandboxedEnvironment,
+    manifest: Manifest,
+    entry: str,
+    fields_of: Callable[[Refs], frozenset[str]] | None = None,
+) -> list[MetadataLeak]:
     """Every metadata element (``<title>``, ``<meta>``) of the entry `entry` and of the files it
-    includes, imports or extends (through `env`'s loader) that reads a personal field."""
+    includes, imports or extends (through `env`'s loader) that reads a personal field; `fields_of`
+    is the manifest's `fields_reader` when the caller has one (building it parses every snippet)."""
+    fields_of = fields_of or fields_reader(manifest)
     leaks: list[MetadataLeak] = []
     pending, seen = [entry], set[str]()
     while pending and len(seen) < _MAX_FILES:
@@ -125,7 +135,7 @@ def metadata_leaks(env: ImmutableSandboxedEnvironment, manifest: Manifest, entry
             continue
         seen.add(name)
         source, filename, _uptodate = env.loader.get_source(env, name)
-        leaks.extend(_file_leaks(env, manifest, source, filename or name))
+        leaks.extend(_file_leaks(env, manifest, source, filename or name, fields_of))
         pending.extend(ref for ref in meta.find_referenced_templates(env.parse(source)) if ref)
     return leaks
 
@@ -134,8 +144,9 @@ def check_metadata(env: ImmutableSandboxedEnvironment, manifest: Manifest) -> No
     """Raise TemplateError (file, line, element and field names) at the first metadata element of
     the microsite or PDF entry that reads a personal field."""
     entries = [output.entry for output in (manifest.outputs.microsite, manifest.outputs.pdf) if output]
+    fields_of = fields_reader(manifest)  # once for every entry
     for entry in entries:
-        for leak in metadata_leaks(env, manifest, entry):
+        for leak in metadata_leaks(env, manifest, entry, fields_of):
             raise TemplateError(
                 f"{leak.element} reads the personal field {', '.join(leak.fields)}: document metadata "
                 "(a page's <title> and <meta> tags, a PDF's Title, Author, Subject, Keywords and XMP) "
