@@ -27,7 +27,10 @@ _CONTEXT: dict[str, contextvars.ContextVar[str | None]] = {
     key: contextvars.ContextVar(f"tailor_{key}", default=None) for key in CONTEXT_KEYS
 }
 _HANDLER_NAME = "tailor"
-QUIET = ("alembic",)
+# Libraries whose INFO lines are their own progress, not the operator's: every job store open
+# would log its migration context, every PDF WeasyPrint's seven layout steps (errors still pass,
+# and document.py reads WeasyPrint's image errors from its logger).
+QUIET = ("alembic", "weasyprint", "fontTools")
 
 
 @contextmanager
@@ -118,6 +121,6 @@ def configure_logging(log_format: str = "text", level: str = "INFO") -> logging.
     handler.addFilter(ContextFilter())
     root.addHandler(handler)
     root.setLevel(level.upper())
-    for name in QUIET:  # every job store open would log its migration context
+    for name in QUIET:
         logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
     return handler

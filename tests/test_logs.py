@@ -68,6 +68,16 @@ def test_worker_log_lines_are_json_with_the_campaign_id(tmp_path: Path) -> None:
     assert "alembic" not in result.stderr, "job store opens are not logged"
 
 
+def test_a_pdf_campaign_logs_no_library_progress(tmp_path: Path) -> None:
+    data = tmp_path / "r.csv"
+    assert _tailor(tmp_path, "sample-data", "bill-summary", "--rows", "3", "--out", str(data)).returncode == 0
+    args = ("campaign", "bill-summary", str(data), "--out", str(tmp_path / "o"), "--outputs", "pdf")
+    result = _tailor(tmp_path, *args, TAILOR_WORKERS="1")
+    assert result.returncode == 0, result.stderr
+    assert "3 rendered, 0 rejected, 0 failed" in result.stdout
+    assert "weasyprint" not in result.stderr.lower(), "WeasyPrint's layout steps are not the operator's"
+
+
 def test_api_json_logs_carry_the_request_id_and_no_personal_value(tmp_path: Path) -> None:
     port, database = free_port(), f"sqlite:///{tmp_path / 'jobs.db'}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("TAILOR_")}
