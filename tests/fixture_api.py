@@ -131,6 +131,14 @@ def serve(settings: Settings, sock: socket.socket, *, key: bool = True) -> Itera
         sock.close()
 
 
+@contextmanager
+def private_api(folder: Path) -> Iterator[ApiServer]:
+    """A running API whose webhooks may reach loopback receivers (``webhook_allow_private``)."""
+    sock = bound_socket()
+    with serve(api_settings(folder, port_of(sock), webhook_allow_private=True), sock) as running:
+        yield running
+
+
 @pytest.fixture(scope="module", name="api")
 def api_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
     """One API server for the test module (SQLite, local storage, workers=2, no broker)."""

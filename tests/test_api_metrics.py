@@ -14,6 +14,7 @@ from fixture_api import (  # noqa: F401
     api_settings,
     bound_socket,
     port_of,
+    private_api,
     receiver_fixture,
     serve,
     wait_for,
@@ -26,9 +27,7 @@ from renderer.api.render_pool import RenderPool
 @pytest.fixture(scope="module", name="api")
 def private_api_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
     """One API server for the module that may deliver webhooks to loopback receivers."""
-    sock = bound_socket()
-    settings = api_settings(tmp_path_factory.mktemp("api"), port_of(sock), webhook_allow_private=True)
-    with serve(settings, sock) as running:
+    with private_api(tmp_path_factory.mktemp("api")) as running:
         yield running
 
 

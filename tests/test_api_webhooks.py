@@ -23,6 +23,7 @@ from fixture_api import (  # noqa: F401
     csv_bytes,
     make_api_fixture,
     port_of,
+    private_api,
     receiver_fixture,
     sample_rows,
     serve,
@@ -45,9 +46,7 @@ from renderer.settings import Settings, load_settings
 @pytest.fixture(scope="module", name="api")
 def private_api_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
     """One API server for the module that may deliver to loopback receivers."""
-    sock = bound_socket()
-    settings = api_settings(tmp_path_factory.mktemp("api"), port_of(sock), webhook_allow_private=True)
-    with serve(settings, sock) as running:
+    with private_api(tmp_path_factory.mktemp("api")) as running:
         yield running
 
 

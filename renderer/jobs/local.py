@@ -304,14 +304,7 @@ def validate_campaign(spec: CampaignSpec, settings: Settings) -> CampaignStats:
     with tempfile.TemporaryDirectory(prefix="tailor-validate-") as scratch:
         store = open_store(f"sqlite:///{Path(scratch) / 'validate.db'}")
         try:
-            campaign, _ = create_campaign(
-                store,
-                template,
-                list(spec.outputs),
-                f"file://{spec.data.resolve()}",
-                campaign_id=spec.campaign,
-                source_format=spec.source_format,
-            )
+            campaign = _create_from_spec(store, template, spec)
             _copy_ingest(ingest(store, campaign, template, spec.data, DiscardExecutor(), settings), stats)
             spec.report_dir.mkdir(parents=True, exist_ok=True)
             with (spec.report_dir / "validation-rejects.csv").open(
@@ -324,6 +317,18 @@ def validate_campaign(spec: CampaignSpec, settings: Settings) -> CampaignStats:
     return stats
 
 
+def _create_from_spec(store: JobStore, template: Template, spec: CampaignSpec) -> CampaignRecord:
+    campaign, _ = create_campaign(
+        store,
+        template,
+        list(spec.outputs),
+        f"file://{spec.data.resolve()}",
+        campaign_id=spec.campaign,
+        source_format=spec.source_format,
+    )
+    return campaign
+
+
 def _open_campaign(
     store: JobStore, template: Template, spec: CampaignSpec, settings: Settings, stats: CampaignStats
 ) -> CampaignRecord:
@@ -332,15 +337,7 @@ def _open_campaign(
         store.delete_campaign(spec.campaign)
         existing = None
     if existing is None:
-        campaign, _ = create_campaign(
-            store,
-            template,
-            list(spec.outputs),
-            f"file://{spec.data.resolve()}",
-            campaign_id=spec.campaign,
-            source_format=spec.source_format,
-        )
-        return campaign
+        return _create_from_spec(store, template, spec)
     if existing.template != template.name or tuple(existing.outputs) != tuple(dict.fromkeys(spec.outputs)):
         raise RenderError(
             f"campaign {spec.campaign!r} already ran with template {existing.template!r} and outputs "
