@@ -19,10 +19,10 @@ from pathlib import Path
 
 from bench.common import sample_csv
 from renderer.jobs.local import CampaignSpec, run_campaign
-from renderer.jobs.work import render_recipient
+from renderer.outputs.load import load_template
+from renderer.outputs.render import render_recipient
 from renderer.settings import load_settings
 from renderer.storage import LocalStorage
-from renderer.template.load import load_template
 
 TARGETS = {"microsite": 1000.0, "pdf": 20.0}
 

@@ -24,7 +24,9 @@ from pathlib import Path
 
 from bench.common import sample_csv
 from renderer.jobs.local import CampaignSpec, run_campaign
-from renderer.jobs.work import RenderOptions, render_recipient
+from renderer.outputs.kind import RenderOptions
+from renderer.outputs.load import Template, load_template
+from renderer.outputs.render import render_recipient
 from renderer.outputs.video import ffmpeg
 from renderer.outputs.video.audio import EspeakTTS
 from renderer.outputs.video.layers import draw_layer
@@ -33,7 +35,6 @@ from renderer.outputs.video.scenes import resolve_scenes, time_scenes
 from renderer.outputs.video.segments import compose_frames
 from renderer.settings import load_settings
 from renderer.storage import LocalStorage
-from renderer.template.load import Template, load_template
 from renderer.template.resolve import resolve
 
 SHARED = {"intro", "outro", "tips-basic", "tips-plus", "tips-green"}

@@ -26,14 +26,15 @@ from renderer.data.dialect import SourceFormat
 from renderer.data.synthetic import synthetic_rows
 from renderer.errors import TailorError
 from renderer.jobs.local import CampaignSpec, CampaignStats, run_campaign, validate_campaign
-from renderer.jobs.work import RenderOptions, check_outputs, output_entries, render_recipient
 from renderer.logs import configure_logging
 from renderer.outputs.images import limit_image_size
+from renderer.outputs.kind import RenderOptions
+from renderer.outputs.load import Template, load_template
+from renderer.outputs.render import check_outputs, output_entries, render_recipient
 from renderer.settings import Settings, load_settings
 from renderer.storage import MemoryStorage
 from renderer.storage.base import Storage
 from renderer.storage.keys import campaign_key
-from renderer.template.load import Template, load_template
 from renderer.template.locale import parse_locale
 
 app = typer.Typer(
@@ -100,7 +101,7 @@ def validate(template: Annotated[str, typer.Argument(help="Template name or fold
     table.add_column("check")
     table.add_column("result")
     table.add_row("manifest, contract, entries, expressions, static assets", "[green]ok[/]")
-    outputs = [name for name in ("microsite", "pdf") if getattr(loaded.manifest.outputs, name)]
+    outputs = [name for name in loaded.manifest.outputs.offered() if name != "video"]
     problems: list[str] = []
     if not loaded.samples:
         table.add_row("samples", "[yellow]none in samples/[/]")
@@ -198,7 +199,7 @@ def render(
         recipient = loaded.validator.validate(raw)
         keys = render_recipient(
             loaded, recipient, chosen, storage, campaign, RenderOptions.from_settings(settings, draft=draft)
-        )
+        ).to_record()
     except TailorError as exc:
         raise _fail(exc) from None
     for name, key in output_entries(keys).items():

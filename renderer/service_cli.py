@@ -17,8 +17,9 @@ import typer
 from renderer.cli import _fail, _settings, app, console, out
 from renderer.errors import TailorError
 from renderer.logs import configure_logging
+from renderer.outputs.load import load_template
 from renderer.settings import Settings, served_url
-from renderer.template.load import MANIFEST, load_template
+from renderer.template.faults import MANIFEST
 
 keys = typer.Typer(help="Manage API keys (stored hashed; a key is shown once).", no_args_is_help=True)
 app.add_typer(keys, name="api-key")

@@ -17,9 +17,9 @@ from fixture_s3 import (  # noqa: F401
     s3_storage,
 )
 
+from renderer.outputs.load import Template, load_template
 from renderer.settings import PROJECT_ROOT, Settings, load_settings
 from renderer.storage import LocalStorage
-from renderer.template.load import Template, load_template
 
 SAMPLE_LOCALES = ["de-DE", "en-US", "fa-IR", "id-ID", "it-IT", "tr-TR"]
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
@@ -55,14 +55,14 @@ def rendered_samples(bill: Template, tmp_path_factory: pytest.TempPathFactory) -
 
     Returns sample name -> the recipient's output folder (holding index.html and bill.pdf).
     """
-    from renderer.jobs.work import render_recipient
+    from renderer.outputs.render import render_recipient
 
     root = tmp_path_factory.mktemp("samples")
     storage = LocalStorage(root)
     folders = {}
     for name, raw in bill.samples.items():
         recipient = bill.validator.validate(raw)
-        keys = render_recipient(bill, recipient, ["microsite", "pdf"], storage, "samples")
+        keys = render_recipient(bill, recipient, ["microsite", "pdf"], storage, "samples").to_record()
         folders[name] = storage.path(keys["microsite"]).parent
     return folders
 

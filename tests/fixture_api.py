@@ -32,8 +32,8 @@ from renderer.api import create_app
 from renderer.api.keys import create_key
 from renderer.data.synthetic import synthetic_rows
 from renderer.jobs.store import open_store
+from renderer.outputs.load import load_template
 from renderer.settings import Settings, load_settings
-from renderer.template.load import load_template
 
 START_TIMEOUT_S = 30.0
 

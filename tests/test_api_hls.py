@@ -19,9 +19,10 @@ from fixture_s3 import REGION
 
 from renderer.api.links import api_campaign
 from renderer.jobs.store import open_store
-from renderer.jobs.work import RenderOptions, render_recipient
+from renderer.outputs.kind import RenderOptions
+from renderer.outputs.load import load_template
+from renderer.outputs.render import render_recipient
 from renderer.storage import open_storage
-from renderer.template.load import load_template
 
 pytestmark = [pytest.mark.video, pytest.mark.slow]
 
@@ -40,7 +41,7 @@ def _render_video_job(api: ApiServer) -> dict[str, Any]:
         job = store.create_render_job(template.name, "US-1001", ["video"], api_key_id=key.id)
         keys = render_recipient(
             template, recipient, ["video"], storage, api_campaign(key.id), RenderOptions()
-        )
+        ).to_record()
         assert store.finish_render_job(job.id, keys)
     finally:
         store.close()

@@ -12,9 +12,10 @@ import pytest
 from renderer.api.links import api_campaign
 from renderer.api.routes.recipients import erase
 from renderer.jobs.store import JobStore, open_store
-from renderer.jobs.work import CACHE_ENTRY, RenderOptions, render_recipient
+from renderer.outputs.kind import RenderOptions
+from renderer.outputs.load import Template
+from renderer.outputs.render import RecipientOutputs, render_recipient
 from renderer.storage import LocalStorage
-from renderer.template.load import Template
 
 pytestmark = [pytest.mark.video, pytest.mark.slow]
 DRAFT = RenderOptions(draft=True)  # the same scenes and cache, a quarter of the pixels
@@ -34,13 +35,13 @@ def _render_job(
     """What a background render job does: render the recipient's video, record its keys."""
     recipient = bill.validator.validate(raw)
     job = store.create_render_job(bill.name, str(raw["customer_id"]), ["video"], api_key_id=key_id)
-    keys = render_recipient(bill, recipient, ["video"], storage, api_campaign(key_id), DRAFT)
+    keys = render_recipient(bill, recipient, ["video"], storage, api_campaign(key_id), DRAFT).to_record()
     assert store.finish_render_job(job.id, keys)
     return keys
 
 
 def _cache(keys: dict[str, str]) -> dict[str, str]:
-    return {name.removeprefix(CACHE_ENTRY): key for name, key in keys.items() if name.startswith(CACHE_ENTRY)}
+    return dict(RecipientOutputs.from_record(keys).cache)
 
 
 def test_erasure_deletes_personal_cache_objects_and_keeps_shared_ones(

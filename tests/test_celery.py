@@ -203,7 +203,7 @@ def test_an_api_video_render_job_runs_on_a_celery_worker(cluster: tuple[Settings
     settings, store, workers = cluster
     workers.start()
     sample = {"customer_id": "JOB-1"}
-    from renderer.template.load import load_template
+    from renderer.outputs.load import load_template
 
     raw = {**load_template("bill-summary", settings).samples["en-US"], **sample}
     job = store.create_render_job("bill-summary", "JOB-1", ["microsite", "video"])

@@ -24,11 +24,12 @@ from conftest import SAMPLE_LOCALES
 from pypdf import PdfReader
 
 from renderer.errors import TemplateError
-from renderer.jobs.work import RenderOptions, render_recipient
+from renderer.outputs.kind import RenderOptions
+from renderer.outputs.load import Template, load_template
+from renderer.outputs.render import render_recipient
 from renderer.settings import PROJECT_ROOT, Settings
 from renderer.storage import LocalStorage
-from renderer.template.load import Template, load_template
-from renderer.template.personal import personal_fields
+from renderer.template.refs import personal_fields
 
 SOURCE = PROJECT_ROOT / "templates" / "bill-summary"
 
@@ -93,7 +94,7 @@ def test_video_container_tags_hold_no_personal_value(bill: Template, tmp_path: P
     raw = bill.samples["en-US"]  # its greeting plays a recorded clip chosen by the first name
     storage = LocalStorage(tmp_path)
     options = RenderOptions(draft=True)
-    keys = render_recipient(bill, bill.validator.validate(raw), ["video"], storage, "c", options)
+    keys = render_recipient(bill, bill.validator.validate(raw), ["video"], storage, "c", options).to_record()
     command = ["ffprobe", "-v", "error", "-show_entries", "format_tags:stream_tags", "-of", "json"]
     command.append(str(storage.path(keys["video"])))
     probe = subprocess.run(command, capture_output=True, text=True, check=True, timeout=60)

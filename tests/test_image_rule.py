@@ -13,11 +13,12 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from renderer.jobs.work import RenderOptions, RowResult, render_row
+from renderer.jobs.work import RowResult, render_row
 from renderer.outputs.images import limit_image_size
+from renderer.outputs.kind import RenderOptions
+from renderer.outputs.load import Template, load_template
 from renderer.settings import PROJECT_ROOT, Settings
 from renderer.storage import LocalStorage
-from renderer.template.load import Template, load_template
 
 pytestmark = pytest.mark.pdf
 LIMIT = "is over the image pixel limit of 40,000,000 pixels (TAILOR_MAX_IMAGE_PIXELS)"

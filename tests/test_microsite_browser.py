@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
+from renderer.outputs.load import Template
 from renderer.settings import PROJECT_ROOT
-from renderer.template.load import Template
 from tests.conftest import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = pytest.mark.browser

@@ -13,23 +13,24 @@ from renderer.api.links import mint_links
 from renderer.api.reports import results_lines
 from renderer.jobs.local import write_reports
 from renderer.jobs.store import open_store
-from renderer.jobs.work import output_entries
+from renderer.outputs.load import Template
+from renderer.outputs.registry import TemplateManifest
+from renderer.outputs.render import output_entries
 from renderer.outputs.video import segments
 from renderer.outputs.video.audio import Narration
 from renderer.outputs.video.ffmpeg import EncodeSettings
+from renderer.outputs.video.personal import personal_scenes, scene_fields
 from renderer.outputs.video.render import personal_cache
 from renderer.outputs.video.scenes import resolve_scenes, time_scenes
 from renderer.settings import Settings
 from renderer.storage import MemoryStorage
-from renderer.template.load import Template
-from renderer.template.models import Manifest
-from renderer.template.personal import personal_fields, personal_scenes, scene_fields
+from renderer.template.refs import personal_fields
 from renderer.template.resolve import resolve
 
 BOX = {"x": 0, "y": 0, "w": 100, "h": 50}
 
 
-def _manifest(scenes: list[dict[str, Any]], **extra: Any) -> Manifest:
+def _manifest(scenes: list[dict[str, Any]], **extra: Any) -> TemplateManifest:
     fields = {
         "id": {"type": "string", "required": True},
         "name": {"type": "string", "personal": True},
@@ -41,7 +42,7 @@ def _manifest(scenes: list[dict[str, Any]], **extra: Any) -> Manifest:
         "open_rows": {"type": "list", "items": {"v": {"type": "decimal"}}},
         "locale": {"type": "locale"},
     }
-    return Manifest.model_validate(
+    return TemplateManifest.model_validate(
         {
             "name": "t",
             "title": "t",

@@ -25,12 +25,12 @@ from renderer.cli import app
 from renderer.jobs.retention import RetentionTask, purge_retention
 from renderer.jobs.schema import Campaign, RenderJob
 from renderer.jobs.store import JobStore, open_store
-from renderer.jobs.work import render_recipient
+from renderer.outputs.load import Template, load_template
+from renderer.outputs.render import render_recipient
 from renderer.settings import PROJECT_ROOT, Settings
 from renderer.storage import LocalStorage
 from renderer.storage.base import Storage
 from renderer.storage.keys import campaign_key
-from renderer.template.load import Template, load_template
 
 POLICY = {"bill-summary": 30}
 NOW = datetime.now(UTC)
@@ -79,7 +79,7 @@ def _campaign(
     for row, sample in enumerate(samples, 2):
         keys = render_recipient(
             bill, bill.validator.validate(bill.samples[sample]), ["microsite"], storage, name
-        )
+        ).to_record()
         cache = f"cache/segments/{name}-{row}.mp4"  # as a video row records its personal segments
         storage.put(cache, b"segment")
         assert store.finish_row(campaign.id, row, {**keys, "cache:segment:greeting": cache})
@@ -102,7 +102,9 @@ def _job(store: JobStore, storage: Storage, bill: Template, key_id: str, sample:
     """A one-off render job of `sample` (microsite) under API key `key_id`, finished `days` ago."""
     raw = bill.samples[sample]
     job = store.create_render_job(bill.name, raw["customer_id"], ["microsite"], api_key_id=key_id)
-    keys = render_recipient(bill, bill.validator.validate(raw), ["microsite"], storage, api_campaign(key_id))
+    keys = render_recipient(
+        bill, bill.validator.validate(raw), ["microsite"], storage, api_campaign(key_id)
+    ).to_record()
     assert store.finish_render_job(job.id, keys)
     store.create_recipient_link(bill.name, api_campaign(key_id), raw["customer_id"], 86_400)
     _age(store, RenderJob, job.id, days)

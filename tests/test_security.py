@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from renderer.jobs.work import render_recipient
 from renderer.outputs import document
 from renderer.outputs.document import RefusedURL, TemplateAssetFetcher
+from renderer.outputs.load import Template
+from renderer.outputs.render import render_recipient
 from renderer.storage import LocalStorage
-from renderer.template.load import Template
 from tests.test_document import pdf_text
 
 HOSTILE = {
@@ -36,7 +36,7 @@ def hostile_outputs(bill: Template, tmp_path_factory: pytest.TempPathFactory) ->
     try:
         recipient = bill.validator.validate({**bill.samples["en-US"], **HOSTILE})
         storage = LocalStorage(tmp_path_factory.mktemp("hostile"))
-        keys = render_recipient(bill, recipient, ["microsite", "pdf"], storage, "hostile")
+        keys = render_recipient(bill, recipient, ["microsite", "pdf"], storage, "hostile").to_record()
     finally:
         TemplateAssetFetcher.fetch = original  # type: ignore[method-assign]
     return storage.path(keys["microsite"]).parent, fetched

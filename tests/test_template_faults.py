@@ -14,10 +14,10 @@ from broken import broken_copy, edit, line_of, run_cli
 from fixture_api import ApiServer, make_api_fixture  # noqa: F401
 
 from renderer.errors import TemplateError
-from renderer.jobs.work import render_recipient
+from renderer.outputs.load import load_template
+from renderer.outputs.render import render_recipient
 from renderer.settings import Settings
 from renderer.storage import MemoryStorage
-from renderer.template.load import load_template
 
 GREETING = "<h1>{{ t('greeting') }}</h1>"
 ESCAPES = {

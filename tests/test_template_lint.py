@@ -13,8 +13,8 @@ from broken import broken_copy, edit, line_of, run_cli
 from fixture_api import ApiServer, make_api_fixture  # noqa: F401
 
 from renderer.errors import TemplateError
+from renderer.outputs.load import load_template
 from renderer.settings import Settings
-from renderer.template.load import load_template
 
 LONG = 1_000_001
 STREET = "    street: {type: string, max_length: 120, personal: true, synth: street}"

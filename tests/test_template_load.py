@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 
 from renderer.errors import AssetError, TemplateError
+from renderer.outputs.load import load_template
+from renderer.outputs.microsite import MICROSITE
+from renderer.outputs.render import prepared_output
 from renderer.settings import PROJECT_ROOT, Settings
-from renderer.template.load import load_template
 
 SOURCE = PROJECT_ROOT / "templates" / "bill-summary"
 
@@ -45,7 +47,9 @@ def _line_of(path: Path, needle: str) -> int:
 def test_the_sample_template_loads(settings: Settings) -> None:
     template = load_template("bill-summary", settings)
     assert sorted(template.samples) == ["de-DE", "en-US", "fa-IR", "id-ID", "it-IT", "tr-TR"]
-    assert {asset.hashed_name.split(".")[0] for asset in template.static.values()} == {
+    assert {
+        asset.hashed_name.split(".")[0] for asset in prepared_output(template, MICROSITE).static.values()
+    } == {
         "site",
         "bill",
         "logo",

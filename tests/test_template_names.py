@@ -11,8 +11,8 @@ import pytest
 from broken import broken_copy, edit, line_of, run_cli
 
 from renderer.errors import TemplateError
+from renderer.outputs.load import load_template
 from renderer.settings import Settings
-from renderer.template.load import load_template
 
 INTRO_LOGO = 'src: "@assets/brand/logo-white.png", box: {x: 492, y: 250'
 

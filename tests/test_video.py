@@ -13,7 +13,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from renderer.jobs.work import RenderOptions, render_recipient, render_row
+from renderer.jobs.work import render_row
+from renderer.outputs.kind import RenderOptions
+from renderer.outputs.load import Template, load_template
+from renderer.outputs.render import render_recipient
 from renderer.outputs.video import ffmpeg
 from renderer.outputs.video.audio import EspeakTTS, mix_args
 from renderer.outputs.video.render import VideoOptions, asset_opener, encode_settings
@@ -21,7 +24,6 @@ from renderer.outputs.video.scenes import TimedScene, resolve_scenes, time_scene
 from renderer.outputs.video.segments import compose_frames
 from renderer.settings import PROJECT_ROOT, Settings
 from renderer.storage import LocalStorage
-from renderer.template.load import Template, load_template
 from renderer.template.resolve import resolve
 from tests.conftest import CHROMIUM, CHROMIUM_ARGS
 
@@ -85,7 +87,7 @@ def rendered(bill: Template, tmp_path_factory: pytest.TempPathFactory) -> dict[s
         before = ffmpeg.ENCODER_RUNS["count"]
         keys = render_recipient(
             bill, bill.validator.validate(recipient), ["microsite", "video"], storage, "vid"
-        )
+        ).to_record()
         counts.append(ffmpeg.ENCODER_RUNS["count"] - before)
         folders[recipient["customer_id"]] = storage.path(keys["video"]).parent
     return {"storage": storage, "folders": folders, "counts": counts, "recipients": (first, second)}

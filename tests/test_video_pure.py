@@ -9,21 +9,22 @@ from PIL import Image, ImageDraw, ImageFont
 
 from renderer.cache import segment_cache_key
 from renderer.errors import RenderError
+from renderer.outputs.load import Template
 from renderer.outputs.video import ffmpeg
 from renderer.outputs.video.audio import Cue, caption_cues, srt, webvtt
 from renderer.outputs.video.ffmpeg import EncodeSettings
-from renderer.outputs.video.layers import HIDDEN, layer_state
+from renderer.outputs.video.layers.base import ResolvedLayer
+from renderer.outputs.video.layers.motion import HIDDEN, layer_state
+from renderer.outputs.video.layers.text import TextLayer
 from renderer.outputs.video.scenes import (
     AUTO_PADDING_S,
-    ResolvedLayer,
     ResolvedScene,
     resolve_scenes,
     time_scenes,
 )
 from renderer.outputs.video.segments import segment_key
+from renderer.outputs.video.spec import Background
 from renderer.outputs.video.text import fit_text, font_file, load_font, text_direction
-from renderer.template.load import Template
-from renderer.template.models import Background, TextLayer
 from renderer.template.resolve import resolve
 
 SETTINGS = EncodeSettings(1280, 720, 30)

@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
 from renderer.jobs.store import JobStore
-from renderer.jobs.work import output_entries
+from renderer.outputs.render import output_entries
 from renderer.settings import Settings
 from renderer.storage import LocalStorage, MemoryStorage
 from renderer.storage.base import Storage

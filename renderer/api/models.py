@@ -7,9 +7,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, WithJsonSchema
 
+from renderer.outputs.registry import OUTPUT_KINDS
+
 Event = Literal["render.completed", "render.failed", "campaign.completed", "campaign.failed"]
 # Checked against the template (unknown or not offered: 422 invalid_outputs); at least one.
-OutputName = Annotated[str, WithJsonSchema({"type": "string", "enum": ["microsite", "pdf", "video"]})]
+OutputName = Annotated[str, WithJsonSchema({"type": "string", "enum": list(OUTPUT_KINDS)})]
 Outputs = Annotated[list[OutputName], Field(min_length=1)]
 
 

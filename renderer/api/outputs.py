@@ -4,16 +4,13 @@ from __future__ import annotations
 
 from renderer.api.errors import ApiError
 from renderer.errors import RenderError
-from renderer.jobs.work import check_outputs
-from renderer.template.load import Template
-
-OUTPUT_ORDER = ("microsite", "pdf", "video")
+from renderer.outputs.load import Template
+from renderer.outputs.render import check_outputs
 
 
 def offered_outputs(template: Template) -> list[str]:
-    """The outputs a template offers, in a stable order."""
-    offered = template.manifest.outputs
-    return [name for name in OUTPUT_ORDER if getattr(offered, name) is not None]
+    """The outputs a template offers, in the registry's order."""
+    return template.manifest.outputs.offered()
 
 
 def choose_outputs(template: Template, asked: list[str] | None) -> list[str]:

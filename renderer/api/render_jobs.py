@@ -24,13 +24,14 @@ from renderer.api.store_queries import render_hook_ids
 from renderer.errors import TailorError, TemplateError
 from renderer.jobs.schema import RenderJobRecord
 from renderer.jobs.store import JobStore, open_store
-from renderer.jobs.work import RenderOptions, render_recipient
 from renderer.logs import bind
 from renderer.outputs.images import limit_image_size
+from renderer.outputs.kind import RenderOptions
+from renderer.outputs.load import Template, load_template
+from renderer.outputs.render import render_recipient
 from renderer.settings import Settings
 from renderer.storage import open_storage
 from renderer.storage.base import Storage
-from renderer.template.load import Template, load_template
 
 log = logging.getLogger("tailor.api")
 
@@ -112,7 +113,7 @@ def run_render_job(
         campaign = api_campaign(job.api_key_id)
         keys = render_recipient(
             template, recipient, list(job.outputs), storage, campaign, options, durations=durations
-        )
+        ).to_record()
     except Exception as exc:
         outcome.failure(job, exc, show)
         if not isinstance(exc, TailorError):

@@ -28,13 +28,14 @@ from renderer.errors import (
     TailorError,
     TemplateError,
 )
-from renderer.jobs.work import RenderOptions, render_recipient
 from renderer.logs import configure_logging
 from renderer.outputs.images import limit_image_size
+from renderer.outputs.kind import RenderOptions
+from renderer.outputs.load import load_template
+from renderer.outputs.render import render_recipient
 from renderer.settings import Settings
 from renderer.storage import open_storage
 from renderer.storage.deadline import storage_deadline
-from renderer.template.load import load_template
 
 log = logging.getLogger("tailor.api")
 _WORKER: dict[str, Any] = {}
@@ -75,7 +76,7 @@ def render_in_worker(
         with storage_deadline(deadline_at):
             keys = render_recipient(
                 template, recipient, outputs, storage, campaign, options, durations=durations
-            )
+            ).to_record()
         return keys, durations
     except RenderTimeout as exc:
         raise RenderTimeout(str(exc)) from None
@@ -97,6 +98,10 @@ def _adopt(environment: dict[str, str]) -> None:
 def warm_worker(settings: Settings, template_names: list[str]) -> None:
     """Load the templates and render each one's first sample without storing it, so the first
     real render of a fresh process does not pay for imports, fonts and caches (~1 s)."""
+    from renderer.outputs.kind import RenderContext
+    from renderer.outputs.pdf import PDF
+    from renderer.outputs.render import prepared_output
+    from renderer.storage.memory import MemoryStorage
     from renderer.template.resolve import resolve
 
     worker = _worker(settings)
@@ -106,10 +111,9 @@ def warm_worker(settings: Settings, template_names: list[str]) -> None:
             worker["templates"][name] = template
             if not template.samples or template.manifest.outputs.pdf is None:
                 continue
-            from renderer.outputs.document import render_pdf
-
             sample = template.validator.validate(next(iter(template.samples.values())))
-            render_pdf(template, resolve(template, sample), timeout_s=settings.pdf_timeout_s)
+            context = RenderContext(MemoryStorage(), RenderOptions.from_settings(settings))
+            PDF.render(prepared_output(template, PDF), resolve(template, sample), context)
         except Exception as exc:  # a broken template shows up on its first real render
             log.warning("warming template %r: %s", name, type(exc).__name__)
 

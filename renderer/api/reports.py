@@ -18,7 +18,7 @@ from typing import Any
 from renderer.data.sources import neutralise
 from renderer.jobs.schema import CampaignRecord, RowRecord
 from renderer.jobs.store import JobStore
-from renderer.jobs.work import output_entries
+from renderer.outputs.render import output_entries
 
 FORMATS = {"jsonl": "application/x-ndjson; charset=utf-8", "csv": "text/csv; charset=utf-8"}
 LINES_PER_CHUNK = 500

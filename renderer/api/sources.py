@@ -28,9 +28,9 @@ from renderer.api.uploads import receive_upload
 from renderer.data.dialect import SourceFormat
 from renderer.data.sources import RecipientSource
 from renderer.errors import SourceError, StorageError
+from renderer.outputs.load import Template
 from renderer.storage.base import Storage
 from renderer.storage.keys import check_key
-from renderer.template.load import Template
 
 # template, outputs, source key, uploaded key, how the file is written
 Source = tuple[Template, list[str], str, str | None, SourceFormat]

@@ -17,10 +17,11 @@ from renderer.errors import ServiceUnavailable, TemplateError
 from renderer.jobs.retention import RetentionTask
 from renderer.jobs.service import stop_background
 from renderer.jobs.store import JobStore, open_store
+from renderer.outputs.load import Template, load_template
 from renderer.settings import Settings
 from renderer.storage import open_storage
 from renderer.storage.base import Storage
-from renderer.template.load import MANIFEST, Template, load_template
+from renderer.template.faults import MANIFEST
 from renderer.template.models import SLUG
 
 log = logging.getLogger("tailor.api")

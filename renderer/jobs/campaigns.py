@@ -25,11 +25,11 @@ from renderer.data.sources import BadRow, RecipientSource
 from renderer.errors import RowError, ServiceUnavailable, SourceError
 from renderer.jobs.schema import CampaignRecord
 from renderer.jobs.store import JobStore
-from renderer.jobs.work import check_outputs
+from renderer.outputs.load import Template
+from renderer.outputs.render import check_outputs
 from renderer.settings import Settings
 from renderer.storage import LocalStorage
 from renderer.storage.base import Storage
-from renderer.template.load import Template
 
 Chunk = list[tuple[int, dict[str, Any]]]
 BATCH = 500

@@ -46,10 +46,10 @@ from renderer.jobs.campaigns import (
 from renderer.jobs.schema import CampaignRecord
 from renderer.jobs.store import JobStore, open_store
 from renderer.jobs.tasks import ChunkReport, WorkerStopping, render_chunk, worker_context
-from renderer.jobs.work import output_entries
 from renderer.logs import configure_logging
+from renderer.outputs.load import Template, load_template
+from renderer.outputs.render import output_entries
 from renderer.settings import Settings
-from renderer.template.load import Template, load_template
 
 MAX_POOL_RESTARTS = 20
 

@@ -29,10 +29,10 @@ from sqlalchemy import ColumnElement, Connection, Row, delete, func, select
 
 from renderer.jobs.schema import Campaign, CampaignRow, RecipientLink, Reject, RenderJob
 from renderer.jobs.store import JobStore
+from renderer.outputs.render import RecipientOutputs
 from renderer.storage.base import Storage
 
 log = logging.getLogger("tailor.retention")
-CACHE_ENTRY = "cache:"  # as in work.py: a shared cache object holding the recipient's content
 UPLOADS = "_uploads/"
 _FINISHED_CAMPAIGN = ("done", "failed", "cancelled")
 _FINISHED_JOB = ("done", "failed")
@@ -67,12 +67,11 @@ def _delete_objects(storage: Storage, outputs: Iterable[Mapping[str, str] | None
     folders: set[str] = set()
     removed = 0
     for keys in outputs:
-        for name, key in (keys or {}).items():
-            if name.startswith(CACHE_ENTRY):
-                storage.delete(key)
-                removed += 1
-            elif "/" in key:
-                folders.add(key.rsplit("/", 1)[0])
+        stored = RecipientOutputs.from_record(keys or {})
+        for key in stored.cache.values():
+            storage.delete(key)
+            removed += 1
+        folders.update(key.rsplit("/", 1)[0] for key in stored.file_keys().values() if "/" in key)
     return removed + sum(storage.delete_prefix(folder) for folder in sorted(folders))
 
 
@@ -180,7 +179,7 @@ def _forget_job_outputs(store: JobStore, storage: Storage, template: str, job: _
         if not job.result or _owned_by_newer_job(connection, template, job):
             return 0
     removed = _delete_objects(storage, [job.result])
-    folders = {key.split("/")[1] for name, key in job.result.items() if not name.startswith(CACHE_ENTRY)}
+    folders = {key.split("/")[1] for key in RecipientOutputs.from_record(job.result).file_keys().values()}
     with _write(store) as connection:
         links = (RecipientLink.template == template) & (RecipientLink.recipient_id == job.recipient_id)
         connection.execute(delete(RecipientLink).where(links, RecipientLink.campaign.in_(folders)))

@@ -31,10 +31,10 @@ from renderer.jobs.local import LocalPoolExecutor
 from renderer.jobs.schema import CampaignRecord
 from renderer.jobs.store import JobStore, open_store
 from renderer.logs import bind
+from renderer.outputs.load import load_template
 from renderer.settings import Settings
 from renderer.storage import open_storage
 from renderer.storage.base import Storage
-from renderer.template.load import load_template
 
 _BACKGROUND: dict[str, threading.Thread] = {}
 # running background ingests: campaign id -> (job store URL, stop signal, local pool)

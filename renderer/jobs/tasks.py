@@ -18,13 +18,14 @@ from typing import Any
 
 from renderer.errors import FieldIssue, RenderError, RowError, StorageError, TemplateError
 from renderer.jobs.store import JobStore, open_store
-from renderer.jobs.work import RenderOptions, render_recipient
 from renderer.logs import bind
 from renderer.outputs.images import limit_image_size
+from renderer.outputs.kind import RenderOptions
+from renderer.outputs.load import Template, load_template
+from renderer.outputs.render import render_recipient
 from renderer.settings import Settings
 from renderer.storage import open_storage
 from renderer.storage.base import Storage
-from renderer.template.load import Template, load_template
 
 STORAGE_RETRY_DELAYS_S = (0.5, 2.0, 5.0)
 log = logging.getLogger("tailor.worker")
@@ -175,7 +176,7 @@ def _render_one(
                 campaign_id,
                 context.options,
                 overwrite=overwrite,
-            )
+            ).to_record()
         )
     except RowError as exc:  # the ingest validated it: only a changed template gets here
         error = "; ".join(str(issue) for issue in exc.issues)

@@ -13,20 +13,23 @@ import os
 import signal
 import threading
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from jinja2 import Template as JinjaTemplate
 from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from renderer.errors import RenderError, RenderTimeout, TemplateError
 from renderer.outputs.images import image_failure
-from renderer.outputs.microsite import RenderedFile
-from renderer.template.load import Template
+from renderer.outputs.kind import RenderedFile
+from renderer.outputs.load import Template
+from renderer.outputs.pdf import PdfOutput
 from renderer.template.paths import allowed_roots, is_allowed_file, resolve_asset
 from renderer.template.resolve import ResolvedSpec
 
@@ -103,32 +106,41 @@ def _font_config() -> FontConfiguration:
     return _FONTS
 
 
-def _prepared(template: Template) -> dict[str, Any]:
-    cached = template.extra.get("pdf")
-    if cached is None:
-        pdf = template.manifest.outputs.pdf
-        if pdf is None:
-            raise RenderError(f"template {template.name!r} has no pdf output")
-        fetcher = TemplateAssetFetcher(allowed_roots(template.root, template.assets_dir))
-        stylesheets = []
-        if pdf.stylesheet:
-            css_path = resolve_asset(pdf.stylesheet, template.root, template.root)
-            stylesheets.append(CSS(filename=str(css_path), url_fetcher=fetcher, font_config=_font_config()))
+@dataclass
+class PreparedPdf:
+    """What every recipient's PDF reuses: the compiled entry, the parsed stylesheet, the asset
+    fetcher, and WeasyPrint's image cache (failed images and a full cache are dropped)."""
 
-        def asset(ref: str) -> str:
-            return resolve_asset(ref, template.root, template.assets_dir).as_uri()
+    template: Template
+    section: PdfOutput
+    jinja: JinjaTemplate
+    asset: Callable[[str], str]
+    fetcher: TemplateAssetFetcher
+    stylesheets: list[CSS]
+    base_url: str
+    image_cache: dict[str, Any] = field(default_factory=dict)
 
-        cached = {
-            "asset": asset,
-            "jinja": template.html_env.get_template(pdf.entry),
-            "fetcher": fetcher,
-            "stylesheets": stylesheets,
-            "filename": pdf.filename,
-            "base_url": template.root.as_uri() + "/",
-            "image_cache": {},
-        }
-        template.extra["pdf"] = cached
-    return cached
+
+def prepare_pdf(template: Template, section: PdfOutput) -> PreparedPdf:
+    """Compile the entry and parse the stylesheet once for every recipient of `template`."""
+    fetcher = TemplateAssetFetcher(allowed_roots(template.root, template.assets_dir))
+    stylesheets = []
+    if section.stylesheet:
+        css_path = resolve_asset(section.stylesheet, template.root, template.root)
+        stylesheets.append(CSS(filename=str(css_path), url_fetcher=fetcher, font_config=_font_config()))
+
+    def asset(ref: str) -> str:
+        return resolve_asset(ref, template.root, template.assets_dir).as_uri()
+
+    return PreparedPdf(
+        template,
+        section,
+        template.html_env.get_template(section.entry),
+        asset,
+        fetcher,
+        stylesheets,
+        template.root.as_uri() + "/",
+    )
 
 
 class _ImageFailures(logging.Handler):
@@ -157,22 +169,22 @@ def _failed_images() -> Iterator[_ImageFailures]:
         _WEASYPRINT_LOG.removeHandler(handler)
 
 
-def render_pdf(template: Template, spec: ResolvedSpec, *, timeout_s: float = 60.0) -> RenderedFile:
+def render_pdf(prepared: PreparedPdf, spec: ResolvedSpec, *, timeout_s: float = 60.0) -> RenderedFile:
     """Render the recipient's PDF, tagged for accessibility (PDF/UA-1), with metadata that holds no
     personal value (checked on the template at load); RenderTimeout past `timeout_s`, RenderError
     on other failures, among them any image it cannot use (`image_failure`: never dropped)."""
-    prepared = _prepared(template)
-    html = prepared["jinja"].render({**spec.context, "asset": prepared["asset"]})
+    template = prepared.template
+    html = prepared.jinja.render({**spec.context, "asset": prepared.asset})
     with time_limit(timeout_s, f"PDF of template {template.name!r}"), _failed_images() as images:
-        document = HTML(string=html, base_url=prepared["base_url"], url_fetcher=prepared["fetcher"])
+        document = HTML(string=html, base_url=prepared.base_url, url_fetcher=prepared.fetcher)
         data = document.write_pdf(
-            stylesheets=prepared["stylesheets"],
+            stylesheets=prepared.stylesheets,
             font_config=_font_config(),
             attachments=None,
-            cache=prepared["image_cache"],
+            cache=prepared.image_cache,
             pdf_variant=PDF_VARIANT,
         )
-    cache = prepared["image_cache"]
+    cache = prepared.image_cache
     for url in [url for url, image in cache.items() if image is None]:
         del cache[url]  # a failed image is tried (and reported) again by the next render
     if len(cache) > _IMAGE_CACHE_LIMIT:
@@ -182,16 +194,16 @@ def render_pdf(template: Template, spec: ResolvedSpec, *, timeout_s: float = 60.
         raise image_failure(template, spec, url, exc)
     if data is None:
         raise RenderError(f"WeasyPrint produced no PDF for template {template.name!r}")
-    return RenderedFile(prepared["filename"], bytes(data), "application/pdf")
+    return RenderedFile(prepared.section.filename, bytes(data), "application/pdf")
 
 
-def layout_fault(template: Template, exc: BaseException) -> TemplateError | None:
+def layout_fault(prepared: PreparedPdf, exc: BaseException) -> TemplateError | None:
     """A TemplateError naming the PDF's entry and stylesheet when `exc` was raised inside
     WeasyPrint's layout or drawing (the template's HTML/CSS asked for the impossible, such as
     ``font-size: 1e9px``), else None. Names files and the error type, never document text."""
-    pdf = template.manifest.outputs.pdf
+    pdf = prepared.section
     frames = traceback.extract_tb(exc.__traceback__)
-    if pdf is None or isinstance(exc, RenderError) or not frames:
+    if isinstance(exc, RenderError) or not frames:
         return None
     if f"{os.sep}weasyprint{os.sep}" not in frames[-1].filename:
         return None
@@ -199,5 +211,5 @@ def layout_fault(template: Template, exc: BaseException) -> TemplateError | None
     return TemplateError(
         f"WeasyPrint cannot lay out the PDF ({type(exc).__name__}): check {files} for out-of-range "
         "values (`tailor validate` names the line)",
-        file=f"{template.name}/{pdf.stylesheet or pdf.entry}",
+        file=f"{prepared.template.name}/{pdf.stylesheet or pdf.entry}",
     )

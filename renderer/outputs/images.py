@@ -12,16 +12,18 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from PIL import Image
 
 from renderer.errors import AssetError, RenderError
-from renderer.template.load import Template
 from renderer.template.paths import SHARED_PREFIX
-from renderer.template.personal import personal_fields
+from renderer.template.refs import personal_fields
 from renderer.template.resolve import ResolvedSpec
+
+if TYPE_CHECKING:
+    from renderer.outputs.load import Template
 
 IMAGE_ERRORS = (OSError, Image.DecompressionBombError, Image.DecompressionBombWarning)
 _BOMBS = (Image.DecompressionBombError, Image.DecompressionBombWarning)

@@ -1,67 +1,129 @@
 """Microsite output: one self-contained ``index.html`` per recipient.
 
-The page links only to content-hashed static files stored once per template (``../../_static``)
-and to its own PDF beside it; it loads nothing from the network.
+The page links only to content-hashed static files stored once per template (their hrefs come
+from `RenderContext.static_href`: this module knows no storage layout) and to the recipient's
+other outputs beside it; it loads nothing from the network.
 """
 
 from __future__ import annotations
 
+import hashlib
+import mimetypes
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from renderer.errors import RenderError
-from renderer.storage.keys import static_href
-from renderer.template.load import Template
+from jinja2 import Template as JinjaTemplate
+from pydantic import Field
+
+from renderer.errors import AssetError, RenderError
+from renderer.outputs.kind import OutputKind, RenderContext, Rendered, RenderedFile
+from renderer.template.load import JinjaSources
+from renderer.template.models import Strict
+from renderer.template.paths import resolve_asset
 from renderer.template.resolve import ResolvedSpec
 
+if TYPE_CHECKING:
+    from renderer.outputs.load import Template
+
 MICROSITE_FILE = "index.html"
+# the links a page may show: ``<name>_href`` is the href of that output's file, or None
+PAGE_LINKS = ("pdf", "video", "poster", "captions")
+
+
+class MicrositeOutput(Strict):
+    """The microsite: a Jinja HTML entry plus static files shared by every recipient."""
+
+    entry: str
+    static: list[str] = Field(default_factory=list)
 
 
 @dataclass(frozen=True)
-class RenderedFile:
-    """One rendered output file for one recipient."""
+class StaticAsset:
+    """A file shared by every recipient's microsite, stored once under a content-hashed name."""
 
-    name: str
+    source: str
+    hashed_name: str
     data: bytes
     content_type: str
 
 
-LINKED_OUTPUTS = ("pdf", "video", "poster", "captions")
+@dataclass(frozen=True)
+class PreparedMicrosite:
+    """The compiled entry and the template's hashed static files (by reference as written)."""
+
+    jinja: JinjaTemplate
+    static: Mapping[str, StaticAsset]
 
 
-def _hrefs(links: Mapping[str, str | None]) -> dict[str, str | None]:
-    return {f"{name}_href": links.get(name) for name in LINKED_OUTPUTS}
+def hash_static(template: Template, refs: list[str]) -> dict[str, StaticAsset]:
+    """Each static file read and named by its content (``style.<sha256[:16]>.css``)."""
+    static: dict[str, StaticAsset] = {}
+    for ref in refs:
+        path = resolve_asset(ref, template.root, template.assets_dir)
+        data = path.read_bytes()
+        hashed = f"{path.stem}.{hashlib.sha256(data).hexdigest()[:16]}{path.suffix}"
+        content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        static[ref] = StaticAsset(ref, hashed, data, content_type)
+    return static
 
 
-def _static_lookup(template: Template) -> Callable[[str], str]:
-    hrefs = {ref: static_href(asset.hashed_name) for ref, asset in template.static.items()}
-
+def _static_lookup(prepared: PreparedMicrosite, href: Callable[[str], str]) -> Callable[[str], str]:
     def static(ref: str) -> str:
         try:
-            return hrefs[ref]
+            return href(prepared.static[ref].hashed_name)
         except KeyError:
             raise RenderError(f"static({ref!r}) is not listed in outputs.microsite.static") from None
 
     return static
 
 
-def render_microsite(
-    template: Template, spec: ResolvedSpec, *, links: Mapping[str, str | None] | None = None
-) -> RenderedFile:
-    """Render the recipient's ``index.html``; raises RenderError naming the template on failure.
+class MicrositeKind(OutputKind[MicrositeOutput, PreparedMicrosite]):
+    """The recipient's web page."""
 
-    `links` name the recipient's other outputs beside the page when they are rendered with it
-    (``pdf``, ``video``, ``poster``, ``captions``); the page sees them as ``pdf_href`` etc.
-    """
-    site = template.manifest.outputs.microsite
-    if site is None:
-        raise RenderError(f"template {template.name!r} has no microsite output")
-    cached = template.extra.get("microsite")
-    if cached is None:
-        cached = {
-            "jinja": template.html_env.get_template(site.entry),
-            "static": _static_lookup(template),
-        }
-        template.extra["microsite"] = cached
-    html = cached["jinja"].render({**spec.context, "static": cached["static"], **_hrefs(links or {})})
-    return RenderedFile(MICROSITE_FILE, html.encode("utf-8"), "text/html; charset=utf-8")
+    name = "microsite"
+    section = MicrositeOutput
+
+    def entries(self, section: MicrositeOutput) -> list[str]:
+        """The page's HTML entry."""
+        return [section.entry]
+
+    def entry_names(self, section: MicrositeOutput) -> frozenset[str]:
+        """``static`` and the ``<link>_href`` of the recipient's other outputs."""
+        return frozenset({"static", *(f"{link}_href" for link in PAGE_LINKS)})
+
+    def lint_files(self, section: MicrositeOutput) -> list[tuple[str, bool]]:
+        """The entry and the template's own CSS files (shared ``@assets`` are not the template's)."""
+        css = [ref for ref in section.static if ref.endswith(".css") and not ref.startswith("@")]
+        return [(section.entry, False), *((ref, False) for ref in css)]
+
+    def jinja(self, section: MicrositeOutput) -> JinjaSources:
+        """No manifest Jinja; the line of the static list, for errors about its files."""
+        return JinjaSources(places=(("outputs.microsite.static", ("outputs", "microsite", "static")),))
+
+    def check(self, template: Template, section: MicrositeOutput) -> None:
+        """Every static file exists inside the template or the shared assets."""
+        for ref in section.static:
+            try:
+                resolve_asset(ref, template.root, template.assets_dir)
+            except AssetError as exc:
+                key = "outputs.microsite.static"
+                raise AssetError(
+                    exc.detail, file=template.manifest_path, line=template.lines.get(key)
+                ) from None
+
+    def prepare(self, template: Template, section: MicrositeOutput) -> PreparedMicrosite:
+        """The compiled entry and the hashed static files."""
+        return PreparedMicrosite(
+            template.html_env.get_template(section.entry), hash_static(template, section.static)
+        )
+
+    def render(self, prepared: PreparedMicrosite, spec: ResolvedSpec, ctx: RenderContext) -> Rendered:
+        """The recipient's ``index.html``, linking the outputs rendered with it."""
+        hrefs: dict[str, Any] = {f"{name}_href": ctx.links.get(name) for name in PAGE_LINKS}
+        static = _static_lookup(prepared, ctx.static_href)
+        html = prepared.jinja.render({**spec.context, "static": static, **hrefs})
+        return Rendered((RenderedFile(MICROSITE_FILE, html.encode("utf-8"), "text/html; charset=utf-8"),))
+
+
+MICROSITE = MicrositeKind()

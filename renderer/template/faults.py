@@ -20,7 +20,7 @@ from jinja2.exceptions import SecurityError, UndefinedError
 from renderer.errors import TailorError, TemplateError
 
 if TYPE_CHECKING:
-    from renderer.template.load import Template
+    from renderer.template.load import TemplateSource as Template
 
 MANIFEST = "template.yaml"
 SNIPPET_MARK = "#"  # a snippet's filename: "template.yaml#text.en.greeting"

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -75,15 +76,11 @@ def _configure(env: ImmutableSandboxedEnvironment) -> ImmutableSandboxedEnvironm
     return env
 
 
-def _with_charts(env: ImmutableSandboxedEnvironment) -> ImmutableSandboxedEnvironment:
-    from renderer.outputs.charts import chart_for_template
-
-    env.globals["chart"] = chart_for_template
-    return env
-
-
-def html_environment(search_path: list[Path]) -> ImmutableSandboxedEnvironment:
-    """A sandboxed, autoescaping, strict environment loading template files from `search_path`."""
+def html_environment(
+    search_path: list[Path], functions: Mapping[str, Callable[..., Any]] | None = None
+) -> ImmutableSandboxedEnvironment:
+    """A sandboxed, autoescaping, strict environment loading template files from `search_path`,
+    with the locale filters and the `functions` the outputs provide (``chart``)."""
     env = ImmutableSandboxedEnvironment(
         loader=FileSystemLoader([str(p) for p in search_path]),
         autoescape=True,
@@ -92,7 +89,9 @@ def html_environment(search_path: list[Path]) -> ImmutableSandboxedEnvironment:
         lstrip_blocks=True,
         auto_reload=False,
     )
-    return _with_charts(_configure(env))
+    env = _configure(env)
+    env.globals.update(functions or {})
+    return env
 
 
 def expression_environment() -> ImmutableSandboxedEnvironment:

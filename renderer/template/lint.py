@@ -13,8 +13,6 @@ files and raises the first finding as a `TemplateError` naming the file and line
   ``http://127.0.0.1/...`` is refused (the PDF fetcher would refuse it at render time only).
   Links people follow (``<a>``, ``<area>``: ``http(s):``, ``mailto:``, ``tel:``) are allowed.
   Values written with Jinja (``{{ static(...) }}``, ``{{ pay_url }}``) are not checked here.
-* `check_video_assets`: the video's music, background media and image layers that data does
-  not choose (no Jinja) exist, named by their ``template.yaml`` line.
 """
 
 from __future__ import annotations
@@ -27,9 +25,7 @@ from typing import Any
 
 import tinycss2
 
-from renderer.errors import AssetError, TemplateError
-from renderer.template.models import Manifest
-from renderer.template.paths import resolve_asset
+from renderer.errors import TemplateError
 
 MAX_CSS_PX = 1_000_000  # Pango sizes are 32-bit integers of 1/1024 px: about 2,097,151 px at most
 _PX_PER_UNIT = {
@@ -179,25 +175,12 @@ def _raise_first(findings: list[Finding], file: str) -> None:
         raise TemplateError(first.message + more, file=file, line=first.line)
 
 
-def _files(manifest: Manifest) -> Iterator[tuple[str, bool]]:
-    """(file relative to the template, is it the PDF's) of every HTML and CSS file to lint."""
-    if manifest.outputs.pdf is not None:
-        yield manifest.outputs.pdf.entry, True
-        if manifest.outputs.pdf.stylesheet:
-            yield manifest.outputs.pdf.stylesheet, True
-    site = manifest.outputs.microsite
-    if site is not None:
-        yield site.entry, False
-        for ref in site.static:
-            if ref.endswith(".css") and not ref.startswith("@"):  # shared assets are not the template's
-                yield ref, False
-
-
-def lint_entries(manifest: Manifest, root: Path) -> None:
-    """Run every check on the entry files and the microsite's CSS; TemplateError naming the file
-    and line of the first problem. Entries are known to exist inside `root` (checked first)."""
+def lint_entries(files: list[tuple[str, bool]], root: Path) -> None:
+    """Run every check on `files` ((file, strict) as the output kinds list them: `strict` adds the
+    CSS range checks); TemplateError naming the file and line of the first problem. The files are
+    known to exist inside `root` (checked first)."""
     root = root.resolve()
-    for name, is_pdf in _files(manifest):
+    for name, is_pdf in files:
         path = root / name
         text = path.read_text(encoding="utf-8")
         if name.endswith(".css"):
@@ -207,32 +190,3 @@ def lint_entries(manifest: Manifest, root: Path) -> None:
             findings = html_url_findings(text, path.parent, root)
             findings += html_css_findings(text) if is_pdf else []
         _raise_first(findings, str(path))
-
-
-def _literal_video_refs(manifest: Manifest) -> Iterator[tuple[str, str]]:
-    """(line key, asset reference) of every video asset written without Jinja."""
-    video = manifest.outputs.video
-    if video is None:
-        return
-    if video.music:
-        yield "outputs.video.music", video.music
-    for scene in video.scenes:
-        media = scene.background.image or scene.background.video
-        if media:
-            yield f"scene.{scene.id}.background", media
-        for index, layer in enumerate(scene.layers):
-            src = getattr(layer, "src", None)
-            if layer.type == "image" and src and "{" not in src:
-                yield f"scene.{scene.id}.layers.{index}", src
-
-
-def check_video_assets(
-    manifest: Manifest, root: Path, assets_dir: Path, lines: dict[str, int], file: str
-) -> None:
-    """Every literal video asset exists inside the template or ``assets/``; AssetError naming
-    ``template.yaml`` and the line of the music key, scene background or layer otherwise."""
-    for key, ref in _literal_video_refs(manifest):
-        try:
-            resolve_asset(ref, root, assets_dir)
-        except AssetError as exc:
-            raise AssetError(f"{key}: {exc.detail}", file=file, line=lines.get(key)) from None

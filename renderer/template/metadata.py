@@ -5,7 +5,7 @@ and the XMP packet) and a browser tab's, history's and bookmark's text: they tra
 document and are indexed by tools that never open it. So in the HTML entries of the microsite and
 the PDF (and the files they include or extend) they must not read the recipient id or a field the
 contract marks ``personal``, directly or through computed values, ``{% set %}`` variables, loop
-variables or ``t()`` snippets. The check is static, like `personal.py`: it reads the template, not
+variables or ``t()`` snippets. The check is static, like `refs.py`: it reads the template, not
 a recipient; where a fragment cannot be parsed alone it assumes the widest reading.
 """
 
@@ -14,13 +14,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from jinja2 import TemplateSyntaxError, meta, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from renderer.errors import TemplateError
 from renderer.template.models import Manifest
-from renderer.template.personal import (
+from renderer.template.refs import (
     JINJA_MARKERS,
     Refs,
     fields_reader,
@@ -97,7 +98,7 @@ def _fragment_refs(env: ImmutableSandboxedEnvironment, fragment: str, texts: fro
 
 def _file_leaks(
     env: ImmutableSandboxedEnvironment,
-    manifest: Manifest,
+    manifest: Manifest[Any],
     source: str,
     file: str,
     fields_of: Callable[[Refs], frozenset[str]],
@@ -119,7 +120,7 @@ def _file_leaks(
 
 def metadata_leaks(
     env: ImmutableSandboxedEnvironment,
-    manifest: Manifest,
+    manifest: Manifest[Any],
     entry: str,
     fields_of: Callable[[Refs], frozenset[str]] | None = None,
 ) -> list[MetadataLeak]:
@@ -140,10 +141,9 @@ def metadata_leaks(
     return leaks
 
 
-def check_metadata(env: ImmutableSandboxedEnvironment, manifest: Manifest) -> None:
+def check_metadata(env: ImmutableSandboxedEnvironment, manifest: Manifest[Any], entries: list[str]) -> None:
     """Raise TemplateError (file, line, element and field names) at the first metadata element of
-    the microsite or PDF entry that reads a personal field."""
-    entries = [output.entry for output in (manifest.outputs.microsite, manifest.outputs.pdf) if output]
+    an HTML entry (the outputs list them) that reads a personal field."""
     fields_of = fields_reader(manifest)  # once for every entry
     for entry in entries:
         for leak in metadata_leaks(env, manifest, entry, fields_of):

@@ -1,7 +1,9 @@
-"""Pydantic models of ``template.yaml``: the data contract, the outputs, and the video scene spec.
+"""Pydantic models of ``template.yaml``: the data contract and everything but the outputs.
 
 These models check *shape* (types, unknown keys, ranges). Cross-checks that need files or Jinja
 (entries exist, expressions compile) live in `load.py`, which owns all file I/O of this stage.
+`Manifest` is generic over its ``outputs`` section: each output kind owns the model of its own
+section (`renderer.outputs.registry.Outputs` puts them together), so this stage knows no output.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -152,180 +154,11 @@ class Contract(Strict):
         return self
 
 
-class MicrositeOutput(Strict):
-    """The microsite: a Jinja HTML entry plus static files shared by every recipient."""
-
-    entry: str
-    static: list[str] = []
+OutputsT = TypeVar("OutputsT", bound=BaseModel)
 
 
-class PdfOutput(Strict):
-    """The PDF: a Jinja HTML entry and a stylesheet, rendered by WeasyPrint."""
-
-    entry: str
-    stylesheet: str | None = None
-    filename: str = Field(default="document.pdf", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*\.pdf$")
-
-
-# ---- video scene spec (parsed and validated here, rendered by outputs/video) -------------------
-
-
-class Animation(Strict):
-    """An enter or exit animation of a layer."""
-
-    kind: Literal["none", "fade", "slide-left", "slide-right", "slide-up", "slide-down", "scale"]
-    duration: float = Field(default=0.5, gt=0, le=10)
-
-
-class Box(Strict):
-    """A rectangle in pixels of the video frame."""
-
-    x: int
-    y: int
-    w: int = Field(gt=0)
-    h: int = Field(gt=0)
-
-
-class LayerBase(Strict):
-    """What every layer has: timing within its scene, animations, an optional condition."""
-
-    box: Box
-    start: float = Field(default=0.0, ge=0)
-    end: float | None = Field(default=None, gt=0)
-    enter: Animation | None = None
-    exit: Animation | None = None
-    when: str | None = None
-    opacity: float = Field(default=1.0, ge=0, le=1)
-
-
-class TextLayer(LayerBase):
-    """Jinja text auto-fitted into its box."""
-
-    type: Literal["text"]
-    text: str
-    font: str = "Noto Sans"
-    size: int = Field(default=48, ge=4, le=400)
-    min_size: int = Field(default=16, ge=4, le=400)
-    weight: Literal["regular", "bold"] = "regular"
-    colour: str = Field(default="#ffffff", pattern=HEX_COLOUR)
-    align: Literal["start", "center", "end"] = "start"
-
-
-class ImageLayer(LayerBase):
-    """An image from the template's assets, chosen by a Jinja expression."""
-
-    type: Literal["image"]
-    src: str
-    fit: Literal["contain", "cover"] = "contain"
-
-
-class ShapeLayer(LayerBase):
-    """A rectangle with optional rounded corners."""
-
-    type: Literal["shape"]
-    colour: str = Field(pattern=HEX_COLOUR)
-    radius: int = Field(default=0, ge=0)
-
-
-class ChartLayer(LayerBase):
-    """A bar or line chart of a list field, drawn by the shared chart module."""
-
-    type: Literal["chart"]
-    kind: Literal["bar", "line"] = "bar"
-    data: str
-    label: str
-    value: str
-    colour: str = Field(default="#ffffff", pattern=HEX_COLOUR)
-
-
-Layer = Annotated[TextLayer | ImageLayer | ShapeLayer | ChartLayer, Field(discriminator="type")]
-
-
-class Background(Strict):
-    """A scene background: a colour, an image, or a video clip from the template's assets."""
-
-    colour: str = Field(default="#000000", pattern=HEX_COLOUR)
-    image: str | None = None
-    video: str | None = None
-    trim: tuple[float, float] | None = None
-    loop: bool = False
-
-    @model_validator(mode="after")
-    def _one_media(self) -> Background:
-        if self.image and self.video:
-            raise ValueError("a background has an image or a video, not both")
-        return self
-
-
-class Narration(Strict):
-    """Spoken text (TTS) or a recorded clip chosen by data, with TTS as the fallback."""
-
-    text: str
-    clip: str | None = None
-
-
-class Scene(Strict):
-    """One scene: the unit of rendering and caching of a video."""
-
-    id: str = Field(pattern=SLUG)
-    duration: float | Literal["auto"] = Field(default=5.0)
-    when: str | None = None
-    background: Background = Background()
-    layers: list[Layer] = []
-    narration: Narration | None = None
-    transition: Literal["none", "fade"] = "none"
-
-    @field_validator("duration")
-    @classmethod
-    def _positive(cls, value: float | str) -> float | str:
-        if isinstance(value, float | int) and not 0 < value <= 600:
-            raise ValueError("duration must be between 0 and 600 seconds, or 'auto'")
-        return value
-
-
-class VideoOutput(Strict):
-    """The video spec: frame size, rate, music bed and scenes."""
-
-    size: tuple[int, int] = (1280, 720)
-    fps: int = Field(default=30, ge=1, le=60)
-    music: str | None = None
-    poster_at: float = Field(default=1.0, ge=0, description="Seconds into the video for the poster")
-    thumbnail_at: float = Field(default=0.0, ge=0, description="Start of the ~3 s animated thumbnail")
-    scenes: list[Scene] = Field(min_length=1)
-
-    @field_validator("size")
-    @classmethod
-    def _even_size(cls, value: tuple[int, int]) -> tuple[int, int]:
-        w, h = value
-        if not (16 <= w <= 3840 and 16 <= h <= 2160) or w % 2 or h % 2:
-            raise ValueError("size must be even numbers within 16x16 .. 3840x2160")
-        return value
-
-    @model_validator(mode="after")
-    def _unique_scene_ids(self) -> VideoOutput:
-        ids = [scene.id for scene in self.scenes]
-        duplicates = sorted({i for i in ids if ids.count(i) > 1})
-        if duplicates:
-            raise ValueError(f"scene ids must be unique; repeated: {', '.join(duplicates)}")
-        return self
-
-
-class Outputs(Strict):
-    """The outputs a template offers; at least one."""
-
-    microsite: MicrositeOutput | None = None
-    pdf: PdfOutput | None = None
-    video: VideoOutput | None = None
-
-    @model_validator(mode="after")
-    def _at_least_one(self) -> Outputs:
-        if not (self.microsite or self.pdf or self.video):
-            raise ValueError("a template must offer at least one output")
-        return self
-
-
-class Manifest(Strict):
-    """The whole ``template.yaml``."""
+class Manifest(Strict, Generic[OutputsT]):
+    """The whole ``template.yaml``; `OutputsT` is the model of its ``outputs`` section."""
 
     name: str = Field(pattern=SLUG)
     title: str
@@ -337,7 +170,7 @@ class Manifest(Strict):
     # The calendar dates are written in, per locale (`fa_IR`) or language (`fa`); unlisted locales
     # read their region's calendar (Solar Hijri in Iran, Gregorian elsewhere).
     calendars: dict[str, Calendar] = {}
-    outputs: Outputs
+    outputs: OutputsT
     # days a finished campaign or render job keeps its outputs and records (None: kept until erased)
     retention_days: int | None = Field(default=None, ge=1, le=36_500)
 
@@ -358,7 +191,7 @@ class Manifest(Strict):
         return calendars
 
     @model_validator(mode="after")
-    def _names_do_not_clash(self) -> Manifest:
+    def _names_do_not_clash(self) -> Manifest[OutputsT]:
         clash = sorted(set(self.computed) & set(self.contract.fields))
         if clash:
             raise ValueError(f"computed values shadow contract fields: {', '.join(clash)}")

@@ -2,28 +2,26 @@
 (declared before, for computed values), or a name the renderer provides; attributes the sandbox
 refuses (``x.__class__``) are found before anything renders.
 
-`check_names` walks the Jinja AST (``jinja2.meta`` for the names a template does not define
-itself, `nodes.Name` for their line) of the microsite and PDF entries (and what they include),
-every `when` condition, computed value and text snippet; the first problem raises TemplateError
-with the file and line (entry files) or the ``template.yaml`` line (expressions and snippets).
+The checks walk the Jinja AST (``jinja2.meta`` for the names a template does not define itself,
+`nodes.Name` for their line) of the outputs' HTML entries (and what they include), every `when`
+condition, computed value and text snippet; the first problem raises TemplateError with the file
+and line (entry files) or the ``template.yaml`` line (expressions and snippets).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from jinja2 import meta, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from renderer.errors import TemplateError
+from renderer.template.load import JinjaSources
 from renderer.template.models import Manifest
 
 CONTEXT = frozenset({"recipient_id", "locale", "currency", "lang", "dir", "t"})  # see resolve.py
-ENTRY_NAMES = {  # what each output adds to the context (outputs/microsite.py, outputs/document.py)
-    "microsite": frozenset({"static", "pdf_href", "video_href", "poster_href", "captions_href"}),
-    "pdf": frozenset({"asset"}),
-}
 _DEFINED_TESTS = ("defined", "undefined")
 
 
@@ -80,20 +78,17 @@ def _raise(problem: tuple[str, int] | None, file: str, base_line: int, what: str
         raise TemplateError(f"{what}{problem[0]}", file=file, line=base_line + problem[1] - 1)
 
 
-def _entries(manifest: Manifest) -> list[tuple[str, str]]:
-    found = []
-    if manifest.outputs.microsite:
-        found.append(("microsite", manifest.outputs.microsite.entry))
-    if manifest.outputs.pdf:
-        found.append(("pdf", manifest.outputs.pdf.entry))
-    return found
-
-
-def check_entry_names(manifest: Manifest, env: ImmutableSandboxedEnvironment, root: Path) -> None:
-    """Check the names of each HTML entry and every template it includes or extends by name."""
+def check_entry_names(
+    entries: list[tuple[str, frozenset[str]]],
+    manifest: Manifest[Any],
+    env: ImmutableSandboxedEnvironment,
+    root: Path,
+) -> None:
+    """Check the names of each HTML entry (with the extra names its output provides) and of every
+    template it includes or extends by name."""
     base = frozenset(manifest.contract.fields) | frozenset(manifest.computed) | CONTEXT
-    for output, entry in _entries(manifest):
-        known = base | ENTRY_NAMES[output]
+    for entry, provided in entries:
+        known = base | provided
         pending, seen = [entry], set()
         while pending:
             name = pending.pop()
@@ -107,39 +102,29 @@ def check_entry_names(manifest: Manifest, env: ImmutableSandboxedEnvironment, ro
             pending += [ref for ref in meta.find_referenced_templates(ast) if isinstance(ref, str)]
 
 
-def manifest_sources(manifest: Manifest) -> Iterator[tuple[str, str]]:
+def manifest_sources(sources: JinjaSources) -> Iterator[tuple[str, str]]:
     """Every Jinja source of ``template.yaml`` as (key, template source), keyed as the loader
-    records their lines: ``computed.<n>``, ``scene.<id>[.layers.<j>].when`` (expressions, given
-    here as ``{{ ... }}``), ``text.<lang>.<key>`` and ``outputs.video.scenes.<i>...`` (snippets)."""
-    for name, expr in manifest.computed.items():
-        yield f"computed.{name}", f"{{{{ {expr} }}}}"
-    for lang, table in manifest.text.items():
-        for key, src in table.items():
-            yield f"text.{lang}.{key}", src
-    video = manifest.outputs.video
-    for i, scene in enumerate(video.scenes if video else []):
-        if scene.when:
-            yield f"scene.{scene.id}.when", f"{{{{ {scene.when} }}}}"
-        for j, layer in enumerate(scene.layers):
-            if layer.when:
-                yield f"scene.{scene.id}.layers.{j}.when", f"{{{{ {layer.when} }}}}"
-            for attr in ("text", "src", "data"):
-                if (snippet := getattr(layer, attr, None)) is not None:
-                    yield f"outputs.video.scenes.{i}.layers.{j}.{attr}", str(snippet)
-        for attr in ("text", "clip"):
-            if scene.narration and (clip := getattr(scene.narration, attr)) is not None:
-                yield f"outputs.video.scenes.{i}.narration.{attr}", str(clip)
+    records their lines: expressions (``computed.<n>``, ``scene.<id>.when``) given as
+    ``{{ ... }}``, snippets by their location (``text.<lang>.<key>``, ``outputs.video...``)."""
+    for expr in sources.expressions:
+        yield expr.key, f"{{{{ {expr.source} }}}}"
+    for snippet in sources.snippets:
+        yield ".".join(str(part) for part in snippet.loc), snippet.source
 
 
 def check_manifest_names(
-    manifest: Manifest, env: ImmutableSandboxedEnvironment, lines: dict[str, int], file: str
+    manifest: Manifest[Any],
+    sources: JinjaSources,
+    env: ImmutableSandboxedEnvironment,
+    lines: dict[str, int],
+    file: str,
 ) -> None:
     """Check every source of `manifest_sources`; `lines` holds their ``template.yaml`` lines.
     A computed value sees the fields and the computed values declared before it; the others
     see every field and computed value."""
     fields = frozenset(manifest.contract.fields) | CONTEXT
     computed = list(manifest.computed)
-    for key, source in manifest_sources(manifest):
+    for key, source in manifest_sources(sources):
         known = fields | frozenset(computed)
         if key.startswith("computed."):
             known = fields | frozenset(computed[: computed.index(key.removeprefix("computed."))])

@@ -17,7 +17,7 @@ from jinja2 import TemplateError as JinjaError
 
 from renderer.errors import RenderError, TemplateError
 from renderer.template.faults import MANIFEST, describe
-from renderer.template.load import Template
+from renderer.template.load import TemplateSource as Template
 from renderer.template.locale import html_lang, parse_locale, text_direction
 
 

@@ -29,9 +29,9 @@ from renderer.api.render_pool import died, render_in_worker
 from renderer.api.state import ApiState
 from renderer.errors import ServiceUnavailable, StorageError
 from renderer.jobs.schema import ApiKeyRecord, RenderJobRecord
+from renderer.outputs.load import Template
 from renderer.storage.deadline import deadline as storage_deadline
 from renderer.storage.keys import safe_segment
-from renderer.template.load import Template
 
 log = logging.getLogger("tailor.api")
 router = APIRouter(

@@ -12,7 +12,7 @@ from renderer.api.deps import State, require_api_key
 from renderer.api.errors import ApiError
 from renderer.api.models import ErrorOut, TemplateDetail, TemplateSummary
 from renderer.api.outputs import offered_outputs
-from renderer.template.load import Template
+from renderer.outputs.load import Template
 
 log = logging.getLogger("tailor.api")
 router = APIRouter(

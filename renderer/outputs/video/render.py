@@ -20,16 +20,16 @@ from pathlib import Path
 
 from renderer.errors import AssetError
 from renderer.outputs.images import UnusableImage, image_failure
-from renderer.outputs.microsite import RenderedFile
+from renderer.outputs.kind import RenderedFile
+from renderer.outputs.load import Template
 from renderer.outputs.video import assemble, audio, ffmpeg, segments
 from renderer.outputs.video.audio import TTS, Narration
 from renderer.outputs.video.ffmpeg import EncodeSettings
 from renderer.outputs.video.layers import AssetOpener
+from renderer.outputs.video.personal import personal_scenes
 from renderer.outputs.video.scenes import ResolvedScene, TimedScene, resolve_scenes, time_scenes
 from renderer.storage.base import Storage
-from renderer.template.load import Template
 from renderer.template.paths import resolve_asset
-from renderer.template.personal import personal_scenes
 from renderer.template.resolve import ResolvedSpec
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp"}
@@ -122,14 +122,6 @@ class RenderedVideo:
     personal_cache: dict[str, str] = field(default_factory=dict)
 
 
-def template_personal_scenes(template: Template) -> frozenset[str]:
-    """`personal_scenes` of the template's manifest, worked out once per loaded template."""
-    cached = template.extra.get("personal_scenes")
-    if not isinstance(cached, frozenset):
-        cached = template.extra["personal_scenes"] = personal_scenes(template.manifest)
-    return cached
-
-
 def personal_cache(
     timed: list[TimedScene], keys: list[str], narrations: Mapping[str, Narration], personal: frozenset[str]
 ) -> dict[str, str]:
@@ -153,18 +145,25 @@ def personal_cache(
 
 
 def render_video(
-    template: Template, spec: ResolvedSpec, storage: Storage, options: VideoOptions
+    template: Template,
+    spec: ResolvedSpec,
+    storage: Storage,
+    options: VideoOptions,
+    personal: frozenset[str] | None = None,
 ) -> RenderedVideo:
     """Render the recipient's video and its companions (the MP4 first), naming the cache objects
-    of its personal scenes (`personal_cache`). An image it cannot use fails it (`image_failure`)."""
+    of its personal scenes (`personal_cache`; `personal` is the template's `personal_scenes`,
+    worked out here when not given). An image it cannot use fails it (`image_failure`)."""
+    if personal is None:
+        personal = personal_scenes(template.manifest)
     try:
-        return _render_video(template, spec, storage, options)
+        return _render_video(template, spec, storage, options, personal)
     except UnusableImage as exc:
         raise image_failure(template, spec, exc.path, exc.cause) from None
 
 
 def _render_video(
-    template: Template, spec: ResolvedSpec, storage: Storage, options: VideoOptions
+    template: Template, spec: ResolvedSpec, storage: Storage, options: VideoOptions, personal: frozenset[str]
 ) -> RenderedVideo:
     video = template.manifest.outputs.video
     assert video is not None
@@ -180,7 +179,7 @@ def _render_video(
     settings = encode_settings(template, options)
     timed = time_scenes(scenes, {k: n.seconds for k, n in narrations.items()}, settings.fps)
     keys = segments.cached_segments(timed, settings, open_asset, storage, timeout_s=options.timeout_s)
-    cache = personal_cache(timed, keys, narrations, template_personal_scenes(template))
+    cache = personal_cache(timed, keys, narrations, personal)
     music = open_asset(video.music) if video.music else None
     total = sum(t.frames for t in timed) / settings.fps
     with tempfile.TemporaryDirectory(prefix="tailor-video-") as tmp:

@@ -17,26 +17,16 @@ from jinja2 import Template as JinjaTemplate
 from jinja2 import TemplateError as JinjaError
 
 from renderer.errors import AssetError, RenderError
+from renderer.outputs.load import Template
+from renderer.outputs.video.layers import Layer, layer_kind
+from renderer.outputs.video.layers.base import LayerContext, ResolvedLayer
+from renderer.outputs.video.spec import Background, VideoOutput
 from renderer.template.faults import MANIFEST, template_fault
-from renderer.template.load import Template
-from renderer.template.models import Background, Layer, Scene, VideoOutput
 from renderer.template.resolve import ResolvedSpec, evaluate_condition
 
 AUTO_PADDING_S = 0.6
 MIN_SCENE_S = 1.0
 MAX_SCENE_S = 600.0
-
-
-@dataclass(frozen=True)
-class ResolvedLayer:
-    """A layer with its data filled in: `content` holds the rendered text, image ref or chart data."""
-
-    spec: Layer
-    content: Mapping[str, Any]
-
-    def canonical(self) -> dict[str, Any]:
-        """Everything that decides the layer's pixels, as plain JSON-able data."""
-        return {"spec": self.spec.model_dump(mode="json"), "content": dict(self.content)}
 
 
 @dataclass(frozen=True)
@@ -95,26 +85,17 @@ def render_snippet(template: Template, key: str, context: Mapping[str, Any]) -> 
         raise fault or RenderError(f"video text {key} failed: {type(exc).__name__}") from None
 
 
-def _layer_content(
-    template: Template, scene: Scene, index: int, layer: Layer, spec: ResolvedSpec
-) -> dict[str, Any]:
-    key = f"{scene.id}.{index}"
-    if layer.type == "text":
-        return {"text": render_snippet(template, f"{key}.text", spec.context)}
-    if layer.type == "image":
-        return {"src": render_snippet(template, f"{key}.src", spec.context).strip()}
-    if layer.type == "chart":
-        rows = spec.context.get(render_snippet(template, f"{key}.data", spec.context).strip())
-        if not isinstance(rows, list):
-            raise RenderError(f"scene {scene.id} layer {index}: chart data is not a list field")
-        try:
-            points = [(row[layer.label], float(row[layer.value])) for row in rows]
-        except (KeyError, TypeError, ValueError):
-            raise RenderError(
-                f"scene {scene.id} layer {index}: chart rows lack {layer.label!r}/{layer.value!r}"
-            ) from None
-        return {"points": [(str(label), value) for label, value in points], "locale": spec.locale}
-    return {}
+def _resolve_layer(
+    template: Template, scene_id: str, index: int, layer: Layer, spec: ResolvedSpec
+) -> ResolvedLayer:
+    key = f"{scene_id}.{index}"
+    ctx = LayerContext(
+        read=lambda attr: render_snippet(template, f"{key}.{attr}", spec.context),
+        context=spec.context,
+        locale=spec.locale,
+        where=f"scene {scene_id} layer {index}",
+    )
+    return ResolvedLayer(layer, layer_kind(layer).content(layer, ctx))
 
 
 def _where(
@@ -147,10 +128,9 @@ def resolve_scenes(
             key = f"scene.{scene.id}.layers.{index}"
             if layer.when and not evaluate_condition(template, f"{key}.when", spec):
                 continue
-            layers.append(ResolvedLayer(layer, _layer_content(template, scene, index, layer, spec)))
-            if layer.type == "image":
-                src = str(layers[-1].content["src"])
-                digests[src] = _where(template, key, asset_digest, src, layer.src)
+            layers.append(_resolve_layer(template, scene.id, index, layer, spec))
+            for ref, written in layer_kind(layer).chosen_assets(layer, layers[-1].content):
+                digests[ref] = _where(template, key, asset_digest, ref, written)
         media = scene.background.image or scene.background.video
         narration = scene.narration
         scenes.append(

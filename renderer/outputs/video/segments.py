@@ -20,7 +20,8 @@ from renderer.cache import read_cached, segment_cache_key
 from renderer.outputs.images import IMAGE_ERRORS, UnusableImage
 from renderer.outputs.video import ffmpeg
 from renderer.outputs.video.ffmpeg import EncodeSettings
-from renderer.outputs.video.layers import AssetOpener, LayerState, draw_layer, layer_state
+from renderer.outputs.video.layers import AssetOpener, draw_layer
+from renderer.outputs.video.layers.motion import LayerState, layer_state
 from renderer.outputs.video.scenes import TimedScene
 from renderer.storage.base import Storage
 

@@ -1,26 +1,27 @@
-"""Pure: which video scenes of a template carry personal data, read off the Jinja it is written in.
+"""Pure: what a template's Jinja reads, followed through computed values and ``t()`` snippets to
+the contract fields behind it, and which of those fields are personal.
 
-A scene is *personal* when anything that decides its segment or its narration (the scene's
-`when`, its layers' `when`, texts, image sources and chart data, its narration text and clip)
-reads the recipient id or a field the data contract marks ``personal: true`` (a list field counts
-when one of its item fields does), directly or through computed values and ``t('key')`` snippets.
-The analysis is static: it looks at the template, not at a recipient's values, so a scene that is
-not personal renders the same for everyone who shares its non-personal inputs (language, plan...)
-and one that is personal is treated so for every recipient. Where a reference cannot be pinned
-down (a ``t()`` key or chart field computed at render time) it assumes the widest reading.
+`template_refs` / `expression_refs` say what one piece of Jinja reads (`Refs`); `FieldGraph`
+follows those reads through the manifest's computed values and snippets to contract fields;
+`personal_fields` names the recipient id and every field marked ``personal: true`` (a list field
+counts when one of its item fields does). The analysis is static: it looks at the template, never
+at a recipient's values; where a reference cannot be pinned down (a ``t()`` key computed at render
+time) it assumes the widest reading. The document-metadata check and the video's personal-scene
+analysis (`renderer.outputs.video.personal`) are built on it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from jinja2 import meta, nodes
 from jinja2.parser import Parser
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from renderer.template.jinja import expression_environment
-from renderer.template.models import Contract, FieldSpec, Manifest, Scene
+from renderer.template.models import Contract, FieldSpec, Manifest
 
 JINJA_MARKERS = ("{{", "{%", "{#")
 LOCALE_NAMES = frozenset(
@@ -39,7 +40,8 @@ class Refs:
         return Refs(self.names | other.names, self.texts | other.texts)
 
 
-def _union(refs: Iterable[Refs]) -> Refs:
+def union_refs(refs: Iterable[Refs]) -> Refs:
+    """Everything any of `refs` reads."""
     total = Refs()
     for ref in refs:
         total |= ref
@@ -98,34 +100,6 @@ def expression_refs(env: ImmutableSandboxedEnvironment, source: str, all_texts: 
     return Refs(names, _text_keys(tree, all_texts))
 
 
-def _chart_refs(
-    env: ImmutableSandboxedEnvironment, source: str, all_texts: frozenset[str], every_name: frozenset[str]
-) -> Refs:
-    """A chart's `data` renders to the name of a list field: plain text names it; Jinja may name any."""
-    if not any(marker in source for marker in JINJA_MARKERS):
-        return Refs(frozenset({source.strip()}))
-    return Refs(every_name) | template_refs(env, source, all_texts)
-
-
-def _scene_sources(scene: Scene) -> Iterator[tuple[str, str]]:
-    """(kind, source) of every piece of Jinja that decides the scene: ``expr``, ``text`` or ``chart``."""
-    if scene.when:
-        yield "expr", scene.when
-    for layer in scene.layers:
-        if layer.when:
-            yield "expr", layer.when
-        if layer.type == "text":
-            yield "text", layer.text
-        elif layer.type == "image":
-            yield "text", layer.src
-        elif layer.type == "chart":
-            yield "chart", layer.data
-    if scene.narration:
-        yield "text", scene.narration.text
-        if scene.narration.clip:
-            yield "text", scene.narration.clip
-
-
 def _is_personal(spec: FieldSpec) -> bool:
     return spec.personal or any(_is_personal(item) for item in (spec.items or {}).values())
 
@@ -145,17 +119,17 @@ def _context_fields(name: str, contract: Contract) -> frozenset[str]:
     return frozenset({field}) if field else frozenset()
 
 
-class _Graph:
+class FieldGraph:
     """The references of computed values and text snippets, to follow a scene's reads to fields."""
 
-    def __init__(self, manifest: Manifest, env: ImmutableSandboxedEnvironment) -> None:
+    def __init__(self, manifest: Manifest[Any], env: ImmutableSandboxedEnvironment) -> None:
         self.contract = manifest.contract
         self.texts = frozenset(key for table in manifest.text.values() for key in table)
         self.computed = {
             name: expression_refs(env, source, self.texts) for name, source in manifest.computed.items()
         }
         self.snippets = {
-            key: _union(
+            key: union_refs(
                 template_refs(env, table[key], self.texts) for table in manifest.text.values() if key in table
             )
             for key in self.texts
@@ -179,40 +153,6 @@ class _Graph:
         return frozenset().union(*found)
 
 
-def scene_fields(manifest: Manifest) -> dict[str, frozenset[str]]:
-    """Scene id -> the contract fields the scene's resolved content depends on (the locale field
-    always: it picks the voice, the snippets and the number formats)."""
-    video = manifest.outputs.video
-    if video is None:
-        return {}
-    env = expression_environment()
-    graph = _Graph(manifest, env)
-    every_name = frozenset(manifest.contract.fields) | frozenset(manifest.computed)
-    always = Refs(frozenset({"locale"}))
-    result = {}
-    for scene in video.scenes:
-        reads = [always]
-        for kind, source in _scene_sources(scene):
-            if kind == "expr":
-                reads.append(expression_refs(env, source, graph.texts))
-            elif kind == "chart":
-                reads.append(_chart_refs(env, source, graph.texts, every_name))
-            else:
-                reads.append(template_refs(env, source, graph.texts))
-        result[scene.id] = graph.fields(_union(reads))
-    return result
-
-
-def personal_scenes(manifest: Manifest) -> frozenset[str]:
-    """Ids of the video scenes whose content depends on the recipient id or a personal field.
-
-    Every other scene renders identically for all recipients who share the fields it does read,
-    none of which is personal: its cached segment and narration hold no personal data.
-    """
-    personal = personal_fields(manifest.contract)
-    return frozenset(scene for scene, fields in scene_fields(manifest).items() if fields & personal)
-
-
 def node_refs(node: nodes.Node, all_texts: frozenset[str]) -> Refs:
     """What one parsed Jinja node reads (the node itself included: a bare name reads that name)."""
     tree = nodes.Output([node])  # find_all looks below a node only
@@ -220,7 +160,7 @@ def node_refs(node: nodes.Node, all_texts: frozenset[str]) -> Refs:
     return Refs(names, _text_keys(tree, all_texts))
 
 
-def fields_reader(manifest: Manifest) -> Callable[[Refs], frozenset[str]]:
+def fields_reader(manifest: Manifest[Any]) -> Callable[[Refs], frozenset[str]]:
     """A function from what a piece of Jinja reads to every contract field behind it, through
     computed values and ``t()`` snippets."""
-    return _Graph(manifest, expression_environment()).fields
+    return FieldGraph(manifest, expression_environment()).fields

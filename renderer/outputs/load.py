@@ -1,0 +1,129 @@
+"""Load a template: the template stage's reading, every output kind's checks, one `Template`.
+
+`load_template(name, settings)` parses ``template.yaml`` against the registry's manifest model,
+checks each output's entry files (present, inside the template, compiling, URLs and CSS linted),
+compiles every Jinja expression and snippet (the outputs' included), checks every name they read,
+each kind's own assets, and that no document metadata reads a personal field. Every problem
+raises TemplateError (or AssetError) naming the file and line; nothing renders before it passes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jinja2 import TemplateError as JinjaError
+from jinja2 import TemplateSyntaxError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from renderer.data.contract import RecipientValidator
+from renderer.errors import AssetError, TemplateError
+from renderer.outputs.charts import chart_for_template
+from renderer.outputs.registry import OUTPUT_KINDS, Outputs, TemplateManifest
+from renderer.settings import Settings
+from renderer.template.faults import MANIFEST
+from renderer.template.jinja import expression_environment, html_environment
+from renderer.template.lint import lint_entries
+from renderer.template.load import (
+    JinjaSources,
+    TemplateSource,
+    compile_jinja,
+    folder_digest,
+    manifest_jinja,
+    read_manifest,
+    read_samples,
+    template_root,
+)
+from renderer.template.metadata import check_metadata
+from renderer.template.models import Manifest
+from renderer.template.names import check_entry_names, check_manifest_names
+from renderer.template.paths import resolve_asset
+
+__all__ = ["Template", "load_template"]
+
+
+@dataclass(eq=False, kw_only=True)
+class Template(TemplateSource):
+    """A loaded, fully checked template, ready to resolve and render for any recipient."""
+
+    manifest: Manifest[Outputs]
+    validator: RecipientValidator
+    html_env: ImmutableSandboxedEnvironment
+
+
+def _offered(manifest: Manifest[Outputs]) -> list[tuple[Any, Any]]:
+    """(kind, section) of every output the manifest offers."""
+    return [(OUTPUT_KINDS[name], getattr(manifest.outputs, name)) for name in manifest.outputs.offered()]
+
+
+def _check_entries(manifest: Manifest[Outputs], env: ImmutableSandboxedEnvironment, root: Path) -> None:
+    """Each output's entry files exist inside the template; its HTML entries compile."""
+    for kind, section in _offered(manifest):
+        for entry in kind.entries(section):
+            if not (root / entry).is_file():
+                raise TemplateError("entry file is missing", file=str(root / entry))
+            try:
+                resolve_asset(entry, root, root)  # inside the template folder, symlinks resolved
+            except AssetError as exc:
+                raise AssetError(exc.detail, file=str(root / MANIFEST)) from None
+            if entry.endswith(".css"):
+                continue
+            try:
+                env.get_template(entry)
+            except TemplateSyntaxError as exc:
+                file = exc.filename or str(root / entry)
+                raise TemplateError(f"broken Jinja: {exc.message}", file=file, line=exc.lineno) from None
+            except JinjaError as exc:
+                raise TemplateError(f"cannot load: {exc}", file=str(root / entry)) from None
+        lint_entries(kind.lint_files(section), root)
+
+
+def _outputs_jinja(manifest: Manifest[Outputs]) -> JinjaSources:
+    parts = [kind.jinja(section) for kind, section in _offered(manifest)]
+    return JinjaSources(
+        tuple(e for part in parts for e in part.expressions),
+        tuple(s for part in parts for s in part.snippets),
+        tuple(p for part in parts for p in part.places),
+    )
+
+
+def _html_entries(manifest: Manifest[Outputs]) -> list[tuple[str, frozenset[str]]]:
+    return [
+        (entry, kind.entry_names(section))
+        for kind, section in _offered(manifest)
+        for entry in kind.entries(section)
+        if not entry.endswith(".css")
+    ]
+
+
+def load_template(name_or_path: str | Path, settings: Settings) -> Template:
+    """Load and check a template; raises TemplateError naming the file and line of any problem."""
+    root = template_root(name_or_path, settings)
+    manifest, node = read_manifest(root, TemplateManifest)
+    file = str(root / MANIFEST)
+    html_env = html_environment([root], {"chart": chart_for_template})
+    _check_entries(manifest, html_env, root)
+    expr_env = expression_environment()
+    sources = manifest_jinja(manifest, _outputs_jinja(manifest))
+    expressions, texts, lines = compile_jinja(sources, expr_env, node, file)
+    template = Template(
+        manifest=manifest,
+        root=root,
+        assets_dir=settings.assets_dir.resolve(),
+        expressions=expressions,
+        texts=texts,
+        samples={},
+        digest="",
+        lines=lines,
+        validator=RecipientValidator(manifest.contract),
+        html_env=html_env,
+    )
+    for kind, section in _offered(manifest):
+        kind.check(template, section)
+    check_manifest_names(manifest, sources, expr_env, lines, file)
+    check_entry_names(_html_entries(manifest), manifest, html_env, root)
+    template.samples = read_samples(root)
+    template.digest = folder_digest(root)
+    check_metadata(html_env, manifest, [entry for entry, _ in _html_entries(manifest)])
+    return template

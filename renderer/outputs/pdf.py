@@ -1,0 +1,68 @@
+"""The PDF output kind: its manifest section and entry files; the WeasyPrint engine it drives
+lives in `document.py`, imported on first render only (it takes ~0.6 s to import)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pydantic import Field
+
+from renderer.outputs.kind import OutputKind, RenderContext, Rendered
+from renderer.template.models import Strict
+from renderer.template.resolve import ResolvedSpec
+
+if TYPE_CHECKING:
+    from renderer.outputs.document import PreparedPdf
+    from renderer.outputs.load import Template
+
+
+class PdfOutput(Strict):
+    """The PDF: a Jinja HTML entry and a stylesheet, rendered by WeasyPrint."""
+
+    entry: str
+    stylesheet: str | None = None
+    filename: str = Field(default="document.pdf", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*\.pdf$")
+
+
+class PdfKind(OutputKind[PdfOutput, "PreparedPdf"]):
+    """The recipient's document, tagged PDF/UA-1."""
+
+    name = "pdf"
+    section = PdfOutput
+
+    def entries(self, section: PdfOutput) -> list[str]:
+        """The HTML entry and its stylesheet."""
+        return [section.entry, *([section.stylesheet] if section.stylesheet else [])]
+
+    def entry_names(self, section: PdfOutput) -> frozenset[str]:
+        """``asset('…')``: the file URL of a template or shared asset."""
+        return frozenset({"asset"})
+
+    def lint_files(self, section: PdfOutput) -> list[tuple[str, bool]]:
+        """The entry and the stylesheet, with the strict CSS range checks."""
+        return [(file, True) for file in self.entries(section)]
+
+    def links(self, section: PdfOutput) -> dict[str, str]:
+        """The page links the PDF beside it."""
+        return {"pdf": section.filename}
+
+    def prepare(self, template: Template, section: PdfOutput) -> PreparedPdf:
+        """The compiled entry, the parsed stylesheet and the asset fetcher."""
+        from renderer.outputs.document import prepare_pdf
+
+        return prepare_pdf(template, section)
+
+    def render(self, prepared: PreparedPdf, spec: ResolvedSpec, ctx: RenderContext) -> Rendered:
+        """The recipient's PDF; a fault inside WeasyPrint's layout names the entry and stylesheet."""
+        from renderer.outputs.document import layout_fault, render_pdf
+
+        try:
+            return Rendered((render_pdf(prepared, spec, timeout_s=ctx.options.pdf_timeout_s),))
+        except Exception as exc:
+            fault = layout_fault(prepared, exc)
+            if fault is None:
+                raise
+            raise fault from exc
+
+
+PDF = PdfKind()

@@ -1,0 +1,121 @@
+"""The video output kind: its manifest section's Jinja and assets, checked at load; a render per
+recipient through `render.py` (imported on first render) in a scratch space of its own."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from renderer.errors import AssetError
+from renderer.outputs.kind import OutputKind, RenderContext, Rendered
+from renderer.outputs.video.layers import layer_kind
+from renderer.outputs.video.personal import personal_scenes
+from renderer.outputs.video.spec import VideoOutput
+from renderer.template.load import Expression, JinjaSources, Loc, Snippet
+from renderer.template.paths import resolve_asset
+from renderer.template.resolve import ResolvedSpec
+
+if TYPE_CHECKING:
+    from renderer.outputs.load import Template
+
+VIDEO_LINKS = {"video": "video.mp4", "poster": "poster.jpg", "captions": "captions.vtt"}
+
+
+@dataclass(frozen=True)
+class PreparedVideo:
+    """The template, and the ids of its scenes that carry personal data (worked out once)."""
+
+    template: Template
+    personal_scenes: frozenset[str]
+
+
+def _scene_jinja(section: VideoOutput) -> Iterator[Expression | Snippet | tuple[str, Loc]]:
+    for i, scene in enumerate(section.scenes):
+        loc: Loc = ("outputs", "video", "scenes", i)
+        yield f"scene.{scene.id}", loc
+        yield f"scene.{scene.id}.background", (*loc, "background")
+        if scene.when:
+            yield Expression(f"scene.{scene.id}.when", (*loc, "when"), scene.when)
+        for j, layer in enumerate(scene.layers):
+            yield f"scene.{scene.id}.layers.{j}", (*loc, "layers", j)
+            if layer.when:
+                yield Expression(f"scene.{scene.id}.layers.{j}.when", (*loc, "layers", j, "when"), layer.when)
+            for attr in layer_kind(layer).jinja_fields:
+                source = str(getattr(layer, attr))
+                yield Snippet("_video", f"{scene.id}.{j}.{attr}", (*loc, "layers", j, attr), source)
+        for attr in ("text", "clip"):
+            spoken = getattr(scene.narration, attr) if scene.narration else None
+            if spoken is not None:
+                yield Snippet("_video", f"{scene.id}.narration.{attr}", (*loc, "narration", attr), spoken)
+
+
+def literal_assets(section: VideoOutput) -> Iterator[tuple[str, str]]:
+    """(line key, asset reference) of every video asset written without Jinja."""
+    if section.music:
+        yield "outputs.video.music", section.music
+    for scene in section.scenes:
+        media = scene.background.image or scene.background.video
+        if media:
+            yield f"scene.{scene.id}.background", media
+        for index, layer in enumerate(scene.layers):
+            for ref in layer_kind(layer).asset_refs(layer):
+                yield f"scene.{scene.id}.layers.{index}", ref
+
+
+class VideoKind(OutputKind[VideoOutput, PreparedVideo]):
+    """The recipient's MP4, HLS stream, captions, poster and thumbnail."""
+
+    name = "video"
+    section = VideoOutput
+
+    def links(self, section: VideoOutput) -> dict[str, str]:
+        """The page links the video, its poster and its captions."""
+        return dict(VIDEO_LINKS)
+
+    def jinja(self, section: VideoOutput) -> JinjaSources:
+        """Every scene's and layer's `when`, the layers' Jinja attributes, the narrations; and the
+        line of the music, each scene, background and layer (``scene.<id>.layers.<n>``)."""
+        items = list(_scene_jinja(section))
+        places: tuple[tuple[str, Loc], ...] = (("outputs.video.music", ("outputs", "video", "music")),)
+        places += tuple(item for item in items if isinstance(item, tuple))
+        return JinjaSources(
+            tuple(item for item in items if isinstance(item, Expression)),
+            tuple(item for item in items if isinstance(item, Snippet)),
+            places,
+        )
+
+    def check(self, template: Template, section: VideoOutput) -> None:
+        """Every literal video asset exists inside the template or ``assets/``; AssetError naming
+        ``template.yaml`` and the line of the music key, scene background or layer otherwise."""
+        for key, ref in literal_assets(section):
+            try:
+                resolve_asset(ref, template.root, template.assets_dir)
+            except AssetError as exc:
+                line = template.lines.get(key)
+                raise AssetError(f"{key}: {exc.detail}", file=template.manifest_path, line=line) from None
+
+    def prepare(self, template: Template, section: VideoOutput) -> PreparedVideo:
+        """The personal-scene analysis of the template."""
+        return PreparedVideo(template, personal_scenes(template.manifest))
+
+    def render(self, prepared: PreparedVideo, spec: ResolvedSpec, ctx: RenderContext) -> Rendered:
+        """The recipient's video files (the MP4 first) and its personal cache objects."""
+        from renderer.outputs.video.audio import open_tts
+        from renderer.outputs.video.render import VideoOptions, render_video
+        from renderer.outputs.video.scratch import scratch_space
+
+        options = ctx.options
+        video = VideoOptions(
+            open_tts(options.tts_engine),
+            options.video_timeout_s,
+            options.video_preset,
+            options.draft,
+            options.encoder_threads,
+        )
+        with scratch_space():  # a full TMPDIR: one clear error naming it
+            result = render_video(prepared.template, spec, ctx.storage, video, prepared.personal_scenes)
+        return Rendered(tuple(result.files), result.personal_cache)
+
+
+VIDEO = VideoKind()
