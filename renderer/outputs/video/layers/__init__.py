@@ -18,11 +18,12 @@ from renderer.errors import RenderError
 from renderer.outputs.video.layers.base import AssetOpener, LayerBase, LayerKind, ResolvedLayer
 from renderer.outputs.video.layers.chart import ChartKind
 from renderer.outputs.video.layers.image import ImageKind
+from renderer.outputs.video.layers.qr import QrKind
 from renderer.outputs.video.layers.shape import ShapeKind
 from renderer.outputs.video.layers.text import TextKind
 
 LAYER_KINDS: dict[str, LayerKind] = {
-    kind.type: kind for kind in (TextKind(), ImageKind(), ShapeKind(), ChartKind())
+    kind.type: kind for kind in (TextKind(), ImageKind(), ShapeKind(), ChartKind(), QrKind())
 }
 
 if TYPE_CHECKING:
