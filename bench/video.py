@@ -26,11 +26,11 @@ from bench.common import sample_csv
 from renderer.jobs.local import CampaignSpec, run_campaign
 from renderer.jobs.work import RenderOptions, render_recipient
 from renderer.outputs.video import ffmpeg
-from renderer.outputs.video.audio import EspeakTTS
 from renderer.outputs.video.layers import draw_layer
 from renderer.outputs.video.render import VideoOptions, asset_opener, encode_settings, synthesize_narrations
 from renderer.outputs.video.scenes import resolve_scenes, time_scenes
 from renderer.outputs.video.segments import compose_frames
+from renderer.outputs.video.tts import EspeakTTS
 from renderer.settings import load_settings
 from renderer.storage import LocalStorage
 from renderer.template.load import Template, load_template

@@ -15,10 +15,11 @@ from PIL import Image
 
 from renderer.jobs.work import RenderOptions, render_recipient, render_row
 from renderer.outputs.video import ffmpeg
-from renderer.outputs.video.audio import EspeakTTS, mix_args
+from renderer.outputs.video.audio import mix_args
 from renderer.outputs.video.render import VideoOptions, asset_opener, encode_settings
 from renderer.outputs.video.scenes import TimedScene, resolve_scenes, time_scenes
 from renderer.outputs.video.segments import compose_frames
+from renderer.outputs.video.tts import EspeakTTS
 from renderer.settings import PROJECT_ROOT, Settings
 from renderer.storage import LocalStorage
 from renderer.template.load import Template, load_template

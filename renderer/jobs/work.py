@@ -106,9 +106,9 @@ def _render_pdf(timeout_s: float) -> Renderer:
 
 
 def _render_video(storage: Storage, options: RenderOptions) -> Renderer:
-    from renderer.outputs.video.audio import open_tts
     from renderer.outputs.video.render import VideoOptions, render_video
     from renderer.outputs.video.scratch import scratch_space
+    from renderer.outputs.video.tts import open_tts
 
     video = VideoOptions(
         open_tts(options.tts_engine),
