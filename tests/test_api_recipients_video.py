@@ -17,7 +17,8 @@ from renderer.storage import LocalStorage
 from renderer.template.load import Template
 
 pytestmark = [pytest.mark.video, pytest.mark.slow]
-DRAFT = RenderOptions(draft=True)  # the same scenes and cache, a quarter of the pixels
+# the same scenes and cache, a quarter of the pixels, speech from the in-process fake TTS
+DRAFT = RenderOptions(draft=True, tts_engine="fake")
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from renderer.outputs.video.audio import mix_args
 from renderer.outputs.video.render import VideoOptions, asset_opener, encode_settings
 from renderer.outputs.video.scenes import TimedScene, resolve_scenes, time_scenes
 from renderer.outputs.video.segments import compose_frames
-from renderer.outputs.video.tts import EspeakTTS
+from renderer.outputs.video.tts import EspeakTTS, FakeTTS
 from renderer.settings import PROJECT_ROOT, Settings
 from renderer.storage import LocalStorage
 from renderer.template.load import Template, load_template
@@ -129,7 +129,7 @@ def test_second_recipient_reencodes_only_personal_scenes(rendered: dict[str, Any
 def test_frames_show_each_recipients_text_where_expected(
     rendered: dict[str, Any], bill: Template, artifacts: Path
 ) -> None:
-    settings = encode_settings(bill, VideoOptions(EspeakTTS()))
+    settings = encode_settings(bill, VideoOptions(FakeTTS()))  # frames only: no speech is made
     opener = asset_opener(bill)
     crops = []
     for recipient in rendered["recipients"]:
@@ -159,7 +159,7 @@ def test_a_very_long_name_stays_inside_its_box(bill: Template, tmp_path: Path) -
     greeting = next(s for s in resolve_scenes(bill, spec, lambda ref: "d") if s.id == "greeting")
     [timed] = time_scenes([greeting], {}, FPS)
     frame = np.frombuffer(
-        list(compose_frames(timed, encode_settings(bill, VideoOptions(EspeakTTS())), asset_opener(bill)))[-1],
+        list(compose_frames(timed, encode_settings(bill, VideoOptions(FakeTTS())), asset_opener(bill)))[-1],
         dtype=np.uint8,
     ).reshape(720, 1280, 3)
     shape, text = greeting.layers[0].spec.box, greeting.layers[1].spec.box
@@ -221,22 +221,8 @@ def test_music_ducks_under_narration(bill: Template, tmp_path: Path) -> None:
     """A 1.5 kHz tone stands in for speech so the music's own band can be measured under it."""
     rate = 24_000
     voice = tmp_path / "voice.wav"
-    ffmpeg.run(
-        [
-            "-v",
-            "error",
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=frequency=1500:duration=3",
-            "-ar",
-            str(rate),
-            "-y",
-            str(voice),
-        ],
-        timeout_s=30,
-        what="tone",
-    )
+    tone = FakeTTS(3.0, sample_rate=rate, tone_hz=1500, level=0.125)  # ffmpeg's sine source level
+    voice.write_bytes(tone.synthesize("speech", "en-US"))  # one word: 3 s
     scene = next(
         s
         for s in resolve_scenes(
