@@ -55,6 +55,23 @@ def _frame(video: Path, seconds: float) -> np.ndarray:
     return np.frombuffer(raw, dtype=np.uint8).reshape(720, 1280, 3)
 
 
+class RecordingStorage(LocalStorage):
+    """Local storage that records every `put_if_absent` key: the renderer stores each segment it
+    encodes that way, once, under ``cache/segments/``, so those keys count the encodes."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(root)
+        self.stored: list[str] = []
+
+    def put_if_absent(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> bool:
+        self.stored.append(key)
+        return super().put_if_absent(key, data, content_type)
+
+    def encodes(self) -> int:
+        """How many segments were stored so far (one per encode)."""
+        return sum(key.startswith("cache/segments/") for key in self.stored)
+
+
 def _timeline(template: Template, recipient: dict[str, Any], storage: LocalStorage) -> list[TimedScene]:
     """The same scene timing the renderer used (narration lengths come from the cached speech)."""
     from renderer.outputs.video.render import synthesize_narrations
@@ -68,8 +85,8 @@ def _timeline(template: Template, recipient: dict[str, Any], storage: LocalStora
 
 @pytest.fixture(scope="module")
 def rendered(bill: Template, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """Two en-US recipients on the same plan rendered into one storage; encoder runs counted."""
-    storage = LocalStorage(tmp_path_factory.mktemp("video"))
+    """Two en-US recipients on the same plan rendered into one storage; segment encodes counted."""
+    storage = RecordingStorage(tmp_path_factory.mktemp("video"))
     first = bill.samples["en-US"]
     history = [{**row, "kwh": str(round(float(row["kwh"]) * 1.3))} for row in first["usage_history"]]
     second = {
@@ -83,11 +100,11 @@ def rendered(bill: Template, tmp_path_factory: pytest.TempPathFactory) -> dict[s
     counts = []
     folders = {}
     for recipient in (first, second):
-        before = ffmpeg.ENCODER_RUNS["count"]
+        before = storage.encodes()
         keys = render_recipient(
             bill, bill.validator.validate(recipient), ["microsite", "video"], storage, "vid"
         )
-        counts.append(ffmpeg.ENCODER_RUNS["count"] - before)
+        counts.append(storage.encodes() - before)
         folders[recipient["customer_id"]] = storage.path(keys["video"]).parent
     return {"storage": storage, "folders": folders, "counts": counts, "recipients": (first, second)}
 
