@@ -28,11 +28,11 @@ from renderer.outputs.kind import RenderOptions
 from renderer.outputs.load import Template, load_template
 from renderer.outputs.render import render_recipient
 from renderer.outputs.video import ffmpeg
-from renderer.outputs.video.audio import EspeakTTS
 from renderer.outputs.video.layers import draw_layer
 from renderer.outputs.video.render import VideoOptions, asset_opener, encode_settings, synthesize_narrations
 from renderer.outputs.video.scenes import resolve_scenes, time_scenes
 from renderer.outputs.video.segments import compose_frames
+from renderer.outputs.video.tts import EspeakTTS
 from renderer.settings import load_settings
 from renderer.storage import LocalStorage
 from renderer.template.resolve import resolve

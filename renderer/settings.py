@@ -43,7 +43,11 @@ class Settings(BaseSettings):
     max_image_pixels: int = Field(default=40_000_000, ge=1, description="Pillow decompression limit")
     chunk_size: int = Field(default=64, ge=1, le=10_000, description="Rows per worker task")
     video_timeout_s: float = Field(default=300.0, gt=0, description="Time limit for one ffmpeg run")
-    tts_engine: str = Field(default="espeak", pattern="^(espeak|polly)$", description="espeak or polly")
+    tts_engine: str = Field(
+        default="espeak",
+        pattern="^(espeak|polly|fake)$",
+        description="espeak, polly, or fake (a tone as long as the words, for tests and previews)",
+    )
     video_preset: str = Field(default="veryfast", description="x264 preset of video segments")
 
     # ---- the service: job store, broker, object storage, links --------------------------------

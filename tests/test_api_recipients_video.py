@@ -18,7 +18,8 @@ from renderer.outputs.render import RecipientOutputs, render_recipient
 from renderer.storage import LocalStorage
 
 pytestmark = [pytest.mark.video, pytest.mark.slow]
-DRAFT = RenderOptions(draft=True)  # the same scenes and cache, a quarter of the pixels
+# the same scenes and cache, a quarter of the pixels, speech from the in-process fake TTS
+DRAFT = RenderOptions(draft=True, tts_engine="fake")
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from renderer.outputs.video.scratch import scratch_space
 
 pytestmark = [pytest.mark.video, pytest.mark.slow]
 NO_SPACE = "no space left in TMPDIR ({}): free space there or set TMPDIR"
+SPEECH = {"TAILOR_TTS_ENGINE": "fake"}  # narration is beside the point: no espeak-ng runs
 
 
 @pytest.fixture
@@ -52,7 +53,7 @@ def _assert_nothing_partial(out: Path, tmpdir: Path) -> None:
 def test_a_one_off_render_says_tmpdir_is_full(tmp_path: Path, full_tmpdir: Path) -> None:
     out = tmp_path / "out"
     args = ["render", "bill-summary", "--sample", "en-US", "--outputs", "video", "--draft", "--out", str(out)]
-    result = run_cli(*args, env={"TMPDIR": str(full_tmpdir)})
+    result = run_cli(*args, env={**SPEECH, "TMPDIR": str(full_tmpdir)})
     assert result.returncode == 1, result.stdout
     assert f"error: video output: {NO_SPACE.format(full_tmpdir)}" in result.stdout
     assert "unexpected" not in result.stdout and "OSError" not in result.stdout
@@ -65,7 +66,9 @@ def test_a_campaign_fails_the_row_and_goes_on(tmp_path: Path, full_tmpdir: Path)
     assert run_cli("sample-data", "bill-summary", "--rows", "2", "--out", str(rows)).returncode == 0
     out = tmp_path / "out"
     args = ["campaign", "bill-summary", str(rows), "--outputs", "microsite,video", "--out", str(out)]
-    result = run_cli(*args, "--workers", "1", "--campaign", "full", env={"TMPDIR": str(full_tmpdir)})
+    result = run_cli(
+        *args, "--workers", "1", "--campaign", "full", env={**SPEECH, "TMPDIR": str(full_tmpdir)}
+    )
     assert result.returncode == 1, result.stdout
     assert "0 rendered, 0 rejected, 2 failed" in result.stdout, result.stdout
     with (out / "bill-summary" / "full" / "_campaign" / "rejects.csv").open(encoding="utf-8") as handle:

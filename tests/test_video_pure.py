@@ -1,4 +1,7 @@
-"""Pure parts of the video engine, tested without running ffmpeg: timing, keys, arguments, captions."""
+"""Pure parts of the video engine, tested without running ffmpeg: timing, keys, arguments, text.
+
+Captions, the audio mix and the TTS engines have their own files (test_video_captions.py,
+test_video_audio.py, test_video_tts.py)."""
 
 from __future__ import annotations
 
@@ -8,10 +11,8 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from renderer.cache import segment_cache_key
-from renderer.errors import RenderError
 from renderer.outputs.load import Template
 from renderer.outputs.video import ffmpeg
-from renderer.outputs.video.audio import Cue, caption_cues, srt, webvtt
 from renderer.outputs.video.ffmpeg import EncodeSettings
 from renderer.outputs.video.layers.base import ResolvedLayer
 from renderer.outputs.video.layers.motion import HIDDEN, layer_state
@@ -155,24 +156,6 @@ def test_persian_is_shaped_right_to_left() -> None:
     assert difference > 500, "joined, right-to-left glyphs must differ from isolated left-to-right ones"
 
 
-def test_captions(bill: Template) -> None:
-    spec = resolve(bill, bill.validator.validate(bill.samples["en-US"]))
-    scenes = resolve_scenes(bill, spec, lambda ref: "digest")
-    assert [s.id for s in scenes] == ["intro", "greeting", "amount", "usage", "tips-plus", "outro"]
-    from renderer.outputs.video.audio import Narration
-
-    narrations = {s.id: Narration(s.id, "k", 2.0, s.narration_text or "") for s in scenes if s.narration_text}
-    timed = time_scenes(scenes, {k: n.seconds for k, n in narrations.items()}, 30)
-    cues = caption_cues(timed, narrations)
-    amount = [c for c in cues if "$137.88" in c.text]
-    assert amount and amount[0].start == pytest.approx(timed[2].start, abs=0.001)
-    assert webvtt([Cue(1.5, 3.25, "Hi --> there")]).splitlines()[2:4] == [
-        "00:00:01.500 --> 00:00:03.250",
-        "Hi -> there",
-    ]
-    assert srt([Cue(61.0, 62.0, "x")]).splitlines()[:2] == ["1", "00:01:01,000 --> 00:01:02,000"]
-
-
 def test_hostile_name_stays_literal_text(bill: Template) -> None:
     spec = resolve(bill, bill.validator.validate({**bill.samples["en-US"], "first_name": "{{7*7}}"}))
     greeting = next(s for s in resolve_scenes(bill, spec, lambda ref: "d") if s.id == "greeting")
@@ -194,22 +177,3 @@ def test_runs_of_equal_frames() -> None:
     a, b = b"a" * 4, b"b" * 4
     assert list(_runs(iter([a, a, a, b, a]))) == [(a, 3), (b, 1), (a, 1)]
     assert list(_runs(iter([]))) == []
-
-
-def test_loudness_gain_from_a_measurement() -> None:
-    from renderer.outputs.video.audio import loudness_filter
-
-    def summary(level: str, peak: str) -> str:  # the tail of ebur128's log, as ffmpeg prints it
-        return (
-            "[Parsed_ebur128_29 @ 0x55] Summary:\n\n  Integrated loudness:\n"
-            f"    I:         {level} LUFS\n    Threshold: -32.0 LUFS\n\n  Loudness range:\n"
-            "    LRA:         3.2 LU\n\n  True peak:\n"
-            f"    Peak:       {peak} dBFS\n"
-        )
-
-    assert loudness_filter(summary("-23.0", "-9.0")) == "volume=7.00dB"
-    assert loudness_filter(summary("-20.0", "-3.0")).startswith("volume=4.00dB,alimiter=limit=0.8414")
-    assert loudness_filter(summary("-70.0", "-inf")) == ""
-    assert loudness_filter(summary("-70.0", "-inf") + summary("-23.0", "-9.0")) == "volume=7.00dB", "the last"
-    with pytest.raises(RenderError):
-        loudness_filter("no summary here")

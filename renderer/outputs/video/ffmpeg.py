@@ -251,16 +251,6 @@ def probe(path: Path, *, timeout_s: float = 30.0) -> dict[str, Any]:
     return data
 
 
-ENCODER_RUNS = {"count": 0}  # segments encoded by this process (tests check cache hits with it)
-_RUNS_LOCK = threading.Lock()
-
-
-def count_encoder_run() -> None:
-    """Count one segment encode (thread-safe)."""
-    with _RUNS_LOCK:
-        ENCODER_RUNS["count"] += 1
-
-
 def encode_frames(args: Sequence[str], frames: Iterable[bytes], *, timeout_s: float, what: str) -> None:
     """Stream raw frames into ffmpeg's stdin without holding them in memory.
 

@@ -101,9 +101,9 @@ class VideoKind(OutputKind[VideoOutput, PreparedVideo]):
 
     def render(self, prepared: PreparedVideo, spec: ResolvedSpec, ctx: RenderContext) -> Rendered:
         """The recipient's video files (the MP4 first) and its personal cache objects."""
-        from renderer.outputs.video.audio import open_tts
         from renderer.outputs.video.render import VideoOptions, render_video
         from renderer.outputs.video.scratch import scratch_space
+        from renderer.outputs.video.tts import open_tts
 
         options = ctx.options
         video = VideoOptions(

@@ -22,12 +22,13 @@ from renderer.errors import AssetError
 from renderer.outputs.images import UnusableImage, image_failure
 from renderer.outputs.kind import RenderedFile
 from renderer.outputs.load import Template
-from renderer.outputs.video import assemble, audio, ffmpeg, segments
-from renderer.outputs.video.audio import TTS, Narration
+from renderer.outputs.video import assemble, audio, captions, ffmpeg, segments
+from renderer.outputs.video.audio import Narration
 from renderer.outputs.video.ffmpeg import EncodeSettings
 from renderer.outputs.video.layers import AssetOpener
 from renderer.outputs.video.personal import personal_scenes
 from renderer.outputs.video.scenes import ResolvedScene, TimedScene, resolve_scenes, time_scenes
+from renderer.outputs.video.tts import TTS
 from renderer.storage.base import Storage
 from renderer.template.paths import resolve_asset
 from renderer.template.resolve import ResolvedSpec
@@ -219,11 +220,11 @@ def _package(
         hls_folder = folder / "hls"
         hls_folder.mkdir()
         hls = assemble.make_hls(mp4, hls_folder, timeout_s=options.timeout_s)
-    cues = audio.caption_cues(timed, narrations)
+    cues = captions.caption_cues(timed, narrations)
     files = [
         RenderedFile("video.mp4", mp4.read_bytes(), "video/mp4"),
-        RenderedFile("captions.vtt", audio.webvtt(cues).encode("utf-8"), "text/vtt; charset=utf-8"),
-        RenderedFile("captions.srt", audio.srt(cues).encode("utf-8"), "application/x-subrip"),
+        RenderedFile("captions.vtt", captions.webvtt(cues).encode("utf-8"), "text/vtt; charset=utf-8"),
+        RenderedFile("captions.srt", captions.srt(cues).encode("utf-8"), "application/x-subrip"),
     ]
     for path in hls:
         kind = "application/vnd.apple.mpegurl" if path.suffix == ".m3u8" else "video/mp2t"

@@ -176,7 +176,6 @@ def encode_segment(
         folder = Path(tmp)
         output = folder / "segment.mp4"
         what = f"encoding scene {timed.scene.id}"
-        ffmpeg.count_encoder_run()
         frames = compose_frames(timed, settings, assets, timeout_s=timeout_s)
         if timed.scene.background.video is None:
             list_file = _write_stills(timed, settings, frames, folder)
@@ -225,7 +224,6 @@ def cached_segments(
 
         def encode(job: tuple[str, list[str], Path, str]) -> None:
             key, args, output, what = job
-            ffmpeg.count_encoder_run()
             ffmpeg.run(args, timeout_s=timeout_s, what=what)
             storage.put_if_absent(key, output.read_bytes(), "video/mp4")
 

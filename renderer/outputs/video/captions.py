@@ -1,0 +1,69 @@
+"""Captions from the narration text and its timing: cues per sentence, as WebVTT and SRT."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from renderer.outputs.video.scenes import TimedScene
+
+if TYPE_CHECKING:  # audio imports this module to offer its names to the renderer
+    from renderer.outputs.video.audio import Narration
+
+_SENTENCE = re.compile(r"(?<=[.!?؟。])\s+")
+
+
+@dataclass(frozen=True)
+class Cue:
+    """One caption: start and end in seconds, and its text."""
+
+    start: float
+    end: float
+    text: str
+
+
+def caption_cues(timed: list[TimedScene], narrations: Mapping[str, Narration]) -> list[Cue]:
+    """Cues per sentence of each narration, timed in proportion to their length within the speech."""
+    cues = []
+    for scene in timed:
+        narration = narrations.get(scene.scene.id)
+        if narration is None or not narration.text:
+            continue
+        sentences = [s for s in _SENTENCE.split(narration.text) if s.strip()]
+        total_chars = sum(len(s) for s in sentences) or 1
+        start = scene.start
+        for sentence in sentences:
+            length = narration.seconds * len(sentence) / total_chars
+            cues.append(Cue(round(start, 3), round(start + length, 3), sentence.strip()))
+            start += length
+    return cues
+
+
+def _stamp(seconds: float, separator: str) -> str:
+    millis = round(seconds * 1000)
+    hours, millis = divmod(millis, 3_600_000)
+    minutes, millis = divmod(millis, 60_000)
+    secs, millis = divmod(millis, 1000)
+    return f"{hours:02d}:{minutes:02d}:{secs:02d}{separator}{millis:03d}"
+
+
+def webvtt(cues: list[Cue]) -> str:
+    """Captions as WebVTT: the header, then each cue's ``HH:MM:SS.mmm`` times and its text, with
+    ``-->`` in the text made harmless."""
+    blocks = ["WEBVTT", ""]
+    for cue in cues:
+        text = cue.text.replace("-->", "->")
+        blocks += [f"{_stamp(cue.start, '.')} --> {_stamp(cue.end, '.')}", text, ""]
+    return "\n".join(blocks)
+
+
+def srt(cues: list[Cue]) -> str:
+    """Captions as SRT: numbered cues from 1 with ``HH:MM:SS,mmm`` times, ``-->`` in the text
+    made harmless."""
+    blocks = []
+    for number, cue in enumerate(cues, start=1):
+        text = cue.text.replace("-->", "->")
+        blocks += [str(number), f"{_stamp(cue.start, ',')} --> {_stamp(cue.end, ',')}", text, ""]
+    return "\n".join(blocks)
