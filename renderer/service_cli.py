@@ -144,7 +144,7 @@ def create_key(name: Annotated[str, typer.Argument(help="Who or what uses the ke
 
     store = open_store(_settings().database_url)
     try:
-        secret, record = store.create_api_key(name)
+        secret, record = store.keys.create(name)
     finally:
         store.close()
     console.print(f"created API key {record.id} for {name!r}; it is shown once:")
@@ -160,7 +160,7 @@ def list_keys() -> None:
 
     store = open_store(_settings().database_url)
     try:
-        records = store.list_api_keys()
+        records = store.keys.all()
     finally:
         store.close()
     table = Table("id", "name", "created", "revoked")

@@ -67,7 +67,7 @@ class ApiServer:
         """The campaign segment of this key's one-off renders in storage keys (``api-<key id>``)."""
         store = open_store(self.settings.database_url)
         try:
-            record = store.verify_api_key(self.key)
+            record = store.keys.verify(self.key)
         finally:
             store.close()
         assert record is not None

@@ -192,7 +192,7 @@ def test_unknown_and_foreign_renders_are_not_found(api: ApiServer) -> None:
 def _link(api: ApiServer, recipient_id: str, *, ttl_s: float = 3600, now: datetime | None = None) -> str:
     store = open_store(api.settings.database_url)
     try:
-        return store.create_recipient_link("bill-summary", api.segment, recipient_id, ttl_s, now=now)
+        return store.links.create("bill-summary", api.segment, recipient_id, ttl_s, now=now)
     finally:
         store.close()
 
@@ -353,7 +353,7 @@ def _erase_reaches_the_video_cache(api: ApiServer, job_id: str, recipient_id: st
 
     store = open_store(api.settings.database_url)
     try:
-        record = store.get_render_job(job_id)
+        record = store.render_jobs.get(job_id)
     finally:
         store.close()
     assert record is not None and record.result is not None

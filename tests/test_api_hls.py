@@ -36,13 +36,13 @@ def _render_video_job(api: ApiServer) -> dict[str, Any]:
         open_storage(api.settings.storage_url, api.settings),
     )
     try:
-        key = store.verify_api_key(api.key)
+        key = store.keys.verify(api.key)
         assert key is not None
-        job = store.create_render_job(template.name, "US-1001", ["video"], api_key_id=key.id)
+        job = store.render_jobs.create(template.name, "US-1001", ["video"], api_key_id=key.id)
         keys = render_recipient(
             template, recipient, ["video"], storage, api_campaign(key.id), RenderOptions()
         ).to_record()
-        assert store.finish_render_job(job.id, keys)
+        assert store.render_jobs.finish(job.id, keys)
     finally:
         store.close()
         storage.close()

@@ -71,7 +71,7 @@ def test_a_render_link_is_renewed_when_a_tenth_of_its_life_is_left(tmp_path: Pat
         renewed = at(900)
         assert renewed.token != first.token and renewed.expires_at == created + timedelta(seconds=1900)
         assert at(1500) == renewed
-        assert store.resolve_recipient_link(renewed.token, now=created + timedelta(seconds=1500)) is not None
+        assert store.links.resolve(renewed.token, now=created + timedelta(seconds=1500)) is not None
         other_key = render_page_token(store, settings, recipient, ("tk_other", "job-1", created), created)
         other_job = render_page_token(store, settings, recipient, ("tk_secret", "job-2", created), created)
         assert len({first.token, other_key.token, other_job.token}) == 3

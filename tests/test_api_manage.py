@@ -42,14 +42,14 @@ def test_webhooks_are_listed_and_deleted_by_their_own_key(make_api: Callable[...
 
     store = open_store(api.settings.database_url)
     try:
-        record = store.verify_api_key(api.key)
+        record = store.keys.verify(api.key)
         assert record is not None
         assert emit(store, "render.failed", {"render_id": "r1"}, api_key_id=record.id) == 2
         assert _outbox(store, first["id"]) == 1
         gone = mine.delete(f"/webhooks/{first['id']}")
         assert gone.status_code == 204 and gone.content == b""
         assert _outbox(store, first["id"]) == 0 and _outbox(store, second["id"]) == 1
-        assert [h.id for h in store.webhooks_for("render.failed")] == [second["id"], other["id"]]
+        assert [h.id for h in store.webhooks.subscribed_to("render.failed")] == [second["id"], other["id"]]
     finally:
         store.close()
     assert [h["id"] for h in mine.get("/webhooks").json()] == [second["id"]]

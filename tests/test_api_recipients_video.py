@@ -35,9 +35,9 @@ def _render_job(
 ) -> dict[str, str]:
     """What a background render job does: render the recipient's video, record its keys."""
     recipient = bill.validator.validate(raw)
-    job = store.create_render_job(bill.name, str(raw["customer_id"]), ["video"], api_key_id=key_id)
+    job = store.render_jobs.create(bill.name, str(raw["customer_id"]), ["video"], api_key_id=key_id)
     keys = render_recipient(bill, recipient, ["video"], storage, api_campaign(key_id), DRAFT).to_record()
-    assert store.finish_render_job(job.id, keys)
+    assert store.render_jobs.finish(job.id, keys)
     return keys
 
 
@@ -49,7 +49,7 @@ def test_erasure_deletes_personal_cache_objects_and_keeps_shared_ones(
     bill: Template, store: JobStore, tmp_path: Path
 ) -> None:
     storage = LocalStorage(tmp_path / "out")
-    _, key = store.create_api_key("crm")
+    _, key = store.keys.create("crm")
     emily = bill.samples["en-US"]
     namesake = {**emily, "customer_id": "US-2002", "line_items": [{"code": "energy", "amount": "250.10"}]}
     first = _render_job(store, storage, bill, key.id, emily)

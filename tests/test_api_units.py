@@ -77,12 +77,12 @@ def store(tmp_path: Path) -> Iterator[JobStore]:
 
 
 def test_results_and_rejects_csv_are_formula_safe(store: JobStore) -> None:
-    campaign, _ = store.create_campaign("bill-summary", ["microsite"], "_uploads/x/r.csv")
-    store.add_rows(campaign.id, [(2, "=HYPERLINK(evil)"), (3, "C-3")])
-    store.start_row(campaign.id, 2)
-    store.finish_row(campaign.id, 2, {"microsite": "bill-summary/c/=HYPERLINK(evil)/index.html"})
-    store.fail_row(campaign.id, 3, "-broken: microsite output", max_attempts=1)
-    store.add_rejects(campaign.id, [(4, "pay_url", "@is not a valid URL")])
+    campaign, _ = store.campaigns.create("bill-summary", ["microsite"], "_uploads/x/r.csv")
+    store.rows.add(campaign.id, [(2, "=HYPERLINK(evil)"), (3, "C-3")])
+    store.rows.start(campaign.id, 2)
+    store.rows.finish(campaign.id, 2, {"microsite": "bill-summary/c/=HYPERLINK(evil)/index.html"})
+    store.rows.fail(campaign.id, 3, "-broken: microsite output", max_attempts=1)
+    store.rows.add_rejects(campaign.id, [(4, "pay_url", "@is not a valid URL")])
     table = list(csv.reader(io.StringIO("".join(results_lines(store, campaign, "csv")))))
     assert table[0] == ["row", "recipient_id", "status", "microsite", "error"]
     assert table[1][:3] == ["2", "'=HYPERLINK(evil)", "done"]
@@ -95,9 +95,9 @@ def test_results_and_rejects_csv_are_formula_safe(store: JobStore) -> None:
         ["3", "(render)", "'-broken: microsite output", ""],
         ["4", "pay_url", "'@is not a valid URL", ""],
     ]
-    store.add_rows(campaign.id, [(5, "+SUM(A1)")])
-    store.start_row(campaign.id, 5)
-    store.fail_row(campaign.id, 5, "pdf output: broken", max_attempts=1)
+    store.rows.add(campaign.id, [(5, "+SUM(A1)")])
+    store.rows.start(campaign.id, 5)
+    store.rows.fail(campaign.id, 5, "pdf output: broken", max_attempts=1)
     shown = list(csv.reader(io.StringIO("".join(rejects_lines(store, campaign.id, "csv", hide_ids=False)))))
     assert shown[1][3] == "C-3" and shown[2][3] == ""  # a reject stores an id only when valid
     assert shown[3] == ["5", "(render)", "pdf output: broken", "'+SUM(A1)"]  # ids are neutralised too

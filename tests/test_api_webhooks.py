@@ -37,7 +37,6 @@ from renderer.api.egress import (
     delivery_client,
     url_refusal,
 )
-from renderer.api.store_queries import link_exists
 from renderer.api.webhooks import Dispatcher, backoff_s, deliver_due, emit, sign, verify
 from renderer.jobs.store import JobStore, open_store
 from renderer.settings import Settings, load_settings
@@ -126,8 +125,8 @@ def store(tmp_path: Path) -> Iterator[JobStore]:
 
 def test_failed_deliveries_back_off_then_succeed(store: JobStore, tmp_path: Path) -> None:
     settings = load_settings(database_url="sqlite://", storage_url=str(tmp_path), webhook_max_attempts=3)
-    hook = store.add_webhook("http://receiver.test/hook", "whsec_test", ["render.failed"])
-    other = store.add_webhook("http://receiver.test/other", "whsec_test", ["render.failed"], api_key_id=None)
+    hook = store.webhooks.add("http://receiver.test/hook", "whsec_test", ["render.failed"])
+    other = store.webhooks.add("http://receiver.test/other", "whsec_test", ["render.failed"], api_key_id=None)
     assert emit(store, "render.failed", {"render_id": "r1"}) == 2
     answers = iter([500, 204, 204])
     seen: list[httpx.Request] = []
@@ -141,11 +140,11 @@ def test_failed_deliveries_back_off_then_succeed(store: JobStore, tmp_path: Path
     now = datetime.now(UTC)
     with httpx.Client(transport=httpx.MockTransport(answer)) as client:
         assert deliver_due(store, settings, client, now=now) == 1  # /other at once, /hook failed
-        assert store.due_deliveries(now=now + timedelta(seconds=4)) == []
-        [retry] = store.due_deliveries(now=now + timedelta(seconds=6))
+        assert store.webhooks.due_deliveries(now=now + timedelta(seconds=4)) == []
+        [retry] = store.webhooks.due_deliveries(now=now + timedelta(seconds=6))
         assert (retry.webhook_id, retry.attempts, retry.last_error) == (hook.id, 1, "HTTP 500")
         assert deliver_due(store, settings, client, now=now + timedelta(seconds=6)) == 1
-    assert store.due_deliveries(now=now + timedelta(days=1)) == []
+    assert store.webhooks.due_deliveries(now=now + timedelta(days=1)) == []
     signed = seen[-1]
     assert verify("whsec_test", signed.content, signed.headers["tailor-signature"])
     assert other.id != hook.id
@@ -153,7 +152,7 @@ def test_failed_deliveries_back_off_then_succeed(store: JobStore, tmp_path: Path
 
 def test_deliveries_give_up_after_max_attempts(store: JobStore, tmp_path: Path) -> None:
     settings = load_settings(database_url="sqlite://", storage_url=str(tmp_path), webhook_max_attempts=2)
-    store.add_webhook("http://receiver.test/hook", "whsec_test", ["campaign.failed"])
+    store.webhooks.add("http://receiver.test/hook", "whsec_test", ["campaign.failed"])
     emit(store, "campaign.failed", {"campaign_id": "c1"})
 
     def refuse(request: httpx.Request) -> httpx.Response:
@@ -163,13 +162,13 @@ def test_deliveries_give_up_after_max_attempts(store: JobStore, tmp_path: Path) 
     with httpx.Client(transport=httpx.MockTransport(refuse)) as client:
         deliver_due(store, settings, client, now=now)
         deliver_due(store, settings, client, now=now + timedelta(hours=2))
-    assert store.due_deliveries(now=now + timedelta(days=30)) == []  # dead, not retried forever
+    assert store.webhooks.due_deliveries(now=now + timedelta(days=30)) == []  # dead, not retried forever
 
 
 def test_a_receivers_answer_body_is_never_read(store: JobStore, tmp_path: Path) -> None:
     """A receiver streaming an endless body cannot stall the dispatcher: only the status counts."""
     settings = load_settings(database_url="sqlite://", storage_url=str(tmp_path))
-    store.add_webhook("http://receiver.test/hook", "whsec_test", ["render.failed"])
+    store.webhooks.add("http://receiver.test/hook", "whsec_test", ["render.failed"])
     emit(store, "render.failed", {"render_id": "r1"})
     chunks_read = []
 
@@ -189,22 +188,22 @@ def test_a_receivers_answer_body_is_never_read(store: JobStore, tmp_path: Path) 
 
 def test_an_unparsable_stored_url_fails_its_delivery_not_the_round(store: JobStore, tmp_path: Path) -> None:
     settings = load_settings(database_url="sqlite://", storage_url=str(tmp_path))
-    store.add_webhook("http://[::1/hook", "whsec_test", ["render.failed"])
-    store.add_webhook("http://receiver.test/hook", "whsec_test", ["render.failed"])
+    store.webhooks.add("http://[::1/hook", "whsec_test", ["render.failed"])
+    store.webhooks.add("http://receiver.test/hook", "whsec_test", ["render.failed"])
     emit(store, "render.failed", {"render_id": "r1"})
     now = datetime.now(UTC)
     with httpx.Client(transport=httpx.MockTransport(lambda request: httpx.Response(204))) as client:
         assert deliver_due(store, settings, client, now=now) == 1  # the good one, after the bad one
-    [bad] = store.due_deliveries(now=now + timedelta(hours=1))
+    [bad] = store.webhooks.due_deliveries(now=now + timedelta(hours=1))
     assert bad.last_error == "invalid URL"
 
 
 def test_events_reach_only_webhooks_of_the_same_key(store: JobStore) -> None:
-    mine = store.create_api_key("mine")[1]
-    theirs = store.create_api_key("theirs")[1]
-    store.add_webhook("http://a.test/", "s", ["render.completed"], api_key_id=mine.id)
-    store.add_webhook("http://b.test/", "s", ["render.completed"], api_key_id=theirs.id)
-    store.add_webhook("http://c.test/", "s", ["render.completed"])  # registered outside the API
+    mine = store.keys.create("mine")[1]
+    theirs = store.keys.create("theirs")[1]
+    store.webhooks.add("http://a.test/", "s", ["render.completed"], api_key_id=mine.id)
+    store.webhooks.add("http://b.test/", "s", ["render.completed"], api_key_id=theirs.id)
+    store.webhooks.add("http://c.test/", "s", ["render.completed"])  # registered outside the API
     assert emit(store, "render.completed", {}, api_key_id=mine.id) == 2
     with pytest.raises(ValueError):
         emit(store, "render.exploded", {})
@@ -255,7 +254,9 @@ def test_internal_webhook_urls_are_refused(make_api: Callable[..., ApiServer]) -
     assert public.status_code == 201, public.text
     store = open_store(api.settings.database_url)
     try:
-        assert [hook.url for hook in store.webhooks_for("render.completed")] == ["http://93.184.215.14/hook"]
+        assert [hook.url for hook in store.webhooks.subscribed_to("render.completed")] == [
+            "http://93.184.215.14/hook"
+        ]
     finally:
         store.close()
 
@@ -327,13 +328,13 @@ def test_delivery_connections_to_internal_addresses_are_refused(
 ) -> None:
     """A hook whose host is (or has since come to resolve to) loopback: the guarded client never
     connects, the attempt fails as ``address not allowed`` and is retried like any failure."""
-    hook = store.add_webhook(receiver.url, "whsec_test", ["render.completed"])  # stored before the check
+    hook = store.webhooks.add(receiver.url, "whsec_test", ["render.completed"])  # stored before the check
     emit(store, "render.completed", {"render_id": "r1"})
     now = datetime.now(UTC)
     with delivery_client(_settings(tmp_path)) as client:
         assert deliver_due(store, _settings(tmp_path), client, now=now) == 0
     assert receiver.requests == []
-    [retry] = store.due_deliveries(now=now + timedelta(minutes=1))
+    [retry] = store.webhooks.due_deliveries(now=now + timedelta(minutes=1))
     assert (retry.webhook_id, retry.attempts, retry.last_error) == (hook.id, 1, "address not allowed")
     allowed = _settings(tmp_path, webhook_allow_private=True)
     with delivery_client(allowed) as client:  # the same receiver is reachable: the guard did it
@@ -363,8 +364,10 @@ def test_concurrent_dispatchers_deliver_each_event_once(
     settings = _settings(tmp_path, webhook_allow_private=True)
     stores = [open_store(job_store_url) for _ in range(3)]
     try:
-        hook = stores[0].add_webhook(receiver.url, "whsec_test", ["render.completed"])
-        ids = {stores[0].enqueue_delivery(hook.id, "render.completed", {"n": n}).id for n in range(20)}
+        hook = stores[0].webhooks.add(receiver.url, "whsec_test", ["render.completed"])
+        ids = {
+            stores[0].webhooks.enqueue_delivery(hook.id, "render.completed", {"n": n}).id for n in range(20)
+        }
         barrier = threading.Barrier(len(stores))
         delivered = [0] * len(stores)
 
@@ -381,7 +384,7 @@ def test_concurrent_dispatchers_deliver_each_event_once(
         received = [headers["tailor-delivery"] for headers, _ in receiver.requests]
         assert sorted(received) == sorted(ids)  # every one, none twice
         assert sum(delivered) == len(ids)
-        assert stores[0].due_deliveries(now=datetime.now(UTC) + timedelta(days=1)) == []
+        assert stores[0].webhooks.due_deliveries(now=datetime.now(UTC) + timedelta(days=1)) == []
     finally:
         for opened in stores:
             opened.close()
@@ -392,16 +395,16 @@ def test_concurrent_dispatchers_deliver_each_event_once(
 
 def test_the_dispatcher_purges_long_expired_page_links(store: JobStore, tmp_path: Path) -> None:
     long_ago = datetime.now(UTC) - timedelta(days=3)
-    stale = store.create_recipient_link("bill-summary", "spring", "C-1", ttl_s=3600, now=long_ago)
-    recent = store.create_recipient_link(
+    stale = store.links.create("bill-summary", "spring", "C-1", ttl_s=3600, now=long_ago)
+    recent = store.links.create(
         "bill-summary", "spring", "C-2", ttl_s=60, now=datetime.now(UTC) - timedelta(hours=1)
     )
-    live = store.create_recipient_link("bill-summary", "spring", "C-3", ttl_s=3600)
+    live = store.links.create("bill-summary", "spring", "C-3", ttl_s=3600)
     dispatcher = Dispatcher(lambda: store, _settings(tmp_path), interval_s=0.05)
     dispatcher.start()
     try:
-        wait_for(lambda: not link_exists(store, stale), timeout_s=10, every_s=0.05)
+        wait_for(lambda: not store.links.exists(stale), timeout_s=10, every_s=0.05)
     finally:
         dispatcher.stop()
-    assert link_exists(store, recent)  # expired an hour ago: still answers 410, not 404
-    assert store.resolve_recipient_link(live) is not None
+    assert store.links.exists(recent)  # expired an hour ago: still answers 410, not 404
+    assert store.links.resolve(live) is not None

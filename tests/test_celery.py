@@ -176,7 +176,7 @@ def test_killing_a_worker_mid_campaign_loses_and_duplicates_nothing(
     storage = LocalStorage(Path(settings.storage_url))
     objects = Counter(key.rsplit("/", 1)[1] for key in storage.keys(f"bill-summary/{campaign.id}"))
     assert objects == {"index.html": 300, "bill.pdf": 300}, "every output exactly once"
-    rows = list(store.iter_results(campaign.id))
+    rows = list(store.rows.results(campaign.id))
     assert len(rows) == 300 and {row.status for row in rows} == {"done"}
     assert not list(Path(settings.storage_url).rglob("*.tmp*")), "no half-written objects"
 
@@ -206,15 +206,15 @@ def test_an_api_video_render_job_runs_on_a_celery_worker(cluster: tuple[Settings
     from renderer.outputs.load import load_template
 
     raw = {**load_template("bill-summary", settings).samples["en-US"], **sample}
-    job = store.create_render_job("bill-summary", "JOB-1", ["microsite", "video"])
+    job = store.render_jobs.create("bill-summary", "JOB-1", ["microsite", "video"])
     publish(celery_for(settings), "tailor.render_job", [job.id, raw])
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
-        current = store.get_render_job(job.id)
+        current = store.render_jobs.get(job.id)
         if current is not None and current.status in ("done", "failed"):
             break
         time.sleep(0.3)
-    current = store.get_render_job(job.id)
+    current = store.render_jobs.get(job.id)
     assert current is not None and current.status == "done", current
     assert current.result is not None
     video = Path(settings.storage_url) / current.result["video"]

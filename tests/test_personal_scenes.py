@@ -155,9 +155,9 @@ def test_cache_entries_stay_out_of_results_manifests_and_links(
     assert output_entries(keys) == shown
     store = open_store(f"sqlite:///{tmp_path / 'jobs.db'}")
     try:
-        campaign, _ = store.create_campaign(bill.name, ["video"], "uploads/data.csv")
-        store.add_rows(campaign.id, [(2, "C-1")])
-        assert store.finish_row(campaign.id, 2, keys)
+        campaign, _ = store.campaigns.create(bill.name, ["video"], "uploads/data.csv")
+        store.rows.add(campaign.id, [(2, "C-1")])
+        assert store.rows.finish(campaign.id, 2, keys)
         results = "".join(results_lines(store, campaign, "jsonl"))
         assert json.loads(results)["outputs"] == shown and "cache" not in "".join(
             results_lines(store, campaign, "csv")
@@ -166,7 +166,9 @@ def test_cache_entries_stay_out_of_results_manifests_and_links(
         assert json.loads((tmp_path / "report" / "manifest.jsonl").read_text())["outputs"] == shown
         links = mint_links(store, MemoryStorage(), settings, (bill.name, "c", "r"), keys)
         assert set(links.links) == set(shown)
-        assert sorted(store.erase_recipient("C-1")) == sorted(keys.values()), "erasure still sees every key"
+        assert sorted(store.erasure.erase_recipient("C-1")) == sorted(keys.values()), (
+            "erasure still sees every key"
+        )
     finally:
         store.close()
 

@@ -20,7 +20,6 @@ from sqlalchemy import update
 from typer.testing import CliRunner
 
 from renderer.api.links import api_campaign
-from renderer.api.store_queries import link_exists
 from renderer.cli import app
 from renderer.jobs.retention import RetentionTask, purge_retention
 from renderer.jobs.schema import Campaign, RenderJob
@@ -73,8 +72,8 @@ def _campaign(
     rejects, page links and reports, finished `days` ago; what it stored and made."""
     upload = f"_uploads/{name}/recipients.csv"
     storage.put(upload, b"customer_id\n", "text/csv")
-    campaign, _ = store.create_campaign(bill.name, ["microsite"], upload, campaign_id=name)
-    store.add_rows(campaign.id, [(row, bill.samples[s]["customer_id"]) for row, s in enumerate(samples, 2)])
+    campaign, _ = store.campaigns.create(bill.name, ["microsite"], upload, campaign_id=name)
+    store.rows.add(campaign.id, [(row, bill.samples[s]["customer_id"]) for row, s in enumerate(samples, 2)])
     tokens = []
     for row, sample in enumerate(samples, 2):
         keys = render_recipient(
@@ -82,13 +81,11 @@ def _campaign(
         ).to_record()
         cache = f"cache/segments/{name}-{row}.mp4"  # as a video row records its personal segments
         storage.put(cache, b"segment")
-        assert store.finish_row(campaign.id, row, {**keys, "cache:segment:greeting": cache})
-        tokens.append(
-            store.create_recipient_link(bill.name, name, bill.samples[sample]["customer_id"], 86_400)
-        )
-    store.add_rejects(campaign.id, [(90 + i, "email", "is not an email address") for i in range(3)])
+        assert store.rows.finish(campaign.id, row, {**keys, "cache:segment:greeting": cache})
+        tokens.append(store.links.create(bill.name, name, bill.samples[sample]["customer_id"], 86_400))
+    store.rows.add_rejects(campaign.id, [(90 + i, "email", "is not an email address") for i in range(3)])
     storage.put(campaign_key(bill.name, name, "manifest.jsonl"), b"{}\n")
-    assert store.set_campaign_status(campaign.id, status)
+    assert store.campaigns.set_status(campaign.id, status)
     _age(store, Campaign, campaign.id, days)
     return {
         "id": campaign.id,
@@ -101,12 +98,12 @@ def _campaign(
 def _job(store: JobStore, storage: Storage, bill: Template, key_id: str, sample: str, days: float) -> str:
     """A one-off render job of `sample` (microsite) under API key `key_id`, finished `days` ago."""
     raw = bill.samples[sample]
-    job = store.create_render_job(bill.name, raw["customer_id"], ["microsite"], api_key_id=key_id)
+    job = store.render_jobs.create(bill.name, raw["customer_id"], ["microsite"], api_key_id=key_id)
     keys = render_recipient(
         bill, bill.validator.validate(raw), ["microsite"], storage, api_campaign(key_id)
     ).to_record()
-    assert store.finish_render_job(job.id, keys)
-    store.create_recipient_link(bill.name, api_campaign(key_id), raw["customer_id"], 86_400)
+    assert store.render_jobs.finish(job.id, keys)
+    store.links.create(bill.name, api_campaign(key_id), raw["customer_id"], 86_400)
     _age(store, RenderJob, job.id, days)
     return job.id
 
@@ -125,7 +122,7 @@ def test_retention_deletes_old_campaigns_and_jobs_in_bounded_batches(
     old = _campaign(store, storage, bill, "old", ["en-US", "de-DE", "it-IT"], days=40)
     recent = _campaign(store, storage, bill, "recent", ["en-US"], days=2)
     running = _campaign(store, storage, bill, "running", ["tr-TR"], days=90, status="running")
-    _, key = store.create_api_key("crm")
+    _, key = store.keys.create("crm")
     gone_job = _job(store, storage, bill, key.id, "fa-IR", days=45)
     superseded = _job(store, storage, bill, key.id, "id-ID", days=50)
     newer = _job(store, storage, bill, key.id, "id-ID", days=1)  # the same folder, rendered again
@@ -136,19 +133,19 @@ def test_retention_deletes_old_campaigns_and_jobs_in_bounded_batches(
     assert len(calls) > 3 and calls[0].more, "bounded: one call removed only part of it"
     assert sum(c.campaigns for c in calls) == 1 and sum(c.rows for c in calls) == 3
     assert sum(c.render_jobs for c in calls) == 2
-    assert store.get_campaign(old["id"]) is None and list(store.iter_results(old["id"])) == []
-    assert list(store.iter_rejects(old["id"])) == []
-    assert not any(link_exists(store, token) for token in old["tokens"])
+    assert store.campaigns.get(old["id"]) is None and list(store.rows.results(old["id"])) == []
+    assert list(store.rows.rejects(old["id"])) == []
+    assert not any(store.links.exists(token) for token in old["tokens"])
     left = set(storage.keys())
     assert not [k for k in left if k.startswith("bill-summary/old/")] and old["upload"] not in left
     assert not [k for k in left if k.startswith("cache/segments/old-")], "personal cache objects go too"
     for kept in (recent, running):
         assert set(kept["keys"]) <= left and kept["upload"] in left
-        assert store.get_campaign(kept["id"]) is not None
-        assert all(link_exists(store, token) for token in kept["tokens"])
+        assert store.campaigns.get(kept["id"]) is not None
+        assert all(store.links.exists(token) for token in kept["tokens"])
     assert [k for k in left if k.startswith("bill-summary/_static/")], "shared static files stay"
-    assert store.get_render_job(gone_job) is None and store.get_render_job(superseded) is None
-    assert store.get_render_job(newer) is not None
+    assert store.render_jobs.get(gone_job) is None and store.render_jobs.get(superseded) is None
+    assert store.render_jobs.get(newer) is not None
     folder = f"bill-summary/{api_campaign(key.id)}/"
     assert not [k for k in left if k.startswith(folder + "IR-")], "the expired job's outputs are gone"
     assert [k for k in left if k.startswith(folder + "ID-")], "the newer job's folder stays"
@@ -161,7 +158,7 @@ def test_templates_without_retention_keep_everything(
     old = _campaign(store, storage, bill, "old", ["en-US"], days=4000)
     assert not purge_retention(store, storage, {})
     assert not purge_retention(store, storage, {"welcome-onboarding": 1})
-    assert store.get_campaign(old["id"]) is not None and set(old["keys"]) <= set(storage.keys())
+    assert store.campaigns.get(old["id"]) is not None and set(old["keys"]) <= set(storage.keys())
 
 
 # ---- the manifest, the API's dispatcher and the CLI -------------------------------------------------
@@ -190,9 +187,9 @@ def test_the_api_dispatcher_purges(make_api: Callable[..., ApiServer], templates
         [task] = [t for t in api.app.state.tailor.dispatcher.tasks if isinstance(t, RetentionTask)]
         task._next_at = 0.0  # as if its hour had come round
         deadline = time.monotonic() + 30
-        while store.get_campaign(old["id"]) is not None and time.monotonic() < deadline:
+        while store.campaigns.get(old["id"]) is not None and time.monotonic() < deadline:
             time.sleep(0.2)
-        assert store.get_campaign(old["id"]) is None
+        assert store.campaigns.get(old["id"]) is None
         assert not list(storage.keys("bill-summary/old")) and not storage.exists(old["upload"])
     finally:
         store.close()
@@ -212,7 +209,7 @@ def test_tailor_purge(
         result = CliRunner().invoke(app, ["purge", "--out", str(out)])
         assert result.exit_code == 0, result.output
         assert "purged 1 campaigns, 2 campaign rows, 0 render jobs" in result.output
-        assert store.get_campaign(old["id"]) is None and store.get_campaign(recent["id"]) is not None
+        assert store.campaigns.get(old["id"]) is None and store.campaigns.get(recent["id"]) is not None
         assert not list(storage.keys("bill-summary/old")) and set(recent["keys"]) <= set(storage.keys())
     finally:
         store.close()

@@ -144,10 +144,10 @@ def test_api_keys_are_listed_and_revoked(tmp_path: Path) -> None:
 
     store = open_store(store_settings.database_url)
     try:
-        assert store.verify_api_key(secret) is not None
+        assert store.keys.verify(secret) is not None
         revoked = _tailor(env, "api-key", "revoke", key_id)
         assert revoked.returncode == 0, revoked.stderr
-        assert store.verify_api_key(secret) is None
+        assert store.keys.verify(secret) is None
     finally:
         store.close()
     again = _tailor(env, "api-key", "revoke", key_id)

@@ -29,10 +29,10 @@ def store(tmp_path: Path) -> Iterator[JobStore]:
 
 
 def _delivery(store: JobStore, receiver: Receiver) -> tuple[str, datetime]:
-    hook = store.add_webhook(receiver.url, "whsec_test", ["render.failed"])
+    hook = store.webhooks.add(receiver.url, "whsec_test", ["render.failed"])
     emit(store, "render.failed", {"render_id": "r1"})
     now = datetime.now(UTC)
-    (delivery,) = store.due_deliveries(now=now)
+    (delivery,) = store.webhooks.due_deliveries(now=now)
     assert delivery.webhook_id == hook.id
     return delivery.id, now
 
@@ -50,14 +50,14 @@ def test_a_sender_dying_mid_send_spends_its_attempts(
     lease = timedelta(seconds=lease_s(settings))
     at = now
     for _ in range(3):  # three dispatchers in a row claim it, then die before any answer
-        assert store.claim_delivery(delivery_id, lease.total_seconds(), now=at, max_attempts=3)
+        assert store.webhooks.claim_delivery(delivery_id, lease.total_seconds(), now=at, max_attempts=3)
         at += lease
     with delivery_client(settings) as client:
         assert deliver_due(store, settings, client, now=at) == 0
         assert deliver_due(store, settings, client, now=at + timedelta(days=30)) == 0
     assert receiver.requests == []  # never sent a fourth time
-    assert store.due_deliveries(now=at + timedelta(days=365)) == []
-    assert not store.claim_delivery(delivery_id, 60, now=at + timedelta(days=365))
+    assert store.webhooks.due_deliveries(now=at + timedelta(days=365)) == []
+    assert not store.webhooks.claim_delivery(delivery_id, 60, now=at + timedelta(days=365))
     (state,) = _deliveries(store)
     assert (state["status"], state["attempts"], state["last_error"]) == ("dead", 3, SENDER_STOPPED)
 
@@ -72,7 +72,7 @@ def test_an_attempt_after_a_dead_claimer_is_counted_once(
         webhook_allow_private=True,
     )
     delivery_id, now = _delivery(store, receiver)
-    assert store.claim_delivery(delivery_id, lease_s(settings), now=now)  # and dies
+    assert store.webhooks.claim_delivery(delivery_id, lease_s(settings), now=now)  # and dies
     later = now + timedelta(seconds=lease_s(settings))
     with delivery_client(settings) as client:
         assert deliver_due(store, settings, client, now=later) == 1
@@ -126,7 +126,7 @@ def test_a_slow_dns_lookup_refuses_a_webhook_url_in_time() -> None:
 
 def test_a_slow_dns_lookup_is_a_failed_delivery_attempt(store: JobStore, tmp_path: Path) -> None:
     settings = load_settings(database_url="sqlite://", storage_url=str(tmp_path), webhook_timeout_s=0.3)
-    store.add_webhook("https://hooks.example/x", "whsec_test", ["render.failed"])
+    store.webhooks.add("https://hooks.example/x", "whsec_test", ["render.failed"])
     emit(store, "render.failed", {"render_id": "r1"})
     transport = httpx.HTTPTransport(trust_env=False)
     transport._pool = httpcore.ConnectionPool(network_backend=GuardedBackend(resolver=_slow_resolver(5)))

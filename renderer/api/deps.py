@@ -62,7 +62,7 @@ def require_api_key(
             401, "unauthorized", "an API key is required (Authorization: Bearer <key>)", headers=challenge
         )
     plaintext = credentials.credentials
-    record = store.verify_api_key(plaintext) if len(plaintext) <= _MAX_KEY_LENGTH else None
+    record = store.keys.verify(plaintext) if len(plaintext) <= _MAX_KEY_LENGTH else None
     if record is None:
         raise ApiError(401, "unauthorized", "the API key is not valid", headers=challenge)
     return record

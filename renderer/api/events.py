@@ -32,10 +32,12 @@ def emit(
     `payload` must hold no personal values."""
     if event not in EVENTS:
         raise ValueError(f"unknown webhook event {event!r}")
-    targets = {hook.id for hook in store.webhooks_for(event) if hook.api_key_id in (None, api_key_id)}
+    targets = {
+        hook.id for hook in store.webhooks.subscribed_to(event) if hook.api_key_id in (None, api_key_id)
+    }
     targets.update(webhook_ids)
     for webhook_id in sorted(targets):
-        store.enqueue_delivery(webhook_id, event, payload)
+        store.webhooks.enqueue_delivery(webhook_id, event, payload)
     return len(targets)
 
 
@@ -75,7 +77,7 @@ def emit_campaign_event(store: JobStore, campaign_id: str) -> bool:
     """Emit ``campaign.completed`` or ``campaign.failed`` for a finished campaign, to the webhooks of
     the key that started it; False (nothing emitted) while it runs or when cancelled. Call it once
     per finish (e.g. where `complete_if_finished` returns True)."""
-    campaign = store.get_campaign(campaign_id)
+    campaign = store.campaigns.get(campaign_id)
     if campaign is None or campaign.status not in ("done", "failed"):
         return False
     event = "campaign.completed" if campaign.status == "done" else "campaign.failed"

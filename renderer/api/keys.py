@@ -11,7 +11,7 @@ def create_key(settings: Settings, name: str) -> str:
     (the store keeps a SHA-256 hash)."""
     store = open_store(settings.database_url)
     try:
-        plaintext, _record = store.create_api_key(name)
+        plaintext, _record = store.keys.create(name)
     finally:
         store.close()
     return plaintext
@@ -21,6 +21,6 @@ def revoke_key(settings: Settings, key_id: str) -> bool:
     """Revoke a key by id for good; True when it was active."""
     store = open_store(settings.database_url)
     try:
-        return store.revoke_api_key(key_id)
+        return store.keys.revoke(key_id)
     finally:
         store.close()

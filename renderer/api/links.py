@@ -78,9 +78,9 @@ def render_page_token(
     message = f"tailor-page-link\0{render_id}\0{period}".encode()
     digest = hmac.new(api_key.encode(), message, hashlib.sha256).digest()[:24]
     token = base64.urlsafe_b64encode(digest).decode()
-    expires_at = store.keep_recipient_link(token, recipient, ttl_s, now)
+    expires_at = store.links.keep(token, recipient, ttl_s, now)
     if expires_at <= now + timedelta(seconds=ttl_s * _RENEW_SHARE / 2):  # kept under a longer TTL
-        token = store.create_recipient_link(*recipient, ttl_s, now)
+        token = store.links.create(*recipient, ttl_s, now)
         expires_at = now + timedelta(seconds=ttl_s)
     return PageToken(token, expires_at)
 
@@ -129,7 +129,7 @@ def mint_links(
     now = datetime.now(UTC)
     if page is None:
         ttl_s = settings.recipient_link_ttl_s
-        page = PageToken(store.create_recipient_link(*recipient, ttl_s), now + timedelta(seconds=ttl_s))
+        page = PageToken(store.links.create(*recipient, ttl_s), now + timedelta(seconds=ttl_s))
     token, page_expires = page.token, page.expires_at
     base = public_base(settings)
     if is_remote(storage):

@@ -19,7 +19,6 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from renderer.api.store_queries import queue_counts, status_counts
 from renderer.jobs.store import JobStore
 
 log = logging.getLogger("tailor.api")
@@ -118,8 +117,11 @@ class _StoreCollector(Collector):
         up = GaugeMetricFamily("tailor_job_store_up", "Whether the job store answered this scrape")
         try:
             store = self.store()
-            rows, campaigns = status_counts(store)
-            jobs, deliveries = queue_counts(store)
+            rows, campaigns = store.rows.count_by_status(), store.campaigns.count_by_status()
+            jobs, deliveries = (
+                store.render_jobs.count_by_status(),
+                store.webhooks.count_deliveries_by_status(),
+            )
         except Exception as exc:  # a scrape must never fail because the database is down
             log.warning("metrics: job store unavailable (%s)", type(exc).__name__)
             up.add_metric([], 0)

@@ -20,7 +20,6 @@ from renderer.api.errors import ApiError, template_message
 from renderer.api.events import emit, render_payload
 from renderer.api.links import api_campaign
 from renderer.api.metrics import Metrics
-from renderer.api.store_queries import render_hook_ids
 from renderer.errors import TailorError, TemplateError
 from renderer.jobs.schema import RenderJobRecord
 from renderer.jobs.store import JobStore, open_store
@@ -46,7 +45,7 @@ class Outcome:
 
     def success(self, job: RenderJobRecord, keys: dict[str, str], show_recipient: bool) -> None:
         """The job is done with these output keys."""
-        self.store.finish_render_job(job.id, keys)
+        self.store.render_jobs.finish(job.id, keys)
         self._count(job, "ok")
         self._notify(job.id, "render.completed", show_recipient)
 
@@ -58,7 +57,7 @@ class Outcome:
             error = str(exc)
         else:
             error = f"unexpected {type(exc).__name__}"
-        if self.store.fail_render_job(job.id, error):
+        if self.store.render_jobs.fail(job.id, error):
             self._count(job, "failed")
             self._notify(job.id, "render.failed", show_recipient)
 
@@ -67,11 +66,11 @@ class Outcome:
             self.metrics.count_renders(list(job.outputs), status)
 
     def _notify(self, job_id: str, event: str, show_recipient: bool) -> None:
-        job = self.store.get_render_job(job_id)
+        job = self.store.render_jobs.get(job_id)
         if job is None:  # erased meanwhile
             return
         payload = render_payload(job, show_recipient=show_recipient)
-        hooks = render_hook_ids(self.store, job)
+        hooks = self.store.webhooks.render_hook_ids(job)
         if emit(self.store, event, payload, api_key_id=job.api_key_id, webhook_ids=hooks) and self.wake:
             self.wake()
 
@@ -90,7 +89,7 @@ def new_secret() -> str:
 def add_render_hook(store: JobStore, url: str, api_key_id: str) -> str:
     """Register a render's own webhook (subscribed to no broadcast event); returns its secret."""
     secret = new_secret()
-    store.add_webhook(url, secret, (), api_key_id=api_key_id)
+    store.webhooks.add(url, secret, (), api_key_id=api_key_id)
     return secret
 
 
@@ -99,7 +98,7 @@ def run_render_job(
 ) -> dict[str, float]:
     """Render a queued job in this process; never raises (the job records what went wrong).
     Returns the seconds each output took to render (empty when it did not render)."""
-    job = outcome.store.get_render_job(job_id)
+    job = outcome.store.render_jobs.get(job_id)
     durations: dict[str, float] = {}
     if job is None or job.status not in ("queued", "rendering"):
         return durations
@@ -108,7 +107,7 @@ def run_render_job(
         template = load_template(job.template, settings)
         show = shows_recipient(template)
         recipient = template.validator.validate(dict(raw_values))
-        outcome.store.start_render_job(job.id)
+        outcome.store.render_jobs.start(job.id)
         options = RenderOptions.from_settings(settings)
         campaign = api_campaign(job.api_key_id)
         keys = render_recipient(

@@ -68,7 +68,7 @@ def results_lines(
 ) -> Iterator[str]:
     """Every row of the campaign with its status, output keys and error; with `page_link`, a fresh
     page link for each rendered row."""
-    rows = store.iter_results(campaign.id)
+    rows = store.rows.results(campaign.id)
     if fmt == "jsonl":
         return _jsonl_chunks(_result(row, page_link) for row in rows)
     outputs = list(campaign.outputs)
@@ -83,10 +83,10 @@ def results_lines(
 
 
 def _rejects(store: JobStore, campaign_id: str, hide_ids: bool) -> Iterator[tuple[int, str, str, str]]:
-    refused = ((r.row, r.field, r.reason, r.recipient_id or "") for r in store.iter_rejects(campaign_id))
+    refused = ((r.row, r.field, r.reason, r.recipient_id or "") for r in store.rows.rejects(campaign_id))
     failed = (
         (r.row, "(render)", r.error or r.status, r.recipient_id)
-        for r in store.iter_results(campaign_id)
+        for r in store.rows.results(campaign_id)
         if r.status in ("failed", "quarantined")
     )
     merged = heapq.merge(refused, failed, key=lambda item: item[0])

@@ -13,7 +13,7 @@ API, so a slow receiver never delays a render; it also purges page links a day a
 Redirects are not followed and no proxy from the environment is used.
 
 Every API process runs a dispatcher on the same outbox: each delivery is claimed
-(`JobStore.claim_delivery`, a lease of ``lease_s``) before it is attempted, so two processes never
+(`WebhookStore.claim_delivery`, a lease of ``lease_s``) before it is attempted, so two processes never
 POST it at once. The claim counts the attempt: a process that dies mid-attempt leaves the delivery
 to be retried when the lease ends, and once ``webhook_max_attempts`` claims were spent it is
 ``dead`` (``the sender stopped during the last attempt``), never retried without end. Each phase
@@ -39,7 +39,6 @@ import httpx
 
 from renderer.api.egress import NOT_ALLOWED, AddressNotAllowed, delivery_client
 from renderer.api.events import EVENTS, emit
-from renderer.api.store_queries import get_webhook
 from renderer.jobs.schema import DeliveryRecord, WebhookRecord
 from renderer.jobs.store import JobStore
 from renderer.settings import Settings
@@ -129,32 +128,32 @@ def deliver_due(
     now: datetime | None = None,
     on_attempt: Callable[[str], object] | None = None,
 ) -> int:
-    """Attempt every delivery that is due and that this call claims (`JobStore.claim_delivery`:
+    """Attempt every delivery that is due and that this call claims (`WebhookStore.claim_delivery`:
     no other caller attempts it at the same time); returns how many were delivered. Each
     attempt's outcome (``delivered``, ``failed``: to be retried, ``dead``) goes to `on_attempt`."""
     report = on_attempt or (lambda outcome: None)
     delivered, most = 0, settings.webhook_max_attempts
-    for delivery in store.due_deliveries(now=now):
+    for delivery in store.webhooks.due_deliveries(now=now):
         if delivery.attempts >= most:  # the last claimer died mid-attempt
-            if store.give_up_delivery(delivery.id, SENDER_STOPPED, most, now=now):
+            if store.webhooks.give_up_delivery(delivery.id, SENDER_STOPPED, most, now=now):
                 log.info("webhook delivery %s failed (%s), giving up", delivery.id, SENDER_STOPPED)
             continue
-        if not store.claim_delivery(delivery.id, lease_s(settings), now=now, max_attempts=most):
+        if not store.webhooks.claim_delivery(delivery.id, lease_s(settings), now=now, max_attempts=most):
             continue  # another dispatcher has it
-        hook = get_webhook(store, delivery.webhook_id)
+        hook = store.webhooks.get(delivery.webhook_id)
         error = (
             "webhook deleted"
             if hook is None
             else _attempt(client, hook, delivery, settings.webhook_timeout_s)
         )
         if error is None:
-            delivered += store.mark_delivered(delivery.id)
+            delivered += store.webhooks.finish_delivery(delivery.id)
             report("delivered")
             continue
         attempts = delivery.attempts + 1
         dead = hook is None or attempts >= settings.webhook_max_attempts
         retry_at = (now or datetime.now(UTC)) + timedelta(seconds=backoff_s(attempts))
-        store.mark_delivery_failed(delivery.id, error, retry_at, dead)
+        store.webhooks.fail_delivery(delivery.id, error, retry_at, dead)
         report("dead" if dead else "failed")
         log.info("webhook delivery %s failed (%s)%s", delivery.id, error, ", giving up" if dead else "")
     return delivered
@@ -206,7 +205,7 @@ class Dispatcher:
         if self._purged_at is not None and now - self._purged_at < LINK_PURGE_EVERY_S:
             return
         self._purged_at = now
-        purged = store.purge_expired_links(batch_size=LINK_PURGE_BATCH, max_batches=LINK_PURGE_BATCHES)
+        purged = store.links.purge_expired(batch_size=LINK_PURGE_BATCH, max_batches=LINK_PURGE_BATCHES)
         if purged:
             log.info("purged %d expired page links", purged)
         if purged >= LINK_PURGE_BATCH * LINK_PURGE_BATCHES:

@@ -120,7 +120,7 @@ def create_campaign(
     otherwise), with how its file is written. The same idempotency key returns the same
     campaign and False."""
     chosen = check_outputs(template, outputs)
-    return store.create_campaign(
+    return store.campaigns.create(
         template.name,
         chosen,
         source_key,
@@ -170,7 +170,7 @@ def ingest(
         if missing:
             raise SourceError(f"missing required columns: {', '.join(missing)}", file=data.name, row=1)
         stats.total_bytes = source.total_bytes
-        store.set_campaign_status(campaign.id, "running")
+        store.campaigns.set_status(campaign.id, "running")
         # a video takes seconds: one recipient per chunk spreads them over every worker
         chunk_size = 1 if "video" in campaign.outputs else settings.chunk_size
         chunk: Chunk = []
@@ -190,14 +190,14 @@ def ingest(
         if chunk:
             executor.submit(campaign.id, chunk)
             stats.submitted += len(chunk)
-    store.set_campaign_totals(campaign.id, stats.rows, stats.rejected)
+    store.campaigns.set_totals(campaign.id, stats.rows, stats.rejected)
     return stats
 
 
 def _cancelled(store: JobStore, campaign_id: str, stats: IngestStats) -> bool:
     """Whether the campaign was cancelled (checked before each batch is recorded, so a cancel
     stops the ingest within one batch); marks `stats` stopped."""
-    stats.stopped = store.get_campaign_status(campaign_id) == "cancelled"
+    stats.stopped = store.campaigns.status(campaign_id) == "cancelled"
     return stats.stopped
 
 
@@ -212,8 +212,8 @@ def _batches(
     rejects: list[tuple[int, str, str, str | None]] = []
 
     def flush() -> Chunk:
-        store.add_rows(campaign_id, [(number, rid) for number, rid, _ in pending])
-        known = store.rows_for_recipients(campaign_id, [rid for _, rid, _ in pending])
+        store.rows.add(campaign_id, [(number, rid) for number, rid, _ in pending])
+        known = store.rows.for_recipients(campaign_id, [rid for _, rid, _ in pending])
         todo: Chunk = []
         for number, rid, values in pending:
             first, status = known.get(rid, (-1, ""))
@@ -231,7 +231,7 @@ def _batches(
             else:
                 stats.valid += 1
                 todo.append((number, values))
-        store.add_rejects(campaign_id, rejects)
+        store.rows.add_rejects(campaign_id, rejects)
         pending.clear()
         rejects.clear()
         return todo
@@ -267,8 +267,8 @@ def _raw_id(values: dict[str, Any], rid_field: str, exc: RowError) -> str | None
 def campaign_progress(store: JobStore, campaign_id: str) -> CampaignProgress | None:
     """Counts, rate (rows finished per second over the last minute, else since the first) and ETA;
     None for an unknown campaign."""
-    campaign = store.get_campaign(campaign_id)
-    counts = store.campaign_counts(campaign_id, recent_s=60.0)
+    campaign = store.campaigns.get(campaign_id)
+    counts = store.campaigns.counts(campaign_id, recent_s=60.0)
     if campaign is None or counts is None:
         return None
     finished = counts["done"] + counts["failed"] + counts["quarantined"]
@@ -298,10 +298,10 @@ def campaign_progress(store: JobStore, campaign_id: str) -> CampaignProgress | N
 def complete_if_finished(store: JobStore, campaign_id: str) -> bool:
     """Mark the campaign done once its file is fully ingested and no row is pending; True only for
     the one caller that made the change, which also emits ``campaign.completed`` (once)."""
-    campaign = store.get_campaign(campaign_id)
-    if campaign is None or campaign.total is None or store.has_open_rows(campaign_id):
+    campaign = store.campaigns.get(campaign_id)
+    if campaign is None or campaign.total is None or store.rows.has_open(campaign_id):
         return False  # checked after every chunk: a seek, never a count over a million rows
-    if not store.set_campaign_status(campaign_id, "done"):
+    if not store.campaigns.set_status(campaign_id, "done"):
         return False
     notify_finished(store, campaign_id)
     return True
@@ -309,7 +309,7 @@ def complete_if_finished(store: JobStore, campaign_id: str) -> bool:
 
 def fail_campaign(store: JobStore, campaign_id: str, error: str) -> bool:
     """Mark the campaign failed with a reason (no personal values) and emit ``campaign.failed``."""
-    if not store.set_campaign_status(campaign_id, "failed", error=error):
+    if not store.campaigns.set_status(campaign_id, "failed", error=error):
         return False
     notify_finished(store, campaign_id)
     return True
@@ -326,18 +326,18 @@ def notify_finished(store: JobStore, campaign_id: str) -> None:
 def cancel_campaign(store: JobStore, campaign_id: str) -> bool:
     """Stop new renders: workers skip the rows of a cancelled campaign (they stay pending, so a
     resume renders them). False when the campaign is unknown or already finished."""
-    return store.set_campaign_status(campaign_id, "cancelled")
+    return store.campaigns.set_status(campaign_id, "cancelled")
 
 
 def prepare_resume(store: JobStore, campaign_id: str, settings: Settings) -> tuple[CampaignRecord, bool]:
     """Requeue failed rows with attempts left, then reopen the campaign (cancelled, failed, or done
     with rows just requeued); the caller runs `ingest` again when this call reopened it (True).
     KeyError for an unknown id."""
-    if store.get_campaign(campaign_id) is None:
+    if store.campaigns.get(campaign_id) is None:
         raise KeyError(campaign_id)
-    requeued = store.requeue_failed(campaign_id, settings.task_max_attempts)
-    reopened = store.reopen_campaign(campaign_id, from_done=requeued > 0)
-    refreshed = store.get_campaign(campaign_id)
+    requeued = store.rows.requeue_failed(campaign_id, settings.task_max_attempts)
+    reopened = store.campaigns.reopen(campaign_id, from_done=requeued > 0)
+    refreshed = store.campaigns.get(campaign_id)
     assert refreshed is not None
     return refreshed, reopened
 

@@ -332,9 +332,9 @@ def _create_from_spec(store: JobStore, template: Template, spec: CampaignSpec) -
 def _open_campaign(
     store: JobStore, template: Template, spec: CampaignSpec, settings: Settings, stats: CampaignStats
 ) -> CampaignRecord:
-    existing = store.get_campaign(spec.campaign)
+    existing = store.campaigns.get(spec.campaign)
     if existing is not None and spec.overwrite:
-        store.delete_campaign(spec.campaign)
+        store.campaigns.delete(spec.campaign)
         existing = None
     if existing is None:
         return _create_from_spec(store, template, spec)
@@ -346,7 +346,7 @@ def _open_campaign(
     stats.resumed = True
     given = spec.source_format.as_dict()
     if given and given != (existing.source_format or {}):  # e.g. rerun with --delimiter after a refusal
-        store.set_source_format(spec.campaign, given)
+        store.campaigns.set_source_format(spec.campaign, given)
     campaign, _ = prepare_resume(store, spec.campaign, settings)  # a killed run stays "running"
     return campaign
 
@@ -356,7 +356,7 @@ def _store_counts(store: JobStore, campaign_id: str) -> tuple[int, int]:
     difference from before to after the run, not a sum of the chunks' reports: a chunk whose
     worker was killed is rendered again and skips the rows it had finished, so no report
     counts those."""
-    counts = store.campaign_counts(campaign_id, recent_s=0.0)
+    counts = store.campaigns.counts(campaign_id, recent_s=0.0)
     if counts is None:
         return 0, 0
     return counts["done"], counts["failed"] + counts["quarantined"]
@@ -375,7 +375,7 @@ def write_reports(store: JobStore, campaign_id: str, report_dir: Path, template:
     contract = template.manifest.contract
     hide_ids = contract.ids_are_personal
     with (report_dir / "manifest.jsonl").open("w", encoding="utf-8") as manifest:
-        for row in store.iter_results(campaign_id):
+        for row in store.rows.results(campaign_id):
             if row.status == "done":
                 outputs = output_entries(row.outputs or {})
                 line = {"row": row.row, "recipient_id": row.recipient_id, "outputs": outputs}
@@ -383,7 +383,7 @@ def write_reports(store: JobStore, campaign_id: str, report_dir: Path, template:
     with (report_dir / "rejects.csv").open("w", encoding="utf-8", newline="") as handle:
         writer = RejectsWriter(handle)
         _write_rejects(store, campaign_id, writer, hide_ids)
-        for row in store.iter_results(campaign_id):
+        for row in store.rows.results(campaign_id):
             if row.status in ("failed", "quarantined"):
                 writer.write(
                     row.row, "(render)", row.error or row.status, "" if hide_ids else row.recipient_id
@@ -393,5 +393,5 @@ def write_reports(store: JobStore, campaign_id: str, report_dir: Path, template:
 def _write_rejects(store: JobStore, campaign_id: str, writer: RejectsWriter, hide_ids: bool) -> None:
     """The data file's rejects (validation and duplicate ids), in row order, with the row's
     recipient id when the contract says ids are not personal and the id itself was valid."""
-    for reject in store.iter_rejects(campaign_id):
+    for reject in store.rows.rejects(campaign_id):
         writer.write(reject.row, reject.field, reject.reason, "" if hide_ids else reject.recipient_id or "")

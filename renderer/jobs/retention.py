@@ -19,8 +19,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -29,6 +28,7 @@ from sqlalchemy import ColumnElement, Connection, Row, delete, func, select
 
 from renderer.jobs.schema import Campaign, CampaignRow, RecipientLink, Reject, RenderJob
 from renderer.jobs.store import JobStore
+from renderer.jobs.store.base import read, write
 from renderer.outputs.render import RecipientOutputs
 from renderer.storage.base import Storage
 
@@ -51,15 +51,6 @@ class Purged:
 
     def __bool__(self) -> bool:
         return bool(self.campaigns or self.rows or self.render_jobs or self.objects)
-
-
-@contextmanager
-def _write(store: JobStore) -> Iterator[Connection]:
-    """A write transaction (on SQLite it takes the write lock up front, like the store's own)."""
-    with store.engine.connect() as connection:
-        connection.execution_options(tailor_write=True)
-        with connection.begin():
-            yield connection
 
 
 def _delete_objects(storage: Storage, outputs: Iterable[Mapping[str, str] | None]) -> int:
@@ -89,7 +80,7 @@ class _Budget:
 def _delete_batch(store: JobStore, model: type, key: Any, where: ColumnElement[bool], size: int) -> int:
     """Delete the rows of `model` matching `where` whose `key` is among the first `size` picked;
     how many keys were picked (`size`: there may be more)."""
-    with _write(store) as connection:
+    with write(store.engine) as connection:
         picked = [*connection.execute(select(key).where(where).limit(size)).scalars()]
         if picked:
             connection.execute(delete(model).where(where, key.in_(picked)))
@@ -103,13 +94,13 @@ def _purge_rows(
     while True:
         if not budget.take():
             return False
-        with store.engine.connect() as connection:
+        with read(store.engine) as connection:
             query = select(CampaignRow.row, CampaignRow.outputs).where(CampaignRow.campaign_id == campaign_id)
             batch = connection.execute(query.order_by(CampaignRow.row).limit(size)).all()
         done.objects += _delete_objects(storage, (outputs for _row, outputs in batch))
         rows = [row for row, _outputs in batch]
         if rows:
-            with _write(store) as connection:
+            with write(store.engine) as connection:
                 where = (CampaignRow.campaign_id == campaign_id) & CampaignRow.row.in_(rows)
                 done.rows += int(connection.execute(delete(CampaignRow).where(where)).rowcount)
         if len(batch) < size:
@@ -139,7 +130,7 @@ def _purge_campaign(
     done.objects += storage.delete_prefix(f"{template}/{campaign_id}")  # reports, anything left
     if source_key.startswith(UPLOADS):
         done.objects += storage.delete_prefix(source_key.rsplit("/", 1)[0])
-    with _write(store) as connection:
+    with write(store.engine) as connection:
         done.campaigns += int(connection.execute(delete(Campaign).where(Campaign.id == campaign_id)).rowcount)
     return True
 
@@ -154,7 +145,7 @@ def _expired_campaigns(
         .order_by(ended)
         .limit(limit)
     )
-    with store.engine.connect() as connection:
+    with read(store.engine) as connection:
         return [(str(a), str(b), str(c)) for a, b, c in connection.execute(query)]
 
 
@@ -175,12 +166,12 @@ def _owned_by_newer_job(connection: Connection, template: str, job: _Job) -> boo
 
 def _forget_job_outputs(store: JobStore, storage: Storage, template: str, job: _Job) -> int:
     """Delete a finished job's folder, cache objects and page links; the objects removed."""
-    with store.engine.connect() as connection:
+    with read(store.engine) as connection:
         if not job.result or _owned_by_newer_job(connection, template, job):
             return 0
     removed = _delete_objects(storage, [job.result])
     folders = {key.split("/")[1] for key in RecipientOutputs.from_record(job.result).file_keys().values()}
-    with _write(store) as connection:
+    with write(store.engine) as connection:
         links = (RecipientLink.template == template) & (RecipientLink.recipient_id == job.recipient_id)
         connection.execute(delete(RecipientLink).where(links, RecipientLink.campaign.in_(folders)))
     return removed
@@ -211,14 +202,14 @@ def _purge_jobs(
     while True:
         if not budget.take():
             return False
-        with store.engine.connect() as connection:
+        with read(store.engine) as connection:
             batch = connection.execute(
                 select(*columns).where(expired).order_by(RenderJob.updated_at).limit(size)
             ).all()
         for job in batch:
             done.objects += _forget_job_outputs(store, storage, template, job)
         if batch:
-            with _write(store) as connection:
+            with write(store.engine) as connection:
                 gone = delete(RenderJob).where(RenderJob.id.in_([job.id for job in batch]))
                 done.render_jobs += int(connection.execute(gone).rowcount)
         if len(batch) < size:

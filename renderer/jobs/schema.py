@@ -187,7 +187,7 @@ class RecipientLink(Base):
     template: Mapped[str]
     campaign: Mapped[str]
     recipient_id: Mapped[str] = mapped_column(index=True)
-    expires_at: Mapped[datetime] = mapped_column(index=True)  # purge_expired_links
+    expires_at: Mapped[datetime] = mapped_column(index=True)  # LinkStore.purge_expired
     created_at: Mapped[datetime]
 
 
@@ -216,7 +216,7 @@ class CampaignRecord:
 
 @dataclass(frozen=True)
 class RowRecord:
-    """One recipient row of a campaign, as `iter_results` streams it."""
+    """One recipient row of a campaign, as `RowStore.results` streams it."""
 
     row: int
     recipient_id: str

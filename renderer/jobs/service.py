@@ -174,7 +174,7 @@ def _ingest_stored(
     stop: Callable[[], bool] | None,
 ) -> IngestStats:
     try:
-        campaign = store.get_campaign(campaign_id)
+        campaign = store.campaigns.get(campaign_id)
         if campaign is None:
             raise KeyError(campaign_id)
         template = load_template(campaign.template, settings)

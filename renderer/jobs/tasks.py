@@ -2,8 +2,8 @@
 
 `render_chunk` validates each row again (the message carries the raw values, JSON-safe), moves
 its status forward in the job store, renders and stores its outputs with create-if-absent writes,
-and records the result. A redelivered chunk re-renders nothing that is done: `start_row` refuses
-terminal rows. A row whose attempts are spent (it keeps killing its worker: a poison row) is
+and records the result. A redelivered chunk re-renders nothing that is done: `store.rows.begin`
+refuses terminal rows. A row whose attempts are spent (it keeps killing its worker: a poison row) is
 quarantined instead of rendered again. Storage outages are retried with backoff here; render
 errors are the row's own and fail it at once.
 """
@@ -33,7 +33,7 @@ log = logging.getLogger("tailor.worker")
 
 class WorkerStopping(BaseException):
     """Raised in a pool worker whose pool is stopping it (SIGTERM after another worker died):
-    the row it was rendering is handed back uncharged (`JobStore.release_row`). A BaseException,
+    the row it was rendering is handed back uncharged (`RowStore.release`). A BaseException,
     so no render's ``except Exception`` swallows it."""
 
 
@@ -109,13 +109,13 @@ def _render_rows(
     from renderer.jobs.campaigns import complete_if_finished
 
     store, report = context.store, ChunkReport()
-    campaign = store.get_campaign(campaign_id)
+    campaign = store.campaigns.get(campaign_id)
     if campaign is None or campaign.status in ("cancelled", "done", "failed"):
         report.skipped = len(chunk)
         return report
     template = context.template(campaign.template)
     for number, values in chunk:
-        if store.get_campaign_status(campaign_id) == "cancelled":
+        if store.campaigns.status(campaign_id) == "cancelled":
             report.skipped += 1
             continue
         try:
@@ -123,7 +123,7 @@ def _render_rows(
                 context, template, campaign_id, list(campaign.outputs), number, values, overwrite, report
             )
         except WorkerStopping:
-            store.release_row(campaign_id, number)  # another worker's death: not this row's
+            store.rows.release(campaign_id, number)  # another worker's death: not this row's
             raise
     report.completed_campaign = complete_if_finished(store, campaign_id)
     return report
@@ -142,13 +142,13 @@ def _begin_and_render(
     """Count an attempt and render the row, or quarantine it when its attempts are spent (each
     earlier one ended with its worker dead while rendering this very row)."""
     store = context.store
-    attempts = store.begin_row(campaign_id, number)
+    attempts = store.rows.begin(campaign_id, number)
     if attempts is None:
         report.skipped += 1
         return
     if attempts > context.settings.task_max_attempts:
         reason = f"quarantined: {attempts - 1} attempts did not finish (the worker died rendering it)"
-        store.fail_row(campaign_id, number, reason, max_attempts=1)
+        store.rows.fail(campaign_id, number, reason, max_attempts=1)
         report.quarantined += 1
         return
     _render_one(context, template, campaign_id, outputs, number, values, overwrite, report)
@@ -185,10 +185,10 @@ def _render_one(
     except Exception as exc:  # a renderer bug: the type names it, the row goes on record
         error = str(FieldIssue("(render)", f"unexpected {type(exc).__name__}"))
     else:
-        store.finish_row(campaign_id, number, keys)
+        store.rows.finish(campaign_id, number, keys)
         report.done += 1
         return
-    status = store.fail_row(campaign_id, number, error, max_attempts=context.settings.task_max_attempts)
+    status = store.rows.fail(campaign_id, number, error, max_attempts=context.settings.task_max_attempts)
     log.warning("row %d %s: %s", number, status, error)  # errors name fields and outputs, never values
     report.errors.append(f"row {number}: {error}")
     if status == "quarantined":

@@ -60,7 +60,7 @@ _BODY = {
 
 def owned_campaign(store: JobStore, campaign_id: str, key: ApiKeyRecord) -> CampaignRecord:
     """The campaign if `key` may see it; ApiError 404 otherwise (unknown or someone else's)."""
-    campaign = store.get_campaign(campaign_id) if len(campaign_id) <= 64 else None
+    campaign = store.campaigns.get(campaign_id) if len(campaign_id) <= 64 else None
     if campaign is None or not owned(campaign.api_key_id, key):
         raise ApiError(404, "campaign_not_found", "no campaign with this id")
     return campaign

@@ -25,7 +25,6 @@ from renderer.api.errors import ApiError
 from renderer.api.links import recipient_folder, static_folder, token_path
 from renderer.api.models import ErrorOut
 from renderer.api.objects import serve_object
-from renderer.api.store_queries import link_exists
 from renderer.errors import StorageError
 from renderer.jobs.schema import RecipientLinkRecord
 from renderer.jobs.store import JobStore
@@ -67,10 +66,10 @@ _TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 
 def resolve_link(store: JobStore, token: str) -> RecipientLinkRecord:
     """What a live token points at; ApiError 404 (unknown) or 410 (expired) otherwise."""
-    link = store.resolve_recipient_link(token) if _TOKEN.match(token) else None
+    link = store.links.resolve(token) if _TOKEN.match(token) else None
     if link is not None:
         return link
-    if _TOKEN.match(token) and link_exists(store, token):  # known, so expired
+    if _TOKEN.match(token) and store.links.exists(token):  # known, so expired
         raise ApiError(
             410, "link_expired", "this link has expired", headers={**PRIVATE, "Cache-Control": "no-store"}
         )

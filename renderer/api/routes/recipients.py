@@ -48,7 +48,7 @@ def erase(
     """Forget the recipient in the caller's campaigns and renders, then delete those folders and
     the personal cache objects their renders recorded."""
     own = api_campaign(api_key_id)
-    keys = store.erase_recipient(recipient_id, api_key_id=api_key_id, api_campaign=own)
+    keys = store.erasure.erase_recipient(recipient_id, api_key_id=api_key_id, api_campaign=own)
     folders = {folder for folder in map(folder_of, keys) if folder}
     with contextlib.suppress(StorageError):  # an id that cannot be a key segment has nothing stored
         folders.update(recipient_folder(name, own, recipient_id) for name in templates)

@@ -61,7 +61,7 @@ def _prepare(
     if url:
         require_allowed(url, state.settings, "webhook_url")
     secret = add_render_hook(store, url, key.id) if url else None
-    job = store.create_render_job(template.name, recipient_id, outputs, url, key.id)
+    job = store.render_jobs.create(template.name, recipient_id, outputs, url, key.id)
     return template, recipient, job, secret
 
 
@@ -70,7 +70,7 @@ async def _render_now(
 ) -> dict[str, str]:
     """Render microsite/PDF in a render process, record the outcome; re-raises a failure."""
     outcome, show = await run_in_threadpool(_outcome, state), shows_recipient(template)
-    await run_in_threadpool(outcome.store.start_render_job, job.id)
+    await run_in_threadpool(outcome.store.render_jobs.start, job.id)
     campaign = api_campaign(job.api_key_id)
     args = (state.settings, template.name, recipient, list(job.outputs), campaign, storage_deadline())
     try:
@@ -99,7 +99,7 @@ def _after_video(state: ApiState, job: RenderJobRecord, future: Future[dict[str,
             return
         if error is None:
             state.metrics.observe_durations(future.result())
-        done = outcome.store.get_render_job(job.id)
+        done = outcome.store.render_jobs.get(job.id)
         if done is not None:
             state.metrics.count_renders(list(done.outputs), "ok" if done.status == "done" else "failed")
         state.dispatcher.wake()
@@ -118,7 +118,7 @@ def _dispatch(state: ApiState, job: RenderJobRecord, raw: dict[str, Any]) -> Non
     try:
         publish(celery_for(settings), "tailor.render_job", [job.id, raw])
     except ServiceUnavailable as exc:
-        state.store().fail_render_job(job.id, str(exc))
+        state.store().render_jobs.fail(job.id, str(exc))
         raise
 
 
@@ -159,7 +159,7 @@ async def create_render(
         response.headers["Location"] = f"/renders/{job.id}"
         return render_out(state, job, secret=secret)
     keys = await _render_now(state, job, template, recipient)
-    done = await run_in_threadpool(lambda: state.store().get_render_job(job.id))
+    done = await run_in_threadpool(lambda: state.store().render_jobs.get(job.id))
     links = await run_in_threadpool(_links, state, job, keys, secret_key)
     return render_out(state, done or job, links, secret)
 
@@ -168,7 +168,7 @@ async def create_render(
 def get_render(render_id: str, state: State, key: ApiKey, secret_key: ApiKeySecret) -> RenderOut:
     """A render's status; once done, its page link and direct links: the same page link on every
     call while it has at least a tenth of its lifetime left, then a new one."""
-    job = state.store().get_render_job(render_id)
+    job = state.store().render_jobs.get(render_id)
     if job is None or not owned(job.api_key_id, key):
         raise ApiError(404, "render_not_found", "no render with this id")
     links = _links(state, job, job.result, secret_key) if job.status == "done" and job.result else None

@@ -35,7 +35,7 @@ def register_webhook(body: WebhookCreate, state: State, key: ApiKey, response: R
     require_allowed(str(body.url), state.settings, "url")
     secret = body.secret or new_secret()
     events = sorted(set(body.events)) if body.events else list(EVENTS)
-    hook = state.store().add_webhook(str(body.url), secret, events, api_key_id=key.id)
+    hook = state.store().webhooks.add(str(body.url), secret, events, api_key_id=key.id)
     response.headers["Location"] = f"/webhooks/{hook.id}"
     return WebhookOut(
         id=hook.id, url=hook.url, events=list(hook.events), created_at=hook.created_at, secret=secret
@@ -47,7 +47,7 @@ def list_webhooks(state: State, key: ApiKey) -> list[WebhookListed]:
     """The webhooks this API key registered (``POST /webhooks``), oldest first, without secrets."""
     return [
         WebhookListed(id=hook.id, url=hook.url, events=list(hook.events), created_at=hook.created_at)
-        for hook in state.store().webhooks_of(key.id)
+        for hook in state.store().webhooks.of_key(key.id)
         if hook.events
     ]
 
@@ -56,6 +56,6 @@ def list_webhooks(state: State, key: ApiKey) -> list[WebhookListed]:
 def delete_webhook(webhook_id: str, state: State, key: ApiKey) -> Response:
     """Delete one of this API key's webhooks; deliveries still waiting for it are dropped.
     404 ``webhook_not_found`` for an unknown id or another key's webhook."""
-    if len(webhook_id) > 64 or not state.store().delete_webhook(webhook_id, key.id):
+    if len(webhook_id) > 64 or not state.store().webhooks.delete(webhook_id, key.id):
         raise ApiError(404, "webhook_not_found", "no webhook with this id")
     return Response(status_code=204)
