@@ -17,7 +17,7 @@ import pytest
 from fixture_api import ApiServer, make_api_fixture  # noqa: F401
 from fixture_s3 import REGION
 
-from renderer.api.links import api_campaign
+from renderer.jobs.render_jobs import api_campaign
 from renderer.jobs.store import open_store
 from renderer.jobs.work import RenderOptions, render_recipient
 from renderer.storage import open_storage

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from renderer.api.links import api_campaign
 from renderer.api.routes.recipients import erase
+from renderer.jobs.render_jobs import api_campaign
 from renderer.jobs.store import JobStore, open_store
 from renderer.jobs.work import CACHE_ENTRY, RenderOptions, render_recipient
 from renderer.storage import LocalStorage

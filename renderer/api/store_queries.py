@@ -16,7 +16,6 @@ from renderer.jobs.schema import (
     CampaignRow,
     RecipientLink,
     RenderJob,
-    RenderJobRecord,
     Webhook,
     WebhookDelivery,
     WebhookRecord,
@@ -41,26 +40,6 @@ def get_webhook(store: JobStore, webhook_id: str) -> WebhookRecord | None:
     values: tuple[Any, ...] = tuple(row)
     hook_id, url, secret, events, created_at, api_key_id = values
     return WebhookRecord(str(hook_id), str(url), str(secret), tuple(events or ()), created_at, api_key_id)
-
-
-def render_hook_ids(store: JobStore, job: RenderJobRecord) -> tuple[str, ...]:
-    """The webhook registered with `job`'s own webhook_url: render jobs do not record its id yet,
-    so the newest hook of the same key, URL and no broadcast events created up to the job."""
-    if not job.webhook_url:
-        return ()
-    query = (
-        select(Webhook.id, Webhook.events)
-        .where(Webhook.url == job.webhook_url, Webhook.created_at <= job.created_at)
-        .where(
-            Webhook.api_key_id.is_(None) if job.api_key_id is None else Webhook.api_key_id == job.api_key_id
-        )
-        .order_by(Webhook.created_at.desc())
-    )
-    with store.engine.connect() as connection:
-        for webhook_id, events in connection.execute(query):
-            if not events:
-                return (str(webhook_id),)
-    return ()
 
 
 def link_exists(store: JobStore, token: str) -> bool:
