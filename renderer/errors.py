@@ -15,6 +15,7 @@ TailorError
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 
 class TailorError(Exception):
@@ -39,6 +40,20 @@ class TemplateError(TailorError):
     def __reduce__(self) -> tuple[type[TemplateError], tuple[str, str | None, int | None]]:
         # pickled intact from a render process (file and line kept, the message not prefixed twice)
         return type(self), (self.detail, self.file, self.line)
+
+
+def template_message(exc: TemplateError, templates_dir: Path | None = None) -> str:
+    """A template fault's message for clients: the file relative to the templates folder and the
+    line (``bill-summary/pdf/bill.html:18: ...``); an absolute server path is never shown."""
+    if exc.file is None:
+        return exc.detail
+    file = Path(exc.file)
+    if file.is_absolute():
+        base = templates_dir.resolve() if templates_dir else None
+        if base is None or base not in file.parents:
+            return exc.detail
+        return str(TemplateError(exc.detail, file.relative_to(base).as_posix(), exc.line))
+    return str(exc)
 
 
 class AssetError(TemplateError):

@@ -17,7 +17,7 @@ import pytest
 from fixture_api import ApiServer, make_api_fixture  # noqa: F401
 from fixture_s3 import REGION
 
-from renderer.api.links import api_campaign
+from renderer.jobs.render_jobs import api_campaign
 from renderer.jobs.store import open_store
 from renderer.outputs.kind import RenderOptions
 from renderer.outputs.load import load_template

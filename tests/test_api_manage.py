@@ -7,8 +7,8 @@ from collections.abc import Callable
 from fixture_api import ApiServer, make_api_fixture  # noqa: F401
 from sqlalchemy import func, select
 
-from renderer.api.events import emit
 from renderer.api.keys import create_key
+from renderer.jobs.events import emit
 from renderer.jobs.schema import WebhookDelivery
 from renderer.jobs.store import JobStore, open_store
 

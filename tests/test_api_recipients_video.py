@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from renderer.api.links import api_campaign
 from renderer.api.routes.recipients import erase
+from renderer.jobs.render_jobs import api_campaign
 from renderer.jobs.store import JobStore, open_store
 from renderer.outputs.kind import RenderOptions
 from renderer.outputs.load import Template

@@ -19,8 +19,8 @@ from fixture_api import ApiServer, make_api_fixture  # noqa: F401
 from sqlalchemy import update
 from typer.testing import CliRunner
 
-from renderer.api.links import api_campaign
 from renderer.cli import app
+from renderer.jobs.render_jobs import api_campaign
 from renderer.jobs.retention import RetentionTask, purge_retention
 from renderer.jobs.schema import Campaign, RenderJob
 from renderer.jobs.store import JobStore, open_store

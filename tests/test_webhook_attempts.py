@@ -15,8 +15,8 @@ import pytest
 from fixture_api import Receiver, receiver_fixture  # noqa: F401
 
 from renderer.api.egress import GuardedBackend, delivery_client, url_refusal
-from renderer.api.events import emit
 from renderer.api.webhooks import SENDER_STOPPED, deliver_due, lease_s
+from renderer.jobs.events import emit
 from renderer.jobs.store import JobStore, open_store
 from renderer.settings import load_settings
 

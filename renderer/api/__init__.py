@@ -6,12 +6,14 @@
     errors.py            one JSON error shape; Tailor's error tree -> HTTP statuses
     routes/              one router per resource: templates, renders, campaigns (+ files),
                          recipients, webhooks, pages (/r/{token}), health
-    render_jobs.py       one recipient rendered now or in the background; events on completion
     uploads.py, sources.py   campaign data: streamed multipart uploads, stored files
     reports.py           results and rejects as JSON Lines / CSV (formula-safe)
     links.py, objects.py     page tokens and direct links; serving stored files
-    webhooks.py, events.py   signed deliveries from the outbox; what is emitted
+    webhooks.py          signed deliveries from the outbox (what is emitted: renderer/jobs/events.py)
     metrics.py, middleware.py, contract_schema.py, keys.py
+
+Render jobs (one recipient now or in the background) run in ``renderer/jobs/render_jobs.py``; the
+routes hand them the app's metrics and the dispatcher's wake-up.
 
 Run it with ``uvicorn --factory renderer.api:create_app`` (or ``tailor serve``).
 """

@@ -9,7 +9,6 @@ pydantic's ``input``, and unexpected exceptions are logged by type only (``unhan
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -27,6 +26,7 @@ from renderer.errors import (
     SourceError,
     StorageError,
     TemplateError,
+    template_message,
 )
 
 log = logging.getLogger("tailor.api")
@@ -90,20 +90,6 @@ def _from_validation(exc: RequestValidationError) -> ApiError:
     first = issues[0] if issues else {"field": "(body)", "reason": "is invalid"}
     message = "; ".join(f"{issue['field']}: {issue['reason']}" for issue in issues)
     return ApiError(422, "invalid_request", message, field=first["field"], issues=issues)
-
-
-def template_message(exc: TemplateError, templates_dir: Path | None = None) -> str:
-    """A template fault's message for clients: the file relative to the templates folder and the
-    line (``bill-summary/pdf/bill.html:18: ...``); an absolute server path is never shown."""
-    if exc.file is None:
-        return exc.detail
-    file = Path(exc.file)
-    if file.is_absolute():
-        base = templates_dir.resolve() if templates_dir else None
-        if base is None or base not in file.parents:
-            return exc.detail
-        return str(TemplateError(exc.detail, file.relative_to(base).as_posix(), exc.line))
-    return str(exc)
 
 
 def _from_tailor(exc: Exception) -> ApiError:

@@ -31,12 +31,6 @@ from renderer.storage.base import Storage
 from renderer.storage.keys import STATIC_DIR, safe_segment
 
 
-def api_campaign(api_key_id: str | None) -> str:
-    """The campaign segment of keys rendered one at a time through the API: one per API key, so
-    one key's render of a recipient id never overwrites (or serves) another key's."""
-    return f"api-{api_key_id}" if api_key_id else "api"
-
-
 @dataclass(frozen=True)
 class RecipientLinks:
     """A fresh page link and direct output links, with when each expires."""

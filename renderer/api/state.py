@@ -9,11 +9,11 @@ import logging
 import re
 import threading
 
-from renderer.api.errors import ApiError, template_message
+from renderer.api.errors import ApiError
 from renderer.api.metrics import Metrics
 from renderer.api.render_pool import RenderPool
 from renderer.api.webhooks import Dispatcher
-from renderer.errors import ServiceUnavailable, TemplateError
+from renderer.errors import ServiceUnavailable, TemplateError, template_message
 from renderer.jobs.retention import RetentionTask
 from renderer.jobs.service import stop_background
 from renderer.jobs.store import JobStore, open_store

@@ -38,7 +38,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 
 from renderer.api.egress import NOT_ALLOWED, AddressNotAllowed, delivery_client
-from renderer.api.events import EVENTS, emit
+from renderer.jobs.events import EVENTS, emit
 from renderer.jobs.schema import DeliveryRecord, WebhookRecord
 from renderer.jobs.store import JobStore
 from renderer.settings import Settings

@@ -21,8 +21,10 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from renderer.data.dialect import SourceFormat
-from renderer.data.sources import BadRow, RecipientSource
+from renderer.data.sources import BadRow, RawRow, RecipientSource
 from renderer.errors import RowError, ServiceUnavailable, SourceError
+from renderer.jobs.events import emit_campaign_event
+from renderer.jobs.progress import CampaignProgress, campaign_progress
 from renderer.jobs.schema import CampaignRecord
 from renderer.jobs.store import JobStore
 from renderer.outputs.load import Template
@@ -69,25 +71,6 @@ class DiscardExecutor:
 
     def close(self) -> None:
         """Nothing to release."""
-
-
-@dataclass(frozen=True)
-class CampaignProgress:
-    """What `GET /campaigns/{id}` and the CLI progress bar show."""
-
-    id: str
-    template: str
-    status: str
-    total: int | None
-    rows: int
-    done: int
-    rejected: int
-    failed: int
-    quarantined: int
-    pending: int
-    rate_per_s: float
-    eta_s: float | None
-    error: str | None
 
 
 @dataclass
@@ -237,22 +220,35 @@ def _batches(
         return todo
 
     for item in source:
-        stats.rows += 1
-        if isinstance(item, BadRow):
-            stats.rejected += 1
-            rejects.append((item.number, "(row)", item.reason, None))
-        else:
-            try:
-                recipient = template.validator.validate(item.values, row_number=item.number)
-            except RowError as exc:
-                stats.rejected += 1
-                shown = _raw_id(item.values, rid_field, exc) if show_id else None
-                rejects.extend((item.number, issue.field, issue.reason, shown) for issue in exc.issues)
-            else:
-                pending.append((item.number, str(recipient[rid_field]), item.values))
+        _take(item, template, show_id, stats, pending, rejects)
         if len(pending) >= BATCH or len(rejects) >= BATCH:
             yield flush()
     yield flush()
+
+
+def _take(
+    item: RawRow | BadRow,
+    template: Template,
+    show_id: bool,
+    stats: IngestStats,
+    pending: list[tuple[int, str, dict[str, Any]]],
+    rejects: list[tuple[int, str, str, str | None]],
+) -> None:
+    """Validate one row of the file: a valid row joins `pending`, a bad one adds to `rejects`."""
+    rid_field = template.manifest.contract.recipient_id
+    stats.rows += 1
+    if isinstance(item, BadRow):
+        stats.rejected += 1
+        rejects.append((item.number, "(row)", item.reason, None))
+        return
+    try:
+        recipient = template.validator.validate(item.values, row_number=item.number)
+    except RowError as exc:
+        stats.rejected += 1
+        shown = _raw_id(item.values, rid_field, exc) if show_id else None
+        rejects.extend((item.number, issue.field, issue.reason, shown) for issue in exc.issues)
+    else:
+        pending.append((item.number, str(recipient[rid_field]), item.values))
 
 
 def _raw_id(values: dict[str, Any], rid_field: str, exc: RowError) -> str | None:
@@ -262,37 +258,6 @@ def _raw_id(values: dict[str, Any], rid_field: str, exc: RowError) -> str | None
         return None
     raw = values.get(rid_field)
     return None if raw is None or isinstance(raw, dict | list) else str(raw).strip() or None
-
-
-def campaign_progress(store: JobStore, campaign_id: str) -> CampaignProgress | None:
-    """Counts, rate (rows finished per second over the last minute, else since the first) and ETA;
-    None for an unknown campaign."""
-    campaign = store.campaigns.get(campaign_id)
-    counts = store.campaigns.counts(campaign_id, recent_s=60.0)
-    if campaign is None or counts is None:
-        return None
-    finished = counts["done"] + counts["failed"] + counts["quarantined"]
-    rate = counts["finished_recent"] / 60.0
-    first, last = counts["first_finished_at"], counts["last_finished_at"]
-    if first is not None and last is not None and (last - first).total_seconds() < 60.0:
-        span = max((last - first).total_seconds(), 1e-3)
-        rate = finished / span if finished > 1 else rate
-    eta = counts["pending"] / rate if rate > 0 and campaign.status == "running" else None
-    return CampaignProgress(
-        campaign.id,
-        campaign.template,
-        campaign.status,
-        counts["total"],
-        counts["rows"],
-        counts["done"],
-        counts["rejected"] or 0,
-        counts["failed"],
-        counts["quarantined"],
-        counts["pending"],
-        round(rate, 3),
-        round(eta, 1) if eta is not None else None,
-        campaign.error,
-    )
 
 
 def complete_if_finished(store: JobStore, campaign_id: str) -> bool:
@@ -318,8 +283,6 @@ def fail_campaign(store: JobStore, campaign_id: str, error: str) -> bool:
 def notify_finished(store: JobStore, campaign_id: str) -> None:
     """Put the campaign's completion or failure event in the webhook outbox (the API's dispatcher
     delivers it, whichever process finished the campaign)."""
-    from renderer.api.events import emit_campaign_event
-
     emit_campaign_event(store, campaign_id)
 
 

@@ -65,7 +65,7 @@ def _render_chunk(
 
 
 def _ingest(task: Any, campaign_id: str) -> dict[str, int]:
-    from renderer.jobs.service import ingest_stored_campaign
+    from renderer.jobs.ingest import ingest_stored_campaign
 
     with _retrying(task, campaign_id):
         stats = ingest_stored_campaign(load_settings(), campaign_id, CeleryExecutor(task.app))
@@ -100,7 +100,7 @@ def _give_up(campaign_id: str, reason: str) -> None:
 
 
 def _render_job(task: Any, job_id: str, raw_values: dict[str, Any]) -> None:
-    from renderer.api.render_jobs import render_job_from_settings
+    from renderer.jobs.render_jobs import render_job_from_settings
 
     render_job_from_settings(load_settings(), job_id, raw_values)
 

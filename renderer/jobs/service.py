@@ -8,33 +8,24 @@ single source of truth for progress.
 
 from __future__ import annotations
 
-import tempfile
 import threading
 import time
-from collections.abc import Callable
-from pathlib import Path
 
 from renderer.data.dialect import SourceFormat
-from renderer.errors import ServiceUnavailable, TailorError
+from renderer.errors import ServiceUnavailable
 from renderer.jobs.campaigns import (
-    Executor,
-    IngestStats,
     cancel_campaign,
     complete_if_finished,
     create_campaign,
     fail_campaign,
-    ingest,
     prepare_resume,
-    source_path,
 )
+from renderer.jobs.ingest import ingest_stored_campaign
 from renderer.jobs.local import LocalPoolExecutor
 from renderer.jobs.schema import CampaignRecord
 from renderer.jobs.store import JobStore, open_store
-from renderer.logs import bind
 from renderer.outputs.load import load_template
 from renderer.settings import Settings
-from renderer.storage import open_storage
-from renderer.storage.base import Storage
 
 _BACKGROUND: dict[str, threading.Thread] = {}
 # running background ingests: campaign id -> (job store URL, stop signal, local pool)
@@ -151,42 +142,3 @@ def wait_for_background(campaign_id: str, timeout_s: float | None = None) -> Non
     thread = _BACKGROUND.get(campaign_id)
     if thread is not None:
         thread.join(timeout_s)
-
-
-def ingest_stored_campaign(
-    settings: Settings, campaign_id: str, executor: Executor, stop: Callable[[], bool] | None = None
-) -> IngestStats:
-    """Stream a stored campaign's data file into `executor` (the body of the ingest task); it
-    stops early on a cancel or when `stop` answers True. A file or header that cannot be read
-    fails the campaign with the reason."""
-    store = open_store(settings.database_url)
-    storage = open_storage(settings.storage_url, settings)
-    with bind(campaign_id=campaign_id):
-        return _ingest_stored(settings, store, storage, campaign_id, executor, stop)
-
-
-def _ingest_stored(
-    settings: Settings,
-    store: JobStore,
-    storage: Storage,
-    campaign_id: str,
-    executor: Executor,
-    stop: Callable[[], bool] | None,
-) -> IngestStats:
-    try:
-        campaign = store.campaigns.get(campaign_id)
-        if campaign is None:
-            raise KeyError(campaign_id)
-        template = load_template(campaign.template, settings)
-        with tempfile.TemporaryDirectory(prefix="tailor-ingest-") as scratch:
-            try:
-                data = source_path(storage, campaign.source_key, Path(scratch))
-                stats = ingest(store, campaign, template, data, executor, settings, stop=stop)
-            except TailorError as exc:
-                fail_campaign(store, campaign_id, str(exc))
-                return IngestStats()
-        complete_if_finished(store, campaign_id)
-        return stats
-    finally:
-        store.close()
-        storage.close()

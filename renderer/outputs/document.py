@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from jinja2 import Template as JinjaTemplate
@@ -28,10 +28,12 @@ from weasyprint.urls import URLFetcher, URLFetcherResponse
 from renderer.errors import RenderError, RenderTimeout, TemplateError
 from renderer.outputs.images import image_failure
 from renderer.outputs.kind import RenderedFile
-from renderer.outputs.load import Template
-from renderer.outputs.pdf import PdfOutput
 from renderer.template.paths import allowed_roots, is_allowed_file, resolve_asset
 from renderer.template.resolve import ResolvedSpec
+
+if TYPE_CHECKING:
+    from renderer.outputs.load import Template
+    from renderer.outputs.pdf import PdfOutput
 
 
 class RefusedURL(ValueError):

@@ -22,9 +22,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path
 
 from renderer.api.deps import ApiKey, State, require_api_key
-from renderer.api.links import api_campaign, recipient_folder
+from renderer.api.links import recipient_folder
 from renderer.api.models import ErasureOut, ErrorOut
 from renderer.errors import StorageError
+from renderer.jobs.render_jobs import api_campaign
 from renderer.jobs.store import JobStore
 from renderer.storage.base import Storage
 

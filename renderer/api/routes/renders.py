@@ -21,13 +21,20 @@ from fastapi.concurrency import run_in_threadpool
 from renderer.api.deps import ApiKey, ApiKeySecret, State, owned, require_api_key
 from renderer.api.egress import require_allowed
 from renderer.api.errors import ApiError
-from renderer.api.links import RecipientLinks, api_campaign, mint_links, public_base, render_page_token
+from renderer.api.links import RecipientLinks, mint_links, public_base, render_page_token
 from renderer.api.models import ErrorOut, RenderOut, RenderRequest
 from renderer.api.outputs import choose_outputs
-from renderer.api.render_jobs import Outcome, add_render_hook, render_job_from_settings, shows_recipient
 from renderer.api.render_pool import died, render_in_worker
 from renderer.api.state import ApiState
 from renderer.errors import ServiceUnavailable, StorageError
+from renderer.jobs.render_jobs import (
+    Outcome,
+    add_render_hook,
+    api_campaign,
+    error_message,
+    render_job_from_settings,
+    shows_recipient,
+)
 from renderer.jobs.schema import ApiKeyRecord, RenderJobRecord
 from renderer.outputs.load import Template
 from renderer.storage.deadline import deadline as storage_deadline
@@ -42,7 +49,12 @@ router = APIRouter(
 
 
 def _outcome(state: ApiState) -> Outcome:
-    return Outcome(state.store(), state.metrics, state.dispatcher.wake)
+    return Outcome(state.store(), state.metrics, state.dispatcher.wake, _describe)
+
+
+def _describe(exc: BaseException) -> str:
+    """A failed render's recorded error: an API error's message too (Tailor's own by `error_message`)."""
+    return str(exc) if isinstance(exc, ApiError) else error_message(exc)
 
 
 def _prepare(

@@ -15,9 +15,9 @@ from fastapi import APIRouter, Depends, Response
 from renderer.api.deps import ApiKey, State, require_api_key
 from renderer.api.egress import require_allowed
 from renderer.api.errors import ApiError
-from renderer.api.events import EVENTS
 from renderer.api.models import ErrorOut, WebhookCreate, WebhookListed, WebhookOut
-from renderer.api.render_jobs import new_secret
+from renderer.jobs.events import EVENTS
+from renderer.jobs.render_jobs import new_secret
 
 router = APIRouter(
     prefix="/webhooks",

@@ -1,4 +1,4 @@
-"""The service's commands, registered on the same Typer app: serve, worker, purge, api-key.
+"""The service's commands, a Typer app the root merges at the top level: serve, worker, purge, api-key.
 
 ``tailor serve`` runs the HTTP API (uvicorn), ``tailor worker`` a Celery worker for campaigns and
 API renders (needs ``TAILOR_BROKER_URL``), ``tailor purge`` applies the templates' retention,
@@ -14,13 +14,14 @@ from typing import Annotated
 
 import typer
 
-from renderer.cli import _fail, _settings, app, console, out
+from renderer.cli.common import cli_settings, console, fail, out
 from renderer.errors import TailorError
 from renderer.logs import configure_logging
 from renderer.outputs.load import load_template
 from renderer.settings import Settings, served_url
 from renderer.template.faults import MANIFEST
 
+app = typer.Typer()
 keys = typer.Typer(help="Manage API keys (stored hashed; a key is shown once).", no_args_is_help=True)
 app.add_typer(keys, name="api-key")
 
@@ -40,7 +41,7 @@ def serve(
     (``page_url``, ``status_url``) point at the host and port it binds."""
     import uvicorn
 
-    settings = _settings()  # fail early on a bad environment
+    settings = cli_settings()  # fail early on a bad environment
     if "public_url" not in settings.model_fields_set:
         # the app factory (in every uvicorn worker process) reads the environment
         os.environ["TAILOR_PUBLIC_URL"] = served_url(host, port)
@@ -66,7 +67,7 @@ def worker(
     loglevel: Annotated[str, typer.Option(help="Celery log level")] = "INFO",
 ) -> None:
     """Run a Celery worker that renders campaign chunks and API renders."""
-    settings = _settings()
+    settings = cli_settings()
     if not settings.broker_url:
         console.print(
             "[bold red]error:[/] set TAILOR_BROKER_URL (e.g. redis://localhost:6379/0) to run workers"
@@ -95,7 +96,7 @@ def purge(
     from renderer.jobs.store import open_store
     from renderer.storage import open_storage
 
-    settings = _settings(storage_url=storage_url)
+    settings = cli_settings(storage_url=storage_url)
     policy = _retention_policy(settings)
     if not policy:
         out.print("no template sets retention_days: nothing to purge")
@@ -110,7 +111,7 @@ def purge(
                 total.render_jobs + step.render_jobs, total.objects + step.objects, step.more,
             )  # fmt: skip
     except TailorError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     finally:
         store.close()
         storage.close()
@@ -142,7 +143,7 @@ def create_key(name: Annotated[str, typer.Argument(help="Who or what uses the ke
     """Create an API key and print it once (only its hash is stored)."""
     from renderer.jobs.store import open_store
 
-    store = open_store(_settings().database_url)
+    store = open_store(cli_settings().database_url)
     try:
         secret, record = store.keys.create(name)
     finally:
@@ -158,7 +159,7 @@ def list_keys() -> None:
 
     from renderer.jobs.store import open_store
 
-    store = open_store(_settings().database_url)
+    store = open_store(cli_settings().database_url)
     try:
         records = store.keys.all()
     finally:
@@ -175,7 +176,7 @@ def revoke(key_id: Annotated[str, typer.Argument(help="The key's id (from `tailo
     """Revoke an API key for good: requests with it answer 401 from now on."""
     from renderer.api.keys import revoke_key
 
-    if not revoke_key(_settings(), key_id):
+    if not revoke_key(cli_settings(), key_id):
         console.print(f"[bold red]error:[/] no active API key with id {key_id!r}", highlight=False)
         raise typer.Exit(code=1)
     console.print(f"revoked API key {key_id}")

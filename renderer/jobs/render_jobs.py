@@ -1,11 +1,14 @@
-"""One recipient rendered through the API: now (microsite, PDF) or as a background job (video).
+"""Render jobs: one recipient rendered for the API, now (microsite, PDF) or in the background (video).
 
 Every API render is a render job in the store (so ``DELETE /recipients/{id}`` finds its outputs
-and ``GET /renders/{id}`` its status); outputs go under the campaign segment ``api``. `Outcome`
+and ``GET /renders/{id}`` its status); outputs go under the campaign segment `api_campaign`. `Outcome`
 records how a render ended, counts it and emits ``render.completed`` / ``render.failed`` (to
 subscribed webhooks and the render's own ``webhook_url``). A background job (video) runs
 `render_job_from_settings`: in the API's video processes without a broker, as the Celery task
 ``tailor.render_job`` (args ``[job_id, raw_values]``) with one.
+
+Nothing here knows HTTP: the API hands `Outcome` its metrics (anything with `count_renders`), the
+dispatcher's wake-up and, for its own error types, how a failure reads (`describe`).
 """
 
 from __future__ import annotations
@@ -14,13 +17,10 @@ import logging
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
-from renderer.api.errors import ApiError, template_message
-from renderer.api.events import emit, render_payload
-from renderer.api.links import api_campaign
-from renderer.api.metrics import Metrics
-from renderer.errors import TailorError, TemplateError
+from renderer.errors import TailorError, TemplateError, template_message
+from renderer.jobs.events import emit, render_payload
 from renderer.jobs.schema import RenderJobRecord
 from renderer.jobs.store import JobStore, open_store
 from renderer.logs import bind
@@ -35,13 +35,39 @@ from renderer.storage.base import Storage
 log = logging.getLogger("tailor.api")
 
 
+class RenderCounter(Protocol):
+    """Where finished renders are counted (the API's Prometheus metrics)."""
+
+    def count_renders(self, outputs: list[str], status: str) -> None:
+        """Count one render of each of `outputs` that ended with `status` (ok, failed)."""
+        ...
+
+
+def api_campaign(api_key_id: str | None) -> str:
+    """The campaign segment of keys rendered one at a time through the API: one per API key, so
+    one key's render of a recipient id never overwrites (or serves) another key's."""
+    return f"api-{api_key_id}" if api_key_id else "api"
+
+
+def error_message(exc: BaseException) -> str:
+    """What a failed job records: Tailor's own errors by message (a template fault names its file
+    relative to the templates folder, never a server path), anything else by type only."""
+    if isinstance(exc, TemplateError):
+        return template_message(exc)
+    if isinstance(exc, TailorError):
+        return str(exc)
+    return f"unexpected {type(exc).__name__}"
+
+
 @dataclass(frozen=True)
 class Outcome:
-    """Records how a render job ended: its status, the render metrics, the event."""
+    """Records how a render job ended: its status, the render metrics, the event. `describe`
+    turns the failure into the recorded error (the API adds its own error types)."""
 
     store: JobStore
-    metrics: Metrics | None = None
+    metrics: RenderCounter | None = None
     wake: Callable[[], None] | None = None
+    describe: Callable[[BaseException], str] = error_message
 
     def success(self, job: RenderJobRecord, keys: dict[str, str], show_recipient: bool) -> None:
         """The job is done with these output keys."""
@@ -51,12 +77,7 @@ class Outcome:
 
     def failure(self, job: RenderJobRecord, exc: BaseException, show_recipient: bool) -> None:
         """The job failed with `exc` (its message is recorded only for Tailor's own errors)."""
-        if isinstance(exc, TemplateError):  # the file relative to the templates folder, no server path
-            error = template_message(exc)
-        elif isinstance(exc, TailorError | ApiError):
-            error = str(exc)
-        else:
-            error = f"unexpected {type(exc).__name__}"
+        error = self.describe(exc)
         if self.store.render_jobs.fail(job.id, error):
             self._count(job, "failed")
             self._notify(job.id, "render.failed", show_recipient)

@@ -1,4 +1,5 @@
-"""Where the CLI writes: the storage behind ``--out`` (a folder or ``s3://bucket/prefix``), how it
+"""What every command shares: the consoles, reading `Settings`, failing with one clear line, and
+where the CLI writes (the storage behind ``--out``: a folder or ``s3://bucket/prefix``), how it
 names a stored object to a person, and a local folder for a campaign's reports.
 
 Reports (``manifest.jsonl``, ``rejects.csv``) are written to a local file first: on a folder
@@ -12,10 +13,60 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Annotated, Any
 
-from renderer.errors import StorageError
-from renderer.settings import Settings
+import typer
+from rich.console import Console
+
+from renderer.errors import StorageError, TailorError
+from renderer.logs import configure_logging
+from renderer.outputs.images import limit_image_size
+from renderer.outputs.load import Template, load_template
+from renderer.settings import Settings, load_settings
 from renderer.storage import LocalStorage, Storage, open_storage
+
+console = Console(stderr=True, soft_wrap=True)  # messages, errors, progress
+out = Console(soft_wrap=True)  # results: tables, paths, a new API key
+
+OutputsOpt = Annotated[str, typer.Option("--outputs", help="Comma-separated: microsite,pdf")]
+OutOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--out", help="Output folder or s3://bucket/prefix (default: TAILOR_STORAGE_URL, else ./out)"
+    ),
+]
+
+
+def cli_settings(**overrides: Any) -> Settings:
+    """The settings (environment, ``.env``) with the command's options on top; applies the image
+    size limit and the logging they ask for."""
+    settings = load_settings(**overrides)
+    limit_image_size(settings.max_image_pixels)
+    configure_logging(settings.log_format, settings.log_level)
+    return settings
+
+
+def fail(exc: TailorError) -> typer.Exit:
+    """Print `exc` as one error line; the exit (status 1) for the caller to raise."""
+    console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+    return typer.Exit(code=1)
+
+
+def load_or_exit(template: str, settings: Settings) -> Template:
+    """The template by name or folder; exits 1 with the error when it cannot be loaded."""
+    try:
+        return load_template(template, settings)
+    except TailorError as exc:
+        raise fail(exc) from None
+
+
+def output_or_exit(settings: Settings) -> Storage:
+    """`open_output`; exits 2 (a usage error) when ``--out`` names no storage the CLI can use."""
+    try:
+        return open_output(settings)
+    except TailorError as exc:
+        console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(code=2) from None
 
 
 def open_output(settings: Settings) -> Storage:

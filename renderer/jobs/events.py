@@ -1,6 +1,7 @@
-"""The events the API emits: `emit` puts one in the webhook outbox for every webhook that
-subscribed to it (``webhooks.py`` delivers them). Campaign events are emitted where a campaign
-finishes (`renderer.jobs.campaigns.complete_if_finished` / `fail_campaign`), in whichever process.
+"""The events Tailor emits: `emit` puts one in the webhook outbox for every webhook that
+subscribed to it (the API's ``webhooks.py`` delivers them). Campaign events are emitted where a
+campaign finishes (`renderer.jobs.campaigns.complete_if_finished` / `fail_campaign`), and render
+events where a render job ends (`renderer.jobs.render_jobs.Outcome`), in whichever process.
 
 Payloads carry ids, statuses and counts, never personal values: a recipient id is included only
 when the template's contract does not mark it personal. Links are not sent either (a receiver
@@ -12,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from renderer.jobs.campaigns import campaign_progress
+from renderer.jobs.progress import campaign_progress
 from renderer.jobs.schema import RenderJobRecord
 from renderer.jobs.store import JobStore
 
