@@ -47,7 +47,7 @@ def repeat_csv(base: Path, target: Path, rows: int) -> Path:
 
 
 # ---- a real Redis and real Celery workers (the same way tests/fixture_redis.py and
-# tests/test_celery.py start them), stopped at the end whatever happens -------------------------
+# tests/jobs/test_celery.py start them), stopped at the end whatever happens -------------------------
 
 REDIS_SERVER = Path("/usr/bin/redis-server")
 

@@ -21,7 +21,7 @@ from renderer.api.errors import ApiError
 from renderer.api.links import is_remote
 from renderer.api.middleware import JSON_LIMIT
 from renderer.api.models import CampaignCreate
-from renderer.api.outputs import choose_outputs
+from renderer.api.output_choice import choose_outputs
 from renderer.api.spool import SUFFIXES
 from renderer.api.state import ApiState
 from renderer.api.uploads import receive_upload

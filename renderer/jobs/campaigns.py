@@ -4,7 +4,7 @@ One flow for every front door (CLI, API) and every executor (local process pool,
 
     create_campaign ─> ingest (stream the data file, validate each row, record rows and rejects in
     the job store, dedupe recipient ids through the store) ─> chunks of rows that still need a
-    render go to the executor ─> workers render each row (`tasks.render_chunk`) and move its
+    render go to the executor ─> workers render each row (`tasks.run_chunk`) and move its
     status forward ─> the last finished chunk marks the campaign done.
 
 Resume is the same ingest again: rows already done are skipped, failed rows with attempts left are

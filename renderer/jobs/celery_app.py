@@ -47,20 +47,20 @@ def make_celery(settings: Settings) -> Celery:
         broker_transport_options={"visibility_timeout": settings.broker_visibility_timeout_s},
         worker_hijack_root_logger=False,
     )
-    app.task(name="tailor.render_chunk", bind=True, max_retries=settings.task_max_attempts)(_render_chunk)
+    app.task(name="tailor.render_chunk", bind=True, max_retries=settings.task_max_attempts)(_run_chunk_task)
     app.task(name="tailor.ingest", bind=True, max_retries=settings.task_max_attempts)(_ingest)
-    app.task(name="tailor.render_job", bind=True)(_render_job)
+    app.task(name="tailor.render_job", bind=True)(_run_render_job_task)
     return app
 
 
-def _render_chunk(
+def _run_chunk_task(
     task: Any, campaign_id: str, chunk: list[list[Any]], overwrite: bool = False
 ) -> dict[str, int]:
-    from renderer.jobs.tasks import render_chunk, worker_context
+    from renderer.jobs.tasks import run_chunk, worker_context
 
     rows: Chunk = [(int(number), dict(values)) for number, values in chunk]
     with _retrying(task, campaign_id):
-        report = render_chunk(worker_context(load_settings()), campaign_id, rows, overwrite)
+        report = run_chunk(worker_context(load_settings()), campaign_id, rows, overwrite)
     return {"done": report.done, "failed": report.failed, "quarantined": report.quarantined}
 
 
@@ -99,10 +99,10 @@ def _give_up(campaign_id: str, reason: str) -> None:
         store.close()
 
 
-def _render_job(task: Any, job_id: str, raw_values: dict[str, Any]) -> None:
-    from renderer.jobs.render_jobs import render_job_from_settings
+def _run_render_job_task(task: Any, job_id: str, raw_values: dict[str, Any]) -> None:
+    from renderer.jobs.render_jobs import run_background_render_job
 
-    render_job_from_settings(load_settings(), job_id, raw_values)
+    run_background_render_job(load_settings(), job_id, raw_values)
 
 
 class CeleryExecutor:

@@ -45,7 +45,7 @@ from renderer.jobs.campaigns import (
 )
 from renderer.jobs.schema import CampaignRecord
 from renderer.jobs.store import JobStore, open_store
-from renderer.jobs.tasks import ChunkReport, WorkerStopping, render_chunk, worker_context
+from renderer.jobs.tasks import ChunkReport, WorkerStopping, run_chunk, worker_context
 from renderer.logs import configure_logging
 from renderer.outputs.load import Template, load_template
 from renderer.outputs.render import output_entries
@@ -119,7 +119,7 @@ def _on_sigterm(signum: int, frame: object) -> None:
 def _run_chunk(settings: Settings, campaign_id: str, chunk: Chunk, overwrite: bool) -> ChunkReport:
     _IN_CHUNK.append(True)
     try:
-        return render_chunk(worker_context(settings), campaign_id, chunk, overwrite)
+        return run_chunk(worker_context(settings), campaign_id, chunk, overwrite)
     except WorkerStopping:
         os._exit(128 + signal.SIGTERM)  # the pool is joining this process: exit now, send nothing
     finally:
@@ -163,7 +163,7 @@ class LocalPoolExecutor:
         if self.settings.workers == 1:
             context = worker_context(self.settings)
             context.roots.update(self.roots)
-            self._record(render_chunk(context, campaign_id, chunk, self.overwrite))
+            self._record(run_chunk(context, campaign_id, chunk, self.overwrite))
             return
         pool = self.pool or self._start()
         future = pool.submit(_run_chunk, self.settings, campaign_id, chunk, self.overwrite)

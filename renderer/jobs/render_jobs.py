@@ -4,7 +4,7 @@ Every API render is a render job in the store (so ``DELETE /recipients/{id}`` fi
 and ``GET /renders/{id}`` its status); outputs go under the campaign segment `api_campaign`. `Outcome`
 records how a render ended, counts it and emits ``render.completed`` / ``render.failed`` (to
 subscribed webhooks and the render's own ``webhook_url``). A background job (video) runs
-`render_job_from_settings`: in the API's video processes without a broker, as the Celery task
+`run_background_render_job`: in the API's video processes without a broker, as the Celery task
 ``tailor.render_job`` (args ``[job_id, raw_values]``) with one.
 
 Nothing here knows HTTP: the API hands `Outcome` its metrics (anything with `count_renders`), the
@@ -143,7 +143,7 @@ def run_render_job(
     return durations
 
 
-def render_job_from_settings(
+def run_background_render_job(
     settings: Settings, job_id: str, raw_values: Mapping[str, Any]
 ) -> dict[str, float]:
     """A background render job with its own store and storage: the body of the Celery task

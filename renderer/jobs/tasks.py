@@ -1,6 +1,6 @@
 """What a worker does with one chunk of a campaign, whichever executor delivered it.
 
-`render_chunk` validates each row again (the message carries the raw values, JSON-safe), moves
+`run_chunk` validates each row again (the message carries the raw values, JSON-safe), moves
 its status forward in the job store, renders and stores its outputs with create-if-absent writes,
 and records the result. A redelivered chunk re-renders nothing that is done: `store.rows.begin`
 refuses terminal rows. A row whose attempts are spent (it keeps killing its worker: a poison row) is
@@ -89,7 +89,7 @@ def worker_context(settings: Settings, *, encoder_threads: int = 1) -> WorkerCon
     return context
 
 
-def render_chunk(
+def run_chunk(
     context: WorkerContext, campaign_id: str, chunk: list[tuple[int, dict[str, Any]]], overwrite: bool = False
 ) -> ChunkReport:
     """Render every row of `chunk` that is not finished yet; never raises for a row's problem.

@@ -150,7 +150,7 @@ def _links(template: Template, outputs: list[str]) -> dict[str, str | None]:
     return links
 
 
-def render_outputs(
+def _render_in_memory(
     template: Template,
     recipient: Mapping[str, Any],
     outputs: list[str],
@@ -194,7 +194,7 @@ def render_recipient(
     output past its time limit) or StorageError, naming the output.
     """
     ctx = RenderContext(storage, options, _links(template, outputs), static_href)
-    recipient_id, rendered = render_outputs(template, recipient, outputs, ctx, durations)
+    recipient_id, rendered = _render_in_memory(template, recipient, outputs, ctx, durations)
     if "microsite" in outputs:
         publish_static(template, storage)
     stored: dict[str, StoredOutput] = {}

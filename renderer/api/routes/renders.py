@@ -23,7 +23,7 @@ from renderer.api.egress import require_allowed
 from renderer.api.errors import ApiError
 from renderer.api.links import RecipientLinks, mint_links, public_base, render_page_token
 from renderer.api.models import ErrorOut, RenderOut, RenderRequest
-from renderer.api.outputs import choose_outputs
+from renderer.api.output_choice import choose_outputs
 from renderer.api.render_pool import died, render_in_worker
 from renderer.api.state import ApiState
 from renderer.errors import ServiceUnavailable, StorageError
@@ -32,7 +32,7 @@ from renderer.jobs.render_jobs import (
     add_render_hook,
     api_campaign,
     error_message,
-    render_job_from_settings,
+    run_background_render_job,
     shows_recipient,
 )
 from renderer.jobs.schema import ApiKeyRecord, RenderJobRecord
@@ -122,7 +122,7 @@ def _after_video(state: ApiState, job: RenderJobRecord, future: Future[dict[str,
 def _dispatch(state: ApiState, job: RenderJobRecord, raw: dict[str, Any]) -> None:
     settings = state.settings
     if not settings.broker_url:
-        future = state.videos.submit(render_job_from_settings, settings, job.id, raw)
+        future = state.videos.submit(run_background_render_job, settings, job.id, raw)
         future.add_done_callback(partial(_after_video, state, job))
         return
     from renderer.jobs.celery_app import celery_for, publish
