@@ -19,7 +19,7 @@ import pytest
 from renderer.api.keys import create_key
 from renderer.settings import load_settings, served_url
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _free_port() -> int:

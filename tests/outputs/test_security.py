@@ -13,7 +13,7 @@ from renderer.outputs.document import RefusedURL, TemplateAssetFetcher
 from renderer.outputs.load import Template
 from renderer.outputs.render import render_recipient
 from renderer.storage import LocalStorage
-from tests.test_document import pdf_text
+from tests.outputs.test_document import pdf_text
 
 HOSTILE = {
     "first_name": "<script>alert(1)</script>{{7*7}}",
