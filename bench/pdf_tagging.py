@@ -13,9 +13,10 @@ import statistics
 import time
 
 from renderer.outputs import document
-from renderer.outputs.load import Template, load_template
+from renderer.outputs.load import load_template
 from renderer.outputs.pdf import PDF
 from renderer.outputs.render import prepared_output
+from renderer.outputs.template import Template
 from renderer.settings import load_settings
 from renderer.template.resolve import resolve
 

@@ -25,8 +25,9 @@ from pathlib import Path
 from bench.common import sample_csv
 from renderer.jobs.local import CampaignSpec, run_campaign
 from renderer.outputs.kind import RenderOptions
-from renderer.outputs.load import Template, load_template
+from renderer.outputs.load import load_template
 from renderer.outputs.render import render_recipient
+from renderer.outputs.template import Template
 from renderer.outputs.video import ffmpeg
 from renderer.outputs.video.layers import draw_layer
 from renderer.outputs.video.render import VideoOptions, asset_opener, encode_settings, synthesize_narrations

@@ -109,8 +109,9 @@ if TYPE_CHECKING:  # what type checkers and editors see
     )
     from renderer.jobs.local import CampaignSpec, CampaignStats, run_campaign
     from renderer.outputs.kind import RenderOptions
-    from renderer.outputs.load import Template, load_template
+    from renderer.outputs.load import load_template
     from renderer.outputs.render import RecipientOutputs, render_recipient
+    from renderer.outputs.template import Template
     from renderer.outputs.video.tts import FakeTTS
     from renderer.settings import Settings, load_settings
     from renderer.storage import open_storage

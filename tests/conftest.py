@@ -17,7 +17,8 @@ from fixture_s3 import (  # noqa: F401
     s3_storage,
 )
 
-from renderer.outputs.load import Template, load_template
+from renderer.outputs.load import load_template
+from renderer.outputs.template import Template
 from renderer.settings import PROJECT_ROOT, Settings, load_settings
 from renderer.storage import LocalStorage
 

@@ -21,6 +21,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from renderer.api.state import ApiState
+from renderer.outputs.render import offered_outputs
 
 log = logging.getLogger("tailor.api")
 ERROR_REF = {"$ref": "#/components/schemas/ErrorOut"}
@@ -98,7 +99,7 @@ def add_examples(schema: dict[str, Any], state: ApiState) -> None:
         render = paths.get("/templates/{name}/renders", {}).get("post", {})
         body = render.get("requestBody", {}).get("content", {}).get("application/json")
         if body is not None:
-            pages = [o for o in ("microsite", "pdf") if getattr(template.manifest.outputs, o) is not None]
+            pages = offered_outputs(template, background=False)
             body["example"] = {"recipient": sample, "outputs": pages}
         return
 

@@ -28,7 +28,7 @@ from renderer.api.uploads import receive_upload
 from renderer.data.dialect import SourceFormat
 from renderer.data.sources import RecipientSource
 from renderer.errors import SourceError, StorageError
-from renderer.outputs.load import Template
+from renderer.outputs.template import Template
 from renderer.storage.base import Storage
 from renderer.storage.keys import check_key
 

@@ -17,12 +17,13 @@ from renderer.errors import ServiceUnavailable, TemplateError, template_message
 from renderer.jobs.retention import RetentionTask
 from renderer.jobs.service import stop_background
 from renderer.jobs.store import JobStore, open_store
-from renderer.outputs.load import Template, load_template
+from renderer.outputs.load import load_template
+from renderer.outputs.template import Template
 from renderer.settings import Settings
 from renderer.storage import open_storage
 from renderer.storage.base import Storage
-from renderer.template.faults import MANIFEST
 from renderer.template.models import SLUG
+from renderer.template.paths import MANIFEST
 
 log = logging.getLogger("tailor.api")
 

@@ -21,7 +21,8 @@ from rich.console import Console
 from renderer.errors import StorageError, TailorError
 from renderer.logs import configure_logging
 from renderer.outputs.images import limit_image_size
-from renderer.outputs.load import Template, load_template
+from renderer.outputs.load import load_template
+from renderer.outputs.template import Template
 from renderer.settings import Settings, load_settings
 from renderer.storage import LocalStorage, Storage, open_storage
 

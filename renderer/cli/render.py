@@ -24,8 +24,8 @@ from renderer.cli.common import (
 )
 from renderer.errors import TailorError
 from renderer.outputs.kind import RenderOptions
-from renderer.outputs.load import Template
 from renderer.outputs.render import check_outputs, render_recipient
+from renderer.outputs.template import Template
 
 app = typer.Typer()
 

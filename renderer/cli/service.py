@@ -19,7 +19,7 @@ from renderer.errors import TailorError
 from renderer.logs import configure_logging
 from renderer.outputs.load import load_template
 from renderer.settings import Settings, served_url
-from renderer.template.faults import MANIFEST
+from renderer.template.paths import MANIFEST
 
 app = typer.Typer()
 keys = typer.Typer(help="Manage API keys (stored hashed; a key is shown once).", no_args_is_help=True)

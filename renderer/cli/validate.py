@@ -15,8 +15,8 @@ from rich.table import Table
 from renderer.cli.common import cli_settings, console, load_or_exit, out
 from renderer.errors import TailorError
 from renderer.outputs.kind import RenderOptions
-from renderer.outputs.load import Template
-from renderer.outputs.render import render_recipient
+from renderer.outputs.render import offered_outputs, render_recipient
+from renderer.outputs.template import Template
 from renderer.settings import Settings
 from renderer.storage import MemoryStorage
 
@@ -44,7 +44,7 @@ def validate(template: Annotated[str, typer.Argument(help="Template name or fold
 
 def _check_samples(loaded: Template, settings: Settings, table: Table) -> list[str]:
     """Render every sample's microsite and PDF into memory; a row per sample, the problems found."""
-    outputs = [name for name in loaded.manifest.outputs.offered() if name != "video"]
+    outputs = offered_outputs(loaded, background=False)
     problems: list[str] = []
     if not loaded.samples:
         table.add_row("samples", "[yellow]none in samples/[/]")

@@ -27,8 +27,8 @@ from renderer.jobs.events import emit_campaign_event
 from renderer.jobs.progress import CampaignProgress, campaign_progress
 from renderer.jobs.schema import CampaignRecord
 from renderer.jobs.store import JobStore
-from renderer.outputs.load import Template
 from renderer.outputs.render import check_outputs
+from renderer.outputs.template import Template
 from renderer.settings import Settings
 from renderer.storage import LocalStorage
 from renderer.storage.base import Storage

@@ -47,8 +47,9 @@ from renderer.jobs.schema import CampaignRecord
 from renderer.jobs.store import JobStore, open_store
 from renderer.jobs.tasks import ChunkReport, WorkerStopping, run_chunk, worker_context
 from renderer.logs import configure_logging
-from renderer.outputs.load import Template, load_template
+from renderer.outputs.load import load_template
 from renderer.outputs.render import output_entries
+from renderer.outputs.template import Template
 from renderer.settings import Settings
 
 MAX_POOL_RESTARTS = 20

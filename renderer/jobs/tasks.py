@@ -21,8 +21,9 @@ from renderer.jobs.store import JobStore, open_store
 from renderer.logs import bind
 from renderer.outputs.images import limit_image_size
 from renderer.outputs.kind import RenderOptions
-from renderer.outputs.load import Template, load_template
+from renderer.outputs.load import load_template
 from renderer.outputs.render import render_recipient
+from renderer.outputs.template import Template
 from renderer.settings import Settings
 from renderer.storage import open_storage
 from renderer.storage.base import Storage

@@ -11,8 +11,8 @@ from typing import Any
 
 from renderer.errors import FieldIssue, RenderError, StorageError, TemplateError
 from renderer.outputs.kind import RenderOptions
-from renderer.outputs.load import Template
 from renderer.outputs.render import render_recipient
+from renderer.outputs.template import Template
 from renderer.storage.base import Storage
 
 

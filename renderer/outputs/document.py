@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from jinja2 import Template as JinjaTemplate
@@ -28,12 +28,9 @@ from weasyprint.urls import URLFetcher, URLFetcherResponse
 from renderer.errors import RenderError, RenderTimeout, TemplateError
 from renderer.outputs.images import image_failure
 from renderer.outputs.kind import RenderedFile
+from renderer.outputs.template import Template
 from renderer.template.paths import allowed_roots, is_allowed_file, resolve_asset
 from renderer.template.resolve import ResolvedSpec
-
-if TYPE_CHECKING:
-    from renderer.outputs.load import Template
-    from renderer.outputs.pdf import PdfOutput
 
 
 class RefusedURL(ValueError):
@@ -114,7 +111,9 @@ class PreparedPdf:
     fetcher, and WeasyPrint's image cache (failed images and a full cache are dropped)."""
 
     template: Template
-    section: PdfOutput
+    entry: str
+    stylesheet: str | None
+    filename: str
     jinja: JinjaTemplate
     asset: Callable[[str], str]
     fetcher: TemplateAssetFetcher
@@ -123,12 +122,13 @@ class PreparedPdf:
     image_cache: dict[str, Any] = field(default_factory=dict)
 
 
-def prepare_pdf(template: Template, section: PdfOutput) -> PreparedPdf:
-    """Compile the entry and parse the stylesheet once for every recipient of `template`."""
+def prepare_pdf(template: Template, entry: str, stylesheet: str | None, filename: str) -> PreparedPdf:
+    """Compile `entry` and parse `stylesheet` once for every recipient of `template`; the PDFs
+    are called `filename`."""
     fetcher = TemplateAssetFetcher(allowed_roots(template.root, template.assets_dir))
     stylesheets = []
-    if section.stylesheet:
-        css_path = resolve_asset(section.stylesheet, template.root, template.root)
+    if stylesheet:
+        css_path = resolve_asset(stylesheet, template.root, template.root)
         stylesheets.append(CSS(filename=str(css_path), url_fetcher=fetcher, font_config=_font_config()))
 
     def asset(ref: str) -> str:
@@ -136,8 +136,10 @@ def prepare_pdf(template: Template, section: PdfOutput) -> PreparedPdf:
 
     return PreparedPdf(
         template,
-        section,
-        template.html_env.get_template(section.entry),
+        entry,
+        stylesheet,
+        filename,
+        template.html_env.get_template(entry),
         asset,
         fetcher,
         stylesheets,
@@ -196,22 +198,21 @@ def render_pdf(prepared: PreparedPdf, spec: ResolvedSpec, *, timeout_s: float = 
         raise image_failure(template, spec, url, exc)
     if data is None:
         raise RenderError(f"WeasyPrint produced no PDF for template {template.name!r}")
-    return RenderedFile(prepared.section.filename, bytes(data), "application/pdf")
+    return RenderedFile(prepared.filename, bytes(data), "application/pdf")
 
 
 def layout_fault(prepared: PreparedPdf, exc: BaseException) -> TemplateError | None:
     """A TemplateError naming the PDF's entry and stylesheet when `exc` was raised inside
     WeasyPrint's layout or drawing (the template's HTML/CSS asked for the impossible, such as
     ``font-size: 1e9px``), else None. Names files and the error type, never document text."""
-    pdf = prepared.section
     frames = traceback.extract_tb(exc.__traceback__)
     if isinstance(exc, RenderError) or not frames:
         return None
     if f"{os.sep}weasyprint{os.sep}" not in frames[-1].filename:
         return None
-    files = " and ".join(f for f in (pdf.entry, pdf.stylesheet) if f)
+    files = " and ".join(f for f in (prepared.entry, prepared.stylesheet) if f)
     return TemplateError(
         f"WeasyPrint cannot lay out the PDF ({type(exc).__name__}): check {files} for out-of-range "
         "values (`tailor validate` names the line)",
-        file=f"{prepared.template.name}/{pdf.stylesheet or pdf.entry}",
+        file=f"{prepared.template.name}/{prepared.stylesheet or prepared.entry}",
     )

@@ -12,18 +12,16 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from PIL import Image
 
 from renderer.errors import AssetError, RenderError
+from renderer.outputs.template import Template
 from renderer.template.paths import SHARED_PREFIX
 from renderer.template.refs import personal_fields
 from renderer.template.resolve import ResolvedSpec
-
-if TYPE_CHECKING:
-    from renderer.outputs.load import Template
 
 IMAGE_ERRORS = (OSError, Image.DecompressionBombError, Image.DecompressionBombWarning)
 _BOMBS = (Image.DecompressionBombError, Image.DecompressionBombWarning)

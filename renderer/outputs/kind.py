@@ -12,16 +12,14 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar, Generic, TypeVar
+from typing import ClassVar, Generic, TypeVar
 
+from renderer.outputs.template import Template
 from renderer.settings import Settings
 from renderer.storage.base import Storage
 from renderer.template.load import JinjaSources
 from renderer.template.models import Strict
 from renderer.template.resolve import ResolvedSpec
-
-if TYPE_CHECKING:
-    from renderer.outputs.load import Template
 
 SectionT = TypeVar("SectionT", bound=Strict)
 PreparedT = TypeVar("PreparedT")
@@ -91,6 +89,8 @@ class OutputKind(ABC, Generic[SectionT, PreparedT]):
 
     name: ClassVar[str]
     section: ClassVar[type[Strict]]
+    # renders too slowly to answer a request: the API queues it unless asked, previews draft it
+    background: ClassVar[bool] = False
 
     def entries(self, section: SectionT) -> list[str]:
         """The template's files this output reads (an HTML entry, a stylesheet): each must exist

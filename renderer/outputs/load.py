@@ -9,7 +9,6 @@ raises TemplateError (or AssetError) naming the file and line; nothing renders b
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,13 +20,12 @@ from renderer.data.contract import RecipientValidator
 from renderer.errors import AssetError, TemplateError
 from renderer.outputs.charts import chart_for_template
 from renderer.outputs.registry import OUTPUT_KINDS, Outputs, TemplateManifest
+from renderer.outputs.template import Template
 from renderer.settings import Settings
-from renderer.template.faults import MANIFEST
 from renderer.template.jinja import expression_environment, html_environment
 from renderer.template.lint import lint_entries
 from renderer.template.load import (
     JinjaSources,
-    TemplateSource,
     compile_jinja,
     folder_digest,
     manifest_jinja,
@@ -38,18 +36,9 @@ from renderer.template.load import (
 from renderer.template.metadata import check_metadata
 from renderer.template.models import Manifest
 from renderer.template.names import check_entry_names, check_manifest_names
-from renderer.template.paths import resolve_asset
+from renderer.template.paths import MANIFEST, resolve_asset
 
-__all__ = ["Template", "load_template"]
-
-
-@dataclass(eq=False, kw_only=True)
-class Template(TemplateSource):
-    """A loaded, fully checked template, ready to resolve and render for any recipient."""
-
-    manifest: Manifest[Outputs]
-    validator: RecipientValidator
-    html_env: ImmutableSandboxedEnvironment
+__all__ = ["load_template"]
 
 
 def _offered(manifest: Manifest[Outputs]) -> list[tuple[Any, Any]]:

@@ -11,20 +11,18 @@ import hashlib
 import mimetypes
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from jinja2 import Template as JinjaTemplate
 from pydantic import Field
 
 from renderer.errors import AssetError, RenderError
 from renderer.outputs.kind import OutputKind, RenderContext, Rendered, RenderedFile
+from renderer.outputs.template import Template
 from renderer.template.load import JinjaSources
 from renderer.template.models import Strict
 from renderer.template.paths import resolve_asset
 from renderer.template.resolve import ResolvedSpec
-
-if TYPE_CHECKING:
-    from renderer.outputs.load import Template
 
 MICROSITE_FILE = "index.html"
 # the links a page may show: ``<name>_href`` is the href of that output's file, or None

@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING
 from pydantic import Field
 
 from renderer.outputs.kind import OutputKind, RenderContext, Rendered
+from renderer.outputs.template import Template
 from renderer.template.models import Strict
 from renderer.template.resolve import ResolvedSpec
 
 if TYPE_CHECKING:
     from renderer.outputs.document import PreparedPdf
-    from renderer.outputs.load import Template
 
 
 class PdfOutput(Strict):
@@ -50,7 +50,7 @@ class PdfKind(OutputKind[PdfOutput, "PreparedPdf"]):
         """The compiled entry, the parsed stylesheet and the asset fetcher."""
         from renderer.outputs.document import prepare_pdf
 
-        return prepare_pdf(template, section)
+        return prepare_pdf(template, section.entry, section.stylesheet, section.filename)
 
     def render(self, prepared: PreparedPdf, spec: ResolvedSpec, ctx: RenderContext) -> Rendered:
         """The recipient's PDF; a fault inside WeasyPrint's layout names the entry and stylesheet."""

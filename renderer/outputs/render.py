@@ -17,9 +17,9 @@ from typing import Any, TypeVar
 
 from renderer.errors import AssetError, RenderError, RenderTimeout, TailorError, TemplateError
 from renderer.outputs.kind import OutputKind, RenderContext, Rendered, RenderOptions
-from renderer.outputs.load import Template
 from renderer.outputs.microsite import MICROSITE
 from renderer.outputs.registry import OUTPUT_KINDS
+from renderer.outputs.template import Template
 from renderer.storage.base import Storage
 from renderer.storage.keys import output_key, static_href, static_key
 from renderer.template.faults import template_fault
@@ -80,6 +80,16 @@ class RecipientOutputs:
 def output_entries(record: Mapping[str, str]) -> dict[str, str]:
     """The output files of a stored record (what reports, links and manifests show)."""
     return RecipientOutputs.from_record(record).file_keys()
+
+
+def offered_outputs(template: Template, *, background: bool = True) -> list[str]:
+    """The outputs `template` offers, in registry order; without the background ones (video)
+    when `background` is False."""
+    return [
+        name
+        for name, kind in OUTPUT_KINDS.items()
+        if getattr(template.manifest.outputs, name, None) is not None and (background or not kind.background)
+    ]
 
 
 def check_outputs(template: Template, outputs: Iterable[str]) -> list[str]:
@@ -143,7 +153,7 @@ def output_error(template: Template, output: str, exc: Exception) -> TailorError
 def _links(template: Template, outputs: list[str]) -> dict[str, str | None]:
     """Link name -> file of each offered output beside the page; None for one not rendered now."""
     links: dict[str, str | None] = {}
-    for name in template.manifest.outputs.offered():
+    for name in offered_outputs(template):
         section = getattr(template.manifest.outputs, name)
         for link, file in OUTPUT_KINDS[name].links(section).items():
             links[link] = file if name in outputs else None

@@ -13,26 +13,16 @@ from __future__ import annotations
 import re
 import traceback
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from jinja2.exceptions import SecurityError, UndefinedError
 
 from renderer.errors import TailorError, TemplateError
-
-if TYPE_CHECKING:
-    from renderer.template.load import TemplateSource as Template
-
-MANIFEST = "template.yaml"
-SNIPPET_MARK = "#"  # a snippet's filename: "template.yaml#text.en.greeting"
+from renderer.template.load import TemplateSource as Template
+from renderer.template.paths import MANIFEST, SNIPPET_MARK
 
 _UNDEFINED_NAME = re.compile(r"^'(\w+)' is undefined$")
 _MISSING_ATTR = re.compile(r"has no (?:attribute|element) '?([\w-]+)'?$")
 _UNSAFE_ATTR = re.compile(r"^access to attribute '(\w+)' of '\w+' object is unsafe\.?$")
-
-
-def snippet_filename(key: str) -> str:
-    """The filename a ``template.yaml`` snippet is compiled under, e.g. ``template.yaml#text.en.pay``."""
-    return f"{MANIFEST}{SNIPPET_MARK}{key}"
 
 
 def _written(name: str, source: str | None) -> bool:

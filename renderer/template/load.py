@@ -25,8 +25,8 @@ from pydantic import BaseModel, ValidationError
 
 from renderer.errors import TemplateError
 from renderer.settings import Settings
-from renderer.template.faults import MANIFEST, snippet_filename
 from renderer.template.models import SLUG, Manifest
+from renderer.template.paths import MANIFEST, snippet_filename
 from renderer.template.refs import JINJA_MARKERS
 
 M = TypeVar("M", bound=BaseModel)

@@ -1,10 +1,20 @@
-"""Where a template may read files from: its own folder and the shared ``assets/`` folder only."""
+"""The files of a template: its manifest's name, the names its snippets compile under, and where
+it may read files from (its own folder and the shared ``assets/`` folder only)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from renderer.errors import AssetError
+
+MANIFEST = "template.yaml"
+SNIPPET_MARK = "#"  # a snippet's filename: "template.yaml#text.en.greeting"
+
+
+def snippet_filename(key: str) -> str:
+    """The filename a ``template.yaml`` snippet is compiled under, e.g. ``template.yaml#text.en.pay``."""
+    return f"{MANIFEST}{SNIPPET_MARK}{key}"
+
 
 SHARED_PREFIX = "@assets/"
 

@@ -16,9 +16,10 @@ from jinja2 import Template as JinjaTemplate
 from jinja2 import TemplateError as JinjaError
 
 from renderer.errors import RenderError, TemplateError
-from renderer.template.faults import MANIFEST, describe
+from renderer.template.faults import describe
 from renderer.template.load import TemplateSource as Template
 from renderer.template.locale import html_lang, parse_locale, text_direction
+from renderer.template.paths import MANIFEST
 
 
 @dataclass(frozen=True)

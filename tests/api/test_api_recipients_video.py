@@ -13,8 +13,8 @@ from renderer.api.routes.recipients import erase
 from renderer.jobs.render_jobs import api_campaign
 from renderer.jobs.store import JobStore, open_store
 from renderer.outputs.kind import RenderOptions
-from renderer.outputs.load import Template
 from renderer.outputs.render import RecipientOutputs, render_recipient
+from renderer.outputs.template import Template
 from renderer.storage import LocalStorage
 
 pytestmark = [pytest.mark.video, pytest.mark.slow]

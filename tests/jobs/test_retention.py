@@ -24,8 +24,9 @@ from renderer.jobs.render_jobs import api_campaign
 from renderer.jobs.retention import RetentionTask, purge_retention
 from renderer.jobs.schema import Campaign, RenderJob
 from renderer.jobs.store import JobStore, open_store
-from renderer.outputs.load import Template, load_template
+from renderer.outputs.load import load_template
 from renderer.outputs.render import render_recipient
+from renderer.outputs.template import Template
 from renderer.settings import PROJECT_ROOT, Settings
 from renderer.storage import LocalStorage
 from renderer.storage.base import Storage

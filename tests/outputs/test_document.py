@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 from pypdf import PdfReader
 
-from renderer.outputs.load import Template
+from renderer.outputs.template import Template
 from renderer.template.locale import format_money, text_direction
 from renderer.template.resolve import resolve
 from tests.conftest import SAMPLE_LOCALES

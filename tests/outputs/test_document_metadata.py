@@ -25,8 +25,9 @@ from pypdf import PdfReader
 
 from renderer.errors import TemplateError
 from renderer.outputs.kind import RenderOptions
-from renderer.outputs.load import Template, load_template
+from renderer.outputs.load import load_template
 from renderer.outputs.render import render_recipient
+from renderer.outputs.template import Template
 from renderer.settings import PROJECT_ROOT, Settings
 from renderer.storage import LocalStorage
 from renderer.template.refs import personal_fields

@@ -16,7 +16,8 @@ from PIL import Image
 from renderer.jobs.work import RowResult, render_row
 from renderer.outputs.images import limit_image_size
 from renderer.outputs.kind import RenderOptions
-from renderer.outputs.load import Template, load_template
+from renderer.outputs.load import load_template
+from renderer.outputs.template import Template
 from renderer.settings import PROJECT_ROOT, Settings
 from renderer.storage import LocalStorage
 

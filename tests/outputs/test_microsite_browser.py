@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from renderer.outputs.load import Template
+from renderer.outputs.template import Template
 from renderer.settings import PROJECT_ROOT
 from tests.conftest import CHROMIUM, CHROMIUM_ARGS
 

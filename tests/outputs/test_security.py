@@ -10,8 +10,8 @@ from pypdf import PdfReader
 
 from renderer.outputs import document
 from renderer.outputs.document import RefusedURL, TemplateAssetFetcher
-from renderer.outputs.load import Template
 from renderer.outputs.render import render_recipient
+from renderer.outputs.template import Template
 from renderer.storage import LocalStorage
 from tests.outputs.test_document import pdf_text
 

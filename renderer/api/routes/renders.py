@@ -36,7 +36,7 @@ from renderer.jobs.render_jobs import (
     shows_recipient,
 )
 from renderer.jobs.schema import ApiKeyRecord, RenderJobRecord
-from renderer.outputs.load import Template
+from renderer.outputs.template import Template
 from renderer.storage.deadline import deadline as storage_deadline
 from renderer.storage.keys import safe_segment
 

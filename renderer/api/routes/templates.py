@@ -11,8 +11,8 @@ from renderer.api.contract_schema import contract_schema
 from renderer.api.deps import State, require_api_key
 from renderer.api.errors import ApiError
 from renderer.api.models import ErrorOut, TemplateDetail, TemplateSummary
-from renderer.api.output_choice import offered_outputs
-from renderer.outputs.load import Template
+from renderer.outputs.render import offered_outputs
+from renderer.outputs.template import Template
 
 log = logging.getLogger("tailor.api")
 router = APIRouter(

@@ -5,19 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from renderer.errors import AssetError
 from renderer.outputs.kind import OutputKind, RenderContext, Rendered
+from renderer.outputs.template import Template
 from renderer.outputs.video.layers import layer_kind
 from renderer.outputs.video.personal import personal_scenes
 from renderer.outputs.video.spec import VideoOutput
 from renderer.template.load import Expression, JinjaSources, Loc, Snippet
 from renderer.template.paths import resolve_asset
 from renderer.template.resolve import ResolvedSpec
-
-if TYPE_CHECKING:
-    from renderer.outputs.load import Template
 
 VIDEO_LINKS = {"video": "video.mp4", "poster": "poster.jpg", "captions": "captions.vtt"}
 
@@ -68,6 +65,7 @@ class VideoKind(OutputKind[VideoOutput, PreparedVideo]):
 
     name = "video"
     section = VideoOutput
+    background = True
 
     def links(self, section: VideoOutput) -> dict[str, str]:
         """The page links the video, its poster and its captions."""

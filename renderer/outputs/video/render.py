@@ -17,11 +17,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from renderer.errors import AssetError
 from renderer.outputs.images import UnusableImage, image_failure
 from renderer.outputs.kind import RenderedFile
+from renderer.outputs.template import Template
 from renderer.outputs.video import assemble, audio, captions, ffmpeg, segments
 from renderer.outputs.video.audio import Narration
 from renderer.outputs.video.ffmpeg import EncodeSettings
@@ -32,9 +32,6 @@ from renderer.outputs.video.tts import TTS
 from renderer.storage.base import Storage
 from renderer.template.paths import resolve_asset
 from renderer.template.resolve import ResolvedSpec
-
-if TYPE_CHECKING:
-    from renderer.outputs.load import Template
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp"}
 MEDIA_SUFFIXES = {".mp4", ".mov", ".webm", ".mkv", ".wav", ".ogg", ".mp3", ".m4a", ".flac"}

@@ -11,20 +11,19 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from jinja2 import Template as JinjaTemplate
 from jinja2 import TemplateError as JinjaError
 
 from renderer.errors import AssetError, RenderError
+from renderer.outputs.template import Template
 from renderer.outputs.video.layers import Layer, layer_kind
 from renderer.outputs.video.layers.base import LayerContext, ResolvedLayer
 from renderer.outputs.video.spec import Background, VideoOutput
-from renderer.template.faults import MANIFEST, template_fault
+from renderer.template.faults import template_fault
+from renderer.template.paths import MANIFEST
 from renderer.template.resolve import ResolvedSpec, evaluate_condition
-
-if TYPE_CHECKING:
-    from renderer.outputs.load import Template
 
 AUTO_PADDING_S = 0.6
 MIN_SCENE_S = 1.0

@@ -13,9 +13,9 @@ from renderer.api.links import mint_links
 from renderer.api.reports import results_lines
 from renderer.jobs.local import write_reports
 from renderer.jobs.store import open_store
-from renderer.outputs.load import Template
 from renderer.outputs.registry import TemplateManifest
 from renderer.outputs.render import output_entries
+from renderer.outputs.template import Template
 from renderer.outputs.video import segments
 from renderer.outputs.video.audio import Narration
 from renderer.outputs.video.ffmpeg import EncodeSettings

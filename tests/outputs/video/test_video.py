@@ -15,8 +15,9 @@ from PIL import Image
 
 from renderer.jobs.work import render_row
 from renderer.outputs.kind import RenderOptions
-from renderer.outputs.load import Template, load_template
+from renderer.outputs.load import load_template
 from renderer.outputs.render import render_recipient
+from renderer.outputs.template import Template
 from renderer.outputs.video import ffmpeg
 from renderer.outputs.video.audio import mix_args
 from renderer.outputs.video.render import VideoOptions, asset_opener, encode_settings

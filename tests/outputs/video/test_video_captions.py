@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from renderer.outputs.load import Template
+from renderer.outputs.template import Template
 from renderer.outputs.video.audio import Narration
 from renderer.outputs.video.captions import Cue, caption_cues, srt, webvtt
 from renderer.outputs.video.scenes import resolve_scenes, time_scenes

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from renderer.cache import segment_cache_key
-from renderer.outputs.load import Template
+from renderer.outputs.template import Template
 from renderer.outputs.video import ffmpeg
 from renderer.outputs.video.ffmpeg import EncodeSettings
 from renderer.outputs.video.layers.base import ResolvedLayer

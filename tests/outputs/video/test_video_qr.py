@@ -12,8 +12,9 @@ from PIL import Image
 
 from renderer.errors import RenderError, TemplateError
 from renderer.outputs.kind import RenderOptions
-from renderer.outputs.load import Template, load_template
+from renderer.outputs.load import load_template
 from renderer.outputs.render import render_recipient
+from renderer.outputs.template import Template
 from renderer.outputs.video.layers import LAYER_KINDS
 from renderer.outputs.video.layers.base import ResolvedLayer
 from renderer.outputs.video.layers.qr import QrLayer, qr_matrix

@@ -1,0 +1,25 @@
+"""`Template`: a loaded, fully checked template, as every output kind, job and front door sees it.
+
+It is what the template stage read (`TemplateSource`: the manifest, compiled Jinja, lines,
+samples) plus what rendering for a recipient needs besides: the contract's validating model and
+the HTML environment of the template's entry files. `renderer.outputs.load.load_template` builds
+it; nothing here imports an output kind, so every kind can name it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from renderer.data.contract import RecipientValidator
+from renderer.template.load import TemplateSource
+
+
+@dataclass(eq=False, kw_only=True)
+class Template(TemplateSource):
+    """A loaded, fully checked template, ready to resolve and render for any recipient
+    (``manifest.outputs`` holds one section per output kind it offers)."""
+
+    validator: RecipientValidator
+    html_env: ImmutableSandboxedEnvironment
