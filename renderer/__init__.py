@@ -38,7 +38,7 @@ _EXPORTS = {
     "Storage": "renderer.storage.base",
     "StorageError": "renderer.errors",
     "TailorError": "renderer.errors",
-    "Template": "renderer.outputs.load",
+    "Template": "renderer.outputs.template",
     "TemplateError": "renderer.errors",
     "create_app": "renderer.api.app",
     "load_settings": "renderer.settings",

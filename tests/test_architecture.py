@@ -46,7 +46,7 @@ LAYERS: dict[str, int] = {
     # 4 recipient data
     "renderer.data": 4,
     # 5 output renderers, renderer.outputs.video included. They may import storage: e.g.
-    #   renderer.outputs.microsite -> renderer.storage.keys (the static files' keys) is allowed.
+    #   renderer.outputs.render -> renderer.storage.keys (where it stores what it rendered).
     "renderer.outputs": 5,
     # 6 scheduling: job store, campaigns, pools, Celery, events; no HTTP
     "renderer.jobs": 6,

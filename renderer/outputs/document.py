@@ -201,7 +201,9 @@ def render_pdf(prepared: PreparedPdf, spec: ResolvedSpec, *, timeout_s: float = 
     return RenderedFile(prepared.filename, bytes(data), "application/pdf")
 
 
-def layout_fault(prepared: PreparedPdf, exc: BaseException) -> TemplateError | None:
+def layout_fault(
+    template: str, entry: str, stylesheet: str | None, exc: BaseException
+) -> TemplateError | None:
     """A TemplateError naming the PDF's entry and stylesheet when `exc` was raised inside
     WeasyPrint's layout or drawing (the template's HTML/CSS asked for the impossible, such as
     ``font-size: 1e9px``), else None. Names files and the error type, never document text."""
@@ -210,9 +212,9 @@ def layout_fault(prepared: PreparedPdf, exc: BaseException) -> TemplateError | N
         return None
     if f"{os.sep}weasyprint{os.sep}" not in frames[-1].filename:
         return None
-    files = " and ".join(f for f in (prepared.entry, prepared.stylesheet) if f)
+    files = " and ".join(f for f in (entry, stylesheet) if f)
     return TemplateError(
         f"WeasyPrint cannot lay out the PDF ({type(exc).__name__}): check {files} for out-of-range "
         "values (`tailor validate` names the line)",
-        file=f"{prepared.template.name}/{prepared.stylesheet or prepared.entry}",
+        file=f"{template}/{stylesheet or entry}",
     )

@@ -12,15 +12,17 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import ClassVar, Generic, TypeVar
 
 from renderer.outputs.template import Template
 from renderer.settings import Settings
 from renderer.storage.base import Storage
-from renderer.template.load import JinjaSources
+from renderer.template.load import JinjaSources, Loc
 from renderer.template.models import Strict
 from renderer.template.resolve import ResolvedSpec
 
+LineOf = Callable[[Loc], int | None]  # a manifest location -> its line in template.yaml
 SectionT = TypeVar("SectionT", bound=Strict)
 PreparedT = TypeVar("PreparedT")
 
@@ -116,9 +118,17 @@ class OutputKind(ABC, Generic[SectionT, PreparedT]):
         sees ``<link name>_href``)."""
         return {}
 
+    def html_entries(self, section: SectionT) -> list[str]:
+        """The HTML entries among `entries`: their names and metadata are checked at load."""
+        return [entry for entry in self.entries(section) if not entry.endswith(".css")]
+
+    def check_files(self, root: Path, assets_dir: Path, section: SectionT, line_of: LineOf) -> None:
+        """Load-time checks of other files the section lists, right after the entries (before any
+        Jinja compiles); `line_of` gives a manifest location's line. AssetError naming it."""
+
     def check(self, template: Template, section: SectionT) -> None:
-        """Load-time checks beyond the section's shape and its entries (TemplateError/AssetError
-        naming the file and line); cheap, importing no rendering engine."""
+        """Load-time checks that need the compiled template, run after every name check
+        (TemplateError/AssetError naming the file and line); cheap, importing no engine."""
 
     @abstractmethod
     def prepare(self, template: Template, section: SectionT) -> PreparedT:

@@ -1,10 +1,11 @@
 """Load a template: the template stage's reading, every output kind's checks, one `Template`.
 
 `load_template(name, settings)` parses ``template.yaml`` against the registry's manifest model,
-checks each output's entry files (present, inside the template, compiling, URLs and CSS linted),
-compiles every Jinja expression and snippet (the outputs' included), checks every name they read,
-each kind's own assets, and that no document metadata reads a personal field. Every problem
-raises TemplateError (or AssetError) naming the file and line; nothing renders before it passes.
+checks each output's entry files (present, inside the template, compiling, URLs and CSS linted)
+and the other files it lists, compiles every Jinja expression and snippet (the outputs'
+included), checks every name they read, each kind's own checks (the video's assets), and that no
+document metadata reads a personal field. Every problem raises TemplateError (or AssetError)
+naming the file and line; nothing renders before it passes.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from jinja2 import TemplateSyntaxError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from renderer.data.contract import RecipientValidator
-from renderer.errors import AssetError, TemplateError
+from renderer.errors import TemplateError
 from renderer.outputs.charts import chart_for_template
 from renderer.outputs.registry import OUTPUT_KINDS, Outputs, TemplateManifest
 from renderer.outputs.template import Template
@@ -29,6 +30,7 @@ from renderer.template.load import (
     compile_jinja,
     folder_digest,
     manifest_jinja,
+    node_line,
     read_manifest,
     read_samples,
     template_root,
@@ -36,7 +38,7 @@ from renderer.template.load import (
 from renderer.template.metadata import check_metadata
 from renderer.template.models import Manifest
 from renderer.template.names import check_entry_names, check_manifest_names
-from renderer.template.paths import MANIFEST, resolve_asset
+from renderer.template.paths import MANIFEST, check_asset
 
 __all__ = ["load_template"]
 
@@ -47,59 +49,66 @@ def _offered(manifest: Manifest[Outputs]) -> list[tuple[Any, Any]]:
 
 
 def _check_entries(manifest: Manifest[Outputs], env: ImmutableSandboxedEnvironment, root: Path) -> None:
-    """Each output's entry files exist inside the template; its HTML entries compile."""
+    """Each output's entry files exist inside the template and its HTML entries compile; then
+    every file the outputs list is linted, the strictly checked (PDF) ones first."""
     for kind, section in _offered(manifest):
         for entry in kind.entries(section):
-            if not (root / entry).is_file():
-                raise TemplateError("entry file is missing", file=str(root / entry))
-            try:
-                resolve_asset(entry, root, root)  # inside the template folder, symlinks resolved
-            except AssetError as exc:
-                raise AssetError(exc.detail, file=str(root / MANIFEST)) from None
-            if entry.endswith(".css"):
-                continue
-            try:
-                env.get_template(entry)
-            except TemplateSyntaxError as exc:
-                file = exc.filename or str(root / entry)
-                raise TemplateError(f"broken Jinja: {exc.message}", file=file, line=exc.lineno) from None
-            except JinjaError as exc:
-                raise TemplateError(f"cannot load: {exc}", file=str(root / entry)) from None
-        lint_entries(kind.lint_files(section), root)
+            _check_entry(entry, env, root)
+    files = [file for kind, section in _offered(manifest) for file in kind.lint_files(section)]
+    lint_entries(sorted(files, key=lambda file: not file[1]), root)
+
+
+def _check_entry(entry: str, env: ImmutableSandboxedEnvironment, root: Path) -> None:
+    if not (root / entry).is_file():
+        raise TemplateError("entry file is missing", file=str(root / entry))
+    check_asset(entry, root, root, file=str(root / MANIFEST), line=None)  # inside, symlinks resolved
+    if entry.endswith(".css"):
+        return
+    try:
+        env.get_template(entry)
+    except TemplateSyntaxError as exc:
+        file = exc.filename or str(root / entry)
+        raise TemplateError(f"broken Jinja: {exc.message}", file=file, line=exc.lineno) from None
+    except JinjaError as exc:
+        raise TemplateError(f"cannot load: {exc}", file=str(root / entry)) from None
 
 
 def _outputs_jinja(manifest: Manifest[Outputs]) -> JinjaSources:
-    parts = [kind.jinja(section) for kind, section in _offered(manifest)]
-    return JinjaSources(
-        tuple(e for part in parts for e in part.expressions),
-        tuple(s for part in parts for s in part.snippets),
-        tuple(p for part in parts for p in part.places),
-    )
+    return sum((kind.jinja(section) for kind, section in _offered(manifest)), JinjaSources())
 
 
 def _html_entries(manifest: Manifest[Outputs]) -> list[tuple[str, frozenset[str]]]:
     return [
         (entry, kind.entry_names(section))
         for kind, section in _offered(manifest)
-        for entry in kind.entries(section)
-        if not entry.endswith(".css")
+        for entry in kind.html_entries(section)
     ]
 
 
 def load_template(name_or_path: str | Path, settings: Settings) -> Template:
-    """Load and check a template; raises TemplateError naming the file and line of any problem."""
+    """Load and check a template; raises TemplateError naming the file and line of any problem.
+
+    The checks run in this order, so that of several problems the same one is named first:
+    the manifest's shape, each output's entry files (present, compiling, linted), the other files
+    the outputs list, every Jinja expression and snippet compiled, the names they and the entries
+    read, each output's own checks (the video's assets), the samples, the document metadata.
+    """
     root = template_root(name_or_path, settings)
     manifest, node = read_manifest(root, TemplateManifest)
-    file = str(root / MANIFEST)
+    file, assets_dir = str(root / MANIFEST), settings.assets_dir.resolve()
     html_env = html_environment([root], {"chart": chart_for_template})
     _check_entries(manifest, html_env, root)
+    for kind, section in _offered(manifest):
+        kind.check_files(root, assets_dir, section, lambda loc: node_line(node, loc))
     expr_env = expression_environment()
     sources = manifest_jinja(manifest, _outputs_jinja(manifest))
     expressions, texts, lines = compile_jinja(sources, expr_env, node, file)
+    check_manifest_names(manifest, sources, expr_env, lines, file)
+    check_entry_names(_html_entries(manifest), manifest, html_env, root)
     template = Template(
         manifest=manifest,
         root=root,
-        assets_dir=settings.assets_dir.resolve(),
+        assets_dir=assets_dir,
         expressions=expressions,
         texts=texts,
         samples={},
@@ -110,8 +119,6 @@ def load_template(name_or_path: str | Path, settings: Settings) -> Template:
     )
     for kind, section in _offered(manifest):
         kind.check(template, section)
-    check_manifest_names(manifest, sources, expr_env, lines, file)
-    check_entry_names(_html_entries(manifest), manifest, html_env, root)
     template.samples = read_samples(root)
     template.digest = folder_digest(root)
     check_metadata(html_env, manifest, [entry for entry, _ in _html_entries(manifest)])

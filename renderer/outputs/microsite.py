@@ -11,17 +11,17 @@ import hashlib
 import mimetypes
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from jinja2 import Template as JinjaTemplate
 from pydantic import Field
 
 from renderer.errors import AssetError, RenderError
-from renderer.outputs.kind import OutputKind, RenderContext, Rendered, RenderedFile
+from renderer.outputs.kind import LineOf, OutputKind, RenderContext, Rendered, RenderedFile
 from renderer.outputs.template import Template
-from renderer.template.load import JinjaSources
 from renderer.template.models import Strict
-from renderer.template.paths import resolve_asset
+from renderer.template.paths import MANIFEST, check_asset, resolve_asset
 from renderer.template.resolve import ResolvedSpec
 
 MICROSITE_FILE = "index.html"
@@ -95,20 +95,15 @@ class MicrositeKind(OutputKind[MicrositeOutput, PreparedMicrosite]):
         css = [ref for ref in section.static if ref.endswith(".css") and not ref.startswith("@")]
         return [(section.entry, False), *((ref, False) for ref in css)]
 
-    def jinja(self, section: MicrositeOutput) -> JinjaSources:
-        """No manifest Jinja; the line of the static list, for errors about its files."""
-        return JinjaSources(places=(("outputs.microsite.static", ("outputs", "microsite", "static")),))
-
-    def check(self, template: Template, section: MicrositeOutput) -> None:
-        """Every static file exists inside the template or the shared assets."""
+    def check_files(self, root: Path, assets_dir: Path, section: MicrositeOutput, line_of: LineOf) -> None:
+        """Every static file exists inside the template or the shared assets, and reads."""
+        manifest, line = str(root / MANIFEST), line_of(("outputs", "microsite", "static"))
         for ref in section.static:
+            path = check_asset(ref, root, assets_dir, file=manifest, line=line)
             try:
-                resolve_asset(ref, template.root, template.assets_dir)
-            except AssetError as exc:
-                key = "outputs.microsite.static"
-                raise AssetError(
-                    exc.detail, file=template.manifest_path, line=template.lines.get(key)
-                ) from None
+                path.read_bytes()
+            except OSError as exc:
+                raise AssetError(f"cannot read {ref!r}: {exc.strerror}", file=manifest, line=line) from None
 
     def prepare(self, template: Template, section: MicrositeOutput) -> PreparedMicrosite:
         """The compiled entry and the hashed static files."""

@@ -3,6 +3,8 @@ lives in `document.py`, imported on first render only (it takes ~0.6 s to import
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from pydantic import Field
@@ -38,6 +40,10 @@ class PdfKind(OutputKind[PdfOutput, "PreparedPdf"]):
         """``asset('…')``: the file URL of a template or shared asset."""
         return frozenset({"asset"})
 
+    def html_entries(self, section: PdfOutput) -> list[str]:
+        """The HTML entry (the stylesheet is CSS, whatever its name)."""
+        return [section.entry]
+
     def lint_files(self, section: PdfOutput) -> list[tuple[str, bool]]:
         """The entry and the stylesheet, with the strict CSS range checks."""
         return [(file, True) for file in self.entries(section)]
@@ -50,19 +56,30 @@ class PdfKind(OutputKind[PdfOutput, "PreparedPdf"]):
         """The compiled entry, the parsed stylesheet and the asset fetcher."""
         from renderer.outputs.document import prepare_pdf
 
-        return prepare_pdf(template, section.entry, section.stylesheet, section.filename)
+        with _layout_faults(template.name, section.entry, section.stylesheet):
+            return prepare_pdf(template, section.entry, section.stylesheet, section.filename)
 
     def render(self, prepared: PreparedPdf, spec: ResolvedSpec, ctx: RenderContext) -> Rendered:
         """The recipient's PDF; a fault inside WeasyPrint's layout names the entry and stylesheet."""
-        from renderer.outputs.document import layout_fault, render_pdf
+        from renderer.outputs.document import render_pdf
 
-        try:
+        with _layout_faults(prepared.template.name, prepared.entry, prepared.stylesheet):
             return Rendered((render_pdf(prepared, spec, timeout_s=ctx.options.pdf_timeout_s),))
-        except Exception as exc:
-            fault = layout_fault(prepared, exc)
-            if fault is None:
-                raise
-            raise fault from exc
+
+
+@contextmanager
+def _layout_faults(template: str, entry: str, stylesheet: str | None) -> Iterator[None]:
+    """Raise a TemplateError naming the entry and stylesheet for an error WeasyPrint raised
+    while laying out or parsing the template's HTML/CSS (see `document.layout_fault`)."""
+    from renderer.outputs.document import layout_fault
+
+    try:
+        yield
+    except Exception as exc:
+        fault = layout_fault(template, entry, stylesheet, exc)
+        if fault is None:
+            raise
+        raise fault from exc
 
 
 PDF = PdfKind()

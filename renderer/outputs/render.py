@@ -85,11 +85,8 @@ def output_entries(record: Mapping[str, str]) -> dict[str, str]:
 def offered_outputs(template: Template, *, background: bool = True) -> list[str]:
     """The outputs `template` offers, in registry order; without the background ones (video)
     when `background` is False."""
-    return [
-        name
-        for name, kind in OUTPUT_KINDS.items()
-        if getattr(template.manifest.outputs, name, None) is not None and (background or not kind.background)
-    ]
+    offered = template.manifest.outputs.offered()
+    return [name for name in offered if background or not OUTPUT_KINDS[name].background]
 
 
 def check_outputs(template: Template, outputs: Iterable[str]) -> list[str]:
@@ -106,18 +103,20 @@ def check_outputs(template: Template, outputs: Iterable[str]) -> list[str]:
     return chosen
 
 
-_PREPARED: weakref.WeakKeyDictionary[Template, dict[str, Any]] = weakref.WeakKeyDictionary()
-_PREPARING = threading.Lock()
+_PREPARING = threading.RLock()
 
 
 def prepared_output(template: Template, kind: OutputKind[Any, P]) -> P:
-    """`kind.prepare` of `template`, built once per loaded template and process."""
+    """`kind.prepare` of `template`, built once per loaded template and process (threads that
+    ask at once wait for the one building it) and dropped with the template."""
+    value: P
     with _PREPARING:
-        cached = _PREPARED.setdefault(template, {})
-        if kind.name not in cached:
-            cached[kind.name] = kind.prepare(template, getattr(template.manifest.outputs, kind.name))
-        value: P = cached[kind.name]
-        return value
+        if kind.name not in template.prepared:
+            template.prepared[kind.name] = kind.prepare(
+                template, getattr(template.manifest.outputs, kind.name)
+            )
+        value = template.prepared[kind.name]
+    return value
 
 
 _PUBLISHED: weakref.WeakKeyDictionary[Storage, set[str]] = weakref.WeakKeyDictionary()
@@ -209,6 +208,8 @@ def render_recipient(
         publish_static(template, storage)
     stored: dict[str, StoredOutput] = {}
     for name, output in rendered.items():
+        if not output.files:
+            raise RenderError(f"{name} output: the renderer produced no file")
         keys = []
         for file in output.files:
             key = output_key(template.name, campaign, recipient_id, file.name)

@@ -8,7 +8,8 @@ it; nothing here imports an output kind, so every kind can name it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
@@ -23,3 +24,6 @@ class Template(TemplateSource):
 
     validator: RecipientValidator
     html_env: ImmutableSandboxedEnvironment
+    # each output kind's prepared object, by kind name: read and filled only through
+    # `renderer.outputs.render.prepared_output` (typed by the kind); it lives as long as the template
+    prepared: dict[str, Any] = field(default_factory=dict, init=False, repr=False)

@@ -55,12 +55,25 @@ class Snippet:
 
 @dataclass(frozen=True)
 class JinjaSources:
-    """The Jinja an output's manifest section holds, plus `places`: keys (``scene.<id>``) whose
-    ``template.yaml`` line errors found while rendering name."""
+    """The Jinja a manifest section holds, in the order it is written (checks report the first
+    problem in that order), plus `places`: keys (``scene.<id>``) whose ``template.yaml`` line
+    errors found while rendering name."""
 
-    expressions: tuple[Expression, ...] = ()
-    snippets: tuple[Snippet, ...] = ()
+    items: tuple[Expression | Snippet, ...] = ()
     places: tuple[tuple[str, Loc], ...] = ()
+
+    @property
+    def expressions(self) -> tuple[Expression, ...]:
+        """The expressions, in order."""
+        return tuple(item for item in self.items if isinstance(item, Expression))
+
+    @property
+    def snippets(self) -> tuple[Snippet, ...]:
+        """The snippets, in order."""
+        return tuple(item for item in self.items if isinstance(item, Snippet))
+
+    def __add__(self, other: JinjaSources) -> JinjaSources:
+        return JinjaSources(self.items + other.items, self.places + other.places)
 
 
 @dataclass(eq=False, kw_only=True)
@@ -170,7 +183,7 @@ def manifest_jinja(manifest: Manifest[Any], extra: JinjaSources) -> JinjaSources
         for lang, table in manifest.text.items()
         for key, src in table.items()
     )
-    return JinjaSources(computed + extra.expressions, texts + extra.snippets, extra.places)
+    return JinjaSources((*computed, *texts)) + extra
 
 
 def compile_jinja(

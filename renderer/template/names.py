@@ -18,7 +18,7 @@ from jinja2 import meta, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from renderer.errors import TemplateError
-from renderer.template.load import JinjaSources
+from renderer.template.load import Expression, JinjaSources
 from renderer.template.models import Manifest
 
 CONTEXT = frozenset({"recipient_id", "locale", "currency", "lang", "dir", "t"})  # see resolve.py
@@ -106,10 +106,11 @@ def manifest_sources(sources: JinjaSources) -> Iterator[tuple[str, str]]:
     """Every Jinja source of ``template.yaml`` as (key, template source), keyed as the loader
     records their lines: expressions (``computed.<n>``, ``scene.<id>.when``) given as
     ``{{ ... }}``, snippets by their location (``text.<lang>.<key>``, ``outputs.video...``)."""
-    for expr in sources.expressions:
-        yield expr.key, f"{{{{ {expr.source} }}}}"
-    for snippet in sources.snippets:
-        yield ".".join(str(part) for part in snippet.loc), snippet.source
+    for item in sources.items:
+        if isinstance(item, Expression):
+            yield item.key, f"{{{{ {item.source} }}}}"
+        else:
+            yield ".".join(str(part) for part in item.loc), item.source
 
 
 def check_manifest_names(

@@ -52,3 +52,15 @@ def is_allowed_file(path: Path, roots: tuple[Path, ...]) -> bool:
     """True when `path` (after resolving symlinks) is a file inside one of `roots`."""
     real = path.resolve()
     return real.is_file() and any(_inside(real, root) for root in roots)
+
+
+def check_asset(
+    ref: str, template_root: Path, assets_dir: Path, *, file: str, line: int | None, key: str | None = None
+) -> Path:
+    """`resolve_asset`, its AssetError naming `file` and `line` (and prefixed with `key`, the
+    manifest key that names the asset, when given)."""
+    try:
+        return resolve_asset(ref, template_root, assets_dir)
+    except AssetError as exc:
+        detail = f"{key}: {exc.detail}" if key else exc.detail
+        raise AssetError(detail, file=file, line=line) from None

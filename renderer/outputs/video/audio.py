@@ -17,8 +17,6 @@ from pathlib import Path
 
 from renderer.cache import content_key, read_cached
 from renderer.errors import RenderError
-
-# re-exported: render.py reads TTS, caption_cues, webvtt and srt from this module
 from renderer.outputs.video.scenes import TimedScene
 from renderer.outputs.video.tts import TTS
 from renderer.storage.base import Storage

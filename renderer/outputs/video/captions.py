@@ -5,12 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
+from renderer.outputs.video.audio import Narration
 from renderer.outputs.video.scenes import TimedScene
-
-if TYPE_CHECKING:  # audio imports this module to offer its names to the renderer
-    from renderer.outputs.video.audio import Narration
 
 _SENTENCE = re.compile(r"(?<=[.!?؟。])\s+")
 

@@ -6,14 +6,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from renderer.errors import AssetError
 from renderer.outputs.kind import OutputKind, RenderContext, Rendered
 from renderer.outputs.template import Template
 from renderer.outputs.video.layers import layer_kind
 from renderer.outputs.video.personal import personal_scenes
 from renderer.outputs.video.spec import VideoOutput
 from renderer.template.load import Expression, JinjaSources, Loc, Snippet
-from renderer.template.paths import resolve_asset
+from renderer.template.paths import check_asset
 from renderer.template.resolve import ResolvedSpec
 
 VIDEO_LINKS = {"video": "video.mp4", "poster": "poster.jpg", "captions": "captions.vtt"}
@@ -39,7 +38,8 @@ def _scene_jinja(section: VideoOutput) -> Iterator[Expression | Snippet | tuple[
             if layer.when:
                 yield Expression(f"scene.{scene.id}.layers.{j}.when", (*loc, "layers", j, "when"), layer.when)
             for attr in layer_kind(layer).jinja_fields:
-                source = str(getattr(layer, attr))
+                if (source := getattr(layer, attr)) is None:
+                    continue  # an optional Jinja attribute left out
                 yield Snippet("_video", f"{scene.id}.{j}.{attr}", (*loc, "layers", j, attr), source)
         for attr in ("text", "clip"):
             spoken = getattr(scene.narration, attr) if scene.narration else None
@@ -77,21 +77,16 @@ class VideoKind(OutputKind[VideoOutput, PreparedVideo]):
         items = list(_scene_jinja(section))
         places: tuple[tuple[str, Loc], ...] = (("outputs.video.music", ("outputs", "video", "music")),)
         places += tuple(item for item in items if isinstance(item, tuple))
-        return JinjaSources(
-            tuple(item for item in items if isinstance(item, Expression)),
-            tuple(item for item in items if isinstance(item, Snippet)),
-            places,
-        )
+        return JinjaSources(tuple(item for item in items if not isinstance(item, tuple)), places)
 
     def check(self, template: Template, section: VideoOutput) -> None:
         """Every literal video asset exists inside the template or ``assets/``; AssetError naming
         ``template.yaml`` and the line of the music key, scene background or layer otherwise."""
         for key, ref in literal_assets(section):
-            try:
-                resolve_asset(ref, template.root, template.assets_dir)
-            except AssetError as exc:
-                line = template.lines.get(key)
-                raise AssetError(f"{key}: {exc.detail}", file=template.manifest_path, line=line) from None
+            line = template.lines.get(key)
+            check_asset(
+                ref, template.root, template.assets_dir, file=template.manifest_path, line=line, key=key
+            )
 
     def prepare(self, template: Template, section: VideoOutput) -> PreparedVideo:
         """The personal-scene analysis of the template."""

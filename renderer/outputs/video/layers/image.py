@@ -57,7 +57,7 @@ class ImageKind(LayerKind):
 
     def asset_refs(self, layer: Any) -> Iterator[str]:
         """The source when it is written without Jinja."""
-        if "{" not in layer.src:
+        if layer.src and "{" not in layer.src:
             yield layer.src
 
     def chosen_assets(self, layer: Any, content: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
