@@ -93,6 +93,10 @@ class OutputKind(ABC, Generic[SectionT, PreparedT]):
     section: ClassVar[type[Strict]]
     # renders too slowly to answer a request: the API queues it unless asked, previews draft it
     background: ClassVar[bool] = False
+    # the links this output offers a page beside it (``pdf``: the page reads ``pdf_href``)
+    link_names: ClassVar[tuple[str, ...]] = ()
+    # whether its HTML entries read the ``<link>_href`` of every output (the page does)
+    shows_links: ClassVar[bool] = False
 
     def entries(self, section: SectionT) -> list[str]:
         """The template's files this output reads (an HTML entry, a stylesheet): each must exist
@@ -114,8 +118,7 @@ class OutputKind(ABC, Generic[SectionT, PreparedT]):
         return JinjaSources()
 
     def links(self, section: SectionT) -> Mapping[str, str]:
-        """Link name -> file name of what this output offers a page rendered beside it (the page
-        sees ``<link name>_href``)."""
+        """`link_names` -> the file each names, beside the page (``pdf`` -> ``bill.pdf``)."""
         return {}
 
     def html_entries(self, section: SectionT) -> list[str]:

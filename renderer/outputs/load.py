@@ -78,8 +78,10 @@ def _outputs_jinja(manifest: Manifest[Outputs]) -> JinjaSources:
 
 
 def _html_entries(manifest: Manifest[Outputs]) -> list[tuple[str, frozenset[str]]]:
+    """(entry, the names its output provides) of every output's HTML entries."""
+    hrefs = frozenset(f"{link}_href" for kind in OUTPUT_KINDS.values() for link in kind.link_names)
     return [
-        (entry, kind.entry_names(section))
+        (entry, kind.entry_names(section) | (hrefs if kind.shows_links else frozenset()))
         for kind, section in _offered(manifest)
         for entry in kind.html_entries(section)
     ]

@@ -25,8 +25,6 @@ from renderer.template.paths import MANIFEST, check_asset, resolve_asset
 from renderer.template.resolve import ResolvedSpec
 
 MICROSITE_FILE = "index.html"
-# the links a page may show: ``<name>_href`` is the href of that output's file, or None
-PAGE_LINKS = ("pdf", "video", "poster", "captions")
 
 
 class MicrositeOutput(Strict):
@@ -81,14 +79,15 @@ class MicrositeKind(OutputKind[MicrositeOutput, PreparedMicrosite]):
 
     name = "microsite"
     section = MicrositeOutput
+    shows_links = True
 
     def entries(self, section: MicrositeOutput) -> list[str]:
         """The page's HTML entry."""
         return [section.entry]
 
     def entry_names(self, section: MicrositeOutput) -> frozenset[str]:
-        """``static`` and the ``<link>_href`` of the recipient's other outputs."""
-        return frozenset({"static", *(f"{link}_href" for link in PAGE_LINKS)})
+        """``static`` (the page also reads each output's ``<link>_href``: `shows_links`)."""
+        return frozenset({"static"})
 
     def lint_files(self, section: MicrositeOutput) -> list[tuple[str, bool]]:
         """The entry and the template's own CSS files (shared ``@assets`` are not the template's)."""
@@ -113,7 +112,7 @@ class MicrositeKind(OutputKind[MicrositeOutput, PreparedMicrosite]):
 
     def render(self, prepared: PreparedMicrosite, spec: ResolvedSpec, ctx: RenderContext) -> Rendered:
         """The recipient's ``index.html``, linking the outputs rendered with it."""
-        hrefs: dict[str, Any] = {f"{name}_href": ctx.links.get(name) for name in PAGE_LINKS}
+        hrefs: dict[str, Any] = {f"{name}_href": href for name, href in ctx.links.items()}
         static = _static_lookup(prepared, ctx.static_href)
         html = prepared.jinja.render({**spec.context, "static": static, **hrefs})
         return Rendered((RenderedFile(MICROSITE_FILE, html.encode("utf-8"), "text/html; charset=utf-8"),))

@@ -31,6 +31,7 @@ class PdfKind(OutputKind[PdfOutput, "PreparedPdf"]):
 
     name = "pdf"
     section = PdfOutput
+    link_names = ("pdf",)
 
     def entries(self, section: PdfOutput) -> list[str]:
         """The HTML entry and its stylesheet."""

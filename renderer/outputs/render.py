@@ -150,8 +150,9 @@ def output_error(template: Template, output: str, exc: Exception) -> TailorError
 
 
 def _links(template: Template, outputs: list[str]) -> dict[str, str | None]:
-    """Link name -> file of each offered output beside the page; None for one not rendered now."""
-    links: dict[str, str | None] = {}
+    """Every registered link name -> the file of its output beside the page, None for an output
+    not offered or not rendered now."""
+    links: dict[str, str | None] = {link: None for kind in OUTPUT_KINDS.values() for link in kind.link_names}
     for name in offered_outputs(template):
         section = getattr(template.manifest.outputs, name)
         for link, file in OUTPUT_KINDS[name].links(section).items():

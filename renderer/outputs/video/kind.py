@@ -66,6 +66,7 @@ class VideoKind(OutputKind[VideoOutput, PreparedVideo]):
     name = "video"
     section = VideoOutput
     background = True
+    link_names = tuple(VIDEO_LINKS)
 
     def links(self, section: VideoOutput) -> dict[str, str]:
         """The page links the video, its poster and its captions."""
