@@ -113,6 +113,10 @@ class OutputKind(ABC, Generic[SectionT, PreparedT]):
         CSS range checks (WeasyPrint cannot lay out ``font-size: 1e9px``)."""
         return []
 
+    def anchors(self, section: SectionT) -> list[str]:
+        """The named moments of this output that ``interactions:`` may refer to (scene ids)."""
+        return []
+
     def jinja(self, section: SectionT) -> JinjaSources:
         """The manifest Jinja this output's section holds (compiled and name-checked at load)."""
         return JinjaSources()

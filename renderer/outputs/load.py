@@ -23,6 +23,7 @@ from renderer.outputs.charts import chart_for_template
 from renderer.outputs.registry import OUTPUT_KINDS, Outputs, TemplateManifest
 from renderer.outputs.template import Template
 from renderer.settings import Settings
+from renderer.template.interactions import interaction_problems
 from renderer.template.jinja import expression_environment, html_environment
 from renderer.template.lint import lint_entries
 from renderer.template.load import (
@@ -87,6 +88,14 @@ def _html_entries(manifest: Manifest[Outputs]) -> list[tuple[str, frozenset[str]
     ]
 
 
+def _check_interactions(manifest: Manifest[Outputs], node: Any, file: str) -> None:
+    """The first cross-reference ``interactions:`` gets wrong, as a TemplateError with its line."""
+    anchors = [anchor for kind, section in _offered(manifest) for anchor in kind.anchors(section)]
+    for loc, problem in interaction_problems(manifest, anchors):
+        where = ".".join(str(part) for part in loc)
+        raise TemplateError(f"{where}: {problem}", file=file, line=node_line(node, loc))
+
+
 def load_template(name_or_path: str | Path, settings: Settings) -> Template:
     """Load and check a template; raises TemplateError naming the file and line of any problem.
 
@@ -107,6 +116,7 @@ def load_template(name_or_path: str | Path, settings: Settings) -> Template:
     expressions, texts, lines = compile_jinja(sources, expr_env, node, file)
     check_manifest_names(manifest, sources, expr_env, lines, file)
     check_entry_names(_html_entries(manifest), manifest, html_env, root)
+    _check_interactions(manifest, node, file)
     template = Template(
         manifest=manifest,
         root=root,

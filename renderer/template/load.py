@@ -183,7 +183,12 @@ def manifest_jinja(manifest: Manifest[Any], extra: JinjaSources) -> JinjaSources
         for lang, table in manifest.text.items()
         for key, src in table.items()
     )
-    return JinjaSources((*computed, *texts)) + extra
+    hrefs = tuple(
+        Snippet("_page", f"cta.{cta.id}.href", ("interactions", "ctas", i, "href"), cta.href)
+        for i, cta in enumerate(manifest.interactions.ctas)
+        if cta.href is not None
+    )
+    return JinjaSources((*computed, *texts, *hrefs)) + extra
 
 
 def compile_jinja(

@@ -9,9 +9,10 @@ section (`renderer.outputs.registry.Outputs` puts them together), so this stage 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -154,6 +155,135 @@ class Contract(Strict):
         return self
 
 
+# ---- interactions: chapters, calls to action, forms (cross-checked in interactions.py) ----------
+
+
+class Chapter(Strict):
+    """A named scene of the video, listed in the player and its WebVTT chapters track."""
+
+    scene: str = Field(pattern=SLUG)
+    title: str = Field(pattern=IDENT, description="Text key of the chapter's title")
+
+
+class CallToAction(Strict):
+    """A button in the page, and over the player while it shows (during its scenes, or from
+    `start` to `end` seconds; neither: the page only): it follows a link (`href`, Jinja) or
+    opens a form (`form`)."""
+
+    id: str = Field(pattern=SLUG)
+    label: str = Field(pattern=IDENT, description="Text key of the button's label")
+    href: str | None = None
+    form: str | None = Field(default=None, pattern=SLUG)
+    scenes: list[str] = Field(default_factory=list)
+    start: float | None = Field(default=None, ge=0)
+    end: float | None = Field(default=None, gt=0)
+
+    @field_validator("scenes")
+    @classmethod
+    def _scene_ids(cls, scenes: list[str]) -> list[str]:
+        for scene in scenes:
+            if not re.fullmatch(SLUG, scene):
+                raise ValueError(f"scene id {scene!r} is not a valid scene id")
+        return scenes
+
+    @model_validator(mode="after")
+    def _one_action_one_time(self) -> CallToAction:
+        if (self.href is None) == (self.form is None):
+            raise ValueError("a call to action has exactly one action: 'href' or 'form'")
+        timed = self.start is not None or self.end is not None
+        if self.scenes and timed:
+            raise ValueError("a call to action shows during 'scenes' or from 'start' to 'end', not both")
+        if timed and (self.start is None or self.end is None or self.start >= self.end):
+            raise ValueError("'start' and 'end' are both needed, and 'start' comes before 'end'")
+        return self
+
+
+class FormField(Strict):
+    """One field of a form, typed like a contract field; `label` is a text key. A ``consent``
+    field records which version of the consent text (`version`) the recipient agreed to."""
+
+    type: Literal["string", "email", "enum", "bool", "date", "consent"]
+    label: str = Field(pattern=IDENT)
+    required: bool = False
+    max_length: int = Field(default=500, ge=1, le=10_000)
+    choices: list[str] | None = None
+    version: str | None = Field(default=None, min_length=1, max_length=40)
+
+    @model_validator(mode="after")
+    def _options_fit_type(self) -> FormField:
+        if (self.choices is not None) != (self.type == "enum"):
+            raise ValueError("'choices' is required for type enum and allowed only there")
+        if self.choices is not None and not self.choices:
+            raise ValueError("'choices' must not be empty")
+        if (self.version is not None) != (self.type == "consent"):
+            raise ValueError(
+                "'version' (of the consent text) is required for type consent and allowed only there"
+            )
+        return self
+
+
+class Form(Strict):
+    """A form the page shows (and a call to action may open); what it says after a submit."""
+
+    id: str = Field(pattern=SLUG)
+    title: str = Field(pattern=IDENT)
+    thanks: str = Field(pattern=IDENT, description="Text key shown after a successful submit")
+    fields: dict[str, FormField] = Field(min_length=1)
+
+    @field_validator("fields")
+    @classmethod
+    def _field_names(cls, fields: dict[str, FormField]) -> dict[str, FormField]:
+        for name in fields:
+            if not re.fullmatch(IDENT, name):
+                raise ValueError(f"field name {name!r} must be a Python-style identifier")
+        return fields
+
+
+def _unique(items: Iterable[Any], what: str, key: str = "id") -> None:
+    seen = [getattr(item, key) for item in items]
+    repeated = sorted({value for value in seen if seen.count(value) > 1})
+    if repeated:
+        raise ValueError(f"{what} must be unique; repeated: {', '.join(repeated)}")
+
+
+class Interactions(Strict):
+    """Chapters, calls to action and forms of the recipient's page and player."""
+
+    chapters: list[Chapter] = Field(default_factory=list)
+    ctas: list[CallToAction] = Field(default_factory=list)
+    forms: list[Form] = Field(default_factory=list)
+
+    @field_validator("chapters")
+    @classmethod
+    def _unique_chapters(cls, chapters: list[Chapter]) -> list[Chapter]:
+        _unique(chapters, "chapter scenes", "scene")
+        return chapters
+
+    @field_validator("ctas")
+    @classmethod
+    def _unique_ctas(cls, ctas: list[CallToAction]) -> list[CallToAction]:
+        _unique(ctas, "call-to-action ids")
+        return ctas
+
+    @field_validator("forms")
+    @classmethod
+    def _unique_forms(cls, forms: list[Form]) -> list[Form]:
+        _unique(forms, "form ids")
+        return forms
+
+    def text_keys(self) -> Iterable[tuple[tuple[Any, ...], str]]:
+        """(manifest location, text key) of every text the section names."""
+        for i, chapter in enumerate(self.chapters):
+            yield ("interactions", "chapters", i, "title"), chapter.title
+        for i, cta in enumerate(self.ctas):
+            yield ("interactions", "ctas", i, "label"), cta.label
+        for i, form in enumerate(self.forms):
+            yield ("interactions", "forms", i, "title"), form.title
+            yield ("interactions", "forms", i, "thanks"), form.thanks
+            for name, field in form.fields.items():
+                yield ("interactions", "forms", i, "fields", name, "label"), field.label
+
+
 OutputsT = TypeVar("OutputsT", bound=BaseModel)
 
 
@@ -171,6 +301,7 @@ class Manifest(Strict, Generic[OutputsT]):
     # read their region's calendar (Solar Hijri in Iran, Gregorian elsewhere).
     calendars: dict[str, Calendar] = {}
     outputs: OutputsT
+    interactions: Interactions = Interactions()
     # days a finished campaign or render job keeps its outputs and records (None: kept until erased)
     retention_days: int | None = Field(default=None, ge=1, le=36_500)
 

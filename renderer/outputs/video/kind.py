@@ -72,6 +72,10 @@ class VideoKind(OutputKind[VideoOutput, PreparedVideo]):
         """The page links the video, its poster and its captions."""
         return dict(VIDEO_LINKS)
 
+    def anchors(self, section: VideoOutput) -> list[str]:
+        """The scene ids: chapters and calls to action name them."""
+        return [scene.id for scene in section.scenes]
+
     def jinja(self, section: VideoOutput) -> JinjaSources:
         """Every scene's and layer's `when`, the layers' Jinja attributes, the narrations; and the
         line of the music, each scene, background and layer (``scene.<id>.layers.<n>``)."""
