@@ -121,8 +121,9 @@ class OutputKind(ABC, Generic[SectionT, PreparedT]):
         """The manifest Jinja this output's section holds (compiled and name-checked at load)."""
         return JinjaSources()
 
-    def links(self, section: SectionT) -> Mapping[str, str]:
-        """`link_names` -> the file each names, beside the page (``pdf`` -> ``bill.pdf``)."""
+    def links(self, template: Template, section: SectionT) -> Mapping[str, str]:
+        """`link_names` -> the file each names, beside the page (``pdf`` -> ``bill.pdf``); a
+        name left out is a file this template's output does not have."""
         return {}
 
     def html_entries(self, section: SectionT) -> list[str]:

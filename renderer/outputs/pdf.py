@@ -49,7 +49,7 @@ class PdfKind(OutputKind[PdfOutput, "PreparedPdf"]):
         """The entry and the stylesheet, with the strict CSS range checks."""
         return [(file, True) for file in self.entries(section)]
 
-    def links(self, section: PdfOutput) -> dict[str, str]:
+    def links(self, template: Template, section: PdfOutput) -> dict[str, str]:
         """The page links the PDF beside it."""
         return {"pdf": section.filename}
 

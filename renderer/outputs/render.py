@@ -155,7 +155,7 @@ def _links(template: Template, outputs: list[str]) -> dict[str, str | None]:
     links: dict[str, str | None] = {link: None for kind in OUTPUT_KINDS.values() for link in kind.link_names}
     for name in offered_outputs(template):
         section = getattr(template.manifest.outputs, name)
-        for link, file in OUTPUT_KINDS[name].links(section).items():
+        for link, file in OUTPUT_KINDS[name].links(template, section).items():
             links[link] = file if name in outputs else None
     return links
 

@@ -21,12 +21,13 @@ def test_each_kind_links_exactly_the_names_it_declares(settings: Settings) -> No
     bill = load_template("bill-summary", settings)
     for name in offered_outputs(bill):
         kind = OUTPUT_KINDS[name]
-        assert set(kind.links(getattr(bill.manifest.outputs, name))) == set(kind.link_names), name
+        assert set(kind.links(bill, getattr(bill.manifest.outputs, name))) == set(kind.link_names), name
     assert [link for kind in OUTPUT_KINDS.values() for link in kind.link_names] == [
         "pdf",
         "video",
         "poster",
         "captions",
+        "chapters",
     ]
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from renderer.outputs.video.audio import Narration
@@ -36,6 +36,18 @@ def caption_cues(timed: list[TimedScene], narrations: Mapping[str, Narration]) -
             cues.append(Cue(round(start, 3), round(start + length, 3), sentence.strip()))
             start += length
     return cues
+
+
+def chapter_cues(timed: list[TimedScene], chapters: Sequence[tuple[str, str]], total: float) -> list[Cue]:
+    """One cue per chapter (scene id, title) whose scene this recipient's video has, from that
+    scene's first frame to the next such chapter's (the last one to the end): a WebVTT chapters
+    track. Chapters of scenes skipped for the recipient are left out."""
+    starts = {scene.scene.id: scene.start for scene in timed}
+    present = sorted((starts[scene], title) for scene, title in chapters if scene in starts)
+    ends = [start for start, _ in present[1:]] + [total]
+    return [
+        Cue(round(start, 3), round(end, 3), title) for (start, title), end in zip(present, ends, strict=True)
+    ]
 
 
 def _stamp(seconds: float, separator: str) -> str:

@@ -15,7 +15,12 @@ from renderer.template.load import Expression, JinjaSources, Loc, Snippet
 from renderer.template.paths import check_asset
 from renderer.template.resolve import ResolvedSpec
 
-VIDEO_LINKS = {"video": "video.mp4", "poster": "poster.jpg", "captions": "captions.vtt"}
+VIDEO_LINKS = {
+    "video": "video.mp4",
+    "poster": "poster.jpg",
+    "captions": "captions.vtt",
+    "chapters": "chapters.vtt",
+}
 
 
 @dataclass(frozen=True)
@@ -68,9 +73,13 @@ class VideoKind(OutputKind[VideoOutput, PreparedVideo]):
     background = True
     link_names = tuple(VIDEO_LINKS)
 
-    def links(self, section: VideoOutput) -> dict[str, str]:
-        """The page links the video, its poster and its captions."""
-        return dict(VIDEO_LINKS)
+    def links(self, template: Template, section: VideoOutput) -> dict[str, str]:
+        """The page links the video, its poster, its captions and (when the template declares
+        chapters) its chapters track."""
+        links = dict(VIDEO_LINKS)
+        if not template.manifest.interactions.chapters:
+            del links["chapters"]
+        return links
 
     def anchors(self, section: VideoOutput) -> list[str]:
         """The scene ids: chapters and calls to action name them."""

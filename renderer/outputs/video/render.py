@@ -189,10 +189,23 @@ def _render_video(
             timed, keys, settings, open_asset, storage, folder, timeout_s=options.timeout_s
         )
         files = _package(timed, clips, narrations, music, total, storage, folder, options)
+        files += _chapters(template, spec, timed, total)
         if options.draft:  # a preview needs the MP4 and captions only: no HLS, poster, thumbnail
             return RenderedVideo(files, cache)
         stills = _stills(folder / "video.mp4", total, folder, video.poster_at, video.thumbnail_at, options)
         return RenderedVideo(files + stills, cache)
+
+
+def _chapters(
+    template: Template, spec: ResolvedSpec, timed: list[TimedScene], total: float
+) -> list[RenderedFile]:
+    """``chapters.vtt`` when the template declares chapters: titles in the recipient's language."""
+    chapters = template.manifest.interactions.chapters
+    if not chapters:
+        return []
+    titles = [(chapter.scene, str(spec.context["t"](chapter.title))) for chapter in chapters]
+    track = captions.webvtt(captions.chapter_cues(timed, titles, total))
+    return [RenderedFile("chapters.vtt", track.encode("utf-8"), "text/vtt; charset=utf-8")]
 
 
 def _package(

@@ -406,3 +406,28 @@ def test_the_microsite_plays_the_video_with_captions(rendered: dict[str, Any], a
     assert state["duration"] == pytest.approx(float(info["format"]["duration"]), abs=0.1)
     assert "Hi Emily!" in state["cues"]
     assert errors == []
+
+
+def test_chapters_track_starts_each_chapter_on_its_scene(rendered: dict[str, Any], bill: Template) -> None:
+    """``chapters.vtt`` holds the template's chapters the recipient's video has, in English, each
+    cue from its scene's first frame to the next chapter."""
+    first = rendered["recipients"][0]
+    folder = rendered["folders"][first["customer_id"]]
+    track = (folder / "chapters.vtt").read_text(encoding="utf-8")
+    cues = [line for line in track.splitlines() if "-->" in line]
+    titles = [line for line in track.splitlines()[2:] if line and "-->" not in line]
+    starts = {scene.scene.id: scene.start for scene in _timeline(bill, first, rendered["storage"])}
+    english = bill.manifest.text["en"]
+    expected = [
+        (starts[c.scene], english[c.title]) for c in bill.manifest.interactions.chapters if c.scene in starts
+    ]
+    assert titles == [title for _, title in expected]
+    assert [cue.split(" --> ")[0] for cue in cues] == [_vtt_stamp(start) for start, _ in expected]
+    assert len(expected) == 5  # one tips scene of three plays for this plan
+
+
+def _vtt_stamp(seconds: float) -> str:
+    millis = round(seconds * 1000)
+    return (
+        f"{millis // 3_600_000:02d}:{millis // 60_000 % 60:02d}:{millis // 1000 % 60:02d}.{millis % 1000:03d}"
+    )

@@ -6,8 +6,9 @@ import pytest
 
 from renderer.outputs.template import Template
 from renderer.outputs.video.audio import Narration
-from renderer.outputs.video.captions import Cue, caption_cues, srt, webvtt
-from renderer.outputs.video.scenes import resolve_scenes, time_scenes
+from renderer.outputs.video.captions import Cue, caption_cues, chapter_cues, srt, webvtt
+from renderer.outputs.video.scenes import ResolvedScene, TimedScene, resolve_scenes, time_scenes
+from renderer.outputs.video.spec import Background
 from renderer.template.resolve import resolve
 
 
@@ -25,3 +26,23 @@ def test_captions(bill: Template) -> None:
         "Hi -> there",
     ]
     assert srt([Cue(61.0, 62.0, "x")]).splitlines()[:2] == ["1", "00:01:01,000 --> 00:01:02,000"]
+
+
+def test_chapter_cues_cover_the_chapters_the_video_has() -> None:
+    def scene(scene_id: str, start: float, frames: int) -> TimedScene:
+        resolved = ResolvedScene(scene_id, None, Background(), None, (), None, None, "none", "en_US")
+        return TimedScene(resolved, start, frames, 10)
+
+    timed = [
+        scene("intro", 0.0, 20),
+        scene("amount", 2.0, 35),
+        scene("tips-plus", 5.5, 40),
+        scene("outro", 9.5, 30),
+    ]
+    chapters = [("amount", "Amount"), ("tips-basic", "Tips"), ("tips-plus", "Tips"), ("outro", "Paying")]
+    cues = chapter_cues(timed, chapters, 12.5)
+    assert [(cue.start, cue.end, cue.text) for cue in cues] == [
+        (2.0, 5.5, "Amount"),
+        (5.5, 9.5, "Tips"),
+        (9.5, 12.5, "Paying"),
+    ]
