@@ -25,6 +25,13 @@ DEFAULT_MAX_LENGTH = 10_000  # characters of a string field without max_length
 MAX_STRING_LENGTH = 1_000_000  # the most a max_length may allow (Pillow lays out no longer text)
 
 
+def check_identifiers(names: Iterable[str], what: str) -> None:
+    """ValueError naming the first of `names` that is not a Python-style identifier (a `what`)."""
+    for name in names:
+        if not re.match(IDENT, name):
+            raise ValueError(f"{what} {name!r} must be a Python-style identifier")
+
+
 class Strict(BaseModel):
     """Base for manifest models: unknown keys are errors, instances are immutable."""
 
@@ -138,9 +145,7 @@ class Contract(Strict):
     @field_validator("fields")
     @classmethod
     def _field_names(cls, fields: dict[str, FieldSpec]) -> dict[str, FieldSpec]:
-        for name in fields:
-            if not re.match(IDENT, name):
-                raise ValueError(f"field name {name!r} must be a Python-style identifier")
+        check_identifiers(fields, "field name")
         return fields
 
     @model_validator(mode="after")
@@ -233,9 +238,7 @@ class Form(Strict):
     @field_validator("fields")
     @classmethod
     def _field_names(cls, fields: dict[str, FormField]) -> dict[str, FormField]:
-        for name in fields:
-            if not re.fullmatch(IDENT, name):
-                raise ValueError(f"field name {name!r} must be a Python-style identifier")
+        check_identifiers(fields, "field name")
         return fields
 
 
@@ -308,9 +311,7 @@ class Manifest(Strict, Generic[OutputsT]):
     @field_validator("computed")
     @classmethod
     def _computed_names(cls, computed: dict[str, str]) -> dict[str, str]:
-        for name in computed:
-            if not re.match(IDENT, name):
-                raise ValueError(f"computed name {name!r} must be a Python-style identifier")
+        check_identifiers(computed, "computed name")
         return computed
 
     @field_validator("calendars")
