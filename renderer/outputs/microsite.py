@@ -100,7 +100,8 @@ class MicrositeKind(OutputKind[MicrositeOutput, PreparedMicrosite]):
         for ref in section.static:
             path = check_asset(ref, root, assets_dir, file=manifest, line=line)
             try:
-                path.read_bytes()
+                with path.open("rb"):  # readable; its bytes are read (and hashed) once, by `prepare`
+                    pass
             except OSError as exc:
                 raise AssetError(f"cannot read {ref!r}: {exc.strerror}", file=manifest, line=line) from None
 
