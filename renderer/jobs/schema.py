@@ -191,6 +191,45 @@ class RecipientLink(Base):
     created_at: Mapped[datetime]
 
 
+class EngagementEvent(Base):
+    """One event a recipient's page sent (``POST /events``), counted once per client event id."""
+
+    __tablename__ = "engagement_events"
+    __table_args__ = (
+        UniqueConstraint("template", "campaign", "recipient_id", "event_id"),
+        Index(None, "template", "campaign", "kind"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    template: Mapped[str]
+    campaign: Mapped[str]
+    recipient_id: Mapped[str] = mapped_column(index=True)
+    event_id: Mapped[str] = mapped_column(String(64))  # chosen by the page: a retry is harmless
+    view: Mapped[str | None] = mapped_column(String(64))  # one page load (random, per load)
+    kind: Mapped[str] = mapped_column(String(20))
+    scene: Mapped[str | None] = mapped_column(String(64))  # the scene playing when it happened
+    target: Mapped[str | None] = mapped_column(String(64))  # a CTA, form or chapter (scene) id
+    value: Mapped[float | None]  # video_progress: the quartile (25, 50, 75, 100)
+    position: Mapped[float | None]  # playback position in seconds when it happened
+    variant: Mapped[str | None] = mapped_column(String(64))  # filled by test and learn
+    occurred_at: Mapped[datetime]  # the page's clock, clamped to the receive time
+    received_at: Mapped[datetime] = mapped_column(index=True)  # retention purges by it
+
+
+class FormSubmission(Base):
+    """One validated submit of a template's form by a recipient (every submit is kept)."""
+
+    __tablename__ = "form_submissions"
+    __table_args__ = (Index(None, "template", "campaign", "form_id", "id"),)
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    template: Mapped[str]
+    campaign: Mapped[str]
+    recipient_id: Mapped[str] = mapped_column(index=True)
+    form_id: Mapped[str] = mapped_column(String(64))
+    answers: Mapped[dict[str, Any]]  # typed answers; a consent is {"given": bool, "version": str}
+    variant: Mapped[str | None] = mapped_column(String(64))
+    submitted_at: Mapped[datetime] = mapped_column(index=True)
+
+
 # ---- records: what the store hands out ---------------------------------------------------------
 
 
@@ -298,3 +337,36 @@ class RecipientLinkRecord:
     recipient_id: str
     expires_at: datetime
     created_at: datetime
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    """One stored engagement event."""
+
+    template: str
+    campaign: str
+    recipient_id: str
+    event_id: str
+    view: str | None
+    kind: str
+    scene: str | None
+    target: str | None
+    value: float | None
+    position: float | None
+    variant: str | None
+    occurred_at: datetime
+    received_at: datetime
+
+
+@dataclass(frozen=True)
+class FormSubmissionRecord:
+    """One stored form submit."""
+
+    id: int
+    template: str
+    campaign: str
+    recipient_id: str
+    form_id: str
+    answers: dict[str, Any]
+    variant: str | None
+    submitted_at: datetime

@@ -1,4 +1,4 @@
-"""The job store: campaigns, per-recipient row status, API render jobs, keys, webhooks and links.
+"""The job store: campaigns, row status, API render jobs, keys, webhooks, links, events and forms.
 
 `open_store(url)` takes a SQLAlchemy URL (``sqlite:///file.db`` by default, ``postgresql://`` at
 scale), brings the schema to the newest Alembic revision and returns a `JobStore`: one engine
@@ -10,6 +10,8 @@ and one store per concern on it::
     store.keys          keys.py          create, verify, all, revoke
     store.webhooks      webhooks.py      add, get, subscribed_to, ..., the delivery outbox
     store.links         links.py         create, keep, resolve, exists, purge_expired
+    store.events        events.py        add, for_campaign, last_position, count, purge_received_before
+    store.forms         forms.py         add, for_form
     store.erasure       erasure.py       erase_recipient
 
 Every method runs in its own short transaction (``base.py``) and returns plain frozen records
@@ -27,6 +29,8 @@ from renderer.jobs.store.base import BATCH_SIZE
 from renderer.jobs.store.campaigns import CampaignCounts, CampaignStore
 from renderer.jobs.store.engine import MIGRATIONS, create_store_engine, upgrade_store
 from renderer.jobs.store.erasure import ErasureStore
+from renderer.jobs.store.events import EventStore
+from renderer.jobs.store.forms import FormStore
 from renderer.jobs.store.keys import ApiKeyStore
 from renderer.jobs.store.links import LinkStore
 from renderer.jobs.store.render_jobs import RenderJobStore
@@ -40,6 +44,8 @@ __all__ = [
     "CampaignCounts",
     "CampaignStore",
     "ErasureStore",
+    "EventStore",
+    "FormStore",
     "JobStore",
     "LinkStore",
     "RenderJobStore",
@@ -63,6 +69,8 @@ class JobStore:
         self.keys = ApiKeyStore(engine)
         self.webhooks = WebhookStore(engine)
         self.links = LinkStore(engine)
+        self.events = EventStore(engine)
+        self.forms = FormStore(engine)
         self.erasure = ErasureStore(engine)
 
     def close(self) -> None:

@@ -22,7 +22,7 @@ def test_alembic_upgrade_head_builds_exactly_the_models(job_store: JobStore) -> 
     with job_store.engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         assert compare_metadata(context, Base.metadata) == []
-        assert context.get_current_revision() == "0003"
+        assert context.get_current_revision() == "0004"
 
 
 def test_open_store_concurrently_on_an_empty_database(job_store_url: str) -> None:
