@@ -121,9 +121,9 @@ class OutputKind(ABC, Generic[SectionT, PreparedT]):
         """The manifest Jinja this output's section holds (compiled and name-checked at load)."""
         return JinjaSources()
 
-    def links(self, template: Template, section: SectionT) -> Mapping[str, str]:
+    def links(self, template: Template, section: SectionT, options: RenderOptions) -> Mapping[str, str]:
         """`link_names` -> the file each names, beside the page (``pdf`` -> ``bill.pdf``); a
-        name left out is a file this template's output does not have."""
+        name left out is a file this template's output does not have (or not with `options`)."""
         return {}
 
     def html_entries(self, section: SectionT) -> list[str]:

@@ -19,6 +19,7 @@ from pydantic import Field
 
 from renderer.errors import AssetError, RenderError
 from renderer.outputs.kind import LineOf, OutputKind, RenderContext, Rendered, RenderedFile
+from renderer.outputs.player import PageInteractions, page_functions, render_cta_hrefs
 from renderer.outputs.template import Template
 from renderer.template.models import Strict
 from renderer.template.paths import MANIFEST, check_asset, resolve_asset
@@ -50,6 +51,7 @@ class PreparedMicrosite:
 
     jinja: JinjaTemplate
     static: Mapping[str, StaticAsset]
+    template: Template
 
 
 def hash_static(template: Template, refs: list[str]) -> dict[str, StaticAsset]:
@@ -74,6 +76,13 @@ def _static_lookup(prepared: PreparedMicrosite, href: Callable[[str], str]) -> C
     return static
 
 
+def _page_interactions(template: Template, spec: ResolvedSpec, hrefs: Mapping[str, Any]) -> PageInteractions:
+    interactions = template.manifest.interactions
+    text = spec.context["t"]
+    cta_hrefs = render_cta_hrefs(interactions, template.texts.get("_page", {}), spec.context)
+    return PageInteractions(interactions, cta_hrefs, hrefs, text, text.get, str(spec.context["lang"]))
+
+
 class MicrositeKind(OutputKind[MicrositeOutput, PreparedMicrosite]):
     """The recipient's web page."""
 
@@ -86,8 +95,9 @@ class MicrositeKind(OutputKind[MicrositeOutput, PreparedMicrosite]):
         return [section.entry]
 
     def entry_names(self, section: MicrositeOutput) -> frozenset[str]:
-        """``static`` (the page also reads each output's ``<link>_href``: `shows_links`)."""
-        return frozenset({"static"})
+        """``static``, ``player`` and ``cta`` (the page also reads each output's ``<link>_href``:
+        `shows_links`)."""
+        return frozenset({"static", "player", "cta"})
 
     def lint_files(self, section: MicrositeOutput) -> list[tuple[str, bool]]:
         """The entry and the template's own CSS files (shared ``@assets`` are not the template's)."""
@@ -108,14 +118,15 @@ class MicrositeKind(OutputKind[MicrositeOutput, PreparedMicrosite]):
     def prepare(self, template: Template, section: MicrositeOutput) -> PreparedMicrosite:
         """The compiled entry and the hashed static files."""
         return PreparedMicrosite(
-            template.html_env.get_template(section.entry), hash_static(template, section.static)
+            template.html_env.get_template(section.entry), hash_static(template, section.static), template
         )
 
     def render(self, prepared: PreparedMicrosite, spec: ResolvedSpec, ctx: RenderContext) -> Rendered:
         """The recipient's ``index.html``, linking the outputs rendered with it."""
         hrefs: dict[str, Any] = {f"{name}_href": href for name, href in ctx.links.items()}
         static = _static_lookup(prepared, ctx.static_href)
-        html = prepared.jinja.render({**spec.context, "static": static, **hrefs})
+        interactive = page_functions(_page_interactions(prepared.template, spec, hrefs))
+        html = prepared.jinja.render({**spec.context, "static": static, **hrefs, **interactive})
         return Rendered((RenderedFile(MICROSITE_FILE, html.encode("utf-8"), "text/html; charset=utf-8"),))
 
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field
 
-from renderer.outputs.kind import OutputKind, RenderContext, Rendered
+from renderer.outputs.kind import OutputKind, RenderContext, Rendered, RenderOptions
 from renderer.outputs.template import Template
 from renderer.template.models import Strict
 from renderer.template.resolve import ResolvedSpec
@@ -49,7 +49,7 @@ class PdfKind(OutputKind[PdfOutput, "PreparedPdf"]):
         """The entry and the stylesheet, with the strict CSS range checks."""
         return [(file, True) for file in self.entries(section)]
 
-    def links(self, template: Template, section: PdfOutput) -> dict[str, str]:
+    def links(self, template: Template, section: PdfOutput, options: RenderOptions) -> dict[str, str]:
         """The page links the PDF beside it."""
         return {"pdf": section.filename}
 

@@ -149,13 +149,13 @@ def output_error(template: Template, output: str, exc: Exception) -> TailorError
     return RenderError(f"{output} output: unexpected {type(exc).__name__}")
 
 
-def _links(template: Template, outputs: list[str]) -> dict[str, str | None]:
+def _links(template: Template, outputs: list[str], options: RenderOptions) -> dict[str, str | None]:
     """Every registered link name -> the file of its output beside the page, None for an output
-    not offered or not rendered now."""
+    not offered or not rendered now (or a file these `options` leave out)."""
     links: dict[str, str | None] = {link: None for kind in OUTPUT_KINDS.values() for link in kind.link_names}
     for name in offered_outputs(template):
         section = getattr(template.manifest.outputs, name)
-        for link, file in OUTPUT_KINDS[name].links(template, section).items():
+        for link, file in OUTPUT_KINDS[name].links(template, section, options).items():
             links[link] = file if name in outputs else None
     return links
 
@@ -203,7 +203,7 @@ def render_recipient(
     Raises TemplateError (a template fault: file and line), RenderError (RenderTimeout for an
     output past its time limit) or StorageError, naming the output.
     """
-    ctx = RenderContext(storage, options, _links(template, outputs), static_href)
+    ctx = RenderContext(storage, options, _links(template, outputs, options), static_href)
     recipient_id, rendered = _render_in_memory(template, recipient, outputs, ctx, durations)
     if "microsite" in outputs:
         publish_static(template, storage)

@@ -250,8 +250,10 @@ def _unique(items: Iterable[Any], what: str, key: str = "id") -> None:
 
 
 class Interactions(Strict):
-    """Chapters, calls to action and forms of the recipient's page and player."""
+    """Chapters, calls to action and forms of the recipient's page and player; `captions`:
+    whether the player shows captions (in the recipient's language) from the start."""
 
+    captions: bool = False
     chapters: list[Chapter] = Field(default_factory=list)
     ctas: list[CallToAction] = Field(default_factory=list)
     forms: list[Form] = Field(default_factory=list)

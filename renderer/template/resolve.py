@@ -50,11 +50,18 @@ class TextTable:
         self._context = context
 
     def __call__(self, key: str) -> str:
+        text = self.get(key)
+        if text is None:
+            raise RenderError(f"text {key!r} is not defined for this locale or in 'en'")
+        return text
+
+    def get(self, key: str) -> str | None:
+        """The text `key` rendered for the recipient, or None when no table in the chain has it."""
         for table in self._tables:
             if key in table:
                 snippet = table[key]
                 return snippet if isinstance(snippet, str) else snippet.render(self._context)
-        raise RenderError(f"text {key!r} is not defined for this locale or in 'en'")
+        return None
 
 
 def expression_fault(template: Template, key: str, exc: BaseException) -> TemplateError:

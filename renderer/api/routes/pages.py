@@ -49,9 +49,12 @@ router = APIRouter(
     responses={404: {"model": ErrorOut}, 410: {"model": ErrorOut}},
     route_class=PageRoute,
 )
+# the player fetches the stream and sends events to this origin (connect-src) and plays through
+# Media Source Extensions (blob: media); forms post to this origin only
 CSP = (
-    "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; media-src 'self'; "
-    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; "
+    "media-src 'self' blob:; connect-src 'self'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'"
 )
 PRIVATE = {
     "X-Robots-Tag": "noindex, nofollow",

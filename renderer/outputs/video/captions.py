@@ -14,11 +14,12 @@ _SENTENCE = re.compile(r"(?<=[.!?؟。])\s+")
 
 @dataclass(frozen=True)
 class Cue:
-    """One caption: start and end in seconds, and its text."""
+    """One cue: start and end in seconds, its text, and an optional WebVTT identifier."""
 
     start: float
     end: float
     text: str
+    id: str = ""
 
 
 def caption_cues(timed: list[TimedScene], narrations: Mapping[str, Narration]) -> list[Cue]:
@@ -43,10 +44,22 @@ def chapter_cues(timed: list[TimedScene], chapters: Sequence[tuple[str, str]], t
     scene's first frame to the next such chapter's (the last one to the end): a WebVTT chapters
     track. Chapters of scenes skipped for the recipient are left out."""
     starts = {scene.scene.id: scene.start for scene in timed}
-    present = sorted((starts[scene], title) for scene, title in chapters if scene in starts)
-    ends = [start for start, _ in present[1:]] + [total]
+    present = sorted((starts[scene], title, scene) for scene, title in chapters if scene in starts)
+    ends = [start for start, _, _ in present[1:]] + [total]
     return [
-        Cue(round(start, 3), round(end, 3), title) for (start, title), end in zip(present, ends, strict=True)
+        Cue(round(start, 3), round(end, 3), title, scene)
+        for (start, title, scene), end in zip(present, ends, strict=True)
+    ]
+
+
+def scene_cues(timed: list[TimedScene], total: float) -> list[Cue]:
+    """One metadata cue per scene of the recipient's video, from its first frame to the next
+    scene's (the last to the end), identified and labelled by the scene id: the page's player
+    reads it to show calls to action during their scenes and to name the scene of each event."""
+    ends = [scene.start for scene in timed[1:]] + [total]
+    return [
+        Cue(round(scene.start, 3), round(end, 3), scene.scene.id, scene.scene.id)
+        for scene, end in zip(timed, ends, strict=True)
     ]
 
 
@@ -59,11 +72,12 @@ def _stamp(seconds: float, separator: str) -> str:
 
 
 def webvtt(cues: list[Cue]) -> str:
-    """Captions as WebVTT: the header, then each cue's ``HH:MM:SS.mmm`` times and its text, with
-    ``-->`` in the text made harmless."""
+    """Cues as WebVTT: the header, then each cue's identifier (when it has one), its
+    ``HH:MM:SS.mmm`` times and its text, with ``-->`` in the text made harmless."""
     blocks = ["WEBVTT", ""]
     for cue in cues:
         text = cue.text.replace("-->", "->")
+        blocks += [cue.id] if cue.id else []
         blocks += [f"{_stamp(cue.start, '.')} --> {_stamp(cue.end, '.')}", text, ""]
     return "\n".join(blocks)
 

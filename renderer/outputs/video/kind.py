@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from renderer.outputs.kind import OutputKind, RenderContext, Rendered
+from renderer.outputs.kind import OutputKind, RenderContext, Rendered, RenderOptions
 from renderer.outputs.template import Template
 from renderer.outputs.video.layers import layer_kind
 from renderer.outputs.video.personal import personal_scenes
@@ -17,10 +17,13 @@ from renderer.template.resolve import ResolvedSpec
 
 VIDEO_LINKS = {
     "video": "video.mp4",
+    "hls": "video.m3u8",
     "poster": "poster.jpg",
     "captions": "captions.vtt",
     "chapters": "chapters.vtt",
+    "scenes": "scenes.vtt",
 }
+DRAFT_LEFT_OUT = ("hls", "poster")  # a draft is the MP4 and its tracks only
 
 
 @dataclass(frozen=True)
@@ -73,12 +76,14 @@ class VideoKind(OutputKind[VideoOutput, PreparedVideo]):
     background = True
     link_names = tuple(VIDEO_LINKS)
 
-    def links(self, template: Template, section: VideoOutput) -> dict[str, str]:
-        """The page links the video, its poster, its captions and (when the template declares
-        chapters) its chapters track."""
+    def links(self, template: Template, section: VideoOutput, options: RenderOptions) -> dict[str, str]:
+        """The page links the MP4, its HLS stream and poster (not in a draft), its captions, its
+        scenes track and (when the template declares chapters) its chapters track."""
         links = dict(VIDEO_LINKS)
         if not template.manifest.interactions.chapters:
             del links["chapters"]
+        for name in DRAFT_LEFT_OUT if options.draft else ():
+            del links[name]
         return links
 
     def anchors(self, section: VideoOutput) -> list[str]:

@@ -190,6 +190,8 @@ def _render_video(
         )
         files = _package(timed, clips, narrations, music, total, storage, folder, options)
         files += _chapters(template, spec, timed, total)
+        track = captions.webvtt(captions.scene_cues(timed, total))
+        files.append(RenderedFile("scenes.vtt", track.encode("utf-8"), "text/vtt; charset=utf-8"))
         if options.draft:  # a preview needs the MP4 and captions only: no HLS, poster, thumbnail
             return RenderedVideo(files, cache)
         stills = _stills(folder / "video.mp4", total, folder, video.poster_at, video.thumbnail_at, options)

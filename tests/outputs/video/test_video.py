@@ -413,17 +413,28 @@ def test_chapters_track_starts_each_chapter_on_its_scene(rendered: dict[str, Any
     cue from its scene's first frame to the next chapter."""
     first = rendered["recipients"][0]
     folder = rendered["folders"][first["customer_id"]]
-    track = (folder / "chapters.vtt").read_text(encoding="utf-8")
-    cues = [line for line in track.splitlines() if "-->" in line]
-    titles = [line for line in track.splitlines()[2:] if line and "-->" not in line]
-    starts = {scene.scene.id: scene.start for scene in _timeline(bill, first, rendered["storage"])}
+    blocks = _vtt_blocks((folder / "chapters.vtt").read_text(encoding="utf-8"))
+    timeline = _timeline(bill, first, rendered["storage"])
+    starts = {scene.scene.id: scene.start for scene in timeline}
     english = bill.manifest.text["en"]
     expected = [
-        (starts[c.scene], english[c.title]) for c in bill.manifest.interactions.chapters if c.scene in starts
+        (c.scene, _vtt_stamp(starts[c.scene]), english[c.title])
+        for c in bill.manifest.interactions.chapters
+        if c.scene in starts
     ]
-    assert titles == [title for _, title in expected]
-    assert [cue.split(" --> ")[0] for cue in cues] == [_vtt_stamp(start) for start, _ in expected]
+    assert [(cue_id, times.split(" --> ")[0], text) for cue_id, times, text in blocks] == expected
     assert len(expected) == 5  # one tips scene of three plays for this plan
+    scenes = _vtt_blocks((folder / "scenes.vtt").read_text(encoding="utf-8"))
+    assert [(cue_id, times.split(" --> ")[0], text) for cue_id, times, text in scenes] == [
+        (scene.scene.id, _vtt_stamp(scene.start), scene.scene.id) for scene in timeline
+    ]
+
+
+def _vtt_blocks(track: str) -> list[tuple[str, str, str]]:
+    """(identifier, timing line, text) of each cue of a WebVTT file whose cues all have an id."""
+    assert track.startswith("WEBVTT\n\n")
+    blocks = [block.splitlines() for block in track.split("\n\n")[1:] if block.strip()]
+    return [(lines[0], lines[1], "\n".join(lines[2:])) for lines in blocks]
 
 
 def _vtt_stamp(seconds: float) -> str:

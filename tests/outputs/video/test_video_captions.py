@@ -6,7 +6,7 @@ import pytest
 
 from renderer.outputs.template import Template
 from renderer.outputs.video.audio import Narration
-from renderer.outputs.video.captions import Cue, caption_cues, chapter_cues, srt, webvtt
+from renderer.outputs.video.captions import Cue, caption_cues, chapter_cues, scene_cues, srt, webvtt
 from renderer.outputs.video.scenes import ResolvedScene, TimedScene, resolve_scenes, time_scenes
 from renderer.outputs.video.spec import Background
 from renderer.template.resolve import resolve
@@ -41,8 +41,21 @@ def test_chapter_cues_cover_the_chapters_the_video_has() -> None:
     ]
     chapters = [("amount", "Amount"), ("tips-basic", "Tips"), ("tips-plus", "Tips"), ("outro", "Paying")]
     cues = chapter_cues(timed, chapters, 12.5)
-    assert [(cue.start, cue.end, cue.text) for cue in cues] == [
-        (2.0, 5.5, "Amount"),
-        (5.5, 9.5, "Tips"),
-        (9.5, 12.5, "Paying"),
+    assert [(cue.start, cue.end, cue.text, cue.id) for cue in cues] == [
+        (2.0, 5.5, "Amount", "amount"),
+        (5.5, 9.5, "Tips", "tips-plus"),
+        (9.5, 12.5, "Paying", "outro"),
+    ]
+    assert [(cue.start, cue.end, cue.text, cue.id) for cue in scene_cues(timed, 12.5)] == [
+        (0.0, 2.0, "intro", "intro"),
+        (2.0, 5.5, "amount", "amount"),
+        (5.5, 9.5, "tips-plus", "tips-plus"),
+        (9.5, 12.5, "outro", "outro"),
+    ]
+    assert webvtt(cues[:1]).splitlines() == [
+        "WEBVTT",
+        "",
+        "amount",
+        "00:00:02.000 --> 00:00:05.500",
+        "Amount",
     ]

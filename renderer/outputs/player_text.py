@@ -1,0 +1,95 @@
+"""The words of the page's video player (buttons, the seek bar, the chapter list) in the
+languages the sample templates speak; English for any other. A template overrides any of them
+with a text key ``player_<name>`` (``player_play``), so a new language needs no code."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+PLAYER_TEXT: Mapping[str, Mapping[str, str]] = {
+    "en": {
+        "play": "Play",
+        "pause": "Pause",
+        "seek": "Seek",
+        "mute": "Mute",
+        "captions": "Captions",
+        "fullscreen": "Full screen",
+        "chapters": "Chapters",
+        "of": "of",
+        "resumed": "Continuing where you left off",
+        "start_over": "Start over",
+        "available": "Available now:",
+    },
+    "de": {
+        "play": "Abspielen",
+        "pause": "Pause",
+        "seek": "Spulen",
+        "mute": "Stumm",
+        "captions": "Untertitel",
+        "fullscreen": "Vollbild",
+        "chapters": "Kapitel",
+        "of": "von",
+        "resumed": "Weiter an der Stelle, an der Sie aufgehört haben",
+        "start_over": "Von vorn",
+        "available": "Jetzt verfügbar:",
+    },
+    "it": {
+        "play": "Riproduci",
+        "pause": "Pausa",
+        "seek": "Posizione",
+        "mute": "Muto",
+        "captions": "Sottotitoli",
+        "fullscreen": "Schermo intero",
+        "chapters": "Capitoli",
+        "of": "di",
+        "resumed": "Riprendi da dove eri rimasto",
+        "start_over": "Ricomincia",
+        "available": "Disponibile ora:",
+    },
+    "tr": {
+        "play": "Oynat",
+        "pause": "Duraklat",
+        "seek": "Konum",
+        "mute": "Sessiz",
+        "captions": "Altyazılar",
+        "fullscreen": "Tam ekran",
+        "chapters": "Bölümler",
+        "of": "/",
+        "resumed": "Kaldığınız yerden devam ediliyor",
+        "start_over": "Baştan başla",
+        "available": "Şimdi kullanılabilir:",
+    },
+    "id": {
+        "play": "Putar",
+        "pause": "Jeda",
+        "seek": "Posisi",
+        "mute": "Bisukan",
+        "captions": "Teks",
+        "fullscreen": "Layar penuh",
+        "chapters": "Bab",
+        "of": "dari",
+        "resumed": "Melanjutkan dari terakhir Anda menonton",
+        "start_over": "Mulai dari awal",
+        "available": "Tersedia sekarang:",
+    },
+    "fa": {
+        "play": "پخش",
+        "pause": "توقف",
+        "seek": "جابه‌جایی",
+        "mute": "بی‌صدا",
+        "captions": "زیرنویس",
+        "fullscreen": "تمام‌صفحه",
+        "chapters": "فصل‌ها",
+        "of": "از",
+        "resumed": "ادامه از جایی که متوقف شدید",
+        "start_over": "شروع دوباره",
+        "available": "اکنون در دسترس:",
+    },
+}
+
+
+def player_text(language: str, template_text: Callable[[str], str | None]) -> dict[str, str]:
+    """Every player word for `language`: the template's ``player_<name>`` text when it defines
+    one (`template_text` returns None otherwise), else the built-in word (English fallback)."""
+    words = {**PLAYER_TEXT["en"], **PLAYER_TEXT.get(language, {})}
+    return {name: template_text(f"player_{name}") or word for name, word in words.items()}
