@@ -9,6 +9,7 @@
   var sent = {};
   var timer = null;
   var retryMs = 2000;
+  var LEAVING = { cta_click: true, chat_open: true, pdf_download: true };
 
   function randomId() {
     var bytes = new Uint8Array(12);
@@ -33,7 +34,8 @@
         target: fields.target || null,
         value: typeof fields.value === "number" ? fields.value : null
       });
-      if (queue.length >= 20) flush(false);
+      // a click may leave the page: send it now (fetch keepalive outlives the page)
+      if (queue.length >= 20 || LEAVING[kind]) flush(false);
       else if (!timer) timer = setTimeout(function () { flush(false); }, 4000);
     },
     // Queue an event once per page view for `key` (a CTA shown, a form seen).
