@@ -44,8 +44,31 @@
       sent[key] = true;
       api.send(kind, fields);
     },
-    flush: function () { flush(true); }
+    flush: function () { flush(true); },
+    // The business's chat, for a call to action `ctaId`: its page opens by the link itself;
+    // a widget script is loaded on the first open and told to open with the template's context.
+    openChat: function (ctaId) {
+      api.send("chat_open", { target: ctaId });
+      var chat = chatConfig();
+      if (!chat || !chat.script) return;
+      var opened = function () {
+        document.dispatchEvent(new CustomEvent("tailor:chat-open", { detail: { context: chat.context } }));
+      };
+      if (chatLoaded) { opened(); return; }
+      var script = document.createElement("script");
+      script.src = chat.script;
+      script.addEventListener("load", function () { chatLoaded = true; opened(); });
+      document.head.appendChild(script);
+    }
   };
+  var chatLoaded = false;
+
+  function chatConfig() {  // on the player's config, or on the page's chat button
+    var block = document.querySelector("[data-tp=config]");
+    if (block) return JSON.parse(block.textContent).chat;
+    var button = document.querySelector("[data-tailor-chat][data-chat]");
+    return button ? JSON.parse(button.getAttribute("data-chat")) : null;
+  }
 
   function flush(leaving) {
     if (timer) { clearTimeout(timer); timer = null; }
@@ -82,7 +105,14 @@
     var ctas = document.querySelectorAll("[data-tailor-cta]");
     Array.prototype.forEach.call(ctas, function (link) {
       var id = link.getAttribute("data-tailor-cta");
-      link.addEventListener("click", function () { api.send("cta_click", { target: id }); });
+      var chat = link.hasAttribute("data-tailor-chat");
+      if (chat) link.hidden = false;  // a widget button works with this script only
+      link.addEventListener("click", function (event) {
+        api.send("cta_click", { target: id });
+        if (!chat) return;
+        if (link.tagName === "BUTTON") event.preventDefault();
+        api.openChat(id);
+      });
     });
     if ("IntersectionObserver" in window) {
       var seen = new IntersectionObserver(function (entries) {

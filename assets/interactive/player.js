@@ -129,8 +129,13 @@
     link.textContent = cta.label;
     link.setAttribute("data-cta", cta.id);
     if (cta.external) link.rel = "noopener noreferrer";
-    link.addEventListener("click", function () {
+    if (cta.chat) link.target = "_blank";
+    link.addEventListener("click", function (event) {
       events.send("cta_click", fields({ target: cta.id }));
+      if (cta.chat) {
+        if (!cta.href || cta.href === "#") event.preventDefault();  // a widget, not a page
+        if (events.openChat) events.openChat(cta.id);
+      }
       if (cta.form) {
         video.pause();
         var form = document.getElementById("form-" + cta.form);

@@ -19,7 +19,7 @@ from pydantic import Field
 
 from renderer.errors import AssetError, RenderError
 from renderer.outputs.kind import LineOf, OutputKind, RenderContext, Rendered, RenderedFile
-from renderer.outputs.player import PageInteractions, page_functions, render_cta_hrefs
+from renderer.outputs.player import PageInteractions, chat_context, page_functions, render_cta_hrefs
 from renderer.outputs.template import Template
 from renderer.template.models import Strict
 from renderer.template.paths import MANIFEST, check_asset, resolve_asset
@@ -80,7 +80,8 @@ def _page_interactions(template: Template, spec: ResolvedSpec, hrefs: Mapping[st
     interactions = template.manifest.interactions
     text = spec.context["t"]
     cta_hrefs = render_cta_hrefs(interactions, template.texts.get("_page", {}), spec.context)
-    return PageInteractions(interactions, cta_hrefs, hrefs, text, text.get, str(spec.context["lang"]))
+    chat = chat_context(interactions, spec.context)
+    return PageInteractions(interactions, cta_hrefs, hrefs, text, text.get, str(spec.context["lang"]), chat)
 
 
 class MicrositeKind(OutputKind[MicrositeOutput, PreparedMicrosite]):
@@ -95,9 +96,9 @@ class MicrositeKind(OutputKind[MicrositeOutput, PreparedMicrosite]):
         return [section.entry]
 
     def entry_names(self, section: MicrositeOutput) -> frozenset[str]:
-        """``static``, ``player`` and ``cta`` (the page also reads each output's ``<link>_href``:
+        """``static``, ``player``, ``cta`` and ``csp`` (the page also reads each output's ``<link>_href``:
         `shows_links`)."""
-        return frozenset({"static", "player", "cta"})
+        return frozenset({"static", "player", "cta", "csp"})
 
     def lint_files(self, section: MicrositeOutput) -> list[tuple[str, bool]]:
         """The entry and the template's own CSS files (shared ``@assets`` are not the template's)."""

@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from jinja2 import Template as JinjaTemplate
 from markupsafe import Markup, escape
@@ -47,6 +47,7 @@ class PageInteractions:
     text: Callable[[str], str]
     text_or_none: Callable[[str], str | None]
     lang: str
+    chat_context: Mapping[str, str] = field(default_factory=dict)
 
 
 def render_cta_hrefs(
@@ -66,11 +67,34 @@ def render_cta_hrefs(
     return hrefs
 
 
+def chat_context(interactions: Interactions, context: Mapping[str, Any]) -> dict[str, str]:
+    """The values the chat receives: the context names the template lists (checked at load to
+    read no personal field), as text."""
+    chat = interactions.chat
+    names = chat.context if chat else []
+    return {name: "" if context[name] is None else str(context[name]) for name in names}
+
+
+def page_csp(interactions: Interactions) -> str:
+    """The page's Content-Security-Policy: its own origin only, plus the chat widget's origin
+    for scripts, connections, frames and images when the template loads one."""
+    chat = interactions.chat
+    origin = chat.origin() if chat is not None else None
+    extra = f" {origin}" if origin else ""
+    frames = origin or "'none'"
+    return (
+        f"default-src 'none'; style-src 'self'; script-src 'self'{extra}; img-src 'self' data:{extra}; "
+        f"media-src 'self' blob:; connect-src 'self'{extra}; frame-src {frames}; "
+        "base-uri 'none'; form-action 'self'"
+    )
+
+
 def page_functions(page: PageInteractions) -> dict[str, Callable[..., Markup]]:
-    """``player`` and ``cta`` for the page's Jinja context."""
+    """``player``, ``cta`` and ``csp`` for the page's Jinja context."""
     return {
         "player": lambda: render_player(page),
         "cta": lambda cta_id, class_="": render_cta(page, cta_id, class_),
+        "csp": lambda: Markup(escape(page_csp(page.interactions))),
     }
 
 
@@ -81,19 +105,40 @@ def _cta(page: PageInteractions, cta_id: str) -> CallToAction:
     raise RenderError(f"cta({cta_id!r}) is not declared in interactions.ctas")
 
 
+def _chat_url(page: PageInteractions) -> str | None:
+    chat = page.interactions.chat
+    if chat is None or chat.url is None:
+        return None
+    query = urlencode(page.chat_context)
+    return chat.url + ("&" if "?" in chat.url else "?") + query if query else chat.url
+
+
 def _target(page: PageInteractions, cta: CallToAction) -> str:
+    if cta.chat:
+        return _chat_url(page) or "#"
     return page.cta_hrefs[cta.id] if cta.href is not None else f"#form-{cta.form}"
 
 
 def render_cta(page: PageInteractions, cta_id: str, class_: str = "") -> Markup:
-    """One call to action as a link in the page (``data-tailor-cta`` names it for the player
-    script); a form call to action links to the form's section."""
+    """One call to action in the page (``data-tailor-cta`` names it for the page's scripts): a
+    link (its href, the form's section, the chat page), or for a chat widget a button the
+    script reveals and wires (it does nothing without JavaScript, so it starts hidden)."""
     cta = _cta(page, cta_id)
-    external = ' rel="noopener noreferrer"' if cta.href is not None else ""
-    form = f' data-tailor-form-target="{escape(cta.form)}"' if cta.form else ""
+    label, name = escape(page.text(cta.label)), escape(cta.id)
+    if cta.chat and _chat_url(page) is None:
+        widget = escape(json.dumps(_chat_config(page), ensure_ascii=False))
+        return Markup(
+            f'<button type="button" class="{escape(class_)}" data-tailor-cta="{name}" data-tailor-chat'
+            f' data-chat="{widget}" hidden>{label}</button>'
+        )
+    opens_page = cta.href is not None or cta.chat
+    external = ' rel="noopener noreferrer"' if opens_page else ""
+    external += ' target="_blank"' if cta.chat else ""
+    extra = f' data-tailor-form-target="{escape(cta.form)}"' if cta.form else ""
+    extra += " data-tailor-chat" if cta.chat else ""
     return Markup(
-        f'<a class="{escape(class_)}" href="{escape(_target(page, cta))}" data-tailor-cta="{escape(cta.id)}"'
-        f"{form}{external}>{escape(page.text(cta.label))}</a>"
+        f'<a class="{escape(class_)}" href="{escape(_target(page, cta))}" data-tailor-cta="{name}"'
+        f"{extra}{external}>{label}</a>"
     )
 
 
@@ -104,7 +149,8 @@ def _config(page: PageInteractions, words: Mapping[str, str]) -> str:
             "label": page.text(cta.label),
             "href": _target(page, cta),
             "form": cta.form,
-            "external": cta.href is not None,
+            "chat": cta.chat,
+            "external": cta.href is not None or cta.chat,
             "scenes": cta.scenes,
             "start": cta.start,
             "end": cta.end,
@@ -121,9 +167,17 @@ def _config(page: PageInteractions, words: Mapping[str, str]) -> str:
         "lang": page.lang,
         "ctas": ctas,
         "text": dict(words),
+        "chat": _chat_config(page),
     }
     # JSON inside <script type="application/json">: "<" escaped so "</script>" cannot end it
     return json.dumps(config, ensure_ascii=False).replace("<", "\\u003c")
+
+
+def _chat_config(page: PageInteractions) -> dict[str, Any] | None:
+    chat = page.interactions.chat
+    if chat is None:
+        return None
+    return {"script": chat.script, "url": _chat_url(page), "context": dict(page.chat_context)}
 
 
 _ICONS = {

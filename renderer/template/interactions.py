@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from renderer.template.models import Interactions, Manifest
+from renderer.template.refs import Refs, fields_reader, personal_fields
 
 FALLBACK_LANGUAGE = "en"  # `t()` falls back to it, so every key must exist there
 
@@ -43,3 +44,26 @@ def interaction_problems(
                 ("interactions", "ctas", i, "form"),
                 f"call to action {cta.id!r} opens form {cta.form!r}, which is not declared",
             )
+        if cta.chat and section.chat is None:
+            yield (
+                ("interactions", "ctas", i, "chat"),
+                f"call to action {cta.id!r} opens the chat, but interactions.chat is not declared",
+            )
+    yield from _chat_context_problems(manifest)
+
+
+def _chat_context_problems(manifest: Manifest[Any]) -> Iterable[tuple[tuple[Any, ...], str]]:
+    """Chat context names that are not contract fields or computed values, or that carry a
+    personal field (directly or through the computed values they read)."""
+    chat = manifest.interactions.chat
+    if chat is None:
+        return
+    contract = manifest.contract
+    personal = personal_fields(contract)
+    reads = fields_reader(manifest)
+    for name in chat.context:
+        loc = ("interactions", "chat", "context")
+        if name not in contract.fields and name not in manifest.computed:
+            yield loc, f"chat context {name!r} is not a contract field or computed value"
+        elif reads(Refs(frozenset({name}))) & personal:
+            yield loc, f"chat context {name!r} reads a personal field: the chat gets no personal values"

@@ -172,13 +172,14 @@ class Chapter(Strict):
 
 class CallToAction(Strict):
     """A button in the page, and over the player while it shows (during its scenes, or from
-    `start` to `end` seconds; neither: the page only): it follows a link (`href`, Jinja) or
-    opens a form (`form`)."""
+    `start` to `end` seconds; neither: the page only): it follows a link (`href`, Jinja), opens
+    a form (`form`) or opens the business's chat (`chat: true`, see `Chat`)."""
 
     id: str = Field(pattern=SLUG)
     label: str = Field(pattern=IDENT, description="Text key of the button's label")
     href: str | None = None
     form: str | None = Field(default=None, pattern=SLUG)
+    chat: bool = False
     scenes: list[str] = Field(default_factory=list)
     start: float | None = Field(default=None, ge=0)
     end: float | None = Field(default=None, gt=0)
@@ -193,14 +194,38 @@ class CallToAction(Strict):
 
     @model_validator(mode="after")
     def _one_action_one_time(self) -> CallToAction:
-        if (self.href is None) == (self.form is None):
-            raise ValueError("a call to action has exactly one action: 'href' or 'form'")
+        if [self.href is not None, self.form is not None, self.chat].count(True) != 1:
+            raise ValueError("a call to action has exactly one action: 'href', 'form' or 'chat: true'")
         timed = self.start is not None or self.end is not None
         if self.scenes and timed:
             raise ValueError("a call to action shows during 'scenes' or from 'start' to 'end', not both")
         if timed and (self.start is None or self.end is None or self.start >= self.end):
             raise ValueError("'start' and 'end' are both needed, and 'start' comes before 'end'")
         return self
+
+
+class Chat(Strict):
+    """The business's own chat, opened by ``chat: true`` calls to action: a page to open (`url`)
+    or a widget script to load on the first click (`script`, https; the page's CSP then allows
+    its origin and nothing wider). It receives only the `context` names listed (contract fields
+    or computed values that read no personal field), never personal values."""
+
+    url: str | None = Field(default=None, pattern=r"^https?://[^\s/]+(/\S*)?$")
+    script: str | None = Field(default=None, pattern=r"^https://[^\s/]+/\S+$")
+    context: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _url_or_script(self) -> Chat:
+        if (self.url is None) == (self.script is None):
+            raise ValueError("a chat is opened either at a 'url' or by a widget 'script', one of the two")
+        return self
+
+    def origin(self) -> str | None:
+        """The widget script's origin (``https://host[:port]``), None for a chat page."""
+        if self.script is None:
+            return None
+        scheme, _, rest = self.script.partition("://")
+        return f"{scheme}://{rest.split('/', 1)[0]}"
 
 
 class FormField(Strict):
@@ -254,6 +279,7 @@ class Interactions(Strict):
     whether the player shows captions (in the recipient's language) from the start."""
 
     captions: bool = False
+    chat: Chat | None = None
     chapters: list[Chapter] = Field(default_factory=list)
     ctas: list[CallToAction] = Field(default_factory=list)
     forms: list[Form] = Field(default_factory=list)

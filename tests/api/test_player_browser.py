@@ -11,6 +11,7 @@ makes); the API's handling of them is tested in ``test_api_events.py``.
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -271,3 +272,60 @@ def test_axe_finds_no_violations_on_the_interactive_page(journey: Any, sample: s
     result = page.js("axe.run(document, {resultTypes: ['violations']})")
     violations = [(v["id"], [n["target"] for n in v["nodes"]]) for v in result["violations"]]
     assert violations == []
+
+
+def test_the_chat_page_opens_with_the_template_context_only(journey: Any) -> None:
+    page = journey()
+    page.context.route("https://chat.example.com/**", lambda route: route.fulfill(body="chat"))
+    with page.context.expect_page() as popup:
+        page.page.locator("footer [data-tailor-cta=chat]").click()
+    assert popup.value.url == "https://chat.example.com/tailor-energy?plan=plus&locale=en_US"
+    assert [e["target"] for e in page.sent("chat_open")] == ["chat"]
+    popup.value.close()
+
+
+def test_a_chat_widget_loads_from_its_declared_origin_only(
+    chromium: Any,  # noqa: F811
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    templates = tmp_path_factory.mktemp("templates")
+    shutil.copytree(PROJECT_ROOT / "templates" / "bill-summary", templates / "bill-summary")
+    manifest = templates / "bill-summary" / "template.yaml"
+    text = manifest.read_text(encoding="utf-8")
+    text = text.replace(
+        'chat: {url: "https://chat.example.com/tailor-energy"',
+        'chat: {script: "https://chat.example.test/widget.js"',
+    )
+    manifest.write_text(text, encoding="utf-8")
+    sock = bound_socket()
+    settings = api_settings(tmp_path_factory.mktemp("widget"), port_of(sock), templates_dir=templates)
+    with serve(settings, sock) as api:
+        url = render_page(api, "en-US", ("microsite",))
+        context = chromium.new_context()
+        widget = "document.addEventListener('tailor:chat-open', e => { document.body.dataset.chat = JSON.stringify(e.detail.context); });"
+        context.route(
+            "https://chat.example.test/widget.js",
+            lambda route: route.fulfill(body=widget, content_type="text/javascript"),
+        )
+        context.route(
+            "https://elsewhere.example/**",
+            lambda route: route.fulfill(body="window.pwned = 1", content_type="text/javascript"),
+        )
+        context.route(
+            "**/events", lambda route: route.fulfill(status=202, json={"accepted": 1, "duplicates": 0})
+        )
+        page = context.new_page()
+        answer = page.goto(url)
+        assert answer is not None
+        csp = answer.headers["content-security-policy"]
+        assert "script-src 'self' https://chat.example.test;" in csp and "elsewhere" not in csp
+        button = page.locator("footer button[data-tailor-cta=chat]")
+        button.click()  # revealed by the page's script
+        wait_in(page, "document.body.dataset.chat !== undefined")
+        assert json.loads(page.evaluate("document.body.dataset.chat")) == {"plan": "plus", "locale": "en_US"}
+        page.evaluate(
+            "const s = document.createElement('script'); s.src = 'https://elsewhere.example/x.js'; document.head.appendChild(s)"
+        )
+        page.wait_for_timeout(500)
+        assert page.evaluate("window.pwned") is None  # the CSP allows the chat's origin and nothing wider
+        context.close()

@@ -36,7 +36,12 @@ def _line(needle: str) -> int:
 def test_the_sample_declares_chapters_ctas_and_a_consent_form(bill) -> None:  # type: ignore[no-untyped-def]
     section = bill.manifest.interactions
     assert [c.scene for c in section.chapters][:3] == ["greeting", "amount", "usage"]
-    pay, switch = section.ctas
+    pay, switch, chat = section.ctas
+    assert (chat.chat, chat.scenes, section.chat and section.chat.context) == (
+        True,
+        ["outro"],
+        ["plan", "locale"],
+    )
     assert (pay.id, pay.scenes, pay.form) == ("pay-now", ["amount"], None)
     assert (switch.form, switch.href) == ("preferences", None)
     consent = section.forms[0].fields["tips_by_email"]
@@ -87,6 +92,42 @@ CASES = [
         "- {id: switch-plan",
         "call-to-action ids must be unique; repeated: switch-plan",
         "ctas:",
+    ),
+    (
+        "context: [plan, locale]",
+        "context: [plan, first_name]",
+        "chat context 'first_name' reads a personal field",
+        "chat: {url",
+    ),
+    (
+        "context: [plan, locale]",
+        "context: [plan, amount_due]",  # a computed value of the personal line items
+        "chat context 'amount_due' reads a personal field",
+        "chat: {url",
+    ),
+    (
+        "context: [plan, locale]",
+        "context: [plan, mood]",
+        "chat context 'mood' is not a contract field",
+        "chat: {url",
+    ),
+    (
+        'chat: {url: "https://chat.example.com/tailor-energy"',
+        'chat: {url: "https://chat.example.com/x", script: "https://w.example.com/w.js"',
+        "either at a 'url' or by a widget 'script'",
+        "chat: {url",
+    ),
+    (
+        'chat: {url: "https://chat.example.com/tailor-energy"',
+        'chat: {script: "http://w.example.com/w.js"',
+        "interactions.chat.script",
+        "chat: {url",
+    ),
+    (
+        '  chat: {url: "https://chat.example.com/tailor-energy", context: [plan, locale]}\n',
+        "",
+        "opens the chat, but interactions.chat is not declared",
+        "{id: chat,",
     ),
 ]
 

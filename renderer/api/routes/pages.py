@@ -20,15 +20,18 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 from starlette.types import Receive, Scope, Send
 
-from renderer.api.deps import StorageDep, Store
+from renderer.api.deps import State, StorageDep, Store
 from renderer.api.errors import ApiError
 from renderer.api.links import recipient_folder, static_folder, token_path
 from renderer.api.models import ErrorOut
 from renderer.api.objects import serve_object
+from renderer.api.state import ApiState
 from renderer.errors import StorageError
 from renderer.jobs.schema import RecipientLinkRecord
 from renderer.jobs.store import JobStore
+from renderer.outputs.player import page_csp
 from renderer.storage.keys import check_key
+from renderer.template.models import Interactions
 
 
 class PageRoute(APIRoute):
@@ -50,12 +53,9 @@ router = APIRouter(
     route_class=PageRoute,
 )
 # the player fetches the stream and sends events to this origin (connect-src) and plays through
-# Media Source Extensions (blob: media); forms post to this origin only
-CSP = (
-    "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; "
-    "media-src 'self' blob:; connect-src 'self'; base-uri 'none'; form-action 'self'; "
-    "frame-ancestors 'none'"
-)
+# Media Source Extensions (blob: media); forms post to this origin only; a template's chat
+# widget origin is added for its own pages (`page_headers`)
+CSP = page_csp(Interactions()) + "; frame-ancestors 'none'"
 PRIVATE = {
     "X-Robots-Tag": "noindex, nofollow",
     "Referrer-Policy": "no-referrer",
@@ -65,6 +65,18 @@ PRIVATE = {
 PAGE_CACHE = "private, no-cache"
 STATIC_CACHE = "private, max-age=31536000, immutable"
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+
+
+def page_headers(state: ApiState, template: str) -> dict[str, str]:
+    """`PRIVATE` with the CSP of `template`'s pages (its chat widget's origin allowed, when it
+    loads one); the default CSP when the template no longer loads."""
+    try:
+        interactions = state.template(template).manifest.interactions
+    except ApiError:
+        return dict(PRIVATE)
+    if interactions.chat is None or interactions.chat.script is None:
+        return dict(PRIVATE)
+    return {**PRIVATE, "Content-Security-Policy": page_csp(interactions) + "; frame-ancestors 'none'"}
 
 
 def resolve_link(store: JobStore, token: str) -> RecipientLinkRecord:
@@ -97,7 +109,9 @@ def open_page(token: str, request: Request, store: Store) -> RedirectResponse:
 
 @router.get("/r/{token}/{key:path}", response_class=Response)
 @router.head("/r/{token}/{key:path}", include_in_schema=False)
-def page_file(token: str, key: str, request: Request, store: Store, storage: StorageDep) -> Response:
+def page_file(
+    token: str, key: str, request: Request, store: Store, storage: StorageDep, state: State
+) -> Response:
     """One file of the recipient's page: its own outputs or its template's static files."""
     link = resolve_link(store, token)
     try:
@@ -110,4 +124,4 @@ def page_file(token: str, key: str, request: Request, store: Store, storage: Sto
         cache = PAGE_CACHE
     else:
         raise ApiError(404, "not_found", "no such file")
-    return serve_object(storage, key, request, {**PRIVATE, "Cache-Control": cache})
+    return serve_object(storage, key, request, {**page_headers(state, link.template), "Cache-Control": cache})
