@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from renderer.engagement.metrics import Layout
 from renderer.jobs.schema import EventRecord
@@ -92,19 +91,28 @@ _PLAN: list[tuple[str, str | None, str, str | None, float | None, str | None, fl
 VARIANT = {"R1": None, "R2": None, "R3": None, "R4": "B", "R5": "B", "R6": None}
 
 
-def seeded_events(campaign: str = CAMPAIGN, template: str = TEMPLATE, **changes: Any) -> list[EventRecord]:
-    """The seeded events in plan order (ids ``e00``...), each at its own client time."""
+# the plan on the sample bill-summary template: its tips scene and chapter is "tips-plus"
+BILL_SCENES = {"tips": "tips-plus"}
+
+
+def seeded_events(
+    campaign: str = CAMPAIGN, template: str = TEMPLATE, scenes: dict[str, str] | None = None
+) -> list[EventRecord]:
+    """The seeded events in plan order (ids ``e00``...), each at its own client time; `scenes`
+    renames scenes and chapter targets (`BILL_SCENES` for the sample template)."""
+    rename = scenes or {}
     events = []
-    for n, (who, view, kind, scene, position, target, value) in enumerate(_PLAN):
-        at = START + timedelta(seconds=n)
-        events.append(
-            EventRecord(
-                template, campaign, who, f"e{n:02d}", view, kind, scene, target,
-                None if value is None else float(value), None if position is None else float(position),
-                VARIANT[who], at, at + timedelta(seconds=1),
-            )  # fmt: skip
+    for n, (who, view, kind, plan_scene, position, plan_target, value) in enumerate(_PLAN):
+        scene = rename.get(plan_scene, plan_scene) if plan_scene else None
+        target = (
+            rename.get(plan_target, plan_target) if kind == "chapter_jump" and plan_target else plan_target
         )
-    return [EventRecord(**{**event.__dict__, **changes}) for event in events] if changes else events
+        at = START + timedelta(seconds=n)
+        value_f = None if value is None else float(value)
+        position_f = None if position is None else float(position)
+        record = (template, campaign, who, f"e{n:02d}", view, kind, scene, target, value_f, position_f)
+        events.append(EventRecord(*record, VARIANT[who], at, at + timedelta(seconds=1)))
+    return events
 
 
 def shuffled_with_duplicates(events: list[EventRecord], seed: int = 11) -> list[list[EventRecord]]:

@@ -22,7 +22,7 @@ def funnel_geometry(metrics: EngagementMetrics) -> ChartGeometry:
     values = [f.delivered or 0, f.viewed, f.played, f.completed, f.cta_clicked, f.form_submitted]
     return chart_geometry(
         [float(v) for v in values], list(FUNNEL_LABELS), width=640, height=_HEIGHT,
-        highlight_last=False, headroom=_HEADROOM, format_value=lambda v: f"{v:g}",
+        highlight_last=False, headroom=_HEADROOM, integer=True, format_value=lambda v: f"{v:g}",
     )  # fmt: skip
 
 

@@ -166,8 +166,9 @@ class _Tally:
                 self.no_view[kind, target].add(who)
         if kind == "video_progress" and event.value in QUARTILES:
             self.quartile[who] = max(self.quartile.get(who, 0), int(event.value))
-        if event.position is not None and event.scene in scene_index:
-            mark = (event.position, scene_index[event.scene])
+        scene = event.scene
+        if event.position is not None and scene is not None and scene in scene_index:
+            mark = (event.position, scene_index[scene])
             self.furthest[who] = max(self.furthest.get(who, mark), mark)
 
     def seen(self, *kinds: str) -> set[str]:

@@ -59,11 +59,16 @@ class ChartGeometry:
     gridlines: tuple[tuple[float, str], ...]
 
 
-def nice_ceiling(value: float, min_ticks: int = 3, max_ticks: int = 5) -> tuple[float, float]:
+def nice_ceiling(
+    value: float, min_ticks: int = 3, max_ticks: int = 5, *, integer: bool = False
+) -> tuple[float, float]:
     """The smallest round axis maximum >= value and its step (1, 2, 2.5 or 5 x 10^k).
 
     The axis gets between `min_ticks` and `max_ticks` intervals; ties go to fewer intervals.
+    `integer` keeps to whole steps (for counts), the axis reaching at least `min_ticks`.
     """
+    if integer:
+        value = max(value, float(min_ticks))
     if value <= 0:
         return 1.0, 0.25
     magnitude = 10 ** math.floor(math.log10(value / max_ticks))
@@ -71,6 +76,8 @@ def nice_ceiling(value: float, min_ticks: int = 3, max_ticks: int = 5) -> tuple[
     for scale in (0.1, 1, 10):
         for mantissa in (1, 2, 2.5, 5):
             step = mantissa * magnitude * scale
+            if integer and (step < 1 or step != int(step)):
+                continue
             ticks = math.ceil(value / step - 1e-9)
             if min_ticks <= ticks <= max_ticks and (best is None or (step * ticks, ticks) < best[:2]):
                 best = (step * ticks, ticks, step)
@@ -91,18 +98,20 @@ def chart_geometry(
     axis_width: float = 44.0,
     label_height: float = 28.0,
     headroom: float = 12.0,
+    integer: bool = False,
 ) -> ChartGeometry:
     """Lay out a bar or line chart; right-to-left charts run their time axis from the right.
 
     `axis_width` and `label_height` reserve room for the value axis and the category labels
     (sized for 11 px SVG text by default; the video passes room for its larger type);
-    `headroom` is the room above the plot (value labels over the bars need ~22 px).
+    `headroom` is the room above the plot (value labels over the bars need ~22 px);
+    `integer` gives the value axis whole steps only (counts).
     """
     if len(values) != len(labels):
         raise ValueError("values and labels must have the same length")
     top, bottom, axis_w = headroom, height - label_height, axis_width
     left, right = (12.0, width - axis_w) if rtl else (axis_w, width - 12.0)
-    top_value, step = nice_ceiling(max(values, default=0.0))
+    top_value, step = nice_ceiling(max(values, default=0.0), integer=integer)
     scale = (bottom - top) / top_value
     count = max(len(values), 1)
     slot = (right - left) / count
@@ -113,19 +122,8 @@ def chart_geometry(
         cx = left + slot * position + slot / 2
         h = max(value, 0.0) * scale
         highlight = highlight_last and i == len(values) - 1
-        marks.append(
-            Mark(
-                cx - bar_w / 2,
-                bottom - h,
-                bar_w,
-                h,
-                cx,
-                bottom - h,
-                label,
-                format_value(value),
-                highlight,
-            )
-        )
+        y = bottom - h
+        marks.append(Mark(cx - bar_w / 2, y, bar_w, h, cx, y, label, format_value(value), highlight))
     ticks = round(top_value / step)
     gridlines = tuple((bottom - k * step * scale, format_value(k * step)) for k in range(ticks + 1))
     return ChartGeometry(kind, width, height, top, bottom, left, right, tuple(marks), gridlines)
@@ -183,14 +181,9 @@ def chart_svg(
             parts.append(bar)
         else:
             parts.append(_POINT.format(cx=round(m.cx), cy=round(m.cy), fill=style.highlight, tip=tip))
-        cx = round(m.cx)
-        if labels:
-            parts.append(_TEXT.format(x=cx, y=label_y, anchor="middle", colour=style.text, text=label))
-        if value_labels:
-            value = _text(m.value_label)
-            parts.append(
-                _TEXT.format(x=cx, y=round(m.cy) - 6, anchor="middle", colour=style.text, text=value)
-            )
+        texts = ((labels, label_y, label), (value_labels, round(m.cy) - 6, _text(m.value_label)))
+        for y, text in ((y, text) for shown, y, text in texts if shown):
+            parts.append(_TEXT.format(x=round(m.cx), y=y, anchor="middle", colour=style.text, text=text))
     parts.append("</svg>")
     return Markup("".join(parts))
 

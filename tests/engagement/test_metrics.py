@@ -74,7 +74,14 @@ def test_overall_metrics_equal_the_hand_computed_values(job_store: JobStore) -> 
     assert m.chat_open_rate == r(2, 8, 0.25)  # v3a, v5b
     assert m.pdf_download_rate == r(2, 8, 0.25)  # v2, v5b
     f = m.funnel
-    assert (f.delivered, f.viewed, f.played, f.completed, f.cta_clicked, f.form_submitted) == (7, 5, 4, 1, 3, 3)
+    assert (f.delivered, f.viewed, f.played, f.completed, f.cta_clicked, f.form_submitted) == (
+        7,
+        5,
+        4,
+        1,
+        3,
+        3,
+    )
 
 
 def test_per_variant_metrics_equal_the_hand_computed_values(job_store: JobStore) -> None:
@@ -116,7 +123,14 @@ def test_per_variant_metrics_equal_the_hand_computed_values(job_store: JobStore)
     assert b.forms[0].submit_rate == r(1, 1, 1.0) and b.forms[0].submits_without_view == 0
     assert (b.chat_open_rate, b.pdf_download_rate) == (r(1, 3, 1 / 3), r(1, 3, 1 / 3))
     f = b.funnel
-    assert (f.delivered, f.viewed, f.played, f.completed, f.cta_clicked, f.form_submitted) == (3, 2, 2, 0, 1, 1)
+    assert (f.delivered, f.viewed, f.played, f.completed, f.cta_clicked, f.form_submitted) == (
+        3,
+        2,
+        2,
+        0,
+        1,
+        1,
+    )
 
 
 def test_arrival_order_changes_nothing() -> None:

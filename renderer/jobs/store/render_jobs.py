@@ -18,6 +18,7 @@ from renderer.jobs.store.base import BATCH_SIZE, ConcernStore, columns_of, utc_n
 
 _JOB = columns_of(RenderJobRecord, RenderJob)
 _OPEN_JOB = ("queued", "rendering")
+_DONE_RESULT: list[Any] = [RenderJob.id, RenderJob.recipient_id, RenderJob.result]
 
 
 class RenderJobStore(ConcernStore):
@@ -71,13 +72,14 @@ class RenderJobStore(ConcernStore):
         where = (RenderJob.template == template) & key & (RenderJob.status == "done")
 
         def page(last: tuple[Any, ...] | None) -> Select[Any]:
-            query = select(RenderJob.id, RenderJob.recipient_id, RenderJob.result).where(where)
+            query = select(*_DONE_RESULT).where(where)
             if last is not None:
                 query = query.where(RenderJob.id > last[0])
             return query.order_by(RenderJob.id)
 
-        for _, recipient_id, result in self._pages(page, page_size):
-            yield recipient_id, dict(result or {})
+        for row in self._pages(page, page_size):
+            _, recipient_id, result = tuple(row)
+            yield str(recipient_id), dict(result or {})
 
     def count_by_status(self) -> dict[str, int]:
         """Render jobs by status over the whole store (for /metrics: ``queued`` ones are waiting)."""
