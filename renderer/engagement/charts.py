@@ -32,7 +32,7 @@ def drop_off_geometry(metrics: EngagementMetrics) -> ChartGeometry:
     labels = [scene.scene for scene in metrics.drop_off]
     return chart_geometry(
         values, labels, width=max(480, 56 + 84 * len(labels)), height=_HEIGHT,
-        highlight_last=False, headroom=_HEADROOM, format_value=lambda v: f"{v:.0f}%",
+        highlight_last=False, headroom=_HEADROOM, integer=True, format_value=lambda v: f"{v:.0f}%",
     )  # fmt: skip
 
 

@@ -26,7 +26,7 @@ from renderer.jobs.render_jobs import api_campaign
 
 router = APIRouter(
     prefix="/campaigns",
-    tags=["engagement"],
+    tags=["campaigns"],
     dependencies=[Depends(require_api_key)],
     responses={401: {"model": ErrorOut}, 404: {"model": ErrorOut}},
 )
