@@ -1,5 +1,5 @@
-"""The command line (Typer + Rich): ``tailor validate | render | campaign | sample-data | serve |
-worker | purge | api-key``.
+"""The command line (Typer + Rich): ``tailor validate | render | campaign | report | sample-data |
+serve | worker | purge | api-key``.
 
 Every command reads the same `Settings` (environment variables with the ``TAILOR_`` prefix),
 with command options layered on top. Errors print one clear line and exit non-zero.
@@ -9,6 +9,7 @@ with command options layered on top. Errors print one clear line and exit non-ze
     validate.py      tailor validate: lint a template, render every sample in memory
     render.py        tailor render: one recipient now
     campaign.py      tailor campaign: a CSV/JSONL file on the local process pool, with progress
+    report.py        tailor report: a campaign's engagement metrics, charts and CSV
     sample_data.py   tailor sample-data: deterministic synthetic recipients
     service.py       tailor serve | worker | purge | api-key
 """

@@ -2,13 +2,15 @@
 
 `chart_geometry` is pure layout: values in, rectangles / points / gridlines out, in pixels.
 `chart_svg` draws a geometry as accessible inline SVG; the video renderer draws the same
-geometry with Pillow, so every output shows the same chart.
+geometry with Pillow, so every output shows the same chart. `chart_png` draws it with Pillow as
+a PNG file that looks like the SVG (white background, the same colours and labels), for reports.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import html
+import io
 import math
 import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -19,7 +21,9 @@ from typing import Any, Literal
 from jinja2 import pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
+from PIL import Image, ImageDraw
 
+from renderer.outputs.video.text import font_file, load_font, script_family
 from renderer.template import locale as loc
 
 ChartKind = Literal["bar", "line"]
@@ -55,11 +59,16 @@ class ChartGeometry:
     gridlines: tuple[tuple[float, str], ...]
 
 
-def nice_ceiling(value: float, min_ticks: int = 3, max_ticks: int = 5) -> tuple[float, float]:
+def nice_ceiling(
+    value: float, min_ticks: int = 3, max_ticks: int = 5, *, integer: bool = False
+) -> tuple[float, float]:
     """The smallest round axis maximum >= value and its step (1, 2, 2.5 or 5 x 10^k).
 
     The axis gets between `min_ticks` and `max_ticks` intervals; ties go to fewer intervals.
+    `integer` keeps to whole steps (for counts), the axis reaching at least `min_ticks`.
     """
+    if integer:
+        value = max(value, float(min_ticks))
     if value <= 0:
         return 1.0, 0.25
     magnitude = 10 ** math.floor(math.log10(value / max_ticks))
@@ -67,6 +76,8 @@ def nice_ceiling(value: float, min_ticks: int = 3, max_ticks: int = 5) -> tuple[
     for scale in (0.1, 1, 10):
         for mantissa in (1, 2, 2.5, 5):
             step = mantissa * magnitude * scale
+            if integer and (step < 1 or step != int(step)):
+                continue
             ticks = math.ceil(value / step - 1e-9)
             if min_ticks <= ticks <= max_ticks and (best is None or (step * ticks, ticks) < best[:2]):
                 best = (step * ticks, ticks, step)
@@ -86,17 +97,21 @@ def chart_geometry(
     highlight_last: bool = True,
     axis_width: float = 44.0,
     label_height: float = 28.0,
+    headroom: float = 12.0,
+    integer: bool = False,
 ) -> ChartGeometry:
     """Lay out a bar or line chart; right-to-left charts run their time axis from the right.
 
     `axis_width` and `label_height` reserve room for the value axis and the category labels
-    (sized for 11 px SVG text by default; the video passes room for its larger type).
+    (sized for 11 px SVG text by default; the video passes room for its larger type);
+    `headroom` is the room above the plot (value labels over the bars need ~22 px);
+    `integer` gives the value axis whole steps only (counts).
     """
     if len(values) != len(labels):
         raise ValueError("values and labels must have the same length")
-    top, bottom, axis_w = 12.0, height - label_height, axis_width
+    top, bottom, axis_w = headroom, height - label_height, axis_width
     left, right = (12.0, width - axis_w) if rtl else (axis_w, width - 12.0)
-    top_value, step = nice_ceiling(max(values, default=0.0))
+    top_value, step = nice_ceiling(max(values, default=0.0), integer=integer)
     scale = (bottom - top) / top_value
     count = max(len(values), 1)
     slot = (right - left) / count
@@ -107,19 +122,8 @@ def chart_geometry(
         cx = left + slot * position + slot / 2
         h = max(value, 0.0) * scale
         highlight = highlight_last and i == len(values) - 1
-        marks.append(
-            Mark(
-                cx - bar_w / 2,
-                bottom - h,
-                bar_w,
-                h,
-                cx,
-                bottom - h,
-                label,
-                format_value(value),
-                highlight,
-            )
-        )
+        y = bottom - h
+        marks.append(Mark(cx - bar_w / 2, y, bar_w, h, cx, y, label, format_value(value), highlight))
     ticks = round(top_value / step)
     gridlines = tuple((bottom - k * step * scale, format_value(k * step)) for k in range(ticks + 1))
     return ChartGeometry(kind, width, height, top, bottom, left, right, tuple(marks), gridlines)
@@ -142,11 +146,13 @@ def chart_svg(
     description: str,
     style: ChartStyle = ChartStyle(),
     labels: bool = True,
+    value_labels: bool = False,
 ) -> Markup:
     """Accessible inline SVG (role=img, <title>, <desc>) of a chart geometry; all text escaped.
 
     `labels=False` leaves out the category labels, for renderers (WeasyPrint) whose SVG text
     cannot shape right-to-left scripts; the page then prints them in HTML beneath the chart.
+    `value_labels=True` prints each mark's value above it (lay out with room: `headroom`).
     """
     g = geometry
     anchor = "start" if g.plot_left < 20 else "end"
@@ -175,15 +181,49 @@ def chart_svg(
             parts.append(bar)
         else:
             parts.append(_POINT.format(cx=round(m.cx), cy=round(m.cy), fill=style.highlight, tip=tip))
-        if labels:
-            cx = round(m.cx)
-            parts.append(_TEXT.format(x=cx, y=label_y, anchor="middle", colour=style.text, text=label))
+        texts = ((labels, label_y, label), (value_labels, round(m.cy) - 6, _text(m.value_label)))
+        for y, text in ((y, text) for shown, y, text in texts if shown):
+            parts.append(_TEXT.format(x=round(m.cx), y=y, anchor="middle", colour=style.text, text=text))
     parts.append("</svg>")
     return Markup("".join(parts))
 
 
 def _text(value: str) -> str:
     return html.escape(value, quote=False)
+
+
+def chart_png(
+    geometry: ChartGeometry, *, style: ChartStyle = ChartStyle(), scale: int = 2, value_labels: bool = False
+) -> bytes:
+    """PNG bytes of a chart geometry drawn with Pillow, `scale` times its pixel size, on white:
+    what `chart_svg` draws (gridlines and axis values, bars or a line and points, category
+    labels, the values above the marks with `value_labels`), in the same colours, in Noto Sans."""
+    g, k = geometry, scale
+    image = Image.new("RGB", (g.width * k, g.height * k), "#ffffff")
+    draw = ImageDraw.Draw(image)
+    sample = "".join(m.label for m in g.marks) or "0"
+    font = load_font(font_file(script_family(sample, "Noto Sans"), False), 11 * k)
+    axis_right = g.plot_left < 20
+    for y, label in g.gridlines:
+        draw.line((g.plot_left * k, y * k, g.plot_right * k, y * k), fill=style.grid, width=k)
+        x = (g.plot_right + 6 if axis_right else g.plot_left - 6) * k
+        draw.text((x, (y + 4) * k), label, font=font, fill=style.text, anchor="ls" if axis_right else "rs")
+    if g.kind == "line" and len(g.marks) > 1:
+        draw.line([(m.cx * k, m.cy * k) for m in g.marks], fill=style.bar, width=3 * k, joint="curve")
+    for m in g.marks:
+        if g.kind == "bar" and m.h >= 1:
+            box = (m.x * k, m.y * k, (m.x + m.w) * k, g.plot_bottom * k)
+            draw.rounded_rectangle(box, radius=3 * k, fill=style.highlight if m.highlight else style.bar)
+        elif g.kind == "line":
+            draw.ellipse(
+                ((m.cx - 4) * k, (m.cy - 4) * k, (m.cx + 4) * k, (m.cy + 4) * k), fill=style.highlight
+            )
+        draw.text((m.cx * k, (g.plot_bottom + 18) * k), m.label, font=font, fill=style.text, anchor="ms")
+        if value_labels:
+            draw.text((m.cx * k, (m.cy - 6) * k), m.value_label, font=font, fill=style.text, anchor="ms")
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", optimize=True)
+    return buffer.getvalue()
 
 
 # SVG element templates on whole pixels: formatting ints is several times cheaper than floats,

@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from renderer.api.routes import (
     campaign_files,
     campaigns,
+    engagement,
     health,
     pages,
     recipients,
@@ -19,6 +20,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     templates.router,
     renders.router,
     campaigns.router,
+    engagement.router,
     campaign_files.router,
     recipients.router,
     webhooks.router,

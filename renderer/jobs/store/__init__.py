@@ -6,7 +6,7 @@ and one store per concern on it::
 
     store.campaigns     campaigns.py     create, get, status, set_status, reopen, counts, ...
     store.rows          rows.py          add, add_rejects, begin/start, finish, fail, results, ...
-    store.render_jobs   render_jobs.py   create, get, start, finish, fail
+    store.render_jobs   render_jobs.py   create, get, start, finish, fail, done_results
     store.keys          keys.py          create, verify, all, revoke
     store.webhooks      webhooks.py      add, get, subscribed_to, ..., the delivery outbox
     store.links         links.py         create, keep, resolve, exists, purge_expired

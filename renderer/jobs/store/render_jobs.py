@@ -6,16 +6,19 @@ Render jobs rank ``queued < rendering < {done, failed}`` with no way back: once 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict
 from secrets import token_hex
 from typing import Any
 
+from sqlalchemy import Select, select
+
 from renderer.jobs.schema import RenderJob, RenderJobRecord
-from renderer.jobs.store.base import ConcernStore, columns_of, utc_now
+from renderer.jobs.store.base import BATCH_SIZE, ConcernStore, columns_of, utc_now
 
 _JOB = columns_of(RenderJobRecord, RenderJob)
 _OPEN_JOB = ("queued", "rendering")
+_DONE_RESULT: list[Any] = [RenderJob.id, RenderJob.recipient_id, RenderJob.result]
 
 
 class RenderJobStore(ConcernStore):
@@ -59,6 +62,24 @@ class RenderJobStore(ConcernStore):
     def fail(self, job_id: str, error: str) -> bool:
         """-> failed; False (nothing written) once done or failed."""
         return self._move(job_id, {"status": "failed", "error": error})
+
+    def done_results(
+        self, template: str, api_key_id: str | None, page_size: int = BATCH_SIZE
+    ) -> Iterator[tuple[str, dict[str, str]]]:
+        """(recipient id, output keys) of every done render job of `template` made with the API
+        key `api_key_id` (None: without one), read a page at a time in job id order."""
+        key = RenderJob.api_key_id.is_(None) if api_key_id is None else RenderJob.api_key_id == api_key_id
+        where = (RenderJob.template == template) & key & (RenderJob.status == "done")
+
+        def page(last: tuple[Any, ...] | None) -> Select[Any]:
+            query = select(*_DONE_RESULT).where(where)
+            if last is not None:
+                query = query.where(RenderJob.id > last[0])
+            return query.order_by(RenderJob.id)
+
+        for row in self._pages(page, page_size):
+            _, recipient_id, result = tuple(row)
+            yield str(recipient_id), dict(result or {})
 
     def count_by_status(self) -> dict[str, int]:
         """Render jobs by status over the whole store (for /metrics: ``queued`` ones are waiting)."""

@@ -21,3 +21,21 @@ def test_render_job_lifecycle_never_goes_backwards(job_store: JobStore) -> None:
     assert job_store.render_jobs.fail(failed.id, "pdf output: timed out")
     assert not job_store.render_jobs.finish(failed.id, {"pdf": "late"})
     assert job_store.render_jobs.get("f" * 32) is None
+
+
+def test_done_results_are_one_keys_done_jobs_of_one_template(job_store: JobStore) -> None:
+    _, record = job_store.keys.create("crm")
+    jobs = job_store.render_jobs
+    for recipient, template, key_id in [
+        ("C1", "bill-summary", record.id), ("C2", "bill-summary", record.id), ("C3", "bill-summary", None),
+        ("C4", "welcome", record.id),
+    ]:  # fmt: skip
+        job = jobs.create(template, recipient, ["microsite"], api_key_id=key_id)
+        assert jobs.finish(job.id, {"microsite": f"{recipient}/index.html"})
+    jobs.create("bill-summary", "C5", ["microsite"], api_key_id=record.id)  # queued
+    failed = jobs.create("bill-summary", "C6", ["microsite"], api_key_id=record.id)
+    assert jobs.fail(failed.id, "microsite output: failed")
+    mine = sorted(jobs.done_results("bill-summary", record.id, page_size=1))  # a page per job
+    assert mine == [("C1", {"microsite": "C1/index.html"}), ("C2", {"microsite": "C2/index.html"})]
+    assert list(jobs.done_results("bill-summary", None)) == [("C3", {"microsite": "C3/index.html"})]
+    assert list(jobs.done_results("welcome", None)) == []

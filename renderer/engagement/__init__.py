@@ -1,0 +1,1 @@
+"""Engagement: events in, metrics and reports out."""
