@@ -95,7 +95,7 @@ def test_json_has_the_hand_computed_metrics(api: ApiServer, campaign: str) -> No
         "outro": 0,
     }
     ctas = {c["cta"]: c for c in m["ctas"]}
-    assert list(ctas) == ["pay-now", "switch-plan", "=cmd"]
+    assert list(ctas) == ["pay-now", "switch-plan", "chat", "=cmd"]
     assert ctas["pay-now"]["click_rate"] == {"numerator": 1, "denominator": 3, "value": 1 / 3}
     assert ctas["=cmd"]["view_rate"] == {"numerator": 1, "denominator": 8, "value": 0.125}
     assert m["forms"][0]["submit_rate"] == {"numerator": 2, "denominator": 3, "value": 2 / 3}
