@@ -329,3 +329,32 @@ def test_a_chat_widget_loads_from_its_declared_origin_only(
         page.wait_for_timeout(500)
         assert page.evaluate("window.pwned") is None  # the CSP allows the chat's origin and nothing wider
         context.close()
+
+
+PAGE_BUDGET = 250 * 1024  # the issue's bound: page + player + hls.js, gzip, before the video
+
+
+def test_the_interactive_page_transfers_under_250_kb_before_the_video(
+    chromium: Any,  # noqa: F811
+    pages: dict[str, str],
+) -> None:
+    """Every response the page loads until it is ready to play, as transferred (gzip bodies);
+    the video's playlist and segments, and the poster image, come after and are left out."""
+    context = chromium.new_context(extra_http_headers={"Accept-Encoding": "gzip"})
+    context.add_init_script(FORCE_HLS_JS)  # hls.js is fetched and run, as where HLS is not native
+    page = context.new_page()
+    loaded: list[Any] = []
+    page.on("requestfinished", lambda request: loaded.append(request))
+    page.goto(pages["en-US"])
+    page.wait_for_selector("[data-tailor-player][data-ready]")
+    page.wait_for_load_state("networkidle")
+    media = (".m3u8", ".ts", ".mp4", ".jpg")
+    sizes = {
+        request.url.rsplit("/", 1)[-1]: request.sizes()["responseBodySize"]
+        for request in loaded
+        if not request.url.split("?")[0].endswith(media)
+    }
+    context.close()
+    names = " ".join(sizes)
+    assert "hls.light.min." in names and "player." in names and "index.html" in names, sizes
+    assert sum(sizes.values()) < PAGE_BUDGET, sizes

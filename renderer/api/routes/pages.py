@@ -20,6 +20,7 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 from starlette.types import Receive, Scope, Send
 
+from renderer.api.compress import gzipped_response
 from renderer.api.deps import State, StorageDep, Store
 from renderer.api.errors import ApiError
 from renderer.api.links import recipient_folder, static_folder, token_path
@@ -124,4 +125,6 @@ def page_file(
         cache = PAGE_CACHE
     else:
         raise ApiError(404, "not_found", "no such file")
-    return serve_object(storage, key, request, {**page_headers(state, link.template), "Cache-Control": cache})
+    headers = {**page_headers(state, link.template), "Cache-Control": cache}
+    gzipped = gzipped_response(storage, key, request, headers, immutable=cache == STATIC_CACHE)
+    return gzipped or serve_object(storage, key, request, {**headers, "Vary": "Accept-Encoding"})
