@@ -59,7 +59,7 @@ def _shoot(page_url: str, out: Path) -> None:
             "[...[...document.querySelector('video').textTracks].find(t => t.kind === 'metadata').cues]"
             ".map(c => [c.id, c.startTime, c.endTime])"
         )
-        start, end = next((s, e) for scene, s, e in cues if scene == "amount")
+        start = next(s for scene, s, _ in cues if scene == "amount")
         page.evaluate(
             f"const v = document.querySelector('video'); v.muted = true; v.currentTime = {start + 1.6}"
         )
