@@ -42,6 +42,7 @@ class FormIssue(FieldIssue):
 
     code: ErrorCode = "required"
 
+
 _UNCHECKED = {"off", "false", "0", "no", ""}
 
 
@@ -170,4 +171,6 @@ def issue_codes(error: RowError) -> dict[str, ErrorCode]:
 
 def stored_answers(answers: dict[str, Any]) -> dict[str, Any]:
     """`validate`'s answers as JSON values (a date as ``YYYY-MM-DD``), as they are stored."""
-    return {name: value.isoformat() if isinstance(value, dt.date) else value for name, value in answers.items()}
+    return {
+        name: value.isoformat() if isinstance(value, dt.date) else value for name, value in answers.items()
+    }

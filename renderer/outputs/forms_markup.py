@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from renderer.errors import RenderError
 from renderer.template.models import Form, FormField
@@ -104,9 +104,9 @@ def _field(form: Form, name: str, field: FormField, t: Text) -> Markup:
     control_id = f"{form.id}-{name}"
     label = Markup('<label for="{}">{}</label>').format(control_id, t(field.label))
     control = _control(form, name, field, t)
-    error = Markup(
-        '<p class="field-error" id="{}-error" data-tailor-error-for="{}" hidden></p>'
-    ).format(control_id, name)
+    error = Markup('<p class="field-error" id="{}-error" data-tailor-error-for="{}" hidden></p>').format(
+        control_id, name
+    )
     checkbox = field.type in ("bool", "consent")
     inner = [control, label] if checkbox else [label, control]
     return Markup('<div class="{}" data-tailor-field="{}">\n{}\n</div>').format(

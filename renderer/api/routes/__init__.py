@@ -7,6 +7,8 @@ from fastapi import APIRouter
 from renderer.api.routes import (
     campaign_files,
     campaigns,
+    form_exports,
+    forms,
     health,
     pages,
     recipients,
@@ -22,6 +24,8 @@ ROUTERS: tuple[APIRouter, ...] = (
     campaign_files.router,
     recipients.router,
     webhooks.router,
+    form_exports.router,
+    forms.router,  # before pages: its POST /r/{token}/forms/{id} sits under the pages' GET paths
     pages.router,
     health.router,
 )
