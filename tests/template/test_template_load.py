@@ -51,6 +51,7 @@ def test_the_sample_template_loads(settings: Settings) -> None:
         asset.hashed_name.split(".")[0] for asset in prepared_output(template, MICROSITE).static.values()
     } == {
         "site",
+        "forms",  # forms.css and @assets/interactive/forms.js
         "bill",
         "logo",
     }
