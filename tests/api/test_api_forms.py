@@ -346,3 +346,11 @@ def test_a_campaigns_submits_are_exported_by_campaign_id(api: ApiServer) -> None
     assert [(row["recipient_id"], row["channel"]) for row in exported] == [(result["recipient_id"], "email")]
     other = api.client(key=create_key(api.settings, "other-campaign-forms"))
     assert other.get(f"/campaigns/{campaign}/forms/{FORM}").status_code == 404
+
+
+def test_opening_the_answers_url_leads_back_to_the_form(api: ApiServer) -> None:
+    page = _page(api, "C-FORM-GET")
+    opened = api.client(key=None).get(page.form_url)
+    assert opened.status_code == 303 and opened.headers["cache-control"] == "no-store"
+    assert urljoin(page.form_url, opened.headers["location"]) == f"{page.url}#form-{FORM}"
+    assert api.client(key=None).get(page.form_url.replace(FORM, "survey")).status_code == 404

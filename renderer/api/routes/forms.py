@@ -15,6 +15,7 @@ id derived from the submission's, its view the posted ``_view``) and announced t
 ``{"errors": {field: {"code", "message"}}}`` with the page's own localized messages, or the
 recipient's page itself with the messages beside each field and the values put back
 (`renderer.api.form_page`). Every answer carries the pages' security headers and ``no-store``.
+``GET`` of the same URL (a bookmarked or reloaded answer) redirects to the form on the page.
 """
 
 from __future__ import annotations
@@ -113,6 +114,21 @@ def _page_html(state: ApiState, link: RecipientLinkRecord) -> str | None:
     except Exception as exc:  # missing or unreadable: the JSON answer falls back to English
         log.info("form answer without its page (%s)", type(exc).__name__)
         return None
+
+
+@router.get(
+    "/r/{token}/forms/{form_id}",
+    status_code=303,
+    response_class=RedirectResponse,
+    responses={404: {"model": ErrorOut}, 410: {"model": ErrorOut}},
+)
+@router.head("/r/{token}/forms/{form_id}", include_in_schema=False)
+def open_form(token: str, form_id: str, request: Request, state: State) -> RedirectResponse:
+    """Redirect to the form on the recipient's page (``404`` unknown, ``410`` expired)."""
+    link = resolve_link(state.store(), token)
+    form = _form(state, link, form_id)
+    target = f"{_page_path(request, token, link)}#form-{form.id}"
+    return RedirectResponse(target, status_code=303, headers=HEADERS)
 
 
 @router.post("/r/{token}/forms/{form_id}", status_code=201, response_class=JSONResponse, responses=_ANSWERS)
