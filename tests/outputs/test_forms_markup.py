@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -150,13 +151,9 @@ def test_the_sample_form_speaks_the_recipients_language(
 
 @pytest.mark.parametrize("locale", ["de-DE", "en-US", "fa-IR", "id-ID", "it-IT", "tr-TR"])
 def test_every_sample_page_carries_the_form_after_the_line_items(
-    rendered_samples: dict[str, object], locale: str
+    rendered_samples: dict[str, Path], locale: str
 ) -> None:
-    from pathlib import Path
-
-    folder = rendered_samples[locale]
-    assert isinstance(folder, Path)
-    html = (folder / "index.html").read_text(encoding="utf-8")
+    html = (rendered_samples[locale] / "index.html").read_text(encoding="utf-8")
     items, form = (
         html.index('id="items-title"'),
         html.index('<section class="card form-card" id="form-preferences"'),
