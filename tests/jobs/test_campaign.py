@@ -72,7 +72,7 @@ def test_campaign_renders_good_rows_and_reports_bad_ones(tmp_path: Path, setting
     assert by_row[len(body)]["reason"].startswith("duplicate recipient id (first at row")
     assert "lots" not in (report_dir / "rejects.csv").read_text(encoding="utf-8")
     static = sorted(p.name for p in (out / "bill-summary" / STATIC_DIR).iterdir())
-    assert len(static) == 3, "static files are stored once per template, not per recipient"
+    assert len(static) == 5, "static files are stored once per template, not per recipient"
     page = (out / "bill-summary" / "c1" / manifest[0]["recipient_id"] / "index.html").read_text(
         encoding="utf-8"
     )
