@@ -17,9 +17,15 @@
     return Array.prototype.map.call(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
   }
 
+  function viewId() {  // one id per page load, shared by the page's scripts
+    var root = document.documentElement;
+    if (!root.getAttribute("data-tailor-view")) root.setAttribute("data-tailor-view", randomId());
+    return root.getAttribute("data-tailor-view");
+  }
+
   var api = {
     enabled: !!match && location.protocol !== "file:",
-    view: randomId(),
+    view: viewId(),
     token: match ? match[2] : null,
     base: match ? match[1] : "",
     positionUrl: match ? match[1] + "/r/" + match[2] + "/position" : null,

@@ -5,7 +5,9 @@
     deps.py              Annotated dependencies (state, store, storage, API key)
     errors.py            one JSON error shape; Tailor's error tree -> HTTP statuses
     routes/              one router per resource: templates, renders, campaigns (+ files),
-                         recipients, webhooks, pages (/r/{token}), health
+                         recipients, webhooks, forms (+ exports), pages (/r/{token}), health
+    form_guard.py, form_page.py, form_reports.py   form submits: origin/rate/size checks, the
+                         no-JS answer page, the CSV/JSON export
     uploads.py, sources.py   campaign data: streamed multipart uploads, stored files
     reports.py           results and rejects as JSON Lines / CSV (formula-safe)
     links.py, objects.py     page tokens and direct links; serving stored files

@@ -9,7 +9,9 @@ from pydantic import BaseModel, ConfigDict, Field, HttpUrl, WithJsonSchema
 
 from renderer.outputs.registry import OUTPUT_KINDS
 
-Event = Literal["render.completed", "render.failed", "campaign.completed", "campaign.failed"]
+Event = Literal[
+    "render.completed", "render.failed", "campaign.completed", "campaign.failed", "form.submitted"
+]
 # Checked against the template (unknown or not offered: 422 invalid_outputs); at least one.
 OutputName = Annotated[str, WithJsonSchema({"type": "string", "enum": list(OUTPUT_KINDS)})]
 Outputs = Annotated[list[OutputName], Field(min_length=1)]

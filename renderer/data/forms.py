@@ -5,13 +5,15 @@ the server before anything is stored.
 unchecked checkbox absent) or a JSON body, and returns the typed answers: ``str``, ``date``,
 ``bool``, and for a ``consent`` field ``{"given": bool, "version": "<consent text version>"}``
 so a stored answer always says which wording was agreed to. A problem raises `RowError` whose
-issues name each field and the rule it broke, never the value.
+issues (`FormIssue`) name each field, the rule it broke in words and as one of `ERROR_CODES`
+(what the page shows a localized message for), never the value.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Literal
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, StringConstraints, ValidationError, create_model
 
@@ -19,7 +21,28 @@ from renderer.data.contract import EMAIL_PATTERN
 from renderer.errors import FieldIssue, RowError
 from renderer.template.models import Form, FormField
 
+ErrorCode = Literal["required", "too_long", "email", "choice", "date", "checked", "consent"]
+ERROR_CODES: tuple[ErrorCode, ...] = get_args(ErrorCode)
 _CHECKED = {"on", "true", "1", "yes"}
+# a value of the wrong shape (a JSON list for a string...) reads as the rule of its field's type
+_TYPE_CODE: dict[str, ErrorCode] = {
+    "string": "required",
+    "email": "email",
+    "enum": "choice",
+    "date": "date",
+    "bool": "checked",
+    "consent": "consent",
+}
+
+
+@dataclass(frozen=True)
+class FormIssue(FieldIssue):
+    """One wrong field of a submit: `reason` in words, `code` (one of `ERROR_CODES`) for the page's
+    localized message."""
+
+    code: ErrorCode = "required"
+
+
 _UNCHECKED = {"off", "false", "0", "no", ""}
 
 
@@ -48,6 +71,21 @@ def _annotation(field: FormField) -> Any:
     if field.type == "date":
         return dt.date
     return Annotated[bool, BeforeValidator(_checkbox)]  # bool, consent
+
+
+def _code(error: Any, field: FormField | None) -> ErrorCode:
+    kind = error["type"]
+    if kind == "missing":
+        return "required"
+    if kind == "string_too_long":
+        return "too_long"
+    if kind == "string_pattern_mismatch":
+        return "email"
+    if kind == "literal_error":
+        return "choice"
+    if kind.startswith("date"):
+        return "date"
+    return _TYPE_CODE[field.type] if field is not None else "required"
 
 
 def _reason(error: Any) -> str:
@@ -94,7 +132,8 @@ class FormValidator:
         except ValidationError as exc:
             for error in exc.errors(include_input=False, include_url=False):
                 name = str(error["loc"][0]) if error["loc"] else "(form)"
-                issues.append(FieldIssue(name, _reason(error)))
+                code = _code(error, self.form.fields.get(name))
+                issues.append(FormIssue(name, _reason(error), code))
             raise RowError(sorted(issues, key=self._order)) from None
         if issues:
             raise RowError(issues)
@@ -106,9 +145,9 @@ class FormValidator:
     def _unticked(self, cleaned: dict[str, Any]) -> list[FieldIssue]:
         """Required checkboxes left unticked (a required consent must be given)."""
         return [
-            FieldIssue(
-                name, "must be given to send this form" if field.type == "consent" else "must be checked"
-            )
+            FormIssue(name, "must be given to send this form", "consent")
+            if field.type == "consent"
+            else FormIssue(name, "must be checked", "checked")
             for name, field in self.form.fields.items()
             if field.type in ("bool", "consent")
             and field.required
@@ -118,3 +157,20 @@ class FormValidator:
     def _order(self, issue: FieldIssue) -> int:
         names = list(self.form.fields)
         return names.index(issue.field) if issue.field in names else len(names)
+
+
+def issue_codes(error: RowError) -> dict[str, ErrorCode]:
+    """Field name -> the code of its first issue, in the form's field order (a field may break
+    two rules at once; the page shows one message per field)."""
+    codes: dict[str, ErrorCode] = {}
+    for issue in error.issues:
+        code = issue.code if isinstance(issue, FormIssue) else "required"
+        codes.setdefault(issue.field, code)
+    return codes
+
+
+def stored_answers(answers: dict[str, Any]) -> dict[str, Any]:
+    """`validate`'s answers as JSON values (a date as ``YYYY-MM-DD``), as they are stored."""
+    return {
+        name: value.isoformat() if isinstance(value, dt.date) else value for name, value in answers.items()
+    }

@@ -1,7 +1,8 @@
 """The events Tailor emits: `emit` puts one in the webhook outbox for every webhook that
 subscribed to it (the API's ``webhooks.py`` delivers them). Campaign events are emitted where a
 campaign finishes (`renderer.jobs.campaigns.complete_if_finished` / `fail_campaign`), and render
-events where a render job ends (`renderer.jobs.render_jobs.Outcome`), in whichever process.
+events where a render job ends (`renderer.jobs.render_jobs.Outcome`), in whichever process, and
+``form.submitted`` where a recipient's form submit is stored (the API's ``routes/forms.py``).
 
 Payloads carry ids, statuses and counts, never personal values: a recipient id is included only
 when the template's contract does not mark it personal. Links are not sent either (a receiver
@@ -17,7 +18,7 @@ from renderer.jobs.progress import campaign_progress
 from renderer.jobs.schema import RenderJobRecord
 from renderer.jobs.store import JobStore
 
-EVENTS = ("render.completed", "render.failed", "campaign.completed", "campaign.failed")
+EVENTS = ("render.completed", "render.failed", "campaign.completed", "campaign.failed", "form.submitted")
 
 
 def emit(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import mimetypes
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +18,11 @@ from jinja2 import Template as JinjaTemplate
 from pydantic import Field
 
 from renderer.errors import AssetError, RenderError
+from renderer.outputs.forms_markup import form_function
 from renderer.outputs.kind import LineOf, OutputKind, RenderContext, Rendered, RenderedFile
 from renderer.outputs.player import PageInteractions, chat_context, page_functions, render_cta_hrefs
 from renderer.outputs.template import Template
-from renderer.template.models import Strict
+from renderer.template.models import Form, Strict
 from renderer.template.paths import MANIFEST, check_asset, resolve_asset
 from renderer.template.resolve import ResolvedSpec
 
@@ -52,6 +53,7 @@ class PreparedMicrosite:
     jinja: JinjaTemplate
     static: Mapping[str, StaticAsset]
     template: Template
+    forms: Mapping[str, Form] = field(default_factory=dict)  # interactions.forms by id
 
 
 def hash_static(template: Template, refs: list[str]) -> dict[str, StaticAsset]:
@@ -96,9 +98,9 @@ class MicrositeKind(OutputKind[MicrositeOutput, PreparedMicrosite]):
         return [section.entry]
 
     def entry_names(self, section: MicrositeOutput) -> frozenset[str]:
-        """``static``, ``player``, ``cta`` and ``csp`` (the page also reads each output's ``<link>_href``:
-        `shows_links`)."""
-        return frozenset({"static", "player", "cta", "csp"})
+        """``static``, ``player``, ``cta``, ``csp`` and ``form`` (the page also reads each
+        output's ``<link>_href``: `shows_links`)."""
+        return frozenset({"static", "player", "cta", "csp", "form"})
 
     def lint_files(self, section: MicrositeOutput) -> list[tuple[str, bool]]:
         """The entry and the template's own CSS files (shared ``@assets`` are not the template's)."""
@@ -119,7 +121,10 @@ class MicrositeKind(OutputKind[MicrositeOutput, PreparedMicrosite]):
     def prepare(self, template: Template, section: MicrositeOutput) -> PreparedMicrosite:
         """The compiled entry and the hashed static files."""
         return PreparedMicrosite(
-            template.html_env.get_template(section.entry), hash_static(template, section.static), template
+            template.html_env.get_template(section.entry),
+            hash_static(template, section.static),
+            template,
+            {form.id: form for form in template.manifest.interactions.forms},
         )
 
     def render(self, prepared: PreparedMicrosite, spec: ResolvedSpec, ctx: RenderContext) -> Rendered:
@@ -127,7 +132,8 @@ class MicrositeKind(OutputKind[MicrositeOutput, PreparedMicrosite]):
         hrefs: dict[str, Any] = {f"{name}_href": href for name, href in ctx.links.items()}
         static = _static_lookup(prepared, ctx.static_href)
         interactive = page_functions(_page_interactions(prepared.template, spec, hrefs))
-        html = prepared.jinja.render({**spec.context, "static": static, **hrefs, **interactive})
+        form = form_function(prepared.forms, spec.context["t"])
+        html = prepared.jinja.render({**spec.context, "static": static, "form": form, **hrefs, **interactive})
         return Rendered((RenderedFile(MICROSITE_FILE, html.encode("utf-8"), "text/html; charset=utf-8"),))
 
 

@@ -94,3 +94,31 @@ def test_the_sample_preference_form_accepts_a_real_submit(bill) -> None:  # type
         {"channel": "email", "callback_time": "after 6 pm", "tips_by_email": "on"}
     )
     assert answers["tips_by_email"] == {"given": True, "version": "2026-12"}
+
+
+def test_every_issue_carries_the_code_the_page_shows_a_message_for() -> None:
+    from renderer.data.forms import ERROR_CODES, issue_codes
+
+    with pytest.raises(RowError) as caught:
+        FormValidator(FORM).validate(
+            {"email": "ana@", "callback_time": "x" * 11, "visit_on": "24.12.2026", "newsletter": "perhaps"}
+        )
+    assert issue_codes(caught.value) == {
+        "channel": "required",
+        "email": "email",
+        "callback_time": "too_long",
+        "visit_on": "date",
+        "newsletter": "checked",
+        "terms": "consent",
+    }
+    with pytest.raises(RowError) as caught:
+        FormValidator(FORM).validate({"channel": "fax", "terms": "on"})
+    assert issue_codes(caught.value) == {"channel": "choice"}
+    assert set(ERROR_CODES) == {"required", "too_long", "email", "choice", "date", "checked", "consent"}
+
+
+def test_stored_answers_are_json_values() -> None:
+    from renderer.data.forms import stored_answers
+
+    answers = FormValidator(FORM).validate({"channel": "post", "visit_on": "2026-12-24", "terms": "on"})
+    assert stored_answers(answers)["visit_on"] == "2026-12-24"

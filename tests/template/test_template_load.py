@@ -49,7 +49,7 @@ def test_the_sample_template_loads(settings: Settings) -> None:
     assert sorted(template.samples) == ["de-DE", "en-US", "fa-IR", "id-ID", "it-IT", "tr-TR"]
     assert {
         asset.hashed_name.split(".")[0] for asset in prepared_output(template, MICROSITE).static.values()
-    } == {"site", "bill", "logo", "player", "events", "hls"}
+    } == {"site", "forms", "bill", "logo", "player", "events", "hls"}
 
 
 def test_unknown_key_names_file_and_line(broken) -> None:  # type: ignore[no-untyped-def]

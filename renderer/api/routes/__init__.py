@@ -8,6 +8,8 @@ from renderer.api.routes import (
     campaign_files,
     campaigns,
     engagement,
+    form_exports,
+    forms,
     health,
     pages,
     recipients,
@@ -24,6 +26,8 @@ ROUTERS: tuple[APIRouter, ...] = (
     campaign_files.router,
     recipients.router,
     webhooks.router,
+    form_exports.router,
+    forms.router,  # before pages: its POST /r/{token}/forms/{id} sits under the pages' GET paths
     pages.router,
     health.router,
 )
