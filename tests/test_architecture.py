@@ -50,12 +50,14 @@ LAYERS: dict[str, int] = {
     "renderer.outputs": 5,
     # 6 scheduling: job store, campaigns, pools, Celery, events; no HTTP
     "renderer.jobs": 6,
-    # 7 front doors
-    "renderer.api": 7,
-    "renderer.cli": 7,
-    "renderer.preview": 7,
-    "renderer.__main__": 7,
-    "renderer": 7,
+    # 7 engagement: events in (schema, rules, rate limits), metrics and reports out; no HTTP
+    "renderer.engagement": 7,
+    # 8 front doors
+    "renderer.api": 8,
+    "renderer.cli": 8,
+    "renderer.preview": 8,
+    "renderer.__main__": 8,
+    "renderer": 8,
 }
 
 # Imports that go the wrong way today, owned by work elsewhere (module -> imported module):

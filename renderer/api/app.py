@@ -45,6 +45,7 @@ TAGS = [
     {"name": "recipients", "description": "Erasure"},
     {"name": "webhooks", "description": "Signed event deliveries"},
     {"name": "recipient pages", "description": "What recipients open (no API key)"},
+    {"name": "engagement", "description": "Events recipients' pages send (no API key: the page token)"},
     {"name": "health", "description": "Liveness, readiness, metrics"},
 ]
 

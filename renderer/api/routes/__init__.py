@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from renderer.api.routes import (
     campaign_files,
     campaigns,
+    events,
     health,
     pages,
     recipients,
@@ -22,6 +23,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     campaign_files.router,
     recipients.router,
     webhooks.router,
+    events.router,  # before pages: its /r/{token}/{key:path} would take /r/{token}/position
     pages.router,
     health.router,
 )

@@ -2,7 +2,9 @@
 
 `add` writes a whole batch in one transaction and returns only after it committed, so an
 acknowledged event is never lost; a retried event (same template, campaign, recipient and
-client event id) is ignored and counted as a duplicate.
+client event id) is ignored and counted as a duplicate. `add_linked` does the same only while
+the page link the events came through is live, checked inside that transaction, so no event is
+stored after its recipient was erased or its link expired.
 """
 
 from __future__ import annotations
@@ -12,10 +14,10 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, delete, func, select
+from sqlalchemy import Connection, Select, delete, func, select
 
-from renderer.jobs.schema import EngagementEvent, EventRecord
-from renderer.jobs.store.base import BATCH_SIZE, ConcernStore, columns_of
+from renderer.jobs.schema import EngagementEvent, EventRecord, RecipientLink
+from renderer.jobs.store.base import BATCH_SIZE, ConcernStore, columns_of, sha256_hex, utc_now
 
 _EVENT = columns_of(EventRecord, EngagementEvent)
 
@@ -29,12 +31,34 @@ class EventStore(ConcernStore):
         how many were new. Returns after the commit."""
         if not events:
             return 0
-        insert = self._insert(EngagementEvent).on_conflict_do_nothing(
-            index_elements=["template", "campaign", "recipient_id", "event_id"]
+        with self._write() as connection:
+            return self._insert_new(connection, events)
+
+    def add_linked(
+        self, token: str, events: Sequence[EventRecord], now: datetime | None = None
+    ) -> int | None:
+        """Store a batch as `add` does, in one transaction that first checks the page link
+        `token` is still live at `now` (on PostgreSQL it holds a share lock on the link row, so
+        an erasure deleting the link waits for this commit); None, storing nothing, when the
+        link is gone or expired. Returns after the commit."""
+        live = (RecipientLink.token_hash == sha256_hex(token)) & (
+            RecipientLink.expires_at > (now or utc_now())
         )
         with self._write() as connection:
-            result = connection.execute(insert, [asdict(event) for event in events])
-        return int(result.rowcount)
+            locked = select(RecipientLink.token_hash).where(live).with_for_update(read=True)
+            if connection.execute(locked).first() is None:
+                return None
+            return self._insert_new(connection, events) if events else 0
+
+    def _insert_new(self, connection: Connection, events: Sequence[EventRecord]) -> int:
+        """Insert `events`, skipping those stored already (or twice in `events`); how many were
+        new, counted from ``RETURNING`` (a multi-row insert's rowcount is -1 on psycopg)."""
+        insert = (
+            self._insert(EngagementEvent)
+            .on_conflict_do_nothing(index_elements=["template", "campaign", "recipient_id", "event_id"])
+            .returning(EngagementEvent.id)
+        )
+        return len(connection.execute(insert, [asdict(event) for event in events]).all())
 
     def for_campaign(
         self, template: str, campaign: str, page_size: int = BATCH_SIZE

@@ -1,0 +1,10 @@
+"""Engagement: what recipients' pages report (events in) and what it adds up to (metrics out).
+
+    events.py    the event schema: a page's batch (`ClientBatch`, `ClientEvent`), the kinds, the
+                 per-kind rules checked against the template's declared ids (`Declared`), and the
+                 pure step from a validated batch to stored `EventRecord`s (`to_records`)
+    limits.py    token-bucket rate limits per page token and per client address (`EventLimits`)
+
+The HTTP edge is ``renderer.api.routes.events`` (``POST /events``); the rows live in the job
+store (``store.events``). Nothing here does I/O: the store and the API do.
+"""
