@@ -92,6 +92,10 @@ class Metrics:
         )
         for outcome in DELIVERY_OUTCOMES:
             self.deliveries.labels(outcome)  # every outcome shows from the start, at 0
+        self._count_engagement()
+
+    def _count_engagement(self) -> None:
+        """The counters of POST /events, every outcome and reason at 0 from the start."""
         self.events = Counter(
             "tailor_engagement_events",
             "Engagement events POST /events stored (accepted) or found stored already (duplicate)",

@@ -47,7 +47,7 @@ def test_a_batch_is_stored_once_per_event_id_and_only_through_a_live_link(job_st
     token = job_store.links.create("bill-summary", "spring", "C-1", ttl_s=3600)
     batch = [record("spring", "C-1", n) for n in range(5)]
     assert job_store.events.add_linked(token, batch) == 5
-    assert job_store.events.add_linked(token, batch[2:] + [record("spring", "C-1", 9)]) == 1  # a retry
+    assert job_store.events.add_linked(token, [*batch[2:], record("spring", "C-1", 9)]) == 1  # a retry
     assert job_store.events.add_linked(token, [record("spring", "C-1", 7)] * 3) == 1  # twice in one batch
     assert job_store.events.count("bill-summary", "spring") == 7
     assert job_store.events.add_linked(token, batch, now=NOW + timedelta(hours=2)) is None  # expired
