@@ -192,7 +192,7 @@ def test_metrics_count_accepted_duplicate_and_refused_events(api: ApiServer, sto
 
 
 def test_a_flooding_token_gets_429_while_another_token_gets_202(make_api: Any) -> None:
-    api = make_api(event_token_burst=40, event_token_rate=1)
+    api = make_api(event_token_burst=40, event_token_rate=0.001)
     store = open_store(api.settings.database_url)
     try:
         flood, calm = link(store, "E-FLOOD"), link(store, "E-CALM")
@@ -200,7 +200,7 @@ def test_a_flooding_token_gets_429_while_another_token_gets_202(make_api: Any) -
         assert [a.status_code for a in answers] == [202, 202, 429, 429, 429]  # counted in events: 40
         limited = answers[2]
         assert limited.json()["error"]["code"] == "rate_limited"
-        assert 1 <= int(limited.headers["retry-after"]) <= 20
+        assert int(limited.headers["retry-after"]) >= 1000  # 20 events at 1 per 1000 s
         assert post(api, calm, *[event(i) for i in range(20)]).status_code == 202
         assert stored(store, "E-FLOOD") == 40 and stored(store, "E-CALM") == 20
     finally:
@@ -208,7 +208,7 @@ def test_a_flooding_token_gets_429_while_another_token_gets_202(make_api: Any) -
 
 
 def test_one_address_is_limited_across_tokens(make_api: Any) -> None:
-    api = make_api(event_address_burst=30, event_address_rate=1)
+    api = make_api(event_address_burst=30, event_address_rate=0.001)
     store = open_store(api.settings.database_url)
     try:
         tokens = [link(store, f"E-NAT-{n}") for n in range(4)]

@@ -13,6 +13,7 @@ No cookie is set, no CORS header is sent, every answer is ``Cache-Control: no-st
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
@@ -37,6 +38,7 @@ from renderer.engagement.events import (
 )
 from renderer.engagement.limits import retry_after
 from renderer.errors import EventError
+from renderer.jobs.schema import RecipientLinkRecord
 from renderer.outputs.template import Template
 
 NO_STORE = {**PRIVATE, "Cache-Control": "no-store"}
@@ -97,25 +99,42 @@ def _declared(template: Template) -> Declared:
     return declared_ids(template.manifest)
 
 
-def _link(state: ApiState, token: str, events: int) -> Any:
+def _lookup(state: ApiState, token: str, events: int) -> tuple[RecipientLinkRecord, Declared]:
+    """The token's live link and its template's declared ids (blocking: the store, maybe a
+    template load); ApiError 404/410 for a token that is unknown or expired."""
     try:
-        return resolve_link(state.store(), token)
+        link = resolve_link(state.store(), token)
     except ApiError as exc:
-        raise _refuse(state, "expired_token" if exc.status == 410 else "unknown_token", exc, events) from None
+        reason = "expired_token" if exc.status == 410 else "unknown_token"
+        raise _refuse(state, reason, exc, events) from None
+    return link, _declared(state.template(link.template))
 
 
-def _store(state: ApiState, batch: ClientBatch) -> EventsAccepted:
-    """Resolve the token, check the batch against its template and store it (blocking I/O)."""
+async def _resolve(state: ApiState, token: str, events: int) -> tuple[RecipientLinkRecord, Declared]:
+    """`_lookup`, from the process's link cache when it holds the token (no I/O then: its
+    template was loaded when the link was first resolved)."""
+    cached = state.events.links.get(token, datetime.now(UTC))
+    if cached is not None:
+        return cached, _declared(state.template(cached.template))
+    link, declared = await anyio.to_thread.run_sync(_lookup, state, token, events)
+    state.events.links.put(token, link)
+    return link, declared
+
+
+async def _store(state: ApiState, batch: ClientBatch) -> EventsAccepted:
+    """Check the batch against its token's template and hand it to the writer; returns once
+    the writer's transaction holding it committed."""
     events = len(batch.events)
-    link = _link(state, batch.token, events)
+    link, declared = await _resolve(state, batch.token, events)
     try:
-        check_batch(batch, _declared(state.template(link.template)))
+        check_batch(batch, declared)
     except EventError as exc:
         raise _refuse(state, "undeclared", _invalid(exc), events) from None
-    received = datetime.now(UTC)
-    new = state.store().events.add_linked(batch.token, to_records(batch, link, received), now=received)
-    if new is None:  # erased or expired since it was resolved: answer as a fresh lookup would
-        _link(state, batch.token, events)
+    records = to_records(batch, link, datetime.now(UTC))
+    new = await asyncio.wrap_future(state.events.writer.submit(batch.token, records))
+    if new is None:  # erased or expired since it was cached: answer as a fresh lookup does
+        state.events.links.forget(batch.token)
+        await anyio.to_thread.run_sync(_lookup, state, batch.token, events)
         raise _refuse(state, "unknown_token", ApiError(404, "link_not_found", "no such link"), events)
     state.metrics.count_events(new, events - new)
     return EventsAccepted(accepted=new, duplicates=events - new)
@@ -162,13 +181,13 @@ async def post_events(request: Request, state: State) -> JSONResponse:
         raise _refuse(state, "media_type", ApiError(415, "unsupported_media_type", message))
     batch = _parse(state, await _body(request, state))
     address = request.client.host if request.client else "-"
-    wait = state.event_limits.take(batch.token, address, len(batch.events))
+    wait = state.events.limits.take(batch.token, address, len(batch.events))
     if wait > 0:
         limited = ApiError(
             429, "rate_limited", "too many events; retry later", headers={"Retry-After": retry_after(wait)}
         )
         raise _refuse(state, "rate_limited", limited, len(batch.events))
-    accepted = await anyio.to_thread.run_sync(_store, state, batch)
+    accepted = await _store(state, batch)
     return JSONResponse(accepted.model_dump(), status_code=202, headers=NO_STORE)
 
 

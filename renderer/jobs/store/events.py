@@ -20,6 +20,11 @@ from renderer.jobs.schema import EngagementEvent, EventRecord, RecipientLink
 from renderer.jobs.store.base import BATCH_SIZE, ConcernStore, columns_of, sha256_hex, utc_now
 
 _EVENT = columns_of(EventRecord, EngagementEvent)
+_KEY = ("template", "campaign", "recipient_id", "event_id")  # one stored event per key
+
+
+def _key(event: EventRecord) -> tuple[str, ...]:
+    return (event.template, event.campaign, event.recipient_id, event.event_id)
 
 
 class EventStore(ConcernStore):
@@ -32,33 +37,54 @@ class EventStore(ConcernStore):
         if not events:
             return 0
         with self._write() as connection:
-            return self._insert_new(connection, events)
+            return len(self._insert_new(connection, events))
 
     def add_linked(
         self, token: str, events: Sequence[EventRecord], now: datetime | None = None
     ) -> int | None:
-        """Store a batch as `add` does, in one transaction that first checks the page link
-        `token` is still live at `now` (on PostgreSQL it holds a share lock on the link row, so
-        an erasure deleting the link waits for this commit); None, storing nothing, when the
-        link is gone or expired. Returns after the commit."""
-        live = (RecipientLink.token_hash == sha256_hex(token)) & (
-            RecipientLink.expires_at > (now or utc_now())
-        )
+        """Store a batch as `add` does, only while the page link `token` is live (`add_batches`
+        for one batch); None, storing nothing, when the link is gone or expired."""
+        return self.add_batches([(token, events)], now)[0]
+
+    def add_batches(
+        self, batches: Sequence[tuple[str, Sequence[EventRecord]]], now: datetime | None = None
+    ) -> list[int | None]:
+        """Store several batches, each sent through a page link token, in one transaction (a
+        group commit): first the links still live at `now` are read (on PostgreSQL under a share
+        lock, so an erasure deleting a link waits for this commit and then deletes its events
+        too), then every event of those batches is inserted, those stored already skipped.
+        Returns, per batch, how many of its events were new, or None (nothing of it stored) when
+        its link is gone or expired. Returns after the commit."""
+        hashes = {sha256_hex(token) for token, _ in batches}
+        live = RecipientLink.token_hash.in_(hashes) & (RecipientLink.expires_at > (now or utc_now()))
         with self._write() as connection:
             locked = select(RecipientLink.token_hash).where(live).with_for_update(read=True)
-            if connection.execute(locked).first() is None:
-                return None
-            return self._insert_new(connection, events) if events else 0
+            alive = set(connection.execute(locked).scalars())
+            kept = [events for token, events in batches if sha256_hex(token) in alive]
+            new = self._insert_new(connection, [event for events in kept for event in events])
+        counts: list[int | None] = []
+        for token, events in batches:
+            if sha256_hex(token) not in alive:
+                counts.append(None)
+                continue
+            mine = {_key(event) for event in events} & new
+            new -= mine  # the same event in two batches is new in the first only
+            counts.append(len(mine))
+        return counts
 
-    def _insert_new(self, connection: Connection, events: Sequence[EventRecord]) -> int:
-        """Insert `events`, skipping those stored already (or twice in `events`); how many were
-        new, counted from ``RETURNING`` (a multi-row insert's rowcount is -1 on psycopg)."""
+    def _insert_new(self, connection: Connection, events: Sequence[EventRecord]) -> set[tuple[str, ...]]:
+        """Insert `events`, skipping those stored already (or twice in `events`); the keys
+        (template, campaign, recipient, event id) of those that were new, from ``RETURNING`` (a
+        multi-row insert's rowcount is -1 on psycopg)."""
+        if not events:
+            return set()
         insert = (
             self._insert(EngagementEvent)
-            .on_conflict_do_nothing(index_elements=["template", "campaign", "recipient_id", "event_id"])
-            .returning(EngagementEvent.id)
+            .on_conflict_do_nothing(index_elements=list(_KEY))
+            .returning(*(getattr(EngagementEvent, name) for name in _KEY))
         )
-        return len(connection.execute(insert, [asdict(event) for event in events]).all())
+        rows = connection.execute(insert, [asdict(event) for event in events])
+        return {tuple(row) for row in rows}
 
     def for_campaign(
         self, template: str, campaign: str, page_size: int = BATCH_SIZE
