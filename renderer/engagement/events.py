@@ -173,14 +173,18 @@ def check_batch(batch: ClientBatch, declared: Declared) -> None:
 def occurred_at(at_ms: float, received: datetime) -> datetime:
     """The page's clock `at_ms` clamped to [`received` - `CLOCK_SKEW`, `received`] (a page
     clock that is wrong, or forged, never moves an event outside the day before its arrival)."""
-    latest = received.timestamp() * 1000
-    earliest = latest - CLOCK_SKEW.total_seconds() * 1000
-    return datetime.fromtimestamp(min(max(at_ms, earliest), latest) / 1000, UTC)
+    return _clamp(at_ms, received.timestamp() * 1000)
+
+
+def _clamp(at_ms: float, latest_ms: float) -> datetime:
+    earliest_ms = latest_ms - CLOCK_SKEW.total_seconds() * 1000
+    return datetime.fromtimestamp(min(max(at_ms, earliest_ms), latest_ms) / 1000, UTC)
 
 
 def to_records(batch: ClientBatch, link: RecipientLinkRecord, received: datetime) -> list[EventRecord]:
     """The store's rows of an accepted batch: template, campaign and recipient from the link,
     `occurred_at` clamped (`occurred_at`), variant unset (test and learn fills it). Pure."""
+    latest_ms = received.timestamp() * 1000
     return [
         EventRecord(
             template=link.template,
@@ -194,7 +198,7 @@ def to_records(batch: ClientBatch, link: RecipientLinkRecord, received: datetime
             value=event.value,
             position=event.position,
             variant=None,
-            occurred_at=occurred_at(event.at, received),
+            occurred_at=_clamp(event.at, latest_ms),
             received_at=received,
         )
         for event in batch.events

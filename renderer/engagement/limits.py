@@ -2,8 +2,12 @@
 in events (a batch of 20 takes 20), so a flood is refused however it is batched.
 
 Each bucket holds up to `Rate.burst` events and refills at `Rate.per_s`; a batch passes only
-when both its token's and its address's buckets hold enough, and then takes from both (a
-refused batch takes nothing). The limits live in this process's memory, thread-safe behind one
+when both its token's and its address's buckets hold enough, and then takes from both. An
+address pays for every event it sends, stored or refused, as far as its bucket holds them; a
+token pays only for what it gets stored. So one page flooding from an address soon
+empties that address's bucket, and then `EventFloodGuard` (``renderer/api/event_guard.py``)
+refuses the address's batches unread, at the least cost; other addresses are untouched. The
+limits live in this process's memory, thread-safe behind one
 lock, with an injectable clock for tests. **Several API processes each apply them**: behind N
 processes a client may get up to N times the rates (the load balancer spreads its requests);
 size the rates per process, or share a limiter (Redis) when that matters. Buckets that refilled
@@ -86,25 +90,38 @@ class EventLimits:
         )
 
     def take(self, token: str, address: str, events: int) -> float:
-        """Take `events` from the token's and the address's buckets and return 0, or take
-        nothing and return the seconds until both could give them (a batch larger than a
-        bucket's burst counts as a full burst, so it passes once that bucket is full)."""
+        """Take `events` from the token's and the address's buckets and return 0; or, refused,
+        return the seconds until both could give them, having taken them (or all it holds, if
+        fewer) from the address's bucket only. A batch larger than a bucket's burst counts as a
+        full burst: it passes once that bucket is full."""
         with self._lock:
             now = self.clock()
             if now - self._swept >= self.sweep_every_s:
                 self.tokens.sweep(now)
                 self.addresses.sweep(now)
                 self._swept = now
-            wait = 0.0
-            for buckets, key in ((self.tokens, token), (self.addresses, address)):
-                needed = min(float(events), float(buckets.rate.burst))
-                short = needed - buckets.level(key, now)
-                wait = max(wait, short / buckets.rate.per_s if short > 0 else 0.0)
-            if wait > 0:
-                return wait
-            for buckets, key in ((self.tokens, token), (self.addresses, address)):
-                buckets.take(key, min(float(events), float(buckets.rate.burst)), now)
+            token_wait = self._wait(self.tokens, token, events, now)
+            address_wait = self._wait(self.addresses, address, events, now)
+            needed = min(float(events), float(self.addresses.rate.burst))
+            self.addresses.take(address, min(needed, self.addresses.level(address, now)), now)
+            if address_wait > 0:
+                return max(token_wait, address_wait)
+            if token_wait > 0:
+                return token_wait
+            self.tokens.take(token, min(float(events), float(self.tokens.rate.burst)), now)
             return 0.0
+
+    @staticmethod
+    def _wait(buckets: _Buckets, key: str, events: int, now: float) -> float:
+        short = min(float(events), float(buckets.rate.burst)) - buckets.level(key, now)
+        return short / buckets.rate.per_s if short > 0 else 0.0
+
+    def address_wait(self, address: str) -> float:
+        """Seconds until `address`'s bucket holds one event again (0: it holds one now); takes
+        nothing. A batch holds at least one event, so a positive wait refuses any batch unread."""
+        with self._lock:
+            short = 1.0 - self.addresses.level(address, self.clock())
+        return short / self.addresses.rate.per_s if short > 0 else 0.0
 
 
 def retry_after(wait_s: float) -> str:

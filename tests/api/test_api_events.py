@@ -219,6 +219,13 @@ def test_one_address_is_limited_across_tokens(make_api: Any) -> None:
             api, tokens[3], *[event(i) for i in range(10)], headers={"X-Forwarded-For": "203.0.113.9"}
         )
         assert elsewhere.status_code == 202
+        client = api.client(key=None)
+        junk = {"Content-Type": "application/json"}
+        unread = client.post("/events", content=b"not json", headers={**junk, **office})
+        assert unread.status_code == 429  # refused before its body was read (a 422 otherwise)
+        assert int(unread.headers["retry-after"]) >= 1 and unread.headers["cache-control"] == "no-store"
+        read = client.post("/events", content=b"not json", headers={**junk, "X-Forwarded-For": "203.0.113.9"})
+        assert read.status_code == 422
     finally:
         store.close()
 

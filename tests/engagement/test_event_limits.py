@@ -35,14 +35,19 @@ def test_a_token_gets_its_burst_then_its_rate_counted_in_events() -> None:
     assert limit.take("tok-b", "10.0.0.1", 10) == 0  # another token has its own bucket
 
 
-def test_a_refused_batch_takes_nothing_from_either_bucket() -> None:
+def test_an_address_pays_for_what_it_sends_a_token_for_what_it_gets_stored() -> None:
     clock = Clock()
     limit = limits(clock)
-    for n in range(4):  # four tokens of 10 each empty the address bucket (40)
+    for n in range(3):  # three tokens of 10 each: 30 of the address's 40
         assert limit.take(f"tok-{n}", "10.0.0.1", 10) == 0
-    assert limit.take("tok-new", "10.0.0.1", 5) == 0.5  # the address is short by 5 at 10/s
-    assert limit.take("tok-new", "10.0.0.2", 10) == 0  # so tok-new's bucket is still full
+    assert limit.take("tok-0", "10.0.0.1", 5) == 2.5  # tok-0 is empty: refused, the address pays 5
+    assert limit.address_wait("10.0.0.1") == 0  # 5 left
+    assert limit.take("tok-new", "10.0.0.1", 10) == 0.5  # the address is short by 5: it pays its 5
+    assert limit.address_wait("10.0.0.1") == 0.1  # empty: its batches are now refused unread
+    assert limit.take("tok-new", "10.0.0.2", 10) == 0  # tok-new's bucket was not touched
     assert limit.take("tok-4", "10.0.0.2", 1) == 0  # another address: its own bucket
+    clock.now += 0.1
+    assert limit.address_wait("10.0.0.1") == 0
 
 
 def test_a_batch_larger_than_the_burst_passes_once_the_bucket_is_full() -> None:

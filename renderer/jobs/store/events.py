@@ -10,7 +10,6 @@ stored after its recipient was erased or its link expired.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
@@ -37,7 +36,7 @@ class EventStore(ConcernStore):
         if not events:
             return 0
         with self._write() as connection:
-            return len(self._insert_new(connection, events))
+            return self._insert_new(connection, [events])[0]
 
     def add_linked(
         self, token: str, events: Sequence[EventRecord], now: datetime | None = None
@@ -55,36 +54,35 @@ class EventStore(ConcernStore):
         too), then every event of those batches is inserted, those stored already skipped.
         Returns, per batch, how many of its events were new, or None (nothing of it stored) when
         its link is gone or expired. Returns after the commit."""
-        hashes = {sha256_hex(token) for token, _ in batches}
-        live = RecipientLink.token_hash.in_(hashes) & (RecipientLink.expires_at > (now or utc_now()))
+        hashes = [sha256_hex(token) for token, _ in batches]
+        live = RecipientLink.token_hash.in_(set(hashes)) & (RecipientLink.expires_at > (now or utc_now()))
         with self._write() as connection:
             locked = select(RecipientLink.token_hash).where(live).with_for_update(read=True)
             alive = set(connection.execute(locked).scalars())
-            kept = [events for token, events in batches if sha256_hex(token) in alive]
-            new = self._insert_new(connection, [event for events in kept for event in events])
-        counts: list[int | None] = []
-        for token, events in batches:
-            if sha256_hex(token) not in alive:
-                counts.append(None)
-                continue
+            kept = [events for (_, events), digest in zip(batches, hashes, strict=True) if digest in alive]
+            new = iter(self._insert_new(connection, kept))
+        return [next(new) if digest in alive else None for digest in hashes]
+
+    def _insert_new(self, connection: Connection, batches: Sequence[Sequence[EventRecord]]) -> list[int]:
+        """Insert each batch of events, skipping those stored already (earlier, by an earlier
+        batch, or twice in one); how many of each batch were new. SQLite: one executemany per
+        batch, whose rowcount sums the rows it inserted. PostgreSQL: one insert of them all with
+        ``RETURNING`` the keys, matched to the batches (an executemany's rowcount is -1 there)."""
+        insert = self._insert(EngagementEvent).on_conflict_do_nothing(index_elements=list(_KEY))
+        if self.engine.dialect.name == "sqlite":
+            return [
+                int(connection.execute(insert, [vars(e) for e in events]).rowcount) if events else 0
+                for events in batches
+            ]  # vars(): asdict deep-copies every value
+        rows = [vars(event) for events in batches for event in events]
+        keys = (getattr(EngagementEvent, name) for name in _KEY)
+        new = {tuple(row) for row in connection.execute(insert.returning(*keys), rows)} if rows else set()
+        counts = []
+        for events in batches:
             mine = {_key(event) for event in events} & new
-            new -= mine  # the same event in two batches is new in the first only
+            new -= mine  # an event in two batches is new in the first only
             counts.append(len(mine))
         return counts
-
-    def _insert_new(self, connection: Connection, events: Sequence[EventRecord]) -> set[tuple[str, ...]]:
-        """Insert `events`, skipping those stored already (or twice in `events`); the keys
-        (template, campaign, recipient, event id) of those that were new, from ``RETURNING`` (a
-        multi-row insert's rowcount is -1 on psycopg)."""
-        if not events:
-            return set()
-        insert = (
-            self._insert(EngagementEvent)
-            .on_conflict_do_nothing(index_elements=list(_KEY))
-            .returning(*(getattr(EngagementEvent, name) for name in _KEY))
-        )
-        rows = connection.execute(insert, [asdict(event) for event in events])
-        return {tuple(row) for row in rows}
 
     def for_campaign(
         self, template: str, campaign: str, page_size: int = BATCH_SIZE
