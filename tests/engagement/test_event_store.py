@@ -57,6 +57,20 @@ def test_a_batch_is_stored_once_per_event_id_and_only_through_a_live_link(job_st
     assert counts(job_store, "C-1") == (0, 0)
 
 
+def test_what_is_stored_reads_back_the_same(job_store: JobStore) -> None:
+    token = job_store.links.create("bill-summary", "autumn", "C-9", ttl_s=3600)
+    at = datetime(2026, 12, 1, 10, 30, 15, 123456, tzinfo=UTC)
+    sent = [
+        record("autumn", "C-9", 1, received=at, occurred_at=at - timedelta(seconds=3)),
+        record(
+            "autumn", "C-9", 2, received=at, kind="video_progress", value=75.0, scene="amount", position=41.25
+        ),
+        record("autumn", "C-9", 3, received=at, kind="cta_click", target="pay-now", view=None, variant="b"),
+    ]
+    assert job_store.events.add_linked(token, sent) == 3
+    assert [*job_store.events.for_campaign("bill-summary", "autumn")] == sent
+
+
 def test_last_position_follows_the_page_clock_not_arrival(job_store: JobStore) -> None:
     token = job_store.links.create("bill-summary", "spring", "C-2", ttl_s=3600)
     late = record(

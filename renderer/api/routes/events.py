@@ -23,7 +23,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from renderer.api.deps import State, Store
 from renderer.api.errors import ApiError
 from renderer.api.models import ErrorOut
 from renderer.api.routes.pages import PRIVATE, resolve_link
@@ -172,9 +171,10 @@ _BATCH_BODY = {"required": True, "content": {"application/json": {"schema": _bat
     },
     openapi_extra={"requestBody": _BATCH_BODY},
 )
-async def post_events(request: Request, state: State) -> JSONResponse:
+async def post_events(request: Request) -> JSONResponse:
     """Store a page's batch of engagement events (JSON, or text/plain from ``sendBeacon``), each
     once per client event id; ``202`` only after the batch is committed."""
+    state: ApiState = request.app.state.tailor  # not the State dependency: a sync one costs a thread hop
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media not in MEDIA_TYPES:
         message = "send the batch as application/json or text/plain"
@@ -197,9 +197,15 @@ async def post_events(request: Request, state: State) -> JSONResponse:
     tags=["recipient pages"],
     responses={404: {"model": ErrorOut}, 410: {"model": ErrorOut}},
 )
-def last_position(token: str, store: Store) -> JSONResponse:
+async def last_position(token: str, request: Request) -> JSONResponse:
     """Where the recipient's video last stopped (the position of their latest event that carried
     one, by the page's clock), so the player resumes there; no cookie or local storage needed."""
-    link = resolve_link(store, token)
-    found = store.events.last_position(link.template, link.campaign, link.recipient_id)
+    state: ApiState = request.app.state.tailor
+    found = await anyio.to_thread.run_sync(_position, state, token)  # one thread hop
     return JSONResponse(PositionOut(position=found).model_dump(), headers=NO_STORE)
+
+
+def _position(state: ApiState, token: str) -> float | None:
+    store = state.store()  # opened (and migrated) on first use: off the event loop
+    link = resolve_link(store, token)
+    return store.events.last_position(link.template, link.campaign, link.recipient_id)

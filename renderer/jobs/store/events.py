@@ -10,6 +10,7 @@ stored after its recipient was erased or its link expired.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
@@ -20,15 +21,53 @@ from renderer.jobs.store.base import BATCH_SIZE, ConcernStore, columns_of, sha25
 
 _EVENT = columns_of(EventRecord, EngagementEvent)
 _KEY = ("template", "campaign", "recipient_id", "event_id")  # one stored event per key
+_FIELDS = [field.name for field in fields(EventRecord)]
 
 
 def _key(event: EventRecord) -> tuple[str, ...]:
     return (event.template, event.campaign, event.recipient_id, event.event_id)
 
 
+class _DriverInsert:
+    """SQLite's hot path for events: the compiled ``INSERT ... ON CONFLICT DO NOTHING`` run by
+    the driver's executemany, each value bound by the very processor SQLAlchemy would apply to
+    its column (so what is stored is the same), a value repeated in a batch (its received_at,
+    template, campaign...) processed once; 2-3x less work than SQLAlchemy's own per-row binding."""
+
+    def __init__(self, insert: Any, dialect: Any) -> None:
+        compiled = insert.compile(dialect=dialect, column_keys=_FIELDS)
+        self.sql = str(compiled)
+        columns = EngagementEvent.__table__.columns
+        self.binds = [(name, columns[name].type.bind_processor(dialect)) for name in compiled.positiontup]
+
+    def run(self, connection: Connection, events: Sequence[EventRecord]) -> int:
+        """Insert `events` (one executemany); how many rows it inserted."""
+        done: dict[tuple[str, Any], Any] = {}
+        rows = []
+        for event in events:
+            row = []
+            for name, process in self.binds:
+                value = getattr(event, name)
+                if process is not None and value is not None:
+                    key = (name, value)
+                    if key not in done:
+                        done[key] = process(value)
+                    value = done[key]
+                row.append(value)
+            rows.append(tuple(row))
+        return int(connection.exec_driver_sql(self.sql, rows).rowcount)
+
+
 class EventStore(ConcernStore):
     """Every read and write of engagement events; each method is one short transaction
     (`for_campaign`: one per page, `purge_received_before`: one per batch)."""
+
+    _driver: _DriverInsert | None = None
+
+    def _sqlite_insert(self, insert: Any) -> _DriverInsert:
+        if self._driver is None:
+            self._driver = _DriverInsert(insert, self.engine.dialect)
+        return self._driver
 
     def add(self, events: Sequence[EventRecord]) -> int:
         """Store a batch in one transaction, skipping events already stored (a retry); returns
@@ -66,14 +105,13 @@ class EventStore(ConcernStore):
     def _insert_new(self, connection: Connection, batches: Sequence[Sequence[EventRecord]]) -> list[int]:
         """Insert each batch of events, skipping those stored already (earlier, by an earlier
         batch, or twice in one); how many of each batch were new. SQLite: one executemany per
-        batch, whose rowcount sums the rows it inserted. PostgreSQL: one insert of them all with
-        ``RETURNING`` the keys, matched to the batches (an executemany's rowcount is -1 there)."""
+        batch (`_DriverInsert`), whose rowcount sums the rows it inserted. PostgreSQL: one
+        insert of them all with ``RETURNING`` the keys, matched to the batches (an
+        executemany's rowcount is -1 there)."""
         insert = self._insert(EngagementEvent).on_conflict_do_nothing(index_elements=list(_KEY))
         if self.engine.dialect.name == "sqlite":
-            return [
-                int(connection.execute(insert, [vars(e) for e in events]).rowcount) if events else 0
-                for events in batches
-            ]  # vars(): asdict deep-copies every value
+            driver = self._sqlite_insert(insert)
+            return [driver.run(connection, events) if events else 0 for events in batches]
         rows = [vars(event) for events in batches for event in events]
         keys = (getattr(EngagementEvent, name) for name in _KEY)
         new = {tuple(row) for row in connection.execute(insert.returning(*keys), rows)} if rows else set()
