@@ -4,7 +4,9 @@
                  per-kind rules checked against the template's declared ids (`Declared`), and the
                  pure step from a validated batch to stored `EventRecord`s (`to_records`)
     limits.py    token-bucket rate limits per page token and per client address (`EventLimits`)
+    writer.py    group commit: one thread stores every waiting batch in one transaction (`EventWriter`)
+    ingest.py    what one API process keeps: limits, a cache of resolved links, the writer
 
 The HTTP edge is ``renderer.api.routes.events`` (``POST /events``); the rows live in the job
-store (``store.events``). Nothing here does I/O: the store and the API do.
+store (``store.events``), which only the writer thread touches.
 """
