@@ -5,10 +5,12 @@ from __future__ import annotations
 import csv
 import io
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -172,3 +174,48 @@ def descendants(pid: int) -> list[int]:
             found += children
             todo += children
     return found
+
+
+# ---- a throwaway PostgreSQL cluster (found and run the way tests/fixture_db.py does) -----------------
+
+
+def _pg_bin() -> Path | None:
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parts[4]))
+    return found[-1].parent if found else None
+
+
+@contextmanager
+def postgres_server() -> Iterator[str | None]:
+    """A private PostgreSQL cluster in a temp folder on a free loopback port, with its default
+    durability (fsync on, unlike the tests' cluster); yields a URL to an empty database, or None
+    when PostgreSQL is not installed; removed at the end. Under root it runs as ``nobody``
+    (initdb refuses root)."""
+    bin_dir = _pg_bin()
+    if bin_dir is None:
+        yield None
+        return
+    workdir = Path(tempfile.mkdtemp(prefix="tailor-bench-pg-"))
+    as_user: list[str] = []
+    if os.geteuid() == 0:
+        import pwd
+
+        account = pwd.getpwnam("nobody")
+        os.chown(workdir, account.pw_uid, account.pw_gid)
+        as_user = ["runuser", "-u", "nobody", "--"]
+    data, port = workdir / "data", free_port()
+
+    def run(*args: str) -> None:
+        subprocess.run([*as_user, *args], check=True, capture_output=True, text=True, timeout=120)
+
+    run(str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "-E", "UTF8")
+    options = f"-c listen_addresses=127.0.0.1 -p {port} -k {workdir}"
+    pg_ctl = str(bin_dir / "pg_ctl")
+    run(pg_ctl, "-D", str(data), "-l", str(workdir / "server.log"), "-w", "-o", options, "start")
+    try:
+        run(str(bin_dir / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "tailor")
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/tailor"
+    finally:
+        try:
+            run(pg_ctl, "-D", str(data), "-m", "fast", "-w", "stop")
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)

@@ -24,6 +24,7 @@ _EXPORTS = {
     "CampaignSpec": "renderer.jobs.local",
     "CampaignStats": "renderer.jobs.local",
     "DataError": "renderer.errors",
+    "EventError": "renderer.errors",
     "FakeTTS": "renderer.outputs.video.tts",
     "LocalStorage": "renderer.storage.local",
     "MemoryStorage": "renderer.storage.memory",
@@ -53,6 +54,7 @@ __all__ = [
     "CampaignSpec",
     "CampaignStats",
     "DataError",
+    "EventError",
     "FakeTTS",
     "LocalStorage",
     "MemoryStorage",
@@ -98,6 +100,7 @@ if TYPE_CHECKING:  # what type checkers and editors see
     from renderer.errors import (
         AssetError,
         DataError,
+        EventError,
         RenderError,
         RenderTimeout,
         RowError,

@@ -8,6 +8,7 @@ TailorError
 │   └── SourceError          a data file cannot be read as CSV/JSONL (names the file and row)
 ├── RenderError              an output could not be produced (names template, output and recipient row)
 │   └── RenderTimeout        a render exceeded its time limit
+├── EventError               a batch of engagement events is refused (names event index and field)
 ├── StorageError             the storage backend refused a key or an operation
 └── ServiceUnavailable       the broker or job store cannot be reached right now (retry later)
 """
@@ -101,6 +102,15 @@ class RenderError(TailorError):
 
 class RenderTimeout(RenderError):
     """A render ran past its time limit and was stopped."""
+
+
+class EventError(TailorError):
+    """A batch of engagement events (``POST /events``) breaks the event schema or names what the
+    template does not declare; carries every issue (``events[3].target``), never a value."""
+
+    def __init__(self, issues: list[FieldIssue]) -> None:
+        self.issues = issues
+        super().__init__("; ".join(str(issue) for issue in issues))
 
 
 class StorageError(TailorError):

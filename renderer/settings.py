@@ -103,6 +103,28 @@ class Settings(BaseSettings):
         description="Base URL of links handed out; unset, `tailor serve` uses the host and port it binds",
     )
 
+    # ---- engagement events (POST /events): limits a real page never reaches and a flood does ------
+    # A page view sends a dozen events or so (page_view, video_play, four quartiles, a pause or
+    # two, each CTA shown once, a click), in batches of at most `event_batch_max`; a 50-event
+    # batch is ~6 KiB of JSON, so 16 KiB leaves room while a body can never cost much to parse.
+    event_body_limit: int = Field(
+        default=16 * 1024, ge=1024, le=1 << 20, description="Largest POST /events body (bytes)"
+    )
+    event_batch_max: int = Field(default=50, ge=1, le=500, description="Most events in one batch")
+    # Per token (one recipient's page, on every device it is open on): 300 events at once and 5/s
+    # after; people click and pause at well under one event per second.
+    event_token_rate: float = Field(default=5.0, gt=0, description="Events/s one page token may send")
+    event_token_burst: int = Field(default=300, ge=1, description="Events one page token may send at once")
+    # Per client address: many recipients can share one (an office, carrier-grade NAT), so it is
+    # generous: 100/s sustained is thousands of page views an hour from one address.
+    event_address_rate: float = Field(default=100.0, gt=0, description="Events/s one client address may send")
+    event_address_burst: int = Field(
+        default=2000, ge=1, description="Events one client address may send at once"
+    )
+    event_retention_days: int = Field(
+        default=395, ge=1, le=36_500, description="Days engagement events are kept (by when they arrived)"
+    )
+
     allowed_hosts: str = Field(
         default="",
         description="Comma-separated Host header values the API answers (``*.example.com`` for "

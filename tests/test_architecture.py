@@ -50,7 +50,7 @@ LAYERS: dict[str, int] = {
     "renderer.outputs": 5,
     # 6 scheduling: job store, campaigns, pools, Celery, events; no HTTP
     "renderer.jobs": 6,
-    # 7 engagement: events in, metrics and reports out
+    # 7 engagement: events in (schema, rules, rate limits), metrics and reports out; no HTTP
     "renderer.engagement": 7,
     # 8 front doors
     "renderer.api": 8,

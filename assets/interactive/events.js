@@ -132,7 +132,7 @@
       Array.prototype.forEach.call(ctas, function (link) { seen.observe(link); });
     }
     Array.prototype.forEach.call(document.querySelectorAll("[data-tailor-pdf]"), function (link) {
-      link.addEventListener("click", function () { api.send("pdf_download", { target: "pdf" }); });
+      link.addEventListener("click", function () { api.send("pdf_download"); });
     });
     document.addEventListener("visibilitychange", function () {
       if (document.visibilityState === "hidden") flush(true);

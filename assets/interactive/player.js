@@ -228,7 +228,7 @@
       if (!state.played) events.send("video_play", fields({}));
       state.played = true;
     });
-    video.addEventListener("timeupdate", function () {
+    function quartiles() {  // each quarter once per view, in order, as the position reaches it
       if (!isFinite(video.duration) || !video.duration) return;
       var share = (video.currentTime / video.duration) * 100;
       [25, 50, 75, 100].forEach(function (q) {
@@ -237,14 +237,17 @@
           events.send("video_progress", fields({ value: q }));
         }
       });
-    });
+    }
+    video.addEventListener("timeupdate", quartiles);
     video.addEventListener("ended", function () {
       [25, 50, 75, 100].forEach(function (q) {
         if (!state.quartiles[q]) { state.quartiles[q] = true; events.send("video_progress", fields({ value: q })); }
       });
     });
     video.addEventListener("pause", function () {
-      if (!video.ended) events.send("video_pause", fields({}));
+      if (video.ended) return;
+      quartiles();  // the last timeupdate may be just short of where it paused
+      events.send("video_pause", fields({}));
     });
     document.addEventListener("visibilitychange", function () {
       if (document.visibilityState !== "hidden") return;

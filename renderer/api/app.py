@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from renderer.api.deadline import RequestDeadlineMiddleware
 from renderer.api.docs import install_docs
 from renderer.api.errors import install_error_handlers
+from renderer.api.event_guard import EventFloodGuard
 from renderer.api.metrics import MetricsMiddleware
 from renderer.api.middleware import (
     JSON_LIMIT,
@@ -45,6 +46,7 @@ TAGS = [
     {"name": "recipients", "description": "Erasure"},
     {"name": "webhooks", "description": "Signed event deliveries"},
     {"name": "recipient pages", "description": "What recipients open (no API key)"},
+    {"name": "engagement", "description": "Events recipients' pages send (no API key: the page token)"},
     {"name": "health", "description": "Liveness, readiness, metrics"},
 ]
 
@@ -87,7 +89,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(CatchAllMiddleware)  # turns stray exceptions into a 500 JSON
     app.add_middleware(AllowedHostsMiddleware, allowed=settings.host_allowlist())  # before redirects
     app.add_middleware(MetricsMiddleware, metrics=state.metrics)  # outer: counts that 500 too
-    app.add_middleware(RequestIdMiddleware)  # outermost: every log line of a request has its id
+    app.add_middleware(RequestIdMiddleware)  # every log line of a request has its id
+    app.add_middleware(EventFloodGuard, state=state)  # outermost: a flood of events costs least
     for router in ROUTERS:
         app.include_router(router)
     install_docs(app)

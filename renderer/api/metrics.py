@@ -1,4 +1,5 @@
-"""Prometheus metrics of one app: requests, render durations, queues, webhook deliveries.
+"""Prometheus metrics of one app: requests, render durations, queues, webhook deliveries, and
+engagement events accepted, duplicate and refused (by reason).
 
 Each app owns its registry (two apps in one process never clash). Every label has a fixed,
 small set of values, whatever clients send: routes are templates (``/r/{token}``, or
@@ -28,6 +29,18 @@ METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 # Microsites render in ~0.05 s, PDFs in ~0.3 s, videos in seconds to minutes.
 RENDER_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
 DELIVERY_OUTCOMES = ("delivered", "failed", "dead")
+EVENT_OUTCOMES = ("accepted", "duplicate")
+# why POST /events refused events: body too large, not the schema, not declared by the template,
+# rate limited, unknown or expired token, an unsupported content type
+EVENT_REFUSALS = (
+    "too_large",
+    "malformed",
+    "undeclared",
+    "rate_limited",
+    "unknown_token",
+    "expired_token",
+    "media_type",
+)
 
 
 def method_label(method: str) -> str:
@@ -79,6 +92,27 @@ class Metrics:
         )
         for outcome in DELIVERY_OUTCOMES:
             self.deliveries.labels(outcome)  # every outcome shows from the start, at 0
+        self._count_engagement()
+
+    def _count_engagement(self) -> None:
+        """The counters of POST /events, every outcome and reason at 0 from the start."""
+        self.events = Counter(
+            "tailor_engagement_events",
+            "Engagement events POST /events stored (accepted) or found stored already (duplicate)",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.events_refused = Counter(
+            "tailor_engagement_events_refused",
+            "Engagement events POST /events refused, by reason (a body that could not be read "
+            "as a batch counts as one)",
+            ["reason"],
+            registry=self.registry,
+        )
+        for outcome in EVENT_OUTCOMES:
+            self.events.labels(outcome)
+        for reason in EVENT_REFUSALS:
+            self.events_refused.labels(reason)
 
     def count_renders(self, outputs: list[str], status: str) -> None:
         """Count one render of each of `outputs`."""
@@ -93,6 +127,15 @@ class Metrics:
     def count_delivery(self, outcome: str) -> None:
         """Count one webhook delivery attempt that ended in `outcome` (one of `DELIVERY_OUTCOMES`)."""
         self.deliveries.labels(outcome).inc()
+
+    def count_events(self, accepted: int, duplicates: int) -> None:
+        """Count the events of one stored batch: new ones and those stored before (a retry)."""
+        self.events.labels("accepted").inc(accepted)
+        self.events.labels("duplicate").inc(duplicates)
+
+    def count_refused(self, reason: str, events: int = 1) -> None:
+        """Count `events` refused for `reason` (one of `EVENT_REFUSALS`)."""
+        self.events_refused.labels(reason).inc(events)
 
     def watch_pool(self, name: str, depth: Callable[[], int]) -> None:
         """Report ``depth()`` as the queue depth of the render pool `name`, read on each scrape."""

@@ -13,6 +13,7 @@ from renderer.api.errors import ApiError
 from renderer.api.metrics import Metrics
 from renderer.api.render_pool import RenderPool
 from renderer.api.webhooks import Dispatcher
+from renderer.engagement.ingest import EventIngest
 from renderer.errors import ServiceUnavailable, TemplateError, template_message
 from renderer.jobs.retention import RetentionTask
 from renderer.jobs.service import stop_background
@@ -44,7 +45,12 @@ class ApiState:
         self.metrics.watch_pool("pages", lambda: self.pages.pending)
         self.metrics.watch_pool("video", lambda: self.videos.pending)
         self.dispatcher = Dispatcher(self.store, settings, on_attempt=self.metrics.count_delivery)
-        self.dispatcher.tasks.append(RetentionTask(self.storage, self.retention_policy))
+        self.dispatcher.tasks.append(
+            RetentionTask(
+                self.storage, self.retention_policy, event_retention_days=settings.event_retention_days
+            )
+        )
+        self.events = EventIngest.from_settings(settings, self.store)  # POST /events: limits, writer
 
     def store(self) -> JobStore:
         """The job store, opened (and migrated) on first use; ServiceUnavailable while unreachable."""
@@ -107,6 +113,7 @@ class ApiState:
         store) and close connections."""
         stop_background(self.settings)  # campaigns of a broker-less server stop within a batch, resumable
         self.dispatcher.stop()
+        self.events.close()  # batches handed over are stored before the store closes
         self.pages.close()  # a page renders in well under a second: let it finish
         self.videos.close(wait=False)
         with self._lock:

@@ -90,7 +90,8 @@ def purge(
         typer.Option("--out", help="Storage: a folder or s3://bucket/prefix (default: TAILOR_STORAGE_URL)"),
     ] = None,
 ) -> None:
-    """Delete campaigns and render jobs older than their template's retention_days, outputs included
+    """Delete campaigns and render jobs older than their template's retention_days, outputs, events
+    and form submissions included, and engagement events older than TAILOR_EVENT_RETENTION_DAYS
     (what the API service does by itself every hour)."""
     from renderer.jobs.retention import Purged, purge_retention
     from renderer.jobs.store import open_store
@@ -99,25 +100,23 @@ def purge(
     settings = cli_settings(storage_url=storage_url)
     policy = _retention_policy(settings)
     if not policy:
-        out.print("no template sets retention_days: nothing to purge")
-        return
+        out.print("no template sets retention_days: only engagement events past their retention go")
     store, storage = open_store(settings.database_url), open_storage(settings.storage_url, settings)
     total = Purged(more=True)
     try:
         while total.more:
-            step = purge_retention(store, storage, policy)
-            total = Purged(
-                total.campaigns + step.campaigns, total.rows + step.rows,
-                total.render_jobs + step.render_jobs, total.objects + step.objects, step.more,
-            )  # fmt: skip
+            total += purge_retention(
+                store, storage, policy, event_retention_days=settings.event_retention_days
+            )
     except TailorError as exc:
         raise fail(exc) from None
     finally:
         store.close()
         storage.close()
     out.print(
-        f"purged {total.campaigns} campaigns, {total.rows} campaign rows, {total.render_jobs} render jobs "
-        f"and {total.objects} stored objects"
+        f"purged {total.campaigns} campaigns, {total.rows} campaign rows, {total.render_jobs} render jobs, "
+        f"{total.objects} stored objects, {total.events} engagement events and "
+        f"{total.form_submissions} form submissions"
     )
 
 

@@ -3,16 +3,19 @@
 A campaign of a template with ``retention_days: N`` that finished (done, failed or cancelled) more
 than N days ago loses, in this order: its recipients' output folders and the personal video cache
 objects its rows recorded (``cache:`` entries), then those rows, its rejects, its page links, its
-``_campaign`` reports, the uploaded data file (``_uploads/…``, never a CLI's own input file) and
-finally the campaign record. A one-off render job (the API) finished more than N days ago loses its
-recipient folder and cache objects (unless a newer job of the same key and recipient owns that
-folder now), its page links and its record. Pending and running campaigns and queued or rendering
-jobs are never touched.
+engagement events and form submissions, its ``_campaign`` reports, the uploaded data file
+(``_uploads/…``, never a CLI's own input file) and finally the campaign record. A one-off render
+job (the API) finished more than N days ago loses its recipient folder and cache objects (unless a
+newer job of the same key and recipient owns that folder now), its page links, events and form
+submissions and its record. Apart from that, engagement events that arrived more than
+``event_retention_days`` ago are deleted whatever their campaign (`purge_retention`). Pending and
+running campaigns and queued or rendering jobs are never touched.
 
 Work goes in bounded batches (`batch_size` rows or jobs per transaction, `max_batches` per call),
 objects are deleted before the rows that name them, so a purge cut short (a crash, the budget) is
 simply continued by the next call and never leaves outputs that nothing points at. Templates
-without ``retention_days``, or no longer installed, keep everything.
+without ``retention_days``, or no longer installed, keep everything but events past their own
+retention.
 """
 
 from __future__ import annotations
@@ -26,7 +29,15 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Row, delete, func, select
 
-from renderer.jobs.schema import Campaign, CampaignRow, RecipientLink, Reject, RenderJob
+from renderer.jobs.schema import (
+    Campaign,
+    CampaignRow,
+    EngagementEvent,
+    FormSubmission,
+    RecipientLink,
+    Reject,
+    RenderJob,
+)
 from renderer.jobs.store import JobStore
 from renderer.jobs.store.base import read, write
 from renderer.outputs.render import RecipientOutputs
@@ -48,9 +59,22 @@ class Purged:
     render_jobs: int = 0
     objects: int = 0
     more: bool = False
+    events: int = 0  # engagement events, of purged campaigns and jobs or past event retention
+    form_submissions: int = 0
 
     def __bool__(self) -> bool:
-        return bool(self.campaigns or self.rows or self.render_jobs or self.objects)
+        return bool(
+            self.campaigns or self.rows or self.render_jobs or self.objects or self.events
+            or self.form_submissions
+        )  # fmt: skip
+
+    def __add__(self, other: Purged) -> Purged:
+        """The totals of two calls; `more` is the later call's."""
+        return Purged(
+            self.campaigns + other.campaigns, self.rows + other.rows,
+            self.render_jobs + other.render_jobs, self.objects + other.objects, other.more,
+            self.events + other.events, self.form_submissions + other.form_submissions,
+        )  # fmt: skip
 
 
 def _delete_objects(storage: Storage, outputs: Iterable[Mapping[str, str] | None]) -> int:
@@ -120,11 +144,20 @@ def _purge_campaign(
     if not _purge_rows(store, storage, campaign_id, size, budget, done):
         return False
     links = (RecipientLink.template == template) & (RecipientLink.campaign == campaign_id)
-    for model, key, where in (
-        (Reject, Reject.row, Reject.campaign_id == campaign_id),
-        (RecipientLink, RecipientLink.token_hash, links),
+    events = (EngagementEvent.template == template) & (EngagementEvent.campaign == campaign_id)
+    forms = (FormSubmission.template == template) & (FormSubmission.campaign == campaign_id)
+    for model, key, where, counter in (
+        (Reject, Reject.row, Reject.campaign_id == campaign_id, None),
+        (RecipientLink, RecipientLink.token_hash, links, None),
+        (EngagementEvent, EngagementEvent.id, events, "events"),
+        (FormSubmission, FormSubmission.id, forms, "form_submissions"),
     ):
-        while _delete_batch(store, model, key, where, size) == size:
+        while True:
+            picked = _delete_batch(store, model, key, where, size)
+            if counter:
+                setattr(done, counter, getattr(done, counter) + picked)
+            if picked < size:
+                break
             if not budget.take():
                 return False
     done.objects += storage.delete_prefix(f"{template}/{campaign_id}")  # reports, anything left
@@ -164,17 +197,22 @@ def _owned_by_newer_job(connection: Connection, template: str, job: _Job) -> boo
     return connection.execute(newer.limit(1)).first() is not None
 
 
-def _forget_job_outputs(store: JobStore, storage: Storage, template: str, job: _Job) -> int:
-    """Delete a finished job's folder, cache objects and page links; the objects removed."""
+def _forget_job_outputs(store: JobStore, storage: Storage, template: str, job: _Job, done: Purged) -> None:
+    """Delete a finished job's folder, cache objects, page links, engagement events and form
+    submissions (those of its recipient in its folder's campaign segment)."""
     with read(store.engine) as connection:
         if not job.result or _owned_by_newer_job(connection, template, job):
-            return 0
-    removed = _delete_objects(storage, [job.result])
+            return
+    done.objects += _delete_objects(storage, [job.result])
     folders = {key.split("/")[1] for key in RecipientOutputs.from_record(job.result).file_keys().values()}
     with write(store.engine) as connection:
-        links = (RecipientLink.template == template) & (RecipientLink.recipient_id == job.recipient_id)
-        connection.execute(delete(RecipientLink).where(links, RecipientLink.campaign.in_(folders)))
-    return removed
+        for model, counter in (
+            (RecipientLink, None), (EngagementEvent, "events"), (FormSubmission, "form_submissions")
+        ):  # fmt: skip
+            mine = (model.template == template) & (model.recipient_id == job.recipient_id)
+            gone = connection.execute(delete(model).where(mine, model.campaign.in_(folders))).rowcount
+            if counter:
+                setattr(done, counter, getattr(done, counter) + int(gone))
 
 
 def _purge_jobs(
@@ -207,7 +245,7 @@ def _purge_jobs(
                 select(*columns).where(expired).order_by(RenderJob.updated_at).limit(size)
             ).all()
         for job in batch:
-            done.objects += _forget_job_outputs(store, storage, template, job)
+            _forget_job_outputs(store, storage, template, job, done)
         if batch:
             with write(store.engine) as connection:
                 gone = delete(RenderJob).where(RenderJob.id.in_([job.id for job in batch]))
@@ -216,17 +254,31 @@ def _purge_jobs(
             return True
 
 
+def _purge_old_events(store: JobStore, cutoff: datetime, size: int, budget: _Budget, done: Purged) -> bool:
+    """Delete engagement events received before `cutoff`, a batch at a time; True once none is left."""
+    old = EngagementEvent.received_at < cutoff
+    while True:
+        if not budget.take():
+            return False
+        picked = _delete_batch(store, EngagementEvent, EngagementEvent.id, old, size)
+        done.events += picked
+        if picked < size:
+            return True
+
+
 def purge_retention(
     store: JobStore,
     storage: Storage,
     retention: Mapping[str, int],
     *,
+    event_retention_days: int | None = None,
     now: datetime | None = None,
     batch_size: int = 500,
     max_batches: int = 20,
 ) -> Purged:
-    """Delete what outlived its template's retention (template name -> days), at most
-    `max_batches` batches of `batch_size` rows or jobs; `more` says to call again."""
+    """Delete what outlived its template's retention (template name -> days), and engagement
+    events received more than `event_retention_days` ago (None: kept), at most `max_batches`
+    batches of `batch_size` rows, jobs or events; `more` says to call again."""
     now = now or datetime.now(UTC)
     budget, done = _Budget(max_batches), Purged()
     for template, days in sorted(retention.items()):
@@ -239,6 +291,9 @@ def purge_retention(
         if not _purge_jobs(store, storage, template, cutoff, batch_size, budget, done):
             done.more = True
             return done
+    if event_retention_days is not None:
+        cutoff = now - timedelta(days=event_retention_days)
+        done.more = not _purge_old_events(store, cutoff, batch_size, budget, done)
     return done
 
 
@@ -252,11 +307,13 @@ class RetentionTask:
         storage: Callable[[], Storage],
         policy: Callable[[], Mapping[str, int]],
         *,
+        event_retention_days: int | None = None,
         every_s: float = 3600.0,
         batch_size: int = 100,
         max_batches: int = 2,
     ) -> None:
         self.storage, self.policy, self.every_s = storage, policy, every_s
+        self.event_retention_days = event_retention_days
         self.batch_size, self.max_batches = batch_size, max_batches
         self._next_at = 0.0
 
@@ -268,18 +325,21 @@ class RetentionTask:
         self._next_at = now + self.every_s
         try:
             policy = self.policy()
-            if not policy:
+            if not policy and self.event_retention_days is None:
                 return
             purged = purge_retention(
-                store, self.storage(), policy, batch_size=self.batch_size, max_batches=self.max_batches
-            )
+                store, self.storage(), policy, event_retention_days=self.event_retention_days,
+                batch_size=self.batch_size, max_batches=self.max_batches,
+            )  # fmt: skip
         except Exception as exc:  # storage or database down: try again next period
             log.warning("retention purge: %s", type(exc).__name__)
             return
         if purged:
             log.info(
-                "retention purged %d campaigns, %d rows, %d render jobs, %d objects",
-                purged.campaigns, purged.rows, purged.render_jobs, purged.objects,
+                "retention purged %d campaigns, %d rows, %d render jobs, %d objects, %d events, "
+                "%d form submissions",
+                purged.campaigns, purged.rows, purged.render_jobs, purged.objects, purged.events,
+                purged.form_submissions,
             )  # fmt: skip
         if purged.more:
             self._next_at = now  # a backlog: go on at the next round

@@ -116,7 +116,7 @@ def test_a_json_submit_is_stored_recorded_and_exported(api: ApiServer, store: Jo
         if e.recipient_id == page.recipient_id
     ]
     assert [(e.kind, e.target, e.view, e.event_id) for e in events] == [
-        ("form_submit", FORM, view, f"form-submit-{stored.id}")
+        ("form_submit", FORM, view, f"form_submit-{stored.id}")
     ]
     exported = api.client().get(f"/campaigns/{page.campaign}/forms/{FORM}", params={"format": "json"})
     assert exported.status_code == 200, exported.text

@@ -20,6 +20,7 @@ import pytest
 from fixture_api import api_settings, bound_socket, port_of, serve
 from fixture_pages import chromium, render_page  # noqa: F401
 
+from renderer.jobs.store import open_store
 from renderer.settings import PROJECT_ROOT
 
 pytestmark = [pytest.mark.browser, pytest.mark.video, pytest.mark.slow]
@@ -357,3 +358,61 @@ def test_the_interactive_page_transfers_under_250_kb_before_the_video(
     names = " ".join(sizes)
     assert "hls.light.min." in names and "player." in names and "index.html" in names, sizes
     assert sum(sizes.values()) < PAGE_BUDGET, sizes
+
+
+def test_events_reach_the_store_once_and_the_next_visit_resumes_there(
+    chromium: Any,  # noqa: F811
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """End to end through the real ``POST /events``: one ``cta_click`` stored for one click,
+    quartiles once each, and a new visit starts where the last ``video_pause`` left off."""
+    sock = bound_socket()
+    with serve(api_settings(tmp_path_factory.mktemp("live"), port_of(sock)), sock) as api:
+        url = render_page(api, "en-US")
+        context = chromium.new_context()
+        context.route("https://pay.example.com/**", lambda route: route.fulfill(body="paid"))
+        page = context.new_page()
+        page.goto(url)
+        page.wait_for_selector("[data-tailor-player][data-ready]")
+        cues = page.evaluate(
+            "[...[...document.querySelector('video').textTracks].find(t => t.kind === 'metadata').cues]"
+            ".map(c => [c.id, c.startTime, c.endTime])"
+        )
+        start, end = next((s, e) for scene, s, e in cues if scene == "amount")
+        page.evaluate(
+            f"const v = document.querySelector('video'); v.muted = true; v.currentTime = {start + 0.5}; v.play()"
+        )
+        wait_in(page, "document.querySelector('[data-tp=overlay] [data-cta=pay-now]') !== null")
+        page.evaluate("document.querySelector('video').pause()")
+        paused_at = page.evaluate("document.querySelector('video').currentTime")
+        reached = [
+            q
+            for q in (25.0, 50.0)
+            if paused_at / page.evaluate("document.querySelector('video').duration") * 100 >= q
+        ]
+        with page.expect_navigation():
+            page.locator("[data-tp=overlay] [data-cta=pay-now]").click()
+        page.wait_for_timeout(500)
+        store = open_store(api.settings.database_url)
+        try:
+            events = [e for e in store.events.for_campaign("bill-summary", api.segment)]
+        finally:
+            store.close()
+        kinds = [e.kind for e in events]
+        assert kinds.count("page_view") == 1 and kinds.count("video_play") == 1
+        assert [(e.target, e.scene) for e in events if e.kind == "cta_click"] == [("pay-now", "amount")]
+        shown = [e.target for e in events if e.kind == "cta_shown"]  # the page's buttons in sight count
+        assert (
+            shown.count("pay-now") == 1 and "chat" not in shown
+        )  # once per view; the footer is out of sight
+        assert [e.value for e in events if e.kind == "video_progress"] == reached
+        pauses = [e.position for e in events if e.kind == "video_pause"]
+        assert pauses and pauses[-1] == pytest.approx(paused_at, abs=0.01)
+        second = context.new_page()  # the next visit: a new view, resumed where the last one paused
+        second.goto(url)
+        wait_in(second, "!document.querySelector('[data-tp=status]').hidden")
+        assert second.evaluate("document.querySelector('video').currentTime") == pytest.approx(
+            paused_at, abs=0.05
+        )
+        assert end > paused_at
+        context.close()

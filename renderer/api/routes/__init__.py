@@ -8,6 +8,7 @@ from renderer.api.routes import (
     campaign_files,
     campaigns,
     engagement,
+    events,
     form_exports,
     forms,
     health,
@@ -28,6 +29,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     webhooks.router,
     form_exports.router,
     forms.router,  # before pages: its POST /r/{token}/forms/{id} sits under the pages' GET paths
+    events.router,  # before pages: its /r/{token}/{key:path} would take /r/{token}/position
     pages.router,
     health.router,
 )

@@ -41,9 +41,10 @@ from renderer.api.models import ErrorOut
 from renderer.api.routes.pages import PRIVATE, page_headers, resolve_link
 from renderer.api.state import ApiState
 from renderer.data.forms import FormValidator, issue_codes, stored_answers
+from renderer.engagement.events import form_submit_event
 from renderer.errors import RowError
 from renderer.jobs.events import emit
-from renderer.jobs.schema import EventRecord, RecipientLinkRecord
+from renderer.jobs.schema import RecipientLinkRecord
 from renderer.outputs.forms_markup import DEFAULT_MESSAGES
 from renderer.template.models import Form
 
@@ -195,12 +196,7 @@ def _store(
     recipient = (link.template, link.campaign, link.recipient_id)
     submission = store.forms.add(recipient, form.id, stored_answers(answers), now=now)
     try:
-        event = EventRecord(
-            *recipient, event_id=f"form-submit-{submission}", view=view, kind="form_submit",
-            scene=None, target=form.id, value=None, position=None, variant=None,
-            occurred_at=now, received_at=now,
-        )  # fmt: skip
-        store.events.add([event])
+        store.events.add([form_submit_event(recipient, form.id, submission, view=view, now=now)])
         _announce(state, link, form, (submission, now))
     except Exception as exc:  # the database went away after the commit: the answers are kept
         log.warning("form submit %d stored, event or webhook not: %s", submission, type(exc).__name__)
