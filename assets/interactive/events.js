@@ -81,10 +81,8 @@
     while (queue.length) {
       var batch = queue.splice(0, 50);
       var body = JSON.stringify({ token: api.token, events: batch });
-      if (leaving && navigator.sendBeacon) {
-        navigator.sendBeacon(api.base + "/events", new Blob([body], { type: "application/json" }));
-        continue;
-      }
+      var blob = new Blob([body], { type: "application/json" });
+      if (leaving && navigator.sendBeacon && navigator.sendBeacon(api.base + "/events", blob)) continue;
       post(batch, body);
     }
   }

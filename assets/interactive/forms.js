@@ -123,7 +123,15 @@
     function done() {
       if (button) { button.disabled = false; button.removeAttribute("aria-busy"); }
     }
-    function fallback() { done(); HTMLFormElement.prototype.submit.call(form); }
+    // Refused (429, 413, 403) or unreachable: say so and let the person try again, rather than
+    // post the form plainly (a post that may have been stored already would be stored twice).
+    function fallback() {
+      done();
+      var summary = form.querySelector("[data-tailor-error-summary]");
+      if (!summary) return;
+      summary.textContent = form.getAttribute("data-msg-retry") || "Your answers could not be sent. Please try again.";
+      summary.hidden = false;
+    }
     fetch(form.action, {
       method: "POST",
       headers: { "Content-Type": "application/json", "Accept": "application/json" },

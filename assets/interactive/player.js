@@ -27,22 +27,41 @@
     return out;
   }
 
+  // Play the MP4 beside the stream instead, where the stream left off.
+  function toMp4(mp4) {
+    var at = video.currentTime, playing = !video.paused;
+    video.src = mp4;
+    video.addEventListener("loadedmetadata", function () {
+      if (at) video.currentTime = at;
+      if (playing) video.play().catch(function () {});
+    }, { once: true });
+    root.setAttribute("data-stream", "mp4");
+  }
+
   function attachStream() {
     if (!config.hls || location.protocol === "file:") return;
     var source = video.querySelector("source");
+    // the config's links are relative to the page's folder, as the MP4 <source> is (on a page
+    // served elsewhere, e.g. a form's answer, the <source> has been made absolute)
+    var base = source ? source.src : location.href;
+    var hlsUrl = new URL(config.hls, base).href, mp4Url = new URL(config.mp4, base).href;
     if (video.canPlayType("application/vnd.apple.mpegurl")) {
       if (source) source.remove();
-      video.src = config.hls;
+      video.addEventListener("error", function () {
+        if (/\.m3u8/.test(video.currentSrc)) toMp4(mp4Url);
+      }, { once: true });
+      video.src = hlsUrl;
       video.load();
+      root.setAttribute("data-stream", "native");
     } else if (window.Hls && window.Hls.isSupported()) {
       if (source) source.remove();
       var hls = new window.Hls({ enableWorker: false, capLevelToPlayerSize: true });
       hls.on(window.Hls.Events.ERROR, function (_, data) {
         if (!data.fatal) return;
-        hls.destroy();  // the MP4 beside the stream plays instead
-        video.src = config.mp4;
+        hls.destroy();
+        toMp4(mp4Url);
       });
-      hls.loadSource(config.hls);
+      hls.loadSource(hlsUrl);
       hls.attachMedia(video);
       root.setAttribute("data-stream", "hls.js");
     }
@@ -105,7 +124,7 @@
         button.appendChild(at);
         button.addEventListener("click", function () {
           video.currentTime = cue.startTime;
-          events.send("chapter_jump", fields({ target: cue.id, position: cue.startTime }));
+          events.send("chapter_jump", fields({ target: cue.id, scene: cue.id, position: cue.startTime }));
           if (video.paused) video.play().catch(function () {});
         });
         item.appendChild(button);
@@ -172,6 +191,11 @@
         showCtas();
       });
     });
+    var timed = config.ctas.some(function (cta) { return cta.start !== null && cta.start !== undefined; });
+    if (timed) {  // a time range can start and end inside a scene
+      video.addEventListener("timeupdate", showCtas);
+      video.addEventListener("seeked", showCtas);
+    }
   }
 
   function setupControls() {
@@ -211,6 +235,7 @@
       else if (root.requestFullscreen) root.requestFullscreen();
     });
     root.addEventListener("keydown", function (event) {
+      if (event.ctrlKey || event.metaKey || event.altKey) return;  // the browser's own shortcuts
       var tag = event.target.tagName;
       if (tag === "INPUT" || tag === "A" || (tag === "BUTTON" && event.key === " ")) return;
       var step = { ArrowRight: rtl ? -5 : 5, ArrowLeft: rtl ? 5 : -5 }[event.key];
@@ -228,20 +253,36 @@
       if (!state.played) events.send("video_play", fields({}));
       state.played = true;
     });
-    function quartiles() {  // each quarter once per view, in order, as the position reaches it
-      if (!isFinite(video.duration) || !video.duration) return;
-      var share = (video.currentTime / video.duration) * 100;
-      [25, 50, 75, 100].forEach(function (q) {
-        if (!state.quartiles[q] && (share >= (q === 100 ? 99.5 : q) || (q === 100 && video.ended))) {
+    // Each quarter once per view, in order, when playback reaches it by playing: a seek or a
+    // chapter jump moves the position without watching (`last` follows every seek).
+    var last = 0;
+    function quartiles() {
+      var now = video.currentTime, from = last;
+      var watched = !video.seeking && now >= from && now - from < 1.5;
+      last = now;
+      if (!watched || !isFinite(video.duration) || !video.duration) return;
+      var share = (now / video.duration) * 100, before = (from / video.duration) * 100;
+      [25, 50, 75, 100].forEach(function (q) {  // the quarters this stretch of playing crossed
+        var mark = q === 100 ? 99.5 : q;
+        if (!state.quartiles[q] && before < mark && share >= mark) {
           state.quartiles[q] = true;
           events.send("video_progress", fields({ value: q }));
         }
       });
     }
-    video.addEventListener("timeupdate", quartiles);
-    video.addEventListener("ended", function () {
+    video.addEventListener("timeupdate", function () {
+      if (!video.paused || video.ended) quartiles();  // the end's own update still counts
+      else last = video.currentTime;
+    });
+    video.addEventListener("seeked", function () { last = video.currentTime; });
+    video.addEventListener("ended", function () {  // played to the end: what the last stretch crossed
+      if (video.duration - last >= 1.5) return;
+      var before = (last / video.duration) * 100;
       [25, 50, 75, 100].forEach(function (q) {
-        if (!state.quartiles[q]) { state.quartiles[q] = true; events.send("video_progress", fields({ value: q })); }
+        if (!state.quartiles[q] && before < (q === 100 ? 99.5 : q)) {
+          state.quartiles[q] = true;
+          events.send("video_progress", fields({ value: q }));
+        }
       });
     });
     video.addEventListener("pause", function () {
@@ -265,14 +306,19 @@
         if (!(at > 2)) return;
         function apply() {
           if (isFinite(video.duration) && at > video.duration - 3) return;
-          if (video.currentTime < 1) video.currentTime = at;
+          if (video.currentTime >= 1) return;  // already watching: no jump, no message
+          video.currentTime = at;
           var status = part("status");
           status.textContent = text.resumed + " (" + clock(at) + ") ";
           var again = document.createElement("button");
           again.type = "button";
           again.className = "tp-start-over";
           again.textContent = text.start_over;
-          again.addEventListener("click", function () { video.currentTime = 0; status.hidden = true; });
+          again.addEventListener("click", function () {
+            video.currentTime = 0;
+            part("play").focus();  // before its message goes, so focus is not lost
+            status.hidden = true;
+          });
           status.appendChild(again);
           status.hidden = false;
         }

@@ -256,7 +256,7 @@ def render_player(page: PageInteractions) -> Markup:
         '<div class="tp-overlay" data-tp="overlay"></div>'
         "</div>"
         f'<div class="tp-controls" data-tp="controls" hidden>{controls}</div>'
-        '<p class="tp-status" data-tp="status" hidden></p>'
+        '<p class="tp-status" data-tp="status" role="status" hidden></p>'
         '<p class="tp-live" data-tp="live" aria-live="polite"></p>'
         f'<nav class="tp-chapters" data-tp="chapters" aria-label="{escape(words["chapters"])}" hidden>'
         f"<h3>{escape(words['chapters'])}</h3><ol></ol></nav>"

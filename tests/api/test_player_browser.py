@@ -63,6 +63,8 @@ class Journey:
         self.page = self.context.new_page()
         self.page.on("pageerror", lambda error: self.errors.append(str(error)))
         self.page.route("**/events", self._catch_events)
+        # each journey starts fresh: the position other journeys' beacons left is not theirs
+        self.page.route("**/position", lambda route: route.fulfill(json={"position": None}))
         self.page.route("https://pay.example.com/**", lambda route: route.fulfill(body="paid"))
         self.page.goto(url)
         self.page.wait_for_selector("[data-tailor-player][data-ready]")
@@ -152,8 +154,8 @@ def test_a_chapter_jump_lands_on_its_scenes_first_frame(journey: Any) -> None:
     at = page.js("window.seekedAt")
     assert at == pytest.approx(scenes["usage"][0], abs=0.1)
     jumps = page.sent("chapter_jump")
-    assert [(e["target"], e["position"]) for e in jumps] == [
-        ("usage", pytest.approx(scenes["usage"][0], abs=1e-3))
+    assert [(e["target"], e["scene"], e["position"]) for e in jumps] == [
+        ("usage", "usage", pytest.approx(scenes["usage"][0], abs=1e-3))
     ]
     current = page.js("document.querySelector('.tp-chapters [aria-current=true]').textContent")
     assert current.startswith("Your usage")
@@ -197,6 +199,13 @@ def test_quartiles_arrive_once_each_in_order(journey: Any) -> None:
     page.page.wait_for_timeout(1500)
     progress = page.sent("video_progress")
     assert [e["value"] for e in progress] == [25, 50, 75, 100]
+    skipper = journey()  # a seek is not watching: only the quarter played through counts
+    duration = skipper.js("document.querySelector('video').duration")
+    skipper.seek(duration * 0.8)
+    assert skipper.sent("video_progress") == []
+    skipper.js("const v = document.querySelector('video'); v.playbackRate = 4; v.play()")
+    skipper.wait("document.querySelector('video').ended", 30)
+    assert [e["value"] for e in skipper.sent("video_progress")] == [100]
     assert len(page.sent("video_play")) == 1
     assert len({e["id"] for e in page.events}) == len(page.events)  # every event has its own id
     assert {e["view"] for e in page.events} == {page.events[0]["view"]}
@@ -296,11 +305,13 @@ def test_a_chat_widget_loads_from_its_declared_origin_only(
         'chat: {url: "https://chat.example.com/tailor-energy"',
         'chat: {script: "https://chat.example.test/widget.js"',
     )
+    timed = "{id: chat, label: cta_chat, chat: true, start: 1.0, end: 2.5}"
+    text = text.replace("{id: chat, label: cta_chat, chat: true, scenes: [outro]}", timed)
     manifest.write_text(text, encoding="utf-8")
     sock = bound_socket()
     settings = api_settings(tmp_path_factory.mktemp("widget"), port_of(sock), templates_dir=templates)
     with serve(settings, sock) as api:
-        url = render_page(api, "en-US", ("microsite",))
+        url = render_page(api, "en-US")
         context = chromium.new_context()
         widget = "document.addEventListener('tailor:chat-open', e => { document.body.dataset.chat = JSON.stringify(e.detail.context); });"
         context.route(
@@ -319,6 +330,12 @@ def test_a_chat_widget_loads_from_its_declared_origin_only(
         assert answer is not None
         csp = answer.headers["content-security-policy"]
         assert "script-src 'self' https://chat.example.test;" in csp and "elsewhere" not in csp
+        page.wait_for_selector("[data-tailor-player][data-ready]")
+        overlay = page.locator("[data-tp=overlay] [data-cta=chat]")
+        for at, shown in ((1.5, True), (3.0, False), (2.0, True)):  # a time range inside the intro scene
+            page.evaluate(f"document.querySelector('video').currentTime = {at}")
+            page.wait_for_timeout(500)
+            assert overlay.count() == (1 if shown else 0), at
         button = page.locator("footer button[data-tailor-cta=chat]")
         button.click()  # revealed by the page's script
         wait_in(page, "document.body.dataset.chat !== undefined")
@@ -416,3 +433,18 @@ def test_events_reach_the_store_once_and_the_next_visit_resumes_there(
         )
         assert end > paused_at
         context.close()
+
+
+def test_a_broken_stream_falls_back_to_the_mp4(chromium: Any, pages: dict[str, str]) -> None:  # noqa: F811
+    context = chromium.new_context()
+    context.route("**/video.m3u8", lambda route: route.fulfill(status=404, body="gone"))
+    context.route("**/events", lambda route: route.fulfill(status=202, json={"accepted": 0, "duplicates": 0}))
+    context.route("**/position", lambda route: route.fulfill(json={"position": None}))
+    page = context.new_page()
+    page.goto(pages["en-US"])
+    page.wait_for_selector("[data-tailor-player][data-ready]")
+    wait_in(page, "document.querySelector('[data-tailor-player]').dataset.stream === 'mp4'")
+    page.evaluate("const v = document.querySelector('video'); v.muted = true; v.play()")
+    wait_in(page, "document.querySelector('video').currentTime > 1")
+    assert page.evaluate("document.querySelector('video').currentSrc").endswith("/video.mp4")
+    context.close()
