@@ -229,6 +229,9 @@ def test_a_submit_from_elsewhere_is_refused_and_nothing_stored(api: ApiServer, s
         ("null", {}),
         ("null", {"Sec-Fetch-Site": "cross-site"}),
         ("own", {"Sec-Fetch-Site": "cross-site"}),
+        ("https://a:xyz", {}),  # malformed origins: refused, not a server error
+        ("https://a:99999", {}),
+        ("https://[::1", {}),
     ]:
         refused = _post(api, page.form_url, origin=origin, data=good, headers=headers)
         assert refused.status_code == 403, (origin, headers, refused.text)
@@ -259,6 +262,8 @@ def test_tokens_forms_bodies_and_rates(api: ApiServer, store: JobStore) -> None:
         _post(api, page.form_url, content=b"[1]", headers={"Content-Type": "application/json"}).status_code
         == 400
     )
+    nested = _post(api, page.form_url, content=b"[" * 60_000, headers={"Content-Type": "application/json"})
+    assert nested.status_code == 400 and nested.json()["error"]["code"] == "invalid_body"
     answers = [
         _post(api, page.form_url, json={"channel": "email"}).status_code for _ in range(SUBMITS_PER_MINUTE)
     ]
