@@ -93,6 +93,15 @@ def test_ctas_in_the_page_escape_labels_and_link_forms_and_chat() -> None:
     chat = str(render_cta(page, "talk"))
     assert 'href="https://chat.example.com/x?src=bill&amp;plan=basic&amp;locale=en_US"' in chat
     assert 'target="_blank"' in chat and "data-tailor-chat" in chat
+    for url, linked in [
+        ("https://chat.example.com/x#start", "https://chat.example.com/x?plan=basic&amp;locale=en_US#start"),
+        (
+            "https://chat.example.com/x?a=1#s",
+            "https://chat.example.com/x?a=1&amp;plan=basic&amp;locale=en_US#s",
+        ),
+    ]:
+        fragment = _page(_interactions(chat={"url": url}), chat_context={"plan": "basic", "locale": "en_US"})
+        assert f'href="{linked}"' in str(render_cta(fragment, "talk"))  # the query before the #fragment
     with pytest.raises(RenderError, match="cta\\('nope'\\) is not declared"):
         render_cta(page, "nope")
 
