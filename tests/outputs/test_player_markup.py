@@ -65,7 +65,9 @@ def test_the_player_links_its_tracks_and_carries_a_safe_config() -> None:
     assert 'aria-live="polite"' in html
     block = re.search(r'<script type="application/json" data-tp="config">(.*?)</script>', html, re.S)
     assert block is not None
-    assert "</script>" not in block.group(1)  # a label cannot end the JSON block
+    # a label cannot end the JSON block: its </script> is escaped, and the one </script> closes it
+    assert "Pay \\u003c/script>\\u003cb>now\\u003c/b>" in html
+    assert html.count("</script>") == 1 and block.end() == html.index("</script>") + len("</script>")
     config = json.loads(block.group(1))
     assert config["hls"] == "video.m3u8" and config["captionsOn"] is True
     assert [(c["id"], c["scenes"], c["start"]) for c in config["ctas"]] == [
