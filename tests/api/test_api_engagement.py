@@ -174,7 +174,15 @@ def test_api_renders_count_the_keys_done_render_jobs(api: ApiServer, store: JobS
     assert body["overall"]["page_views"] == 2
     theirs_body = api.client(key=other).get("/campaigns/api/engagement?template=bill-summary").json()
     assert theirs_body["overall"]["delivered"] == 1 and theirs_body["overall"]["page_views"] == 0
-    missing = api.client().get("/campaigns/api/engagement")
-    assert missing.status_code == 422 and missing.json()["error"]["field"] == "template"
+    spelled = api.client().get(f"/campaigns/api-{mine}/engagement", params={"template": "bill-summary"})
+    assert spelled.status_code == 200 and spelled.json() == body  # api-<own key id> names them too
+    csv_name = api.client().get(f"/campaigns/api-{mine}/engagement?template=bill-summary&format=csv")
+    assert f'filename="api-{mine}-engagement.csv"' in csv_name.headers["content-disposition"]
+    for path in (f"/campaigns/api-{theirs}/engagement", "/campaigns/api-nope/engagement"):
+        refused = api.client().get(path, params={"template": "bill-summary"})  # another key's
+        assert refused.status_code == 404 and refused.json()["error"]["code"] == "campaign_not_found"
+    for spelling in ("api", f"api-{mine}"):
+        missing = api.client().get(f"/campaigns/{spelling}/engagement")
+        assert missing.status_code == 422 and missing.json()["error"]["field"] == "template"
     unknown = api.client().get("/campaigns/api/engagement", params={"template": "no-such"})
     assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "template_not_found"

@@ -297,6 +297,15 @@ def test_the_export_is_scoped_to_the_key(api: ApiServer) -> None:
         == 200
     )
     assert mine.get(f"/campaigns/no-such-campaign/forms/{FORM}").status_code == 404
+    # the API's one-off renders: "api" or "api-<own key id>"; another key's id is unknown
+    short, full = (mine.get(f"/campaigns/{name}/forms/{FORM}") for name in ("api", api.segment))
+    assert short.status_code == full.status_code == 200 and short.json() == full.json()
+    assert f'filename="{api.segment}-{FORM}.json"' in short.headers["content-disposition"]
+    other_id = api.segment.replace("api-", "", 1)
+    assert other.get(f"/campaigns/{api.segment}/forms/{FORM}").status_code == 404
+    assert mine.get(f"/campaigns/api-not-{other_id}/forms/{FORM}").status_code == 404
+    theirs = other.get(f"/campaigns/api/forms/{FORM}")  # their own API renders: none submitted
+    assert theirs.status_code == 200 and theirs.json() == []
 
 
 def test_the_webhook_carries_ids_and_no_answers(api: ApiServer, receiver: Receiver) -> None:
