@@ -4,12 +4,18 @@ interactive page (page, player, hls.js) reaches the browser small.
 Static files are content-hashed and immutable, so their compressed bytes are kept in a small
 in-process cache by key; a recipient's own page is compressed on each request (it is small).
 Media (MP4, TS, JPEG, PDF) is never compressed: it is compressed already, and video must keep
-its byte ranges.
+its byte ranges; a ranged request gets the plain bytes.
+
+A gzip answer carries its own strong ETag (``"<sha1 of the gzip bytes>-gz"``, never the plain
+file's) and answers ``304`` to an ``If-None-Match`` naming it; a ``HEAD`` gets the headers a
+``GET`` would (Content-Length of the gzip bytes, ETag) and no body.
 """
 
 from __future__ import annotations
 
 import gzip
+import hashlib
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -55,13 +61,43 @@ class _GzipCache:
 _STATIC = _GzipCache(_CACHE_BYTES)
 
 
+_QVALUE = re.compile(r"^[01](?:\.[0-9]{0,3})?$")
+
+
+def _weights(header: str) -> dict[str, float]:
+    """Each coding of an Accept-Encoding header (lower case) and its q (1 when not given; a
+    malformed q refuses the coding; a coding named twice keeps its highest q)."""
+    weights: dict[str, float] = {}
+    for part in header.split(","):
+        name, *params = (piece.strip() for piece in part.split(";"))
+        if not name:
+            continue
+        q = 1.0
+        for param in params:
+            key, _, value = param.partition("=")
+            if key.strip().lower() == "q":
+                value = value.strip()
+                q = min(float(value), 1.0) if _QVALUE.match(value) else 0.0
+        name = "gzip" if name.lower() == "x-gzip" else name.lower()
+        weights[name] = max(q, weights.get(name, 0.0))
+    return weights
+
+
 def accepts_gzip(request: Request) -> bool:
-    """Whether the request's Accept-Encoding allows gzip (and does not refuse it with q=0)."""
-    for part in request.headers.get("accept-encoding", "").split(","):
-        name, _, params = part.strip().partition(";")
-        if name.strip().lower() in ("gzip", "*"):
-            return params.replace(" ", "") not in ("q=0", "q=0.0", "q=0.00", "q=0.000")
-    return False
+    """Whether the request's Accept-Encoding allows gzip: an explicit ``gzip`` entry decides (its
+    q above 0), else ``*`` does; q is read as a number, names and ``q`` in any case."""
+    weights = _weights(request.headers.get("accept-encoding", ""))
+    q = weights.get("gzip", weights.get("*", 0.0))
+    return q > 0
+
+
+def _etag_matches(request: Request, etag: str) -> bool:
+    """Whether If-None-Match names `etag` (weak comparison, as RFC 9110 asks) or is ``*``."""
+    wanted = request.headers.get("if-none-match")
+    if wanted is None:
+        return False
+    tags = {tag.strip().removeprefix("W/") for tag in wanted.split(",")}
+    return "*" in tags or etag in tags
 
 
 def gzipped_response(
@@ -69,7 +105,8 @@ def gzipped_response(
 ) -> Response | None:
     """The gzip-encoded answer for a compressible `key` the client accepts gzip for; None when
     the plain answer should be sent instead (media, a small file, a client without gzip, a
-    ranged request). `immutable` keys (content-hashed static files) are compressed once."""
+    ranged request). `immutable` keys (content-hashed static files) are compressed once. The
+    answer has the gzip bytes' ETag; ``304`` when If-None-Match names it; no body for HEAD."""
     if PurePosixPath(key).suffix.lower() not in COMPRESSIBLE or request.headers.get("range"):
         return None
     if not accepts_gzip(request) or not storage.exists(key):
@@ -81,5 +118,11 @@ def gzipped_response(
     data = _STATIC.get_or_make(key, make) if immutable else make()
     if len(data) < _MIN_BYTES:
         return None
-    answer = {**headers, "Content-Encoding": "gzip", "Vary": "Accept-Encoding"}
+    etag = f'"{hashlib.sha1(data, usedforsecurity=False).hexdigest()}-gz"'
+    answer = {**headers, "Content-Encoding": "gzip", "Vary": "Accept-Encoding", "ETag": etag}
+    if _etag_matches(request, etag):
+        del answer["Content-Encoding"]
+        return Response(status_code=304, headers=answer)
+    if request.method == "HEAD":
+        return Response(media_type=media_type(key), headers={**answer, "Content-Length": str(len(data))})
     return Response(data, media_type=media_type(key), headers=answer)

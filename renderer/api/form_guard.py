@@ -33,7 +33,7 @@ _MAX_TRACKED = 10_000
 
 def origin_of(url: str) -> str:
     """``scheme://host[:port]`` of `url` as a browser writes an Origin (lower case, no default
-    port)."""
+    port); ValueError when `url` cannot be read (a port that is no number, a broken IPv6 host)."""
     parts = urlsplit(url.strip())
     scheme, host = parts.scheme.lower(), (parts.hostname or "").lower()
     if ":" in host:
@@ -50,13 +50,21 @@ def origin_allowed(request: Request, settings: Settings) -> bool:
     origin = request.headers.get("origin")
     if origin is None:
         return False
+    if origin.strip().lower() == "null":
+        return site == "same-origin"
     own = {origin_of(settings.public_url)}
     host = request.headers.get("host")
     if host:
-        own.add(origin_of(f"{request.url.scheme}://{host}"))
-    if origin.strip().lower() == "null":
-        return site == "same-origin"
-    return origin_of(origin) in own
+        own.add(_readable_origin(f"{request.url.scheme}://{host}"))
+    return _readable_origin(origin) in own - {""}
+
+
+def _readable_origin(url: str) -> str:
+    """`origin_of`, or "" (never an allowed origin) when `url` is malformed."""
+    try:
+        return origin_of(url)
+    except ValueError:
+        return ""
 
 
 def check_origin(request: Request, settings: Settings, headers: dict[str, str]) -> None:

@@ -25,7 +25,6 @@ from renderer.outputs.load import load_template
 from renderer.settings import Settings
 
 app = typer.Typer()
-PERCENT_OF_100 = ("average_percentage_viewed",)  # values already in percent, not shares
 
 
 def _template_of(store: JobStore, campaign: str, template: str | None) -> str:
@@ -50,12 +49,12 @@ def _layout(template: str, settings: Settings) -> Layout:
 
 
 def _value(row: MetricRow) -> str:
-    metric, *_, denominator, value = row
+    *_, denominator, value = row
     if value is None:
         return "-"
     if denominator is None:
         return f"{value:g}"
-    return f"{value:.1f}%" if metric in PERCENT_OF_100 else f"{100 * value:.1f}%"
+    return f"{100 * value:.1f}%"
 
 
 def metrics_table(report: EngagementReport) -> Table:

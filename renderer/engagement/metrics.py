@@ -233,6 +233,12 @@ def _form(tally: _Tally, form: str) -> FormMetrics:
     )
 
 
+def _viewed(tally: _Tally, players: set[str]) -> Ratio:
+    """The average share of the video viewed, 0..1 like every rate: the percent points of each
+    player's highest quartile reached (0 when none) over 100 per player."""
+    return ratio(sum(tally.quartile.get(who, 0) for who in players), 100 * len(players))
+
+
 def _metrics(tally: _Tally, variant: str | None, delivered: int | None, ids: Layout) -> EngagementMetrics:
     """Every metric of one group's tally; `ids` holds the scene order and the targets reported
     (the same in every group)."""
@@ -250,7 +256,7 @@ def _metrics(tally: _Tally, variant: str | None, delivered: int | None, ids: Lay
         page_views=page_views,
         page_view_rate=ratio(len(viewers), delivered),
         video_play_rate=ratio(len(players), len(viewers)),
-        average_percentage_viewed=ratio(sum(tally.quartile.get(who, 0) for who in players), len(players)),
+        average_percentage_viewed=_viewed(tally, players),
         completion_rate=ratio(len(completed), len(players)),
         drop_off=drop_off,
         players_unplaced=unplaced,

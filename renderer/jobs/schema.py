@@ -14,11 +14,13 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     CheckConstraint,
     DateTime,
     Dialect,
     ForeignKey,
     Index,
+    Integer,
     MetaData,
     String,
     Text,
@@ -32,6 +34,9 @@ ROW_STATUSES = ("pending", "queued", "rendering", "done", "failed", "quarantined
 JOB_STATUSES = ("queued", "rendering", "done", "failed")
 DELIVERY_STATUSES = ("pending", "delivered", "dead")
 
+# 64-bit ids for the tables that grow with every page view; SQLite autoincrements only an
+# INTEGER PRIMARY KEY (its INTEGER is 64-bit already)
+BIG_ID = BigInteger().with_variant(Integer(), "sqlite")
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -197,9 +202,9 @@ class EngagementEvent(Base):
     __tablename__ = "engagement_events"
     __table_args__ = (
         UniqueConstraint("template", "campaign", "recipient_id", "event_id"),
-        Index(None, "template", "campaign", "kind"),
+        Index(None, "template", "campaign", "id"),  # EventStore.for_campaign pages by id
     )
-    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True, autoincrement=True)
     template: Mapped[str]
     campaign: Mapped[str]
     recipient_id: Mapped[str] = mapped_column(index=True)
@@ -220,7 +225,7 @@ class FormSubmission(Base):
 
     __tablename__ = "form_submissions"
     __table_args__ = (Index(None, "template", "campaign", "form_id", "id"),)
-    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True, autoincrement=True)
     template: Mapped[str]
     campaign: Mapped[str]
     recipient_id: Mapped[str] = mapped_column(index=True)

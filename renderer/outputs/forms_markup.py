@@ -116,7 +116,8 @@ def _field(form: Form, name: str, field: FormField, t: Text) -> Markup:
 
 def render_form(form: Form, t: Text, *, messages: Mapping[str, str]) -> Markup:
     """The form's title, the form itself (every field labelled in the recipient's language, the
-    messages on the ``<form>``) and its thanks paragraph; every text escaped."""
+    messages on the ``<form>``) and its thanks paragraph, in one ``<div id="form-{id}">`` (what a
+    call to action opening the form links to); every text escaped."""
     head = {
         "class": "tailor-form",
         "method": "post",
@@ -127,6 +128,7 @@ def render_form(form: Form, t: Text, *, messages: Mapping[str, str]) -> Markup:
         "novalidate": None,
     }
     parts = [
+        Markup('<div class="tailor-form-block" id="form-{}">').format(form.id),
         Markup('<h2 class="form-title" id="form-{}-title">{}</h2>').format(form.id, t(form.title)),
         Markup("<form{}>").format(_attrs(head)),
         Markup('<p class="form-error-summary" data-tailor-error-summary role="alert" hidden></p>'),
@@ -139,6 +141,7 @@ def render_form(form: Form, t: Text, *, messages: Mapping[str, str]) -> Markup:
         Markup('<p class="form-thanks" id="form-{}-thanks" tabindex="-1">{}</p>').format(
             form.id, t(form.thanks)
         ),
+        Markup("</div>"),
     ]
     return Markup("\n").join(parts)
 

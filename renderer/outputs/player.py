@@ -21,7 +21,7 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from jinja2 import Template as JinjaTemplate
 from markupsafe import Markup, escape
@@ -110,7 +110,10 @@ def _chat_url(page: PageInteractions) -> str | None:
     if chat is None or chat.url is None:
         return None
     query = urlencode(page.chat_context)
-    return chat.url + ("&" if "?" in chat.url else "?") + query if query else chat.url
+    if not query:
+        return chat.url
+    parts = urlsplit(chat.url)  # the context joins the query, before any #fragment
+    return urlunsplit(parts._replace(query=f"{parts.query}&{query}" if parts.query else query))
 
 
 def _target(page: PageInteractions, cta: CallToAction) -> str:

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Generic, Literal, TypeVar
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -206,13 +207,21 @@ class CallToAction(Strict):
 
 class Chat(Strict):
     """The business's own chat, opened by ``chat: true`` calls to action: a page to open (`url`)
-    or a widget script to load on the first click (`script`, https; the page's CSP then allows
-    its origin and nothing wider). It receives only the `context` names listed (contract fields
-    or computed values that read no personal field), never personal values."""
+    or a widget script to load on the first click (`script`, https on a plain host name; the
+    page's CSP then allows its origin and nothing wider). It receives only the `context` names
+    listed (contract fields or computed values that read no personal field), never personal
+    values."""
 
     url: str | None = Field(default=None, pattern=r"^https?://[^\s/]+(/\S*)?$")
-    script: str | None = Field(default=None, pattern=r"^https://[^\s/]+/\S+$")
+    script: str | None = None
     context: list[str] = Field(default_factory=list)
+
+    @field_validator("script")
+    @classmethod
+    def _script_on_a_host(cls, script: str | None) -> str | None:
+        if script is not None:
+            script_origin(script)
+        return script
 
     @model_validator(mode="after")
     def _url_or_script(self) -> Chat:
@@ -221,11 +230,34 @@ class Chat(Strict):
         return self
 
     def origin(self) -> str | None:
-        """The widget script's origin (``https://host[:port]``), None for a chat page."""
-        if self.script is None:
-            return None
-        scheme, _, rest = self.script.partition("://")
-        return f"{scheme}://{rest.split('/', 1)[0]}"
+        """The widget script's origin (``https://host[:port]``, lower case, no default port: a
+        CSP source of that one host), None for a chat page."""
+        return None if self.script is None else script_origin(self.script)
+
+
+_HOST_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_NETLOC = re.compile(rf"^{_HOST_LABEL}(?:\.{_HOST_LABEL})*(?::[0-9]{{1,5}})?$")
+
+
+def script_origin(script: str) -> str:
+    """``https://host[:port]`` of a chat widget's script URL; ValueError unless it is https on a
+    host name (letters, digits, dots, hyphens; an optional port; no user name, wildcard, quote or
+    space) with a path to the script."""
+    refused = ValueError(
+        "the chat widget 'script' must be an https URL on a host name (letters, digits, dots and"
+        " hyphens, an optional port) with a path, such as https://chat.example.com/widget.js"
+    )
+    parts = urlsplit(script)
+    try:
+        port = parts.port  # ValueError past 65535
+        if parts.scheme != "https" or not _NETLOC.match(parts.netloc) or len(parts.path) < 2:
+            raise ValueError
+        if re.search(r"\s", script):  # urlsplit drops tabs and newlines: look at the text itself
+            raise ValueError
+    except ValueError:
+        raise refused from None
+    host = (parts.hostname or "").lower()
+    return f"https://{host}" if port in (None, 443) else f"https://{host}:{port}"
 
 
 class FormField(Strict):

@@ -74,7 +74,7 @@ def test_json_has_the_hand_computed_metrics(api: ApiServer, campaign: str) -> No
     assert (m["delivered"], m["page_views"]) == (7, 8)
     assert m["page_view_rate"] == {"numerator": 5, "denominator": 7, "value": 5 / 7}
     assert m["video_play_rate"] == {"numerator": 4, "denominator": 5, "value": 0.8}
-    assert m["average_percentage_viewed"] == {"numerator": 175, "denominator": 4, "value": 43.75}
+    assert m["average_percentage_viewed"] == {"numerator": 175, "denominator": 400, "value": 0.4375}
     assert m["completion_rate"] == {"numerator": 1, "denominator": 4, "value": 0.25}
     # the sample's eight scenes; furthest: R1 outro, R3 intro, R4 tips-plus; R5 unplaced
     still = [(s["scene"], s["still_watching"]["numerator"]) for s in m["drop_off"]]
@@ -125,6 +125,7 @@ def test_csv_has_one_row_per_metric_with_formulas_neutralised(api: ApiServer, ca
         assert rows["pages_delivered", "(all)", ""] == ["7", "", "7"]
         assert rows["page_view_rate", "(all)", ""] == ["5", "7", str(5 / 7)]
         assert rows["completion_rate", "(none)", ""] == ["1", "2", "0.5"]
+        assert rows["average_percentage_viewed", "(all)", ""] == ["175", "400", "0.4375"]  # a share
         assert rows["cta_view_rate", "(all)", "'=cmd"] == ["1", "8", "0.125"]
         assert ("cta_view_rate", "(all)", "=cmd") not in rows
         assert rows["cta_click_rate", "(all)", "'=cmd"] == ["0", "1", "0.0"]
@@ -174,7 +175,15 @@ def test_api_renders_count_the_keys_done_render_jobs(api: ApiServer, store: JobS
     assert body["overall"]["page_views"] == 2
     theirs_body = api.client(key=other).get("/campaigns/api/engagement?template=bill-summary").json()
     assert theirs_body["overall"]["delivered"] == 1 and theirs_body["overall"]["page_views"] == 0
-    missing = api.client().get("/campaigns/api/engagement")
-    assert missing.status_code == 422 and missing.json()["error"]["field"] == "template"
+    spelled = api.client().get(f"/campaigns/api-{mine}/engagement", params={"template": "bill-summary"})
+    assert spelled.status_code == 200 and spelled.json() == body  # api-<own key id> names them too
+    csv_name = api.client().get(f"/campaigns/api-{mine}/engagement?template=bill-summary&format=csv")
+    assert f'filename="api-{mine}-engagement.csv"' in csv_name.headers["content-disposition"]
+    for path in (f"/campaigns/api-{theirs}/engagement", "/campaigns/api-nope/engagement"):
+        refused = api.client().get(path, params={"template": "bill-summary"})  # another key's
+        assert refused.status_code == 404 and refused.json()["error"]["code"] == "campaign_not_found"
+    for spelling in ("api", f"api-{mine}"):
+        missing = api.client().get(f"/campaigns/{spelling}/engagement")
+        assert missing.status_code == 422 and missing.json()["error"]["field"] == "template"
     unknown = api.client().get("/campaigns/api/engagement", params={"template": "no-such"})
     assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "template_not_found"

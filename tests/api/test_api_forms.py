@@ -229,6 +229,9 @@ def test_a_submit_from_elsewhere_is_refused_and_nothing_stored(api: ApiServer, s
         ("null", {}),
         ("null", {"Sec-Fetch-Site": "cross-site"}),
         ("own", {"Sec-Fetch-Site": "cross-site"}),
+        ("https://a:xyz", {}),  # malformed origins: refused, not a server error
+        ("https://a:99999", {}),
+        ("https://[::1", {}),
     ]:
         refused = _post(api, page.form_url, origin=origin, data=good, headers=headers)
         assert refused.status_code == 403, (origin, headers, refused.text)
@@ -259,6 +262,8 @@ def test_tokens_forms_bodies_and_rates(api: ApiServer, store: JobStore) -> None:
         _post(api, page.form_url, content=b"[1]", headers={"Content-Type": "application/json"}).status_code
         == 400
     )
+    nested = _post(api, page.form_url, content=b"[" * 60_000, headers={"Content-Type": "application/json"})
+    assert nested.status_code == 400 and nested.json()["error"]["code"] == "invalid_body"
     answers = [
         _post(api, page.form_url, json={"channel": "email"}).status_code for _ in range(SUBMITS_PER_MINUTE)
     ]
@@ -292,6 +297,15 @@ def test_the_export_is_scoped_to_the_key(api: ApiServer) -> None:
         == 200
     )
     assert mine.get(f"/campaigns/no-such-campaign/forms/{FORM}").status_code == 404
+    # the API's one-off renders: "api" or "api-<own key id>"; another key's id is unknown
+    short, full = (mine.get(f"/campaigns/{name}/forms/{FORM}") for name in ("api", api.segment))
+    assert short.status_code == full.status_code == 200 and short.json() == full.json()
+    assert f'filename="{api.segment}-{FORM}.json"' in short.headers["content-disposition"]
+    other_id = api.segment.replace("api-", "", 1)
+    assert other.get(f"/campaigns/{api.segment}/forms/{FORM}").status_code == 404
+    assert mine.get(f"/campaigns/api-not-{other_id}/forms/{FORM}").status_code == 404
+    theirs = other.get(f"/campaigns/api/forms/{FORM}")  # their own API renders: none submitted
+    assert theirs.status_code == 200 and theirs.json() == []
 
 
 def test_the_webhook_carries_ids_and_no_answers(api: ApiServer, receiver: Receiver) -> None:

@@ -66,7 +66,7 @@ def test_the_table_shows_the_hand_computed_metrics(out: Path, tmp_path: Path) ->
     assert _cells(done.stdout, "pages_delivered") == ["7", "-", "7"]
     assert _cells(done.stdout, "page_view_rate") == ["5", "7", "71.4%"]  # 5 / 7
     assert _cells(done.stdout, "video_play_rate") == ["4", "5", "80.0%"]
-    assert _cells(done.stdout, "average_percentage_viewed") == ["175", "4", "43.8%"]  # 43.75
+    assert _cells(done.stdout, "average_percentage_viewed") == ["175", "400", "43.8%"]  # 0.4375
     assert _cells(done.stdout, "completion_rate") == ["1", "4", "25.0%"]
     assert _cells(done.stdout, "drop_off_still_watching", "tips-green") == ["1", "4", "25.0%"]
     assert _cells(done.stdout, "cta_click_rate", "pay-now") == ["1", "3", "33.3%"]
@@ -131,4 +131,5 @@ def test_charts_and_csv_are_written(out: Path, tmp_path: Path) -> None:
     rows = list(csv.reader(io.StringIO(table.read_text(encoding="utf-8"))))
     assert rows[0] == ["metric", "variant", "target", "numerator", "denominator", "value"]
     assert ["page_view_rate", "(all)", "", "5", "7", str(5 / 7)] in rows
+    assert ["average_percentage_viewed", "(all)", "", "175", "400", "0.4375"] in rows  # 0..1
     assert ["funnel", "B", "delivered", "", "", ""] in rows  # variant B's pages: unknown yet

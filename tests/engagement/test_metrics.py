@@ -46,7 +46,7 @@ def test_overall_metrics_equal_the_hand_computed_values(job_store: JobStore) -> 
     assert m.page_views == 8  # v1a v1b v2 v3a v3b v4 v5a v5b
     assert m.page_view_rate == r(5, 7, 5 / 7)  # R1-R5 viewed, R6 (no JavaScript) and R7 never did
     assert m.video_play_rate == r(4, 5, 0.8)  # R1 R3 R4 R5 played; R2 did not
-    assert m.average_percentage_viewed == r(175, 4, 43.75)  # (100 + 0 + 75 + 0) / 4
+    assert m.average_percentage_viewed == r(175, 400, 0.4375)  # (100 + 0 + 75 + 0) / (100 * 4)
     assert m.completion_rate == r(1, 4, 0.25)  # R1 reached 100
     # furthest events: R1 @28 outro, R3 @3 intro, R4 @22 tips (@99 "bonus" is no scene), R5 none
     assert _drop_off(m) == [
@@ -90,7 +90,7 @@ def test_per_variant_metrics_equal_the_hand_computed_values(job_store: JobStore)
     assert (none.variant, none.delivered, b.variant, b.delivered) == (None, 4, "B", 3)
     # no experiment: R1 R2 R3 R6
     assert (none.page_views, none.page_view_rate, none.video_play_rate) == (5, r(3, 4, 0.75), r(2, 3, 2 / 3))
-    assert none.average_percentage_viewed == r(100, 2, 50.0)  # R1 100, R3 0
+    assert none.average_percentage_viewed == r(100, 200, 0.5)  # R1 100, R3 0
     assert none.completion_rate == r(1, 2, 0.5)
     assert _drop_off(none) == [
         ("intro", r(1, 2, 0.5), r(2, 2, 1.0)),
@@ -112,7 +112,7 @@ def test_per_variant_metrics_equal_the_hand_computed_values(job_store: JobStore)
     assert (none.chat_open_rate, none.pdf_download_rate) == (r(1, 5, 0.2), r(1, 5, 0.2))
     # variant B: R4 R5
     assert (b.page_views, b.page_view_rate, b.video_play_rate) == (3, r(2, 3, 2 / 3), r(2, 2, 1.0))
-    assert (b.average_percentage_viewed, b.completion_rate) == (r(75, 2, 37.5), r(0, 2, 0.0))
+    assert (b.average_percentage_viewed, b.completion_rate) == (r(75, 200, 0.375), r(0, 2, 0.0))
     assert [still for _, _, still in _drop_off(b)] == [r(1, 2, 0.5), r(1, 2, 0.5), r(1, 2, 0.5), r(0, 2, 0.0)]
     assert [stopped.numerator for _, stopped, _ in _drop_off(b)] == [0, 0, 1, 0]
     assert b.players_unplaced == 1

@@ -45,7 +45,8 @@ TEXTS = {
     "form_send": "Go",
 }
 
-EXPECTED = """<h2 class="form-title" id="form-survey-title">Tell us</h2>
+EXPECTED = """<div class="tailor-form-block" id="form-survey">
+<h2 class="form-title" id="form-survey-title">Tell us</h2>
 <form class="tailor-form" method="post" action="../../../forms/survey" data-tailor-form="survey" \
 data-msg-required="Needed." data-msg-too_long="This answer is too long." \
 data-msg-email="Please enter a valid email address." data-msg-choice="Please choose one of the options." \
@@ -94,7 +95,8 @@ aria-required="true" value="on" data-consent-version="v3">
 <input type="hidden" name="_view" value="">
 <button type="submit" class="form-submit">Go</button>
 </form>
-<p class="form-thanks" id="form-survey-thanks" tabindex="-1">Thanks &amp; bye</p>"""
+<p class="form-thanks" id="form-survey-thanks" tabindex="-1">Thanks &amp; bye</p>
+</div>"""
 
 
 def _t(texts: dict[str, str]) -> Callable[[str], str]:
@@ -156,9 +158,12 @@ def test_every_sample_page_carries_the_form_after_the_line_items(
     html = (rendered_samples[locale] / "index.html").read_text(encoding="utf-8")
     items, form = (
         html.index('id="items-title"'),
-        html.index('<section class="card form-card" id="form-preferences"'),
+        html.index('<section class="card form-card" aria-labelledby="form-preferences-title">'),
     )
     assert items < form < html.index('id="usage-title"')
+    # the form's own block carries the id a call to action links to (#form-preferences), once
+    assert html.count('id="form-preferences"') == 1
+    assert html.index('<div class="tailor-form-block" id="form-preferences">') > form
     assert re.search(r'<link rel="stylesheet" href="\.\./\.\./_static/forms\.[0-9a-f]{16}\.css">', html)
     assert re.search(r'<script src="\.\./\.\./_static/forms\.[0-9a-f]{16}\.js" defer></script>', html)
     assert html.count("data-tailor-form=") == 1

@@ -65,7 +65,9 @@ def test_the_player_links_its_tracks_and_carries_a_safe_config() -> None:
     assert 'aria-live="polite"' in html
     block = re.search(r'<script type="application/json" data-tp="config">(.*?)</script>', html, re.S)
     assert block is not None
-    assert "</script>" not in block.group(1)  # a label cannot end the JSON block
+    # a label cannot end the JSON block: its </script> is escaped, and the one </script> closes it
+    assert "Pay \\u003c/script>\\u003cb>now\\u003c/b>" in html
+    assert html.count("</script>") == 1 and block.end() == html.index("</script>") + len("</script>")
     config = json.loads(block.group(1))
     assert config["hls"] == "video.m3u8" and config["captionsOn"] is True
     assert [(c["id"], c["scenes"], c["start"]) for c in config["ctas"]] == [
@@ -93,6 +95,15 @@ def test_ctas_in_the_page_escape_labels_and_link_forms_and_chat() -> None:
     chat = str(render_cta(page, "talk"))
     assert 'href="https://chat.example.com/x?src=bill&amp;plan=basic&amp;locale=en_US"' in chat
     assert 'target="_blank"' in chat and "data-tailor-chat" in chat
+    for url, linked in [
+        ("https://chat.example.com/x#start", "https://chat.example.com/x?plan=basic&amp;locale=en_US#start"),
+        (
+            "https://chat.example.com/x?a=1#s",
+            "https://chat.example.com/x?a=1&amp;plan=basic&amp;locale=en_US#s",
+        ),
+    ]:
+        fragment = _page(_interactions(chat={"url": url}), chat_context={"plan": "basic", "locale": "en_US"})
+        assert f'href="{linked}"' in str(render_cta(fragment, "talk"))  # the query before the #fragment
     with pytest.raises(RenderError, match="cta\\('nope'\\) is not declared"):
         render_cta(page, "nope")
 

@@ -124,6 +124,36 @@ CASES = [
         "chat: {url",
     ),
     (
+        'chat: {url: "https://chat.example.com/tailor-energy"',
+        'chat: {script: "https://*/w.js"',  # else the CSP would allow script-src https://*
+        "interactions.chat.script",
+        "chat: {url",
+    ),
+    (
+        'chat: {url: "https://chat.example.com/tailor-energy"',
+        'chat: {script: "https://w.example.com;script-src/w.js"',
+        "interactions.chat.script",
+        "chat: {url",
+    ),
+    (
+        'chat: {url: "https://chat.example.com/tailor-energy"',
+        'chat: {script: "https://user@w.example.com/w.js"',
+        "interactions.chat.script",
+        "chat: {url",
+    ),
+    (
+        'chat: {url: "https://chat.example.com/tailor-energy"',
+        "chat: {script: \"https://w.example.com 'unsafe-inline'/w.js\"",
+        "interactions.chat.script",
+        "chat: {url",
+    ),
+    (
+        'chat: {url: "https://chat.example.com/tailor-energy"',
+        'chat: {script: "https://w.example.com:99999/w.js"',
+        "interactions.chat.script: the chat widget 'script' must be an https URL on a host name",
+        "chat: {url",
+    ),
+    (
         '  chat: {url: "https://chat.example.com/tailor-energy", context: [plan, locale]}\n',
         "",
         "opens the chat, but interactions.chat is not declared",

@@ -22,6 +22,7 @@ from renderer.api.sources import Source, from_json, from_upload
 from renderer.api.state import ApiState
 from renderer.errors import ServiceUnavailable
 from renderer.jobs.campaigns import campaign_progress
+from renderer.jobs.render_jobs import api_campaign
 from renderer.jobs.schema import ApiKeyRecord, CampaignRecord
 from renderer.jobs.service import resume_campaign, start_campaign, stop_campaign
 from renderer.jobs.store import JobStore
@@ -33,6 +34,7 @@ router = APIRouter(
     dependencies=[Depends(require_api_key)],
     responses={401: {"model": ErrorOut}, 404: {"model": ErrorOut}},
 )
+API_RENDERS = "api"  # the campaign id of the caller's one-off renders, as is or with its key id
 IdempotencyKey = Annotated[
     str | None, Header(alias="Idempotency-Key", min_length=1, max_length=160, pattern=r"^[!-~]+$")
 ]
@@ -64,6 +66,14 @@ def owned_campaign(store: JobStore, campaign_id: str, key: ApiKeyRecord) -> Camp
     if campaign is None or not owned(campaign.api_key_id, key):
         raise ApiError(404, "campaign_not_found", "no campaign with this id")
     return campaign
+
+
+def api_renders_of(campaign_id: str, key: ApiKeyRecord) -> str | None:
+    """The campaign segment of `key`'s one-off API renders (``api-<key id>``) when `campaign_id`
+    names them, spelled ``api`` or ``api-<this key's id>``; None for any other id (another key's
+    ``api-<id>`` is then an unknown campaign to `owned_campaign`: ``404``)."""
+    own = api_campaign(key.id)
+    return own if campaign_id in (API_RENDERS, own) else None
 
 
 def campaign_out(state: ApiState, campaign: CampaignRecord) -> CampaignOut:

@@ -2,9 +2,10 @@
 per metric) with ``?format=csv`` or ``Accept: text/csv``.
 
 A key reads only its own campaigns (others answer ``404`` like unknown ones). The campaign id
-``api`` with ``?template=NAME`` reads the calling key's one-off renders of that template (their
-pages delivered are the key's done render jobs with a microsite). The formulas are the README's
-("Engagement metrics"); `renderer.engagement` computes them.
+``api`` (or ``api-<the caller's key id>``, the segment of their storage keys; another key's
+answers ``404``) with ``?template=NAME`` reads the calling key's one-off renders of that
+template (their pages delivered are the key's done render jobs with a microsite). The formulas
+are the README's ("Engagement metrics"); `renderer.engagement` computes them.
 """
 
 from __future__ import annotations
@@ -17,12 +18,11 @@ from fastapi.responses import Response
 from renderer.api.deps import ApiKey, State, require_api_key
 from renderer.api.errors import ApiError
 from renderer.api.models import ErrorOut
-from renderer.api.routes.campaigns import owned_campaign
+from renderer.api.routes.campaigns import api_renders_of, owned_campaign
 from renderer.api.state import ApiState
 from renderer.engagement.export import report_csv
 from renderer.engagement.metrics import EngagementReport, Layout
 from renderer.engagement.report import campaign_report, template_layout
-from renderer.jobs.render_jobs import api_campaign
 
 router = APIRouter(
     prefix="/campaigns",
@@ -30,7 +30,6 @@ router = APIRouter(
     dependencies=[Depends(require_api_key)],
     responses={401: {"model": ErrorOut}, 404: {"model": ErrorOut}},
 )
-API_RENDERS = "api"
 CSV_MEDIA = "text/csv; charset=utf-8"
 _CSV = {"content": {CSV_MEDIA: {"schema": {"type": "string"}}}}
 
@@ -45,12 +44,13 @@ def _layout(state: ApiState, template: str) -> Layout:
 
 def _scope(state: ApiState, campaign_id: str, template: str | None, key: ApiKey) -> tuple[str, str, Layout]:
     """(template, campaign, layout) the caller may read; ApiError 404 or 422 otherwise."""
-    if campaign_id == API_RENDERS:
+    segment = api_renders_of(campaign_id, key)
+    if segment is not None:
         if template is None:
             message = "the API's one-off renders are read per template: add ?template=NAME"
             raise ApiError(422, "invalid_request", message, field="template")
         layout = template_layout(state.template(template))  # 404 for an unknown template
-        return template, api_campaign(key.id), layout
+        return template, segment, layout
     campaign = owned_campaign(state.store(), campaign_id, key)
     return campaign.template, campaign.id, _layout(state, campaign.template)
 
@@ -73,7 +73,8 @@ def campaign_engagement(
     key: ApiKey,
     format: Annotated[Literal["json", "csv"] | None, Query(description="json (default) or csv")] = None,
     template: Annotated[
-        str | None, Query(max_length=64, description="With campaign id `api`: the template rendered")
+        str | None,
+        Query(max_length=64, description="With campaign id `api` (or `api-<key id>`): the template rendered"),
     ] = None,
 ) -> EngagementReport | Response:
     """Pages delivered, page view, video play, completion, CTA and form rates, average percentage

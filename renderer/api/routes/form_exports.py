@@ -2,8 +2,9 @@
 
 Scoped like every campaign route: a key sees only its own campaigns (anything else is ``404``).
 One-off API renders have no campaign row; their submits belong to the key's API campaign,
-``api-<key id>`` (the segment of their storage keys), which may hold several templates: pass
-``?template=`` when more than one declares the form. ``?format=csv|json`` (or ``Accept:
+``api-<key id>`` (the segment of their storage keys; ``api`` names it too, another key's
+``api-<id>`` answers ``404``), which may hold several templates: pass ``?template=`` when more
+than one declares the form. ``?format=csv|json`` (or ``Accept:
 text/csv``; JSON by default) picks the format; rows are streamed a page at a time
 (`renderer.api.form_reports`), formulas neutralised in CSV.
 """
@@ -19,9 +20,8 @@ from renderer.api.deps import ApiKey, State, require_api_key
 from renderer.api.errors import ApiError
 from renderer.api.form_reports import FORMATS, csv_chunks, json_chunks
 from renderer.api.models import ErrorOut
-from renderer.api.routes.campaigns import owned_campaign
+from renderer.api.routes.campaigns import api_renders_of, owned_campaign
 from renderer.api.state import ApiState
-from renderer.jobs.render_jobs import api_campaign
 from renderer.jobs.schema import ApiKeyRecord
 from renderer.template.models import SLUG, Form
 
@@ -68,15 +68,16 @@ def form_scope(
     state: ApiState, campaign_id: str, form_id: str, key: ApiKeyRecord, template: str | None
 ) -> tuple[str, str, Form]:
     """(template, campaign segment, form) whose submits `key` may read; ApiError 404 otherwise."""
-    if campaign_id == api_campaign(key.id):
+    segment = api_renders_of(campaign_id, key)
+    if segment is not None:
         name = _api_template(state, form_id, template)
     else:
         campaign = owned_campaign(state.store(), campaign_id, key)
-        name = campaign.template
+        name, segment = campaign.template, campaign.id
     form = _declared(state, name, form_id)
     if form is None:
         raise ApiError(404, "form_not_found", f"template {name!r} declares no form {form_id!r}")
-    return name, campaign_id, form
+    return name, segment, form
 
 
 @router.get("/{campaign_id}/forms/{form_id}", response_class=StreamingResponse, responses={200: _STREAMED})

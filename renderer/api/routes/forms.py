@@ -96,7 +96,7 @@ def _values(body: bytes, is_json: bool) -> dict[str, Any]:
                 raise ValueError("not an object")
             return values
         return dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=200))
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: JSON nested too deep
         kind = "a JSON object" if is_json else "a URL-encoded form"
         raise ApiError(400, "invalid_body", f"the body is not {kind}", headers=HEADERS) from None
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from fixture_store import new_campaign, race
+from sqlalchemy import inspect
 
 from renderer.jobs.schema import Base
 from renderer.jobs.store import JobStore, open_store
@@ -23,6 +24,17 @@ def test_alembic_upgrade_head_builds_exactly_the_models(job_store: JobStore) -> 
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         assert compare_metadata(context, Base.metadata) == []
         assert context.get_current_revision() == "0004"
+
+
+def test_event_and_submission_ids_are_64_bit_and_events_are_paged_by_id(job_store: JobStore) -> None:
+    inspector = inspect(job_store.engine)
+    wide = "INTEGER" if job_store.engine.dialect.name == "sqlite" else "BIGINT"  # SQLite's is 64-bit
+    for table in ("engagement_events", "form_submissions"):
+        [column] = [column for column in inspector.get_columns(table) if column["name"] == "id"]
+        assert str(column["type"]) == wide, table
+    indexes = {tuple(index["column_names"]) for index in inspector.get_indexes("engagement_events")}
+    assert ("template", "campaign", "id") in indexes  # EventStore.for_campaign's keyset
+    assert ("template", "campaign", "kind") not in indexes  # no query reads by kind
 
 
 def test_open_store_concurrently_on_an_empty_database(job_store_url: str) -> None:

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 WHEN = sa.DateTime(timezone=True)
+BIG_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # SQLite: INTEGER PRIMARY KEY, 64-bit
 
 revision: str = "0004"
 down_revision: str | None = "0003"
@@ -24,7 +25,7 @@ def upgrade() -> None:
     """Create ``engagement_events`` and ``form_submissions`` with their indexes."""
     op.create_table(
         "engagement_events",
-        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("id", BIG_ID, autoincrement=True, nullable=False),
         sa.Column("template", sa.String(200), nullable=False),
         sa.Column("campaign", sa.String(200), nullable=False),
         sa.Column("recipient_id", sa.String(200), nullable=False),
@@ -48,15 +49,15 @@ def upgrade() -> None:
         ),
     )
     op.create_index(
-        op.f("ix_engagement_events_template_campaign_kind"),
+        op.f("ix_engagement_events_template_campaign_id"),
         "engagement_events",
-        ["template", "campaign", "kind"],
+        ["template", "campaign", "id"],
     )
     op.create_index(op.f("ix_engagement_events_recipient_id"), "engagement_events", ["recipient_id"])
     op.create_index(op.f("ix_engagement_events_received_at"), "engagement_events", ["received_at"])
     op.create_table(
         "form_submissions",
-        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("id", BIG_ID, autoincrement=True, nullable=False),
         sa.Column("template", sa.String(200), nullable=False),
         sa.Column("campaign", sa.String(200), nullable=False),
         sa.Column("recipient_id", sa.String(200), nullable=False),
