@@ -194,7 +194,6 @@ async def post_events(request: Request) -> JSONResponse:
 @router.get(
     "/r/{token}/position",
     response_model=PositionOut,
-    tags=["recipient pages"],
     responses={404: {"model": ErrorOut}, 410: {"model": ErrorOut}},
 )
 async def last_position(token: str, request: Request) -> JSONResponse:
