@@ -19,7 +19,7 @@ from renderer.outputs.kind import RenderOptions
 from renderer.outputs.load import load_template
 from renderer.outputs.render import render_recipient
 from renderer.storage import open_storage
-from tests.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.conftest import launch_chromium
 
 
 def render_page(api: ApiServer, sample: str, outputs: tuple[str, ...] = ("microsite", "pdf", "video")) -> str:
@@ -50,17 +50,5 @@ def render_page(api: ApiServer, sample: str, outputs: tuple[str, ...] = ("micros
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
     """One headless system Chromium for the module (autoplay allowed, so tests can play)."""
-    if not CHROMIUM.is_file():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package", pytrace=False)
-    from playwright.sync_api import sync_playwright
-
-    pw = sync_playwright().start()
-    try:
-        args = [*CHROMIUM_ARGS, "--autoplay-policy=no-user-gesture-required"]
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=args)
-        try:
-            yield browser
-        finally:
-            browser.close()
-    finally:
-        pw.stop()
+    with launch_chromium("--autoplay-policy=no-user-gesture-required") as browser:
+        yield browser

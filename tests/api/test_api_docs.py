@@ -18,7 +18,7 @@ from fixture_api import ApiServer, api_fixture  # noqa: F401
 
 from renderer.api.docs import ASSETS, swagger_ui_version
 from renderer.settings import PROJECT_ROOT
-from tests.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.conftest import launch_chromium
 
 NPM_DIST = PROJECT_ROOT / "node_modules" / "swagger-ui-dist"
 VENDORED = ["swagger-ui-bundle.js", "swagger-ui.css", "favicon-32x32.png", "LICENSE", "NOTICE"]
@@ -27,16 +27,9 @@ LOOPBACK = {"127.0.0.1", "localhost", "[::1]", "::1"}
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """One headless system Chromium for the module (a browser is never downloaded)."""
-    assert CHROMIUM.is_file(), f"{CHROMIUM} is missing: apt-get install chromium"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    """One headless system Chromium for the module, stopped afterwards."""
+    with launch_chromium() as chromium:
+        yield chromium
 
 
 def _operations(spec: dict[str, Any]) -> list[tuple[str, str]]:

@@ -20,7 +20,7 @@ from fixture_api import ApiServer, api_fixture  # noqa: F401
 from renderer.jobs.store import open_store
 from renderer.outputs.load import load_template
 from renderer.settings import PROJECT_ROOT
-from tests.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.conftest import launch_chromium
 
 pytestmark = pytest.mark.browser
 FORM = "preferences"
@@ -30,19 +30,8 @@ LOCALES = {"en-US": "en", "fa-IR": "fa"}
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     """One headless system Chromium for the module, stopped afterwards."""
-    if not CHROMIUM.is_file():
-        pytest.fail(f"{CHROMIUM} is missing: the browser tests need Debian's chromium package", pytrace=False)
-    from playwright.sync_api import sync_playwright
-
-    pw = sync_playwright().start()
-    try:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-    finally:
-        pw.stop()
+    with launch_chromium() as chromium:
+        yield chromium
 
 
 @pytest.fixture(scope="module")

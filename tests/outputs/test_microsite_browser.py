@@ -19,7 +19,7 @@ import pytest
 
 from renderer.outputs.template import Template
 from renderer.settings import PROJECT_ROOT
-from tests.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.conftest import launch_chromium
 
 pytestmark = pytest.mark.browser
 
@@ -56,24 +56,9 @@ class Problems:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """One headless system Chromium for the whole module, stopped afterwards."""
-    if not CHROMIUM.is_file():
-        pytest.fail(
-            f"{CHROMIUM} is missing: the browser tests need Debian's chromium package "
-            "(apt-get install chromium); Playwright's own browsers are never downloaded.",
-            pytrace=False,
-        )
-    from playwright.sync_api import sync_playwright
-
-    pw = sync_playwright().start()
-    try:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-    finally:
-        pw.stop()
+    """One headless system Chromium for the module, stopped afterwards."""
+    with launch_chromium() as chromium:
+        yield chromium
 
 
 OpenPage = Callable[..., tuple[Any, Problems]]
