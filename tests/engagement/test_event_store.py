@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, update
 
 from renderer.engagement.events import form_submit_event
 from renderer.jobs.render_jobs import api_campaign
@@ -170,3 +170,26 @@ def test_the_server_records_a_form_submit_once(job_store: JobStore) -> None:
     made = form_submit_event(("bill-summary", "spring", "C-8"), "preferences", submission, view=None, now=NOW)
     assert job_store.events.add_linked(token, [made]) == 1
     assert job_store.events.add_linked(token, [made]) == 0
+
+
+def test_an_acknowledged_batch_is_committed_to_disk_on_sqlite(job_store: JobStore) -> None:
+    """The events' commit runs at ``synchronous = FULL`` (synced before it returns: a power cut
+    loses nothing acknowledged); the connection returns to the pool at the store's NORMAL."""
+    if job_store.engine.dialect.name != "sqlite":
+        return  # PostgreSQL commits durably already
+    token = job_store.links.create("bill-summary", "c-sync", "R-1", 3600)
+    seen: list[int] = []
+
+    def during_insert(connection, cursor, statement, *args):  # type: ignore[no-untyped-def]
+        if statement.startswith("INSERT INTO engagement_events"):
+            seen.append(connection.connection.driver_connection.execute("PRAGMA synchronous").fetchone()[0])
+
+    event.listen(job_store.engine, "before_cursor_execute", during_insert)
+    try:
+        assert job_store.events.add_linked(token, [record("c-sync", "R-1", 1)]) == 1
+    finally:
+        event.remove(job_store.engine, "before_cursor_execute", during_insert)
+    assert seen == [2]  # FULL
+    with job_store.engine.connect() as connection:
+        levels = {connection.connection.driver_connection.execute("PRAGMA synchronous").fetchone()[0]}
+    assert levels == {1}  # NORMAL

@@ -65,6 +65,25 @@ def write(engine: Engine) -> Iterator[Connection]:
 
 
 @contextmanager
+def durable_write(engine: Engine) -> Iterator[Connection]:
+    """`write`, but on SQLite committed with ``synchronous = FULL`` (the WAL is synced to disk
+    before the commit returns), so what the caller acknowledges after it survives a power cut,
+    not only a process crash; the connection goes back to the pool at ``NORMAL``. PostgreSQL
+    commits durably already."""
+    with engine.connect() as connection:
+        raw = connection.connection.driver_connection if engine.dialect.name == "sqlite" else None
+        if raw is not None:  # outside any transaction: SQLite refuses it inside one
+            raw.execute("PRAGMA synchronous = FULL")
+        try:
+            connection.execution_options(tailor_write=True)
+            with connection.begin():
+                yield connection
+        finally:
+            if raw is not None:
+                raw.execute("PRAGMA synchronous = NORMAL")
+
+
+@contextmanager
 def read(engine: Engine) -> Iterator[Connection]:
     """One read transaction (SQLite: a plain ``BEGIN``, no write lock)."""
     with engine.connect() as connection, connection.begin():

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, Select, delete, func, select
 
 from renderer.jobs.schema import EngagementEvent, EventRecord, RecipientLink
-from renderer.jobs.store.base import BATCH_SIZE, ConcernStore, columns_of, sha256_hex, utc_now
+from renderer.jobs.store.base import BATCH_SIZE, ConcernStore, columns_of, durable_write, sha256_hex, utc_now
 
 _EVENT = columns_of(EventRecord, EngagementEvent)
 _KEY = ("template", "campaign", "recipient_id", "event_id")  # one stored event per key
@@ -95,7 +95,7 @@ class EventStore(ConcernStore):
         its link is gone or expired. Returns after the commit."""
         hashes = [sha256_hex(token) for token, _ in batches]
         live = RecipientLink.token_hash.in_(set(hashes)) & (RecipientLink.expires_at > (now or utc_now()))
-        with self._write() as connection:
+        with durable_write(self.engine) as connection:  # a 202 follows this commit
             locked = select(RecipientLink.token_hash).where(live).with_for_update(read=True)
             alive = set(connection.execute(locked).scalars())
             kept = [events for (_, events), digest in zip(batches, hashes, strict=True) if digest in alive]
