@@ -30,7 +30,7 @@ CASES = {
     ),
     "a missing static file before a broken computed expression": (
         [
-            (Y, "microsite/bill.js,", "microsite/missing.js,"),
+            (Y, "      - microsite/bill.js\n", "      - microsite/missing.js\n"),
             (
                 Y,
                 "amount_due: \"line_items | sum(attribute='amount')\"",
