@@ -75,20 +75,31 @@ class EventWriter:
     def _run(self) -> None:
         while (first := self._queue.get()) is not None:
             taken, closing = self._take(first)
-            self._write(taken)
+            try:
+                self._write(taken)
+            except Exception as exc:  # never die: every request after would wait forever
+                log.error("event writer: %d batches failed (%s)", len(taken), type(exc).__name__)
+                for batch in taken:
+                    if not batch.done.done():
+                        batch.done.set_exception(exc)
             if closing:
                 return
 
     def _write(self, taken: list[_Batch]) -> None:
-        """One transaction for `taken`, then every future resolved (or failed)."""
+        """One transaction for the batches of `taken` whose request still waits, then each of
+        their futures resolved (or failed). A cancelled request's batch is left out: nobody
+        waits for its answer, and its page retries it under the same event ids."""
+        waiting = [batch for batch in taken if batch.done.set_running_or_notify_cancel()]
+        if not waiting:
+            return
         try:
-            counts = self.store().events.add_batches([(b.token, b.events) for b in taken], utc_now())
+            counts = self.store().events.add_batches([(b.token, b.events) for b in waiting], utc_now())
         except BaseException as exc:  # the store's errors vary by backend: each request answers it
-            log.warning("event writer: %d batches not stored (%s)", len(taken), type(exc).__name__)
-            for batch in taken:
+            log.warning("event writer: %d batches not stored (%s)", len(waiting), type(exc).__name__)
+            for batch in waiting:
                 batch.done.set_exception(exc)
             return
-        for batch, count in zip(taken, counts, strict=True):
+        for batch, count in zip(waiting, counts, strict=True):
             batch.done.set_result(count)
 
     def close(self, timeout_s: float = 30.0) -> None:

@@ -4,6 +4,8 @@ every request in it, and closing stores what was queued."""
 
 from __future__ import annotations
 
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
@@ -90,3 +92,25 @@ def test_the_link_cache_keeps_live_links_and_a_bounded_number() -> None:
     assert cache.get("token-4", datetime(2000, 1, 1, tzinfo=UTC)) is not None
     cache.forget("token-4")
     assert cache.get("token-4", datetime(2000, 1, 1, tzinfo=UTC)) is None
+
+
+def test_a_cancelled_request_neither_stops_the_writer_nor_is_stored(job_store: JobStore) -> None:
+    """A request cancelled while it waits (a client gone, a forced shutdown) cancels its future:
+    the writer leaves that batch out and goes on serving the others."""
+    token = job_store.links.create("bill-summary", "spring", "C-1", ttl_s=3600)
+    writer = EventWriter(lambda: job_store)
+    gate = threading.Event()
+    real_store = writer.store
+    writer.store = lambda: (gate.wait(10), real_store())[1]  # hold the first commit until released
+    try:
+        first = writer.submit(token, [record("C-1", 1)])
+        time.sleep(0.2)  # the writer has taken `first` and waits at the gate
+        cancelled = writer.submit(token, [record("C-1", 2)])
+        assert cancelled.cancel()
+        gate.set()
+        assert first.result(30) == 1
+        assert writer.submit(token, [record("C-1", 3)]).result(30) == 1  # still serving
+        assert job_store.events.count("bill-summary", "spring") == 2  # events 1 and 3
+    finally:
+        gate.set()
+        writer.close()
