@@ -3,47 +3,22 @@
  * thanks paragraph and moves focus to it; 422 writes each field's message (the server's, in the
  * recipient's language) beside it, marks the control aria-invalid and focuses the first wrong
  * one; anything else falls back to the plain form post, which works without this script.
- * It also fills the hidden _view input with the page-load id (shared with the page's other
- * scripts through <html data-tailor-view>) and sends one form_view event per form and view
- * when the form first comes into sight. Vanilla, no dependencies, nothing inline (CSP-safe). */
+ * It also fills the hidden _view input with the page-load id and sends one form_view event per
+ * form and view when the form first comes into sight, both through window.tailorEvents
+ * (events.js, which the page loads first). Vanilla, no dependencies, nothing inline (CSP-safe). */
 (function () {
   "use strict";
 
-  var ID_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-
-  function randomId() {
-    var bytes = new Uint8Array(20);
-    crypto.getRandomValues(bytes);
-    var id = "";
-    for (var i = 0; i < bytes.length; i++) id += ID_CHARS[bytes[i] % ID_CHARS.length];
-    return id;
-  }
+  // Events and the page-load id come from the page's events script (assets/interactive/events.js,
+  // loaded before this one): one queue, one id, one copy of the token handling.
+  var events = window.tailorEvents;
 
   function viewId() {
-    var root = document.documentElement;
-    if (!root.getAttribute("data-tailor-view")) root.setAttribute("data-tailor-view", randomId());
-    return root.getAttribute("data-tailor-view");
-  }
-
-  // The page token and the API's base path, when the page is served through /r/{token}/...
-  function pageToken() {
-    var match = /^(.*)\/r\/([A-Za-z0-9_-]{16,64})\//.exec(location.pathname);
-    return match ? { base: match[1], token: match[2] } : null;
+    return events ? events.view : "";
   }
 
   function sendEvent(kind, target) {
-    if (window.tailorEvents && window.tailorEvents.enabled) {  // the page's batched events
-      window.tailorEvents.send(kind, { target: target });
-      return;
-    }
-    var page = pageToken();
-    if (!page || !navigator.sendBeacon) return;
-    var event = {
-      id: randomId(), kind: kind, view: viewId(), at: Date.now(),
-      scene: null, position: null, target: target, value: null
-    };
-    var body = JSON.stringify({ token: page.token, events: [event] });
-    navigator.sendBeacon(page.base + "/events", new Blob([body], { type: "application/json" }));
+    if (events) events.send(kind, { target: target });
   }
 
   function watchView(form, formId) {
