@@ -15,7 +15,7 @@ from typing import Any
 from renderer.errors import StorageError
 from renderer.storage.base import Storage
 
-RENDERER_VERSION = "video-2"
+RENDERER_VERSION = "video-3"
 SEGMENT_PREFIX = "cache/segments"
 
 
@@ -26,8 +26,15 @@ def content_key(*parts: Any) -> str:
 
 
 def segment_cache_key(scene: dict[str, Any], frames: int, encode: dict[str, Any]) -> str:
-    """The storage key of an encoded scene segment: ``cache/segments/<sha256>.mp4``."""
-    return f"{SEGMENT_PREFIX}/{content_key(scene, frames, encode)}.mp4"
+    """The storage key of an encoded scene segment (a CMAF media segment decoding from 0):
+    ``cache/segments/<sha256>.m4s``."""
+    return f"{SEGMENT_PREFIX}/{content_key(scene, frames, encode)}.m4s"
+
+
+def init_cache_key(track: str, params: dict[str, Any]) -> str:
+    """The storage key of the init segment shared by every segment of `track` (``video``,
+    ``audio``) encoded with `params`: ``cache/segments/init-<sha256>.mp4``."""
+    return f"{SEGMENT_PREFIX}/init-{content_key(track, params)}.mp4"
 
 
 def read_cached(storage: Storage, key: str) -> bytes | None:

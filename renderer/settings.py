@@ -49,6 +49,15 @@ class Settings(BaseSettings):
         description="espeak, polly, or fake (a tone as long as the words, for tests and previews)",
     )
     video_preset: str = Field(default="veryfast", description="x264 preset of video segments")
+    on_play_deadline_s: float = Field(
+        default=4.0,
+        gt=0,
+        description="Seconds a player waits for a personal segment rendered on play before its scene's "
+        "fallback is served (scenes without a fallback wait for the render)",
+    )
+    stream_workers: int = Field(
+        default=2, ge=1, le=64, description="API processes rendering on-play segments without a broker"
+    )
 
     # ---- the service: job store, broker, object storage, links --------------------------------
     database_url: str = Field(

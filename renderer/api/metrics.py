@@ -92,6 +92,11 @@ class Metrics:
         )
         for outcome in DELIVERY_OUTCOMES:
             self.deliveries.labels(outcome)  # every outcome shows from the start, at 0
+        self.stream_fallbacks = Counter(
+            "tailor_stream_fallbacks",
+            "On-play segments of personal scenes not ready by the deadline, served as the fallback",
+            registry=self.registry,
+        )
         self._count_engagement()
 
     def _count_engagement(self) -> None:
@@ -123,6 +128,10 @@ class Metrics:
         """Record how long each output took to render (output -> seconds)."""
         for output, seconds in durations.items():
             self.render_duration.labels(output).observe(seconds)
+
+    def count_stream_fallback(self) -> None:
+        """Count one personal segment served as its scene's fallback (it missed the deadline)."""
+        self.stream_fallbacks.inc()
 
     def count_delivery(self, outcome: str) -> None:
         """Count one webhook delivery attempt that ended in `outcome` (one of `DELIVERY_OUTCOMES`)."""

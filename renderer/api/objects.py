@@ -27,7 +27,7 @@ MEDIA_TYPES = {
     ".js": "text/javascript; charset=utf-8",
     ".vtt": "text/vtt; charset=utf-8",
     ".m3u8": "application/vnd.apple.mpegurl",
-    ".ts": "video/mp2t",
+    ".m4s": "video/iso.segment",
     ".mp4": "video/mp4",
     ".pdf": "application/pdf",
     ".jpg": "image/jpeg",

@@ -90,6 +90,13 @@ def render_in_worker(
         raise RenderError(f"unexpected {type(exc).__name__}") from None
 
 
+def stream_piece_in_worker(settings: Settings, template_name: str, folder: str, piece: str) -> str:
+    """Render one piece of an on-play stream in a pool process (`run_stream_piece`); its key."""
+    from renderer.jobs.onplay import run_stream_piece
+
+    return run_stream_piece(settings, template_name, folder, piece)
+
+
 def _adopt(environment: dict[str, str]) -> None:
     os.environ.clear()
     os.environ.update(environment)

@@ -51,6 +51,10 @@ class ApiState:
             )
         )
         self.events = EventIngest.from_settings(settings, self.store)  # POST /events: limits, writer
+        from renderer.api.streams import StreamService  # it reads this state
+
+        self.streams = StreamService(self)
+        self.metrics.watch_pool("stream", lambda: self.streams.pool.pending)
 
     def store(self) -> JobStore:
         """The job store, opened (and migrated) on first use; ServiceUnavailable while unreachable."""
@@ -116,6 +120,7 @@ class ApiState:
         self.events.close()  # batches handed over are stored before the store closes
         self.pages.close()  # a page renders in well under a second: let it finish
         self.videos.close(wait=False)
+        self.streams.close()
         with self._lock:
             store, self._store = self._store, None
             storage, self._storage = self._storage, None

@@ -65,8 +65,11 @@ def worker(
         int | None, typer.Option(help="Render processes (default: CPU count)", min=1)
     ] = None,
     loglevel: Annotated[str, typer.Option(help="Celery log level")] = "INFO",
+    on_play_only: Annotated[
+        bool, typer.Option(help="Only render segments players wait for (keeps them fast during campaigns)")
+    ] = False,
 ) -> None:
-    """Run a Celery worker that renders campaign chunks and API renders."""
+    """Run a Celery worker that renders on-play segments first, then campaign chunks and API renders."""
     settings = cli_settings()
     if not settings.broker_url:
         console.print(
@@ -74,12 +77,13 @@ def worker(
         )
         raise typer.Exit(code=2)
     configure_logging(settings.log_format, settings.log_level)  # again: worker_main keeps root
-    from renderer.jobs.celery_app import QUEUE
+    from renderer.jobs.celery_app import ONPLAY_QUEUE, QUEUE
     from renderer.jobs.celery_app import app as celery
 
     processes = concurrency or len(os.sched_getaffinity(0))
+    queues = ONPLAY_QUEUE if on_play_only else f"{ONPLAY_QUEUE},{QUEUE}"  # polled in this order
     celery.worker_main(
-        ["worker", f"--concurrency={processes}", f"--loglevel={loglevel}", "-Q", QUEUE, "--without-gossip"]
+        ["worker", f"--concurrency={processes}", f"--loglevel={loglevel}", "-Q", queues, "--without-gossip"]
     )
 
 

@@ -26,6 +26,7 @@ from renderer.jobs.campaigns import Chunk
 from renderer.settings import Settings, load_settings
 
 QUEUE = "tailor"
+ONPLAY_QUEUE = "tailor-onplay"  # segments a player waits for: workers take these first
 PUBLISH_RETRY = {"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5, "interval_max": 1.0}
 
 
@@ -44,12 +45,17 @@ def make_celery(settings: Settings) -> Celery:
         worker_max_tasks_per_child=1000,
         broker_connection_retry_on_startup=True,
         broker_connection_timeout=3,
-        broker_transport_options={"visibility_timeout": settings.broker_visibility_timeout_s},
+        # a worker polls its queues in the order given (on play first), not round robin
+        broker_transport_options={
+            "visibility_timeout": settings.broker_visibility_timeout_s,
+            "queue_order_strategy": "priority",
+        },
         worker_hijack_root_logger=False,
     )
     app.task(name="tailor.render_chunk", bind=True, max_retries=settings.task_max_attempts)(_run_chunk_task)
     app.task(name="tailor.ingest", bind=True, max_retries=settings.task_max_attempts)(_ingest)
     app.task(name="tailor.render_job", bind=True)(_run_render_job_task)
+    app.task(name="tailor.stream_piece", acks_late=False)(_run_stream_piece)
     return app
 
 
@@ -62,6 +68,13 @@ def _run_chunk_task(
     with _retrying(task, campaign_id):
         report = run_chunk(worker_context(load_settings()), campaign_id, rows, overwrite)
     return {"done": report.done, "failed": report.failed, "quarantined": report.quarantined}
+
+
+def _run_stream_piece(template: str, folder: str, piece: str) -> str:
+    # acknowledged on receipt: a player waits seconds, not a redelivery; the API asks again
+    from renderer.jobs.onplay import run_stream_piece
+
+    return run_stream_piece(load_settings(), template, folder, piece)
 
 
 def _ingest(task: Any, campaign_id: str) -> dict[str, int]:
@@ -124,10 +137,11 @@ class CeleryExecutor:
         """Nothing to release: the app's connection pool is shared."""
 
 
-def publish(app: Celery, name: str, args: list[Any]) -> None:
-    """Send a task by name, retrying the broker briefly; ServiceUnavailable when it is down."""
+def publish(app: Celery, name: str, args: list[Any], queue: str = QUEUE) -> None:
+    """Send a task by name to `queue`, retrying the broker briefly; ServiceUnavailable when it
+    is down."""
     try:
-        app.send_task(name, args=args, queue=QUEUE, retry=True, retry_policy=PUBLISH_RETRY)
+        app.send_task(name, args=args, queue=queue, retry=True, retry_policy=PUBLISH_RETRY)
     except (OperationalError, OSError) as exc:
         raise ServiceUnavailable(
             f"the task broker cannot be reached ({type(exc).__name__})", service="broker"

@@ -1,5 +1,5 @@
-"""Assemble a recipient's video from encoded segments: concat without re-encoding, mux the audio,
-then cut HLS at the scene keyframes and take a poster and an animated thumbnail."""
+"""Assemble a recipient's video from encoded segments: concat without re-encoding, mux the
+encoded audio, and take a poster and an animated thumbnail."""
 
 from __future__ import annotations
 
@@ -18,24 +18,15 @@ def write_concat_list(segments: list[Path], list_file: Path) -> None:
     list_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def assemble(
-    segments: list[Path], audio: Path | None, folder: Path, *, timeout_s: float, audio_filter: str = ""
-) -> Path:
-    """Concatenate segments (stream copy) and mux the timeline's audio into ``video.mp4``."""
+def assemble(segments: list[Path], audio: Path | None, folder: Path, *, timeout_s: float) -> Path:
+    """Concatenate segments and mux the timeline's encoded audio into ``video.mp4``, both by
+    stream copy."""
     list_file = folder / "segments.ffconcat"
     write_concat_list(segments, list_file)
     output = folder / "video.mp4"
-    args = ffmpeg.concat_args(list_file, audio, output, audio_filter)
+    args = ffmpeg.concat_args(list_file, audio, output)
     ffmpeg.run(args, timeout_s=timeout_s, what="assembling the video")
     return output
-
-
-def make_hls(video: Path, folder: Path, *, timeout_s: float) -> list[Path]:
-    """``video.m3u8`` plus one ``video-NNN.ts`` per scene (cut at the scene keyframes)."""
-    playlist = folder / "video.m3u8"
-    pattern = str(folder / "video-%03d.ts")
-    ffmpeg.run(ffmpeg.hls_args(video, playlist, pattern), timeout_s=timeout_s, what="packaging HLS")
-    return [playlist, *sorted(folder.glob("video-*.ts"))]
 
 
 def make_stills(

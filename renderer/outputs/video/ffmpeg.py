@@ -136,31 +136,29 @@ def stills_segment_args(settings: EncodeSettings, list_file: Path, output: Path,
     return source + _encoder_args(settings, frames, output)
 
 
-def concat_args(list_file: Path, audio: Path | None, output: Path, audio_filter: str = "") -> list[str]:
-    """Join segments listed in `list_file` without re-encoding and mux the timeline's audio
-    (through `audio_filter`, e.g. the loudness gain, while it is encoded to AAC)."""
+def aac_args(wav: Path, output: Path, audio_filter: str = "", bitrate: int = 64_000) -> list[str]:
+    """Encode the timeline's mixed audio (through `audio_filter`, e.g. the loudness gain) to AAC-LC
+    in an MP4: the one encode both the MP4 and the stream's audio segments are cut from."""
+    args = ["-hide_banner", "-loglevel", "error", "-nostdin", "-y", "-i", str(wav)]
+    if audio_filter:
+        args += ["-af", audio_filter]
+    # the fast AAC coder: half the CPU of the default for mono speech and music at 24 kHz
+    args += ["-c:a", "aac", "-aac_coder", "fast", "-b:a", str(bitrate), "-map_metadata", "-1"]
+    return [*args, "-fflags", "+bitexact", "-f", "mp4", str(output)]
+
+
+def concat_args(list_file: Path, audio: Path | None, output: Path) -> list[str]:
+    """Join segments listed in `list_file` without re-encoding and mux the timeline's encoded
+    audio (`aac_args`), also without re-encoding."""
     args = [
         "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
         "-f", "concat", "-safe", "1", "-protocol_whitelist", "file", "-i", str(list_file),
     ]  # fmt: skip
     if audio is not None:
-        # the fast AAC coder: half the CPU of the default for mono speech and music at 24 kHz
-        args += ["-i", str(audio), "-map", "0:v:0", "-map", "1:a:0"]
-        args += ["-c:a", "aac", "-aac_coder", "fast", "-b:a", "96k"]
-        if audio_filter:
-            args += ["-af", audio_filter]
+        args += ["-i", str(audio), "-map", "0:v:0", "-map", "1:a:0", "-c:a", "copy"]
     # no container metadata from any input (a data-chosen clip may carry tags): nothing personal
     args += ["-map_metadata", "-1", "-c:v", "copy", "-movflags", "+faststart", "-shortest", str(output)]
     return args
-
-
-def hls_args(video: Path, playlist: Path, segment_pattern: str) -> list[str]:
-    """Cut an assembled MP4 into HLS at its keyframes (one keyframe per scene) without re-encoding."""
-    return [
-        "-hide_banner", "-loglevel", "error", "-nostdin", "-y", "-i", str(video), "-map_metadata", "-1",
-        "-c", "copy", "-f", "hls", "-hls_time", "0.5", "-hls_playlist_type", "vod",
-        "-hls_segment_filename", segment_pattern, "-hls_flags", "independent_segments", str(playlist),
-    ]  # fmt: skip
 
 
 def stills_args(

@@ -3,6 +3,8 @@
 Layer sprites are drawn once per scene; each frame is the background plus the sprites in their
 state at that time. Frames whose layer states are equal are composed once and reused, so a scene
 costs its animations plus the encoder. A segment is looked up in storage by its content key first.
+It is cached as a CMAF media segment decoding from 0 (`cmaf.video_fragment`): the HLS stream
+serves it as it is, and the MP4 is assembled from it with the init segment its settings share.
 """
 
 from __future__ import annotations
@@ -18,11 +20,13 @@ from PIL import Image, ImageOps
 
 from renderer.cache import read_cached, segment_cache_key
 from renderer.outputs.images import IMAGE_ERRORS, UnusableImage
-from renderer.outputs.video import ffmpeg
+from renderer.outputs.video import cmaf, ffmpeg
 from renderer.outputs.video.ffmpeg import EncodeSettings
 from renderer.outputs.video.layers import AssetOpener, draw_layer
 from renderer.outputs.video.layers.motion import LayerState, layer_state
-from renderer.outputs.video.scenes import TimedScene
+from renderer.outputs.video.scenes import ResolvedScene, TimedScene
+from renderer.outputs.video.spec import Background
+from renderer.outputs.video.streaming import video_init_key
 from renderer.storage.base import Storage
 
 FADE_SECONDS = 0.3
@@ -30,7 +34,7 @@ _MEMO_FRAMES = 8
 
 
 def segment_key(timed: TimedScene, settings: EncodeSettings) -> str:
-    """The cache key of a timed scene encoded with `settings`."""
+    """The cache key of a timed scene encoded with `settings` (a CMAF media segment)."""
     return segment_cache_key(timed.scene.canonical(), timed.frames, settings.key())
 
 
@@ -210,9 +214,8 @@ def cached_segments(
         jobs: list[tuple[str, list[str], Path, str]] = []
         for index, (key, scene) in enumerate(missing.items()):
             if scene.scene.background.video is not None:
-                storage.put_if_absent(
-                    key, encode_segment(scene, settings, assets, timeout_s=timeout_s), "video/mp4"
-                )
+                mp4 = encode_segment(scene, settings, assets, timeout_s=timeout_s)
+                store_fragment(storage, settings, key, mp4)
                 continue
             folder = Path(tmp) / f"scene-{index:03d}"
             folder.mkdir()
@@ -225,7 +228,7 @@ def cached_segments(
         def encode(job: tuple[str, list[str], Path, str]) -> None:
             key, args, output, what = job
             ffmpeg.run(args, timeout_s=timeout_s, what=what)
-            storage.put_if_absent(key, output.read_bytes(), "video/mp4")
+            store_fragment(storage, settings, key, output.read_bytes())
 
         workers = min(len(jobs), os.cpu_count() or 1)
         if workers <= 1:
@@ -235,6 +238,43 @@ def cached_segments(
             with ThreadPoolExecutor(workers, thread_name_prefix="tailor-encode") as pool:
                 list(pool.map(encode, jobs))
     return keys
+
+
+def store_fragment(storage: Storage, settings: EncodeSettings, key: str, segment_mp4: bytes) -> bytes:
+    """Store an encoded scene segment under `key` as a CMAF media segment (and the init segment
+    of `settings` if it is not stored yet); the media segment's bytes."""
+    data = cmaf.video_fragment(segment_mp4)
+    storage.put_if_absent(key, data, "video/iso.segment")
+    ensure_init(storage, settings, segment_mp4)
+    return data
+
+
+def ensure_init(storage: Storage, settings: EncodeSettings, segment_mp4: bytes) -> None:
+    """Store the init segment of `settings` (from an encoded segment) if it is not stored yet."""
+    init = video_init_key(settings)
+    if not storage.exists(init):
+        storage.put_if_absent(init, cmaf.init_segment(segment_mp4), "video/mp4")
+
+
+def encode_fragment(
+    timed: TimedScene, settings: EncodeSettings, assets: AssetOpener, storage: Storage, *, timeout_s: float
+) -> bytes:
+    """Encode one scene and store it under its key (`segment_key`); its media segment's bytes."""
+    mp4 = encode_segment(timed, settings, assets, timeout_s=timeout_s)
+    return store_fragment(storage, settings, segment_key(timed, settings), mp4)
+
+
+def video_init(storage: Storage, settings: EncodeSettings, *, timeout_s: float) -> bytes:
+    """The init segment of `settings`, made from a one-second blank scene when none is stored."""
+    data = read_cached(storage, video_init_key(settings))
+    if data is not None:
+        return data
+    blank = ResolvedScene("init", 1.0, Background(), None, (), None, None, "none", "und")
+    timed = TimedScene(blank, 0.0, settings.fps, settings.fps)
+    mp4 = encode_segment(timed, settings, lambda ref: Path(ref), timeout_s=timeout_s)
+    init = cmaf.init_segment(mp4)
+    storage.put_if_absent(video_init_key(settings), init, "video/mp4")
+    return init
 
 
 def fetch_segments(
@@ -247,18 +287,19 @@ def fetch_segments(
     *,
     timeout_s: float,
 ) -> list[Path]:
-    """Each scene's segment copied from storage into `folder` (``scene-NNN.mp4``), in order.
+    """Each scene's segment from storage as a playable fragmented MP4 in `folder` (the init
+    segment then the scene's media segment, ``scene-NNN.mp4``), in order.
 
     A segment gone since `cached_segments` found it (erasing a recipient deletes personal
     segments) is encoded again and stored again, so a render never fails for a vanished cache hit.
     """
+    init = video_init(storage, settings, timeout_s=timeout_s)
     paths = []
     for index, (scene, key) in enumerate(zip(scenes, keys, strict=True)):
         data = read_cached(storage, key)
         if data is None:
-            data = encode_segment(scene, settings, assets, timeout_s=timeout_s)
-            storage.put_if_absent(key, data, "video/mp4")
+            data = encode_fragment(scene, settings, assets, storage, timeout_s=timeout_s)
         path = folder / f"scene-{index:03d}.mp4"
-        path.write_bytes(data)
+        path.write_bytes(init + data)
         paths.append(path)
     return paths

@@ -178,12 +178,18 @@ def test_a_segment_erased_after_it_was_found_is_encoded_again(
 ) -> None:
     timed, _ = _bill_timeline(bill)
     storage = MemoryStorage()
-    storage.put("cache/segments/kept.mp4", b"kept")
-    monkeypatch.setattr(segments, "encode_segment", lambda scene, *a, **k: f"new {scene.scene.id}".encode())
+    storage.put("cache/segments/kept.m4s", b"kept")
+
+    def encode_fragment(scene: Any, settings: Any, assets: Any, store: MemoryStorage, **_: Any) -> bytes:
+        store.put("cache/segments/gone.m4s", f"new {scene.scene.id}".encode())
+        return f"new {scene.scene.id}".encode()
+
+    monkeypatch.setattr(segments, "encode_fragment", encode_fragment)
+    monkeypatch.setattr(segments, "video_init", lambda *a, **k: b"init+")
     settings = EncodeSettings(64, 36, 30)
     paths = segments.fetch_segments(
-        timed[:2], ["cache/segments/kept.mp4", "cache/segments/gone.mp4"], settings, lambda r: tmp_path, storage,
+        timed[:2], ["cache/segments/kept.m4s", "cache/segments/gone.m4s"], settings, lambda r: tmp_path, storage,
         tmp_path, timeout_s=1.0,
     )  # fmt: skip
-    assert [p.read_bytes() for p in paths] == [b"kept", b"new greeting"]
-    assert storage.get("cache/segments/gone.mp4") == b"new greeting", "stored again for the next render"
+    assert [p.read_bytes() for p in paths] == [b"init+kept", b"init+new greeting"], "init segment first"
+    assert storage.get("cache/segments/gone.m4s") == b"new greeting", "stored again for the next render"

@@ -70,7 +70,7 @@ def test_segment_keys_follow_content_and_settings() -> None:
     assert len({segment_key(a, SETTINGS), segment_key(c, SETTINGS), segment_key(d, SETTINGS)}) == 3
     assert segment_key(a, SETTINGS) != segment_key(a, EncodeSettings(1280, 720, 30, crf=20))
     assert segment_key(a, SETTINGS).startswith("cache/segments/") and segment_key(a, SETTINGS).endswith(
-        ".mp4"
+        ".m4s"
     )
     assert segment_cache_key({"x": 1}, 10, {}) == segment_cache_key({"x": 1}, 10, {})
 
@@ -91,9 +91,9 @@ def test_concat_and_packaging_arguments(tmp_path: Path) -> None:
     assert "-c:v" in concat and concat[concat.index("-c:v") + 1] == "copy"
     assert "+faststart" in concat
     assert concat[concat.index("-map_metadata") + 1] == "-1", "no input's tags reach the video"
-    hls = ffmpeg.hls_args(tmp_path / "v.mp4", tmp_path / "v.m3u8", str(tmp_path / "v-%03d.ts"))
-    assert hls[hls.index("-c") + 1] == "copy" and "vod" in hls
-    assert hls[hls.index("-map_metadata") + 1] == "-1"
+    assert concat[concat.index("-c:a") + 1] == "copy", "the audio is encoded once, before"
+    aac = ffmpeg.aac_args(tmp_path / "a.wav", tmp_path / "a.m4a", "volume=2dB", 64_000)
+    assert aac[aac.index("-af") + 1] == "volume=2dB" and aac[aac.index("-b:a") + 1] == "64000"
     poster, thumb = tmp_path / "p.jpg", tmp_path / "t.webp"
     stills = " ".join(ffmpeg.stills_args(tmp_path / "v.mp4", (5.0, poster), (4.0, 3.0, 480, thumb)))
     assert f"-ss 4.000 -t 3.000 -i {tmp_path / 'v.mp4'} -ss 5.000 -t 0.5 -i {tmp_path / 'v.mp4'}" in stills

@@ -1,0 +1,181 @@
+"""The on-play side of the API: plan a recipient's stream, start the pieces a player is about to
+need, wait for one under the deadline, and fall back when a personal scene is late.
+
+A piece is rendered in this app's stream processes (`stream_workers`) or, with a broker, by
+Celery workers on the on-play queue, ahead of campaign chunks; either way `render_piece` renders
+it once across processes. This process asks once per piece (`_asked`) and then watches storage,
+so ten requests for one segment cost one render and ten cheap lookups.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from starlette.concurrency import run_in_threadpool
+
+from renderer.api.errors import ApiError
+from renderer.api.render_pool import RenderPool
+from renderer.errors import TailorError
+from renderer.jobs.onplay import AUDIO, StreamSource, piece_key, plan_on_play, read_source
+from renderer.outputs.video.plan import VideoOptions
+from renderer.outputs.video.streaming import StreamPlan
+from renderer.outputs.video.tts import open_tts
+
+if TYPE_CHECKING:
+    from renderer.api.state import ApiState
+
+log = logging.getLogger("tailor.api")
+POLL_S = 0.02
+_ASK_AGAIN_S = 30.0  # a piece asked for this long ago and still missing is asked for again
+
+
+@dataclass(frozen=True)
+class Stream:
+    """A recipient's stream as the API sees it: where it lives, its source and its plan."""
+
+    template: str
+    folder: str
+    source: StreamSource
+    plan: StreamPlan
+
+    @property
+    def on_play(self) -> bool:
+        """Whether segments may still have to be rendered (else all were rendered eagerly)."""
+        return self.source.data is not None
+
+
+class StreamService:
+    """Plans streams and gets their pieces rendered; one per app, thread-safe."""
+
+    def __init__(self, state: ApiState) -> None:
+        self.state = state
+        self.pool = RenderPool(state.settings.stream_workers, "stream")
+        self._asked: dict[str, float] = {}
+        self._lock = threading.Lock()
+        self._options: VideoOptions | None = None
+
+    def options(self) -> VideoOptions:
+        """How on-play pieces are rendered (the app's video settings)."""
+        if self._options is None:
+            s = self.state.settings
+            self._options = VideoOptions(open_tts(s.tts_engine), s.video_timeout_s, s.video_preset)
+        return self._options
+
+    async def stream(self, template: str, folder: str) -> Stream:
+        """The stream of the recipient in `folder`: ApiError 404 when it has none (no video, or
+        erased), 503 when it cannot be planned now."""
+        return await run_in_threadpool(self._stream, template, folder)
+
+    def _stream(self, template_name: str, folder: str) -> Stream:
+        storage = self.state.storage()
+        source = read_source(storage, folder)
+        if source is None:
+            raise ApiError(404, "not_found", "no such file")
+        if source.data is None:
+            return Stream(template_name, folder, source, source.plan)
+        template = self.state.template(template_name)
+        try:
+            planned = plan_on_play(template, storage, folder, source, self.options())
+        except TailorError as exc:
+            log.warning("planning an on-play stream of %r: %s", template_name, type(exc).__name__)
+            raise ApiError(503, "stream_unavailable", "this video cannot be prepared now") from None
+        return Stream(template_name, folder, source, planned.video.plan)
+
+    def start(self, stream: Stream, piece: str) -> str:
+        """Make sure `piece` is stored or being rendered; its key. Pieces of a stream rendered
+        eagerly are never rendered here."""
+        key = piece_key(stream.plan, stream.folder, piece)
+        if not stream.on_play:
+            return key
+        now = time.monotonic()
+        with self._lock:
+            if now - self._asked.get(key, -_ASK_AGAIN_S) < _ASK_AGAIN_S:
+                return key
+            self._asked[key] = now
+            if len(self._asked) > 10_000:
+                self._asked = {k: t for k, t in self._asked.items() if now - t < _ASK_AGAIN_S}
+        if self.state.storage().exists(key):
+            return key
+        self._submit(stream, piece, key)
+        return key
+
+    def _submit(self, stream: Stream, piece: str, key: str) -> None:
+        settings = self.state.settings
+        if settings.broker_url:
+            from renderer.jobs.celery_app import ONPLAY_QUEUE, celery_for, publish
+
+            publish(
+                celery_for(settings),
+                "tailor.stream_piece",
+                [stream.template, stream.folder, piece],
+                ONPLAY_QUEUE,
+            )
+            return
+        from renderer.api.render_pool import stream_piece_in_worker
+
+        future = self.pool.submit(stream_piece_in_worker, settings, stream.template, stream.folder, piece)
+        future.add_done_callback(lambda done: self._finished(done, key))
+
+    def _finished(self, future: Future[Any], key: str) -> None:
+        with self._lock:
+            self._asked.pop(key, None)  # done or failed: a later request looks at storage again
+        error = future.exception()
+        if error is not None:
+            log.warning("an on-play piece failed: %s", type(error).__name__)
+
+    def prefetch(self, stream: Stream, index: int) -> None:
+        """Start the audio and the video segments of scene `index` and the next one."""
+        self.start(stream, AUDIO)
+        for k in (index, index + 1):
+            if k < len(stream.plan.scenes):
+                self.start(stream, f"video:{k}")
+
+    async def ready(self, key: str, timeout_s: float) -> bool:
+        """Wait until `key` is stored, at most `timeout_s`; whether it is."""
+        storage = self.state.storage()
+        deadline = time.monotonic() + timeout_s
+        while True:
+            if await run_in_threadpool(storage.exists, key):
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            await asyncio.sleep(POLL_S)
+
+    async def segment(self, stream: Stream, index: int) -> str:
+        """The key of scene `index`'s video segment once stored, started now if it is not; when a
+        personal scene with a fallback is not ready by the deadline, the fallback's key (the miss
+        is counted). ApiError 504 when nothing is ready in time."""
+        if not 0 <= index < len(stream.plan.scenes):
+            raise ApiError(404, "not_found", "no such file")
+        self.prefetch(stream, index)
+        scene = stream.plan.scenes[index]
+        settings = self.state.settings
+        wait_s = settings.on_play_deadline_s if scene.fallback else settings.video_timeout_s
+        if await self.ready(scene.segment, wait_s):
+            return scene.segment
+        if scene.fallback:
+            self.state.metrics.count_stream_fallback()
+            fallback = self.start(stream, f"fallback:{index}")
+            if await self.ready(fallback, settings.video_timeout_s):
+                return fallback
+        raise ApiError(504, "render_timeout", "this part of the video is not ready; try again")
+
+    async def audio(self, stream: Stream, index: int) -> str:
+        """The key of scene `index`'s audio segment once stored (all of them are rendered at once)."""
+        if not 0 <= index < len(stream.plan.scenes):
+            raise ApiError(404, "not_found", "no such file")
+        self.start(stream, AUDIO)
+        key = stream.folder + stream.plan.audio_file(index)
+        if await self.ready(key, self.state.settings.video_timeout_s):
+            return key
+        raise ApiError(504, "render_timeout", "this part of the video is not ready; try again")
+
+    def close(self) -> None:
+        """Stop the stream processes (pieces being rendered finish; queued ones are dropped)."""
+        self.pool.close(wait=False)

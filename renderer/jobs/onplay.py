@@ -1,0 +1,188 @@
+"""On play: one piece of a recipient's stream rendered exactly once, wherever it is asked for.
+
+A piece is the recipient's audio (every audio segment, from one mix), a scene's video segment
+(``video:<k>``) or a scene's fallback (``fallback:<k>``). `render_piece` runs in an API render
+process or a Celery worker: it plans the video from the data the render stored beside the page
+(`PLAN_FILE`; nothing is encoded to plan), then renders the piece under a claim in the job store
+(`single_flight.render_once`), so two tabs, two API processes and a campaign worker asking for
+the same segment wait on one render. A stream whose page was erased meanwhile keeps nothing.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from renderer.cache import read_cached
+from renderer.errors import RenderError, RenderTimeout, TailorError
+from renderer.jobs.single_flight import render_once
+from renderer.jobs.store import JobStore
+from renderer.outputs.render import prepared_output
+from renderer.outputs.template import Template
+from renderer.outputs.video import cmaf, segments
+from renderer.outputs.video.kind import VIDEO
+from renderer.outputs.video.plan import PlannedVideo, VideoOptions, plan_video
+from renderer.outputs.video.render import read_stream_record
+from renderer.outputs.video.scenes import TimedScene
+from renderer.outputs.video.scratch import scratch_space
+from renderer.outputs.video.soundtrack import audio_segments, encode_soundtrack
+from renderer.outputs.video.streaming import PLAN_FILE, StreamPlan
+from renderer.outputs.video.tts import open_tts
+from renderer.settings import Settings
+from renderer.storage.base import Storage
+from renderer.template.resolve import ResolvedSpec, resolve
+
+AUDIO = "audio"
+_MEMO_SIZE = 256
+
+
+@dataclass(frozen=True)
+class StreamSource:
+    """What a recipient's render stored for its stream: the plan, and on play its data."""
+
+    plan: StreamPlan
+    data: dict[str, Any] | None
+
+
+def read_source(storage: Storage, folder: str) -> StreamSource | None:
+    """The stream record beside the recipient's page, or None when there is none (no video, or
+    erased)."""
+    raw = read_cached(storage, folder + PLAN_FILE)
+    if raw is None:
+        return None
+    plan, data = read_stream_record(raw)
+    return StreamSource(plan, data)
+
+
+@dataclass(frozen=True)
+class Planned:
+    """An on-play stream planned in this process: the recipient's resolved spec and video plan."""
+
+    spec: ResolvedSpec
+    video: PlannedVideo
+
+
+_MEMO: OrderedDict[tuple[int, str, str], Planned] = OrderedDict()
+_MEMO_LOCK = threading.Lock()
+
+
+def plan_on_play(
+    template: Template, storage: Storage, folder: str, source: StreamSource, options: VideoOptions
+) -> Planned:
+    """The stream of an on-play render planned from its stored data with the template as it is
+    now (resolved, narrated from the cache, timed; nothing encoded), kept per process for reuse."""
+    if source.data is None:
+        raise RenderError("this video was rendered whole: it has no data to render on play")
+    memo_key = (id(template), folder, source.plan.audio_stem)
+    with _MEMO_LOCK:
+        if memo_key in _MEMO:
+            _MEMO.move_to_end(memo_key)
+            return _MEMO[memo_key]
+    recipient = template.validator.validate(dict(source.data))
+    spec = resolve(template, recipient)
+    personal = prepared_output(template, VIDEO).personal_scenes
+    planned = Planned(spec, plan_video(template, spec, storage, options, personal, "on-play"))
+    with _MEMO_LOCK:
+        _MEMO[memo_key] = planned
+        while len(_MEMO) > _MEMO_SIZE:
+            _MEMO.popitem(last=False)
+    return planned
+
+
+def piece_key(plan: StreamPlan, folder: str, piece: str) -> str:
+    """The storage key a piece is stored under (for the audio: its first segment, stored last)."""
+    if piece == AUDIO:
+        return folder + plan.audio_file(0)
+    kind, _, index = piece.partition(":")
+    scene = plan.scenes[int(index)]
+    if kind == "video":
+        return scene.segment
+    if kind == "fallback" and scene.fallback:
+        return scene.fallback
+    raise RenderError(f"no stream piece {piece!r}")
+
+
+def _produce(planned: Planned, storage: Storage, folder: str, piece: str, options: VideoOptions) -> bytes:
+    video = planned.video
+    if piece == AUDIO:
+        with tempfile.TemporaryDirectory(prefix="tailor-audio-") as tmp:
+            track = encode_soundtrack(video, storage, Path(tmp), timeout_s=options.timeout_s)
+            pieces = audio_segments(video, track.read_bytes(), storage)
+        for k, data in enumerate(pieces[1:], start=1):  # the first one last: it marks them all done
+            storage.put_if_absent(folder + video.plan.audio_file(k), data, "audio/iso.segment")
+        return pieces[0]
+    kind, _, number = piece.partition(":")
+    timed = video.timed[int(number)]
+    if kind == "fallback":
+        timed = _fallback_scene(planned, int(number))
+    mp4 = segments.encode_segment(timed, video.settings, video.open_asset, timeout_s=options.timeout_s)
+    segments.ensure_init(storage, video.settings, mp4)
+    return cmaf.video_fragment(mp4)
+
+
+def _fallback_scene(planned: Planned, index: int) -> TimedScene:
+    raise RenderError(f"scene {planned.video.timed[index].scene.id} has no fallback")
+
+
+def render_piece(
+    store: JobStore,
+    storage: Storage,
+    template: Template,
+    folder: str,
+    piece: str,
+    options: VideoOptions,
+    *,
+    wait_s: float = 300.0,
+) -> str:
+    """Render one piece of the on-play stream in `folder` once, store it, and return its key; a
+    piece stored already costs a lookup. Raises RenderError when the stream is gone (erased) or
+    was rendered whole, RenderTimeout when another process's render of it takes over `wait_s`."""
+    source = read_source(storage, folder)
+    if source is None:
+        raise RenderError("this stream is gone")
+    planned = plan_on_play(template, storage, folder, source, options)
+    key = piece_key(planned.video.plan, folder, piece)
+    if storage.exists(key):
+        return key
+    scene = planned.video.plan.scenes[int(piece.partition(":")[2])] if piece != AUDIO else None
+    what = "the audio" if scene is None else f"scene {scene.id}"
+    with scratch_space():
+        render_once(
+            store,
+            storage,
+            key,
+            lambda: _produce(planned, storage, folder, piece, options),
+            "audio/iso.segment" if scene is None else "video/iso.segment",
+            wait_s=wait_s,
+            what=what,
+        )
+    if not storage.exists(folder + PLAN_FILE):  # erased while rendering: keep nothing personal
+        storage.delete_prefix(folder)
+        if scene is not None and scene.personal:
+            storage.delete(key)
+        raise RenderError("this stream is gone")
+    return key
+
+
+def run_stream_piece(settings: Settings, template_name: str, folder: str, piece: str) -> str:
+    """Render one on-play piece in this worker process (an API stream process or a Celery
+    worker), with its store, storage and templates; its key. Errors come back as plain
+    RenderErrors naming the piece's kind, never a value."""
+    from renderer.jobs.tasks import worker_context
+
+    context = worker_context(settings)
+    options = context.options
+    video = VideoOptions(open_tts(options.tts_engine), options.video_timeout_s, options.video_preset)
+    try:
+        template = context.template(template_name)
+        return render_piece(context.store, context.storage, template, folder, piece, video)
+    except RenderTimeout as exc:
+        raise RenderTimeout(str(exc)) from None
+    except TailorError as exc:
+        raise RenderError(str(exc)) from None
+    except Exception as exc:  # a bug: its type, never its message (it may hold a value)
+        raise RenderError(f"on-play {piece.partition(':')[0]}: unexpected {type(exc).__name__}") from None
