@@ -70,16 +70,18 @@ WORKER = """
 import sys, time
 from pathlib import Path
 from renderer.jobs.single_flight import render_once
-from renderer.jobs.store import open_store
+from renderer.jobs.store import JobStore, create_store_engine
 from renderer.storage import LocalStorage
-url, root, runs, key, start = sys.argv[1], sys.argv[2], Path(sys.argv[3]), sys.argv[4], float(sys.argv[5])
-store, storage = open_store(url), LocalStorage(root)
+url, root, runs, key, flag = sys.argv[1], sys.argv[2], Path(sys.argv[3]), sys.argv[4], Path(sys.argv[5])
+store, storage = JobStore(create_store_engine(url)), LocalStorage(root)  # migrated by the test
+flag.with_name(flag.name + "-" + sys.argv[6]).touch()  # ready
+while not flag.exists():  # all go at once
+    time.sleep(0.002)
 def produce():
     with runs.open("a") as handle:
         handle.write("run\\n")
     time.sleep(0.3)
     return b"segment made by one process"
-time.sleep(max(0.0, start - time.time()))
 sys.stdout.write(render_once(store, storage, key, produce, "video/mp4", poll_s=0.01).decode())
 store.close()
 """
@@ -87,17 +89,21 @@ store.close()
 
 def test_four_processes_render_one_segment_once(store: JobStore, tmp_path: Path) -> None:
     runs, root, url = tmp_path / "runs.txt", tmp_path / "out", f"sqlite:///{tmp_path / 'jobs.db'}"
-    start = time.time() + 2.0  # every process imported and opened the store by then
+    go = tmp_path / "go"
     workers = [
         subprocess.Popen(
-            [sys.executable, "-c", WORKER, url, str(root), str(runs), KEY, str(start)],
+            [sys.executable, "-c", WORKER, url, str(root), str(runs), KEY, str(go), str(n)],
             cwd=PROJECT_ROOT,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
-        for _ in range(4)
+        for n in range(4)
     ]
+    deadline = time.monotonic() + 30
+    while len(list(tmp_path.glob("go-*"))) < 4 and time.monotonic() < deadline:
+        time.sleep(0.01)  # every process imported and opened the store
+    go.touch()
     outputs = [worker.communicate(timeout=60) for worker in workers]
     assert [worker.returncode for worker in workers] == [0] * 4, [err for _, err in outputs]
     assert [out for out, _ in outputs] == ["segment made by one process"] * 4
@@ -107,13 +113,13 @@ def test_four_processes_render_one_segment_once(store: JobStore, tmp_path: Path)
 def test_a_dead_holder_is_taken_over_after_its_lease(
     store: JobStore, storage: LocalStorage, tmp_path: Path
 ) -> None:
-    assert store.claims.claim(KEY, "crashed-process", lease_s=0.5)  # its row is left, no object
+    assert store.claims.claim(KEY, "crashed-process", lease_s=0.3)  # its row is left, no object
     runs = tmp_path / "runs.txt"
     began = time.monotonic()
     got = render_once(store, storage, KEY, _counting(runs, sleep_s=0), "video/mp4", lease_s=5)
     waited = time.monotonic() - began
     assert got == SEGMENT and _runs(runs) == 1
-    assert 0.3 < waited < 2.0  # waited for the lease to end, then produced
+    assert 0.2 < waited < 2.0  # waited for the lease to end, then produced
     assert store.claims.holder(KEY) is None
 
 
@@ -161,8 +167,8 @@ def test_a_long_render_keeps_its_claim_by_renewing_it(
     store: JobStore, storage: LocalStorage, tmp_path: Path
 ) -> None:
     runs = tmp_path / "runs.txt"
-    slow = _counting(runs, sleep_s=1.0)  # twice the lease
-    got = race(3, lambda _: render_once(store, storage, KEY, slow, "video/mp4", lease_s=0.5, poll_s=0.01))
+    slow = _counting(runs, sleep_s=0.6)  # twice the lease
+    got = race(3, lambda _: render_once(store, storage, KEY, slow, "video/mp4", lease_s=0.3, poll_s=0.01))
     assert got == [SEGMENT] * 3 and _runs(runs) == 1
 
 
