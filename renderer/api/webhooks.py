@@ -9,7 +9,8 @@ A failed attempt (no 2xx, a timeout, a refused connection) is retried after 5 s,
 (at most an hour) until ``webhook_max_attempts``; then the delivery is ``dead``. Delivery is at
 least once: receivers dedupe on the ``Tailor-Delivery`` header, and check `verify` (with its
 five-minute tolerance against replays). The `Dispatcher` thread runs `deliver_due` beside the
-API, so a slow receiver never delays a render; it also purges page links a day after they expire.
+API, so a slow receiver never delays a render; it also purges page links a day after they expire,
+and render claims (``single_flight.py``) whose lease ended.
 Redirects are not followed and no proxy from the environment is used.
 
 Every API process runs a dispatcher on the same outbox: each delivery is claimed
@@ -199,8 +200,9 @@ class Dispatcher:
             self._thread = None
 
     def _purge_links(self, store: JobStore) -> None:
-        """Delete page links expired over a day, a bounded amount per round: at the first round,
-        then every `LINK_PURGE_EVERY_S`, and at the next round again while a backlog remains."""
+        """Delete page links expired over a day, a bounded amount per round, and the render claims
+        whose lease ended (holders that died): at the first round, then every
+        `LINK_PURGE_EVERY_S`, and at the next round again while a backlog of links remains."""
         now = time.monotonic()
         if self._purged_at is not None and now - self._purged_at < LINK_PURGE_EVERY_S:
             return
@@ -208,6 +210,9 @@ class Dispatcher:
         purged = store.links.purge_expired(batch_size=LINK_PURGE_BATCH, max_batches=LINK_PURGE_BATCHES)
         if purged:
             log.info("purged %d expired page links", purged)
+        claims = store.claims.purge_expired()
+        if claims:
+            log.info("purged %d expired render claims", claims)
         if purged >= LINK_PURGE_BATCH * LINK_PURGE_BATCHES:
             self._purged_at = None  # more are left
 

@@ -235,6 +235,16 @@ class FormSubmission(Base):
     submitted_at: Mapped[datetime] = mapped_column(index=True)
 
 
+class RenderClaim(Base):
+    """Who is rendering one storage object now, until when (`ClaimStore`): at most one row per
+    key, so at most one live holder."""
+
+    __tablename__ = "render_claims"
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)  # a storage key (content hash)
+    owner: Mapped[str] = mapped_column(String(64))  # random, one per caller
+    expires_at: Mapped[datetime] = mapped_column(index=True)  # the lease end; ClaimStore.purge_expired
+
+
 # ---- records: what the store hands out ---------------------------------------------------------
 
 
@@ -375,3 +385,12 @@ class FormSubmissionRecord:
     answers: dict[str, Any]
     variant: str | None
     submitted_at: datetime
+
+
+@dataclass(frozen=True)
+class ClaimRecord:
+    """The holder of one render claim and the end of its lease."""
+
+    key: str
+    owner: str
+    expires_at: datetime

@@ -408,3 +408,18 @@ def test_the_dispatcher_purges_long_expired_page_links(store: JobStore, tmp_path
         dispatcher.stop()
     assert store.links.exists(recent)  # expired an hour ago: still answers 410, not 404
     assert store.links.resolve(live) is not None
+
+
+def test_the_dispatcher_purges_render_claims_whose_lease_ended(store: JobStore, tmp_path: Path) -> None:
+    assert store.claims.claim(
+        "cache/video/dead.m4s", "died", lease_s=1, now=datetime.now(UTC) - timedelta(minutes=1)
+    )
+    assert store.claims.claim("cache/video/live.m4s", "rendering", lease_s=3600)
+    dispatcher = Dispatcher(lambda: store, _settings(tmp_path), interval_s=0.05)
+    dispatcher.start()
+    try:
+        wait_for(lambda: store.claims.holder("cache/video/dead.m4s") is None, timeout_s=10, every_s=0.05)
+    finally:
+        dispatcher.stop()
+    held = store.claims.holder("cache/video/live.m4s")
+    assert held is not None and held.owner == "rendering"

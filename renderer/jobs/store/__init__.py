@@ -1,4 +1,4 @@
-"""The job store: campaigns, row status, API render jobs, keys, webhooks, links, events and forms.
+"""The job store: campaigns, row status, API render jobs, keys, webhooks, links, events, forms, claims.
 
 `open_store(url)` takes a SQLAlchemy URL (``sqlite:///file.db`` by default, ``postgresql://`` at
 scale), brings the schema to the newest Alembic revision and returns a `JobStore`: one engine
@@ -12,6 +12,7 @@ and one store per concern on it::
     store.links         links.py         create, keep, resolve, exists, purge_expired
     store.events        events.py        add, for_campaign, last_position, count, purge_received_before
     store.forms         forms.py         add, for_form
+    store.claims        claims.py        claim, holder, release, purge_expired (one render per key)
     store.erasure       erasure.py       erase_recipient
 
 Every method runs in its own short transaction (``base.py``) and returns plain frozen records
@@ -27,6 +28,7 @@ from sqlalchemy import Engine
 
 from renderer.jobs.store.base import BATCH_SIZE
 from renderer.jobs.store.campaigns import CampaignCounts, CampaignStore
+from renderer.jobs.store.claims import ClaimStore
 from renderer.jobs.store.engine import MIGRATIONS, create_store_engine, upgrade_store
 from renderer.jobs.store.erasure import ErasureStore
 from renderer.jobs.store.events import EventStore
@@ -43,6 +45,7 @@ __all__ = [
     "ApiKeyStore",
     "CampaignCounts",
     "CampaignStore",
+    "ClaimStore",
     "ErasureStore",
     "EventStore",
     "FormStore",
@@ -72,6 +75,7 @@ class JobStore:
         self.events = EventStore(engine)
         self.forms = FormStore(engine)
         self.erasure = ErasureStore(engine)
+        self.claims = ClaimStore(engine)
 
     def close(self) -> None:
         """Close every pooled connection."""
