@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 from renderer.outputs.kind import OutputKind, RenderContext, Rendered, RenderOptions
 from renderer.outputs.template import Template
-from renderer.outputs.video.layers import layer_kind
+from renderer.outputs.video.fallback import check_fallbacks
+from renderer.outputs.video.layers import Layer, layer_kind
 from renderer.outputs.video.personal import personal_scenes
 from renderer.outputs.video.spec import VideoOutput
 from renderer.template.load import Expression, JinjaSources, Loc, Snippet
@@ -34,6 +35,21 @@ class PreparedVideo:
     personal_scenes: frozenset[str]
 
 
+def _layers_jinja(
+    key: str, snippet: str, loc: Loc, layers: list[Layer]
+) -> Iterator[Expression | Snippet | tuple[str, Loc]]:
+    """The line, `when` and Jinja attributes of each of `layers`: line keys ``<key>.layers.<j>``,
+    snippet keys ``<snippet>.<j>.<attr>``."""
+    for j, layer in enumerate(layers):
+        yield f"{key}.layers.{j}", (*loc, "layers", j)
+        if layer.when:
+            yield Expression(f"{key}.layers.{j}.when", (*loc, "layers", j, "when"), layer.when)
+        for attr in layer_kind(layer).jinja_fields:
+            if (source := getattr(layer, attr)) is None:
+                continue  # an optional Jinja attribute left out
+            yield Snippet("_video", f"{snippet}.{j}.{attr}", (*loc, "layers", j, attr), source)
+
+
 def _scene_jinja(section: VideoOutput) -> Iterator[Expression | Snippet | tuple[str, Loc]]:
     for i, scene in enumerate(section.scenes):
         loc: Loc = ("outputs", "video", "scenes", i)
@@ -41,31 +57,41 @@ def _scene_jinja(section: VideoOutput) -> Iterator[Expression | Snippet | tuple[
         yield f"scene.{scene.id}.background", (*loc, "background")
         if scene.when:
             yield Expression(f"scene.{scene.id}.when", (*loc, "when"), scene.when)
-        for j, layer in enumerate(scene.layers):
-            yield f"scene.{scene.id}.layers.{j}", (*loc, "layers", j)
-            if layer.when:
-                yield Expression(f"scene.{scene.id}.layers.{j}.when", (*loc, "layers", j, "when"), layer.when)
-            for attr in layer_kind(layer).jinja_fields:
-                if (source := getattr(layer, attr)) is None:
-                    continue  # an optional Jinja attribute left out
-                yield Snippet("_video", f"{scene.id}.{j}.{attr}", (*loc, "layers", j, attr), source)
+        yield from _layers_jinja(f"scene.{scene.id}", scene.id, loc, scene.layers)
         for attr in ("text", "clip"):
             spoken = getattr(scene.narration, attr) if scene.narration else None
             if spoken is not None:
                 yield Snippet("_video", f"{scene.id}.narration.{attr}", (*loc, "narration", attr), spoken)
+        if scene.fallback is not None:
+            key, fallback_loc = f"scene.{scene.id}.fallback", (*loc, "fallback")
+            yield key, fallback_loc
+            yield f"{key}.background", (*fallback_loc, "background")
+            yield from _layers_jinja(key, f"{scene.id}.fallback", fallback_loc, scene.fallback.layers)
+
+
+def _layer_assets(key: str, layers: list[Layer]) -> Iterator[tuple[str, str]]:
+    for index, layer in enumerate(layers):
+        for ref in layer_kind(layer).asset_refs(layer):
+            yield f"{key}.layers.{index}", ref
 
 
 def literal_assets(section: VideoOutput) -> Iterator[tuple[str, str]]:
-    """(line key, asset reference) of every video asset written without Jinja."""
+    """(line key, asset reference) of every video asset written without Jinja, the scenes'
+    fallbacks' included (``scene.<id>.fallback.background``, ``scene.<id>.fallback.layers.<n>``)."""
     if section.music:
         yield "outputs.video.music", section.music
     for scene in section.scenes:
         media = scene.background.image or scene.background.video
         if media:
             yield f"scene.{scene.id}.background", media
-        for index, layer in enumerate(scene.layers):
-            for ref in layer_kind(layer).asset_refs(layer):
-                yield f"scene.{scene.id}.layers.{index}", ref
+        yield from _layer_assets(f"scene.{scene.id}", scene.layers)
+        if scene.fallback is None:
+            continue
+        if scene.fallback.background is not None:
+            media = scene.fallback.background.image or scene.fallback.background.video
+            if media:
+                yield f"scene.{scene.id}.fallback.background", media
+        yield from _layer_assets(f"scene.{scene.id}.fallback", scene.fallback.layers)
 
 
 class VideoKind(OutputKind[VideoOutput, PreparedVideo]):
@@ -91,8 +117,9 @@ class VideoKind(OutputKind[VideoOutput, PreparedVideo]):
         return [scene.id for scene in section.scenes]
 
     def jinja(self, section: VideoOutput) -> JinjaSources:
-        """Every scene's and layer's `when`, the layers' Jinja attributes, the narrations; and the
-        line of the music, each scene, background and layer (``scene.<id>.layers.<n>``)."""
+        """Every scene's and layer's `when`, the layers' Jinja attributes, the narrations, the
+        fallbacks' layers (``<scene>.fallback.<n>.<attr>``); and the line of the music, each scene,
+        background and layer (``scene.<id>.layers.<n>``, ``scene.<id>.fallback.layers.<n>``)."""
         items = list(_scene_jinja(section))
         places: tuple[tuple[str, Loc], ...] = (("outputs.video.music", ("outputs", "video", "music")),)
         places += tuple(item for item in items if isinstance(item, tuple))
@@ -100,12 +127,14 @@ class VideoKind(OutputKind[VideoOutput, PreparedVideo]):
 
     def check(self, template: Template, section: VideoOutput) -> None:
         """Every literal video asset exists inside the template or ``assets/``; AssetError naming
-        ``template.yaml`` and the line of the music key, scene background or layer otherwise."""
+        ``template.yaml`` and the line of the music key, scene background or layer otherwise.
+        Then every scene's fallback is checked (`check_fallbacks`): TemplateError with its line."""
         for key, ref in literal_assets(section):
             line = template.lines.get(key)
             check_asset(
                 ref, template.root, template.assets_dir, file=template.manifest_path, line=line, key=key
             )
+        check_fallbacks(template, section)
 
     def prepare(self, template: Template, section: VideoOutput) -> PreparedVideo:
         """The personal-scene analysis of the template."""

@@ -1,7 +1,8 @@
 """Pure: a template's video spec + one resolved recipient -> the recipient's scenes, then timing.
 
 `resolve_scenes` evaluates each scene's `when`, renders its Jinja texts, picks its images, and
-returns canonical, hashable descriptions (no pixels yet). `time_scenes` turns narration lengths
+returns canonical, hashable descriptions (no pixels yet); `resolve_fallback` does the same for a
+personal scene's non-personal `fallback`. `time_scenes` turns narration lengths
 into frame-exact durations and start times. Neither touches files except through the injected
 `asset_digest` (so the pure core stays testable).
 """
@@ -87,14 +88,14 @@ def render_snippet(template: Template, key: str, context: Mapping[str, Any]) -> 
 
 
 def _resolve_layer(
-    template: Template, scene_id: str, index: int, layer: Layer, spec: ResolvedSpec
+    template: Template, snippet: str, index: int, layer: Layer, spec: ResolvedSpec, where: str
 ) -> ResolvedLayer:
-    key = f"{scene_id}.{index}"
+    key = f"{snippet}.{index}"
     ctx = LayerContext(
         read=lambda attr: render_snippet(template, f"{key}.{attr}", spec.context),
         context=spec.context,
         locale=spec.locale,
-        where=f"scene {scene_id} layer {index}",
+        where=f"{where} {index}",
     )
     return ResolvedLayer(layer, layer_kind(layer).content(layer, ctx))
 
@@ -113,40 +114,69 @@ def _where(
         raise AssetError(f"{key}: {detail}", file=f"{template.name}/{MANIFEST}", line=line) from None
 
 
+def _resolve_layers(
+    template: Template,
+    spec: ResolvedSpec,
+    asset_digest: Callable[[str], str],
+    prefix: tuple[str, str, str],
+    layers: list[Layer],
+) -> tuple[tuple[ResolvedLayer, ...], dict[str, str]]:
+    """The layers whose `when` holds, resolved, and the digests of the assets they chose;
+    `prefix` is (line key, snippet key, where) of the scene or fallback holding them."""
+    line_key, snippet, where = prefix
+    resolved, digests = [], {}
+    for index, layer in enumerate(layers):
+        key = f"{line_key}.layers.{index}"
+        if layer.when and not evaluate_condition(template, f"{key}.when", spec):
+            continue
+        resolved.append(_resolve_layer(template, snippet, index, layer, spec, where))
+        for ref, written in layer_kind(layer).chosen_assets(layer, resolved[-1].content):
+            digests[ref] = _where(template, key, asset_digest, ref, written)
+    return tuple(resolved), digests
+
+
+def _background_digest(
+    template: Template, key: str, background: Background, asset_digest: Callable[[str], str]
+) -> str | None:
+    media = background.image or background.video
+    return _where(template, key, asset_digest, media) if media else None
+
+
+def _video(template: Template) -> VideoOutput:
+    video: VideoOutput | None = template.manifest.outputs.video
+    if video is None:
+        raise RenderError(f"template {template.name!r} has no video output")
+    return video
+
+
+def _narration(template: Template, key: str, spec: ResolvedSpec) -> str:
+    return render_snippet(template, key, spec.context).strip()
+
+
 def resolve_scenes(
     template: Template, spec: ResolvedSpec, asset_digest: Callable[[str], str]
 ) -> list[ResolvedScene]:
     """The recipient's scenes in order, skipped ones left out. Pure but for `asset_digest`."""
-    video: VideoOutput | None = template.manifest.outputs.video
-    if video is None:
-        raise RenderError(f"template {template.name!r} has no video output")
     scenes = []
-    for scene in video.scenes:
+    for scene in _video(template).scenes:
         if scene.when and not evaluate_condition(template, f"scene.{scene.id}.when", spec):
             continue
-        layers, digests = [], {}
-        for index, layer in enumerate(scene.layers):
-            key = f"scene.{scene.id}.layers.{index}"
-            if layer.when and not evaluate_condition(template, f"{key}.when", spec):
-                continue
-            layers.append(_resolve_layer(template, scene.id, index, layer, spec))
-            for ref, written in layer_kind(layer).chosen_assets(layer, layers[-1].content):
-                digests[ref] = _where(template, key, asset_digest, ref, written)
-        media = scene.background.image or scene.background.video
+        prefix = (f"scene.{scene.id}", scene.id, f"scene {scene.id} layer")
+        layers, digests = _resolve_layers(template, spec, asset_digest, prefix, scene.layers)
         narration = scene.narration
         scenes.append(
             ResolvedScene(
                 id=scene.id,
                 duration=None if scene.duration == "auto" else float(scene.duration),
                 background=scene.background,
-                background_digest=_where(template, f"scene.{scene.id}.background", asset_digest, media)
-                if media
-                else None,
-                layers=tuple(layers),
-                narration_text=render_snippet(template, f"{scene.id}.narration.text", spec.context).strip()
+                background_digest=_background_digest(
+                    template, f"scene.{scene.id}.background", scene.background, asset_digest
+                ),
+                layers=layers,
+                narration_text=_narration(template, f"{scene.id}.narration.text", spec)
                 if narration
                 else None,
-                narration_clip=render_snippet(template, f"{scene.id}.narration.clip", spec.context).strip()
+                narration_clip=_narration(template, f"{scene.id}.narration.clip", spec)
                 if narration and narration.clip
                 else None,
                 transition=scene.transition,
@@ -157,6 +187,45 @@ def resolve_scenes(
     if not scenes:
         raise RenderError("every scene was skipped for this recipient: the video would be empty")
     return scenes
+
+
+def fallback_scenes(template: Template) -> frozenset[str]:
+    """Ids of the video scenes that declare a `fallback` (each of them personal: checked at load)."""
+    video: VideoOutput | None = template.manifest.outputs.video
+    return frozenset(s.id for s in (video.scenes if video else ()) if s.fallback is not None)
+
+
+def resolve_fallback(
+    template: Template, spec: ResolvedSpec, scene_id: str, asset_digest: Callable[[str], str]
+) -> ResolvedScene:
+    """The fallback of scene `scene_id` resolved for the recipient (its language, its
+    non-personal data): the scene's id and transition, the fallback's layers (those whose `when`
+    holds) over its background (the scene's own when it names none), no narration, `duration`
+    None (it is timed to the recipient's scene: give it that scene's frames). It reads no personal
+    field (checked at load), so its `canonical()` is the same for every recipient who shares its
+    language and the non-personal fields it reads. The scene's own `when` is not evaluated. Pure but
+    for `asset_digest`; RenderError when the scene has no fallback."""
+    scene = next((s for s in _video(template).scenes if s.id == scene_id), None)
+    if scene is None or scene.fallback is None:
+        raise RenderError(f"scene {scene_id} of template {template.name!r} has no fallback")
+    key = f"scene.{scene_id}.fallback"
+    prefix = (key, f"{scene_id}.fallback", f"scene {scene_id} fallback layer")
+    layers, digests = _resolve_layers(template, spec, asset_digest, prefix, scene.fallback.layers)
+    own = scene.fallback.background
+    background = own or scene.background
+    background_key = f"{key}.background" if own else f"scene.{scene_id}.background"
+    return ResolvedScene(
+        id=scene_id,
+        duration=None,
+        background=background,
+        background_digest=_background_digest(template, background_key, background, asset_digest),
+        layers=layers,
+        narration_text=None,
+        narration_clip=None,
+        transition=scene.transition,
+        locale=spec.locale,
+        digests=digests,
+    )
 
 
 def time_scenes(

@@ -1,4 +1,5 @@
-"""The video section of ``template.yaml``: frame size, rate, music bed and scenes.
+"""The video section of ``template.yaml``: frame size, rate, music bed and scenes (each with an
+optional non-personal `fallback`).
 
 Parsed and validated with the rest of the manifest (`renderer.outputs.registry.Outputs`);
 each scene's layers are whatever the layer registry (`renderer.outputs.video.layers`) offers.
@@ -37,6 +38,19 @@ class Narration(Strict):
     clip: str | None = None
 
 
+class SceneFallback(Strict):
+    """A personal scene's stand-in: the same scene with non-personal copy, served on play when
+    the personal segment cannot be ready in time.
+
+    It has no narration and no duration of its own: it is always timed to the recipient's scene
+    (the same frame count), and the recipient's audio keeps playing under it. Its layers may read
+    no personal field (checked at load); `background` None keeps the scene's own.
+    """
+
+    layers: list[Layer] = Field(min_length=1)
+    background: Background | None = None
+
+
 class Scene(Strict):
     """One scene: the unit of rendering and caching of a video."""
 
@@ -47,6 +61,7 @@ class Scene(Strict):
     layers: list[Layer] = Field(default_factory=list)
     narration: Narration | None = None
     transition: Literal["none", "fade"] = "none"
+    fallback: SceneFallback | None = None
 
     @field_validator("duration")
     @classmethod
