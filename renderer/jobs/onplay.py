@@ -27,7 +27,6 @@ from renderer.outputs.video import cmaf, segments
 from renderer.outputs.video.kind import VIDEO
 from renderer.outputs.video.plan import PlannedVideo, VideoOptions, plan_video
 from renderer.outputs.video.render import read_stream_record
-from renderer.outputs.video.scenes import TimedScene
 from renderer.outputs.video.scratch import scratch_space
 from renderer.outputs.video.soundtrack import audio_segments, encode_soundtrack
 from renderer.outputs.video.streaming import PLAN_FILE, StreamPlan
@@ -116,16 +115,10 @@ def _produce(planned: Planned, storage: Storage, folder: str, piece: str, option
             storage.put_if_absent(folder + video.plan.audio_file(k), data, "audio/iso.segment")
         return pieces[0]
     kind, _, number = piece.partition(":")
-    timed = video.timed[int(number)]
-    if kind == "fallback":
-        timed = _fallback_scene(planned, int(number))
+    timed = video.fallbacks[int(number)] if kind == "fallback" else video.timed[int(number)]
     mp4 = segments.encode_segment(timed, video.settings, video.open_asset, timeout_s=options.timeout_s)
     segments.ensure_init(storage, video.settings, mp4)
     return cmaf.video_fragment(mp4)
-
-
-def _fallback_scene(planned: Planned, index: int) -> TimedScene:
-    raise RenderError(f"scene {planned.video.timed[index].scene.id} has no fallback")
 
 
 def render_piece(

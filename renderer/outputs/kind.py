@@ -56,10 +56,12 @@ class RenderOptions:
     video_preset: str = "veryfast"
     draft: bool = False
     encoder_threads: int = 0
+    # the video is rendered when played: page tracks, poster and plan now, segments on request
+    video_on_play: bool = False
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, *, draft: bool = False, encoder_threads: int = 0
+        cls, settings: Settings, *, draft: bool = False, encoder_threads: int = 0, video_on_play: bool = False
     ) -> RenderOptions:
         """The options a worker or CLI process renders with."""
         return cls(
@@ -69,6 +71,7 @@ class RenderOptions:
             settings.video_preset,
             draft,
             encoder_threads,
+            video_on_play,
         )
 
 

@@ -379,7 +379,7 @@ def test_the_interactive_page_transfers_under_250_kb_before_the_video(
     }
     context.close()
     names = " ".join(sizes)
-    assert "hls.light.min." in names and "player." in names and "index.html" in names, sizes
+    assert "hls.min." in names and "player." in names and "index.html" in names, sizes
     assert sum(sizes.values()) < PAGE_BUDGET, sizes
 
 

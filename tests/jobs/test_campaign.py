@@ -78,7 +78,7 @@ def test_campaign_renders_good_rows_and_reports_bad_ones(tmp_path: Path, setting
     page = (out / "bill-summary" / "c1" / manifest[0]["recipient_id"] / "index.html").read_text(
         encoding="utf-8"
     )
-    video_only = ("player.", "hls.light.")  # this campaign renders no video: no player on its pages
+    video_only = ("player.", "hls.min.")  # this campaign renders no video: no player on its pages
     for name in static:
         linked = f"../../{STATIC_DIR}/{name}" in page
         assert linked != name.startswith(video_only), name

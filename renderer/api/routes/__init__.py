@@ -15,6 +15,7 @@ from renderer.api.routes import (
     pages,
     recipients,
     renders,
+    streams,
     templates,
     webhooks,
 )
@@ -30,6 +31,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     form_exports.router,
     forms.router,  # before pages: its POST /r/{token}/forms/{id} sits under the pages' GET paths
     events.router,  # before pages: its /r/{token}/{key:path} would take /r/{token}/position
+    streams.router,  # before pages: its paths sit under the pages' /r/{token}/{key:path}
     pages.router,
     health.router,
 )

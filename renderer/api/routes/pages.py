@@ -31,6 +31,7 @@ from renderer.errors import StorageError
 from renderer.jobs.schema import RecipientLinkRecord
 from renderer.jobs.store import JobStore
 from renderer.outputs.player import page_csp
+from renderer.outputs.video.streaming import PLAN_FILE
 from renderer.storage.keys import check_key
 from renderer.template.models import Interactions
 
@@ -121,7 +122,7 @@ def page_file(
         raise ApiError(404, "not_found", "no such file") from None
     if key.startswith(static_folder(link.template)):
         cache = STATIC_CACHE
-    elif key.startswith(_folder(link)):
+    elif key.startswith(_folder(link)) and key != _folder(link) + PLAN_FILE:  # the plan stays inside
         cache = PAGE_CACHE
     else:
         raise ApiError(404, "not_found", "no such file")

@@ -25,6 +25,7 @@ VIDEO_LINKS = {
     "scenes": "scenes.vtt",
 }
 DRAFT_LEFT_OUT = ("hls", "poster")  # a draft is the MP4 and its tracks only
+ON_PLAY_LEFT_OUT = ("video",)  # on play there is no MP4: the stream is rendered as it is watched
 
 
 @dataclass(frozen=True)
@@ -103,12 +104,14 @@ class VideoKind(OutputKind[VideoOutput, PreparedVideo]):
     link_names = tuple(VIDEO_LINKS)
 
     def links(self, template: Template, section: VideoOutput, options: RenderOptions) -> dict[str, str]:
-        """The page links the MP4, its HLS stream and poster (not in a draft), its captions, its
-        scenes track and (when the template declares chapters) its chapters track."""
+        """The page links the MP4 (not on play), its HLS stream and poster (not in a draft), its
+        captions, its scenes track and (when the template declares chapters) its chapters track."""
         links = dict(VIDEO_LINKS)
         if not template.manifest.interactions.chapters:
             del links["chapters"]
         for name in DRAFT_LEFT_OUT if options.draft else ():
+            del links[name]
+        for name in ON_PLAY_LEFT_OUT if options.video_on_play and not options.draft else ():
             del links[name]
         return links
 
@@ -155,7 +158,14 @@ class VideoKind(OutputKind[VideoOutput, PreparedVideo]):
             options.encoder_threads,
         )
         with scratch_space():  # a full TMPDIR: one clear error naming it
-            result = render_video(prepared.template, spec, ctx.storage, video, prepared.personal_scenes)
+            result = render_video(
+                prepared.template,
+                spec,
+                ctx.storage,
+                video,
+                prepared.personal_scenes,
+                on_play=options.video_on_play and not options.draft,
+            )
         return Rendered(tuple(result.files), result.personal_cache)
 
 

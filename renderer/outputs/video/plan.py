@@ -21,7 +21,14 @@ from renderer.outputs.video import audio, segments
 from renderer.outputs.video.audio import Narration
 from renderer.outputs.video.ffmpeg import EncodeSettings
 from renderer.outputs.video.layers import AssetOpener
-from renderer.outputs.video.scenes import ResolvedScene, TimedScene, resolve_scenes, time_scenes
+from renderer.outputs.video.scenes import (
+    ResolvedScene,
+    TimedScene,
+    fallback_scenes,
+    resolve_fallback,
+    resolve_scenes,
+    time_scenes,
+)
 from renderer.outputs.video.streaming import (
     StreamPlan,
     StreamScene,
@@ -128,6 +135,7 @@ class PlannedVideo:
     open_asset: AssetOpener
     music: Path | None
     plan: StreamPlan
+    fallbacks: Mapping[int, TimedScene]  # scene index -> its fallback, timed as the scene
 
     @property
     def seconds(self) -> float:
@@ -142,6 +150,22 @@ def _digester(open_asset: AssetOpener) -> Callable[[str], str]:
         return _digest(path, stat.st_size, stat.st_mtime)
 
     return digest
+
+
+def _fallbacks(
+    template: Template,
+    spec: ResolvedSpec,
+    timed: list[TimedScene],
+    personal: frozenset[str],
+    digest: Callable[[str], str],
+) -> dict[int, TimedScene]:
+    """Scene index -> the fallback of each personal scene that declares one, timed as the scene."""
+    declared = fallback_scenes(template)
+    return {
+        index: TimedScene(resolve_fallback(template, spec, t.scene.id, digest), t.start, t.frames, t.fps)
+        for index, t in enumerate(timed)
+        if t.scene.id in declared and t.scene.id in personal
+    }
 
 
 def plan_video(
@@ -163,6 +187,7 @@ def plan_video(
     settings = encode_settings(template, options)
     timed = time_scenes(scenes, {k: n.seconds for k, n in narrations.items()}, settings.fps)
     keys = [segments.segment_key(scene, settings) for scene in timed]
+    fallbacks = _fallbacks(template, spec, timed, personal, digest)
     music = open_asset(video.music) if video.music else None
     stem = audio_stem(
         [[t.start, t.frames] for t in timed],
@@ -179,9 +204,15 @@ def plan_video(
         audio_stem=stem,
         language=spec.locale.replace("_", "-").split("-")[0],
         scenes=tuple(
-            StreamScene(t.scene.id, t.frames, key, t.scene.id in personal)
-            for t, key in zip(timed, keys, strict=True)
+            StreamScene(
+                t.scene.id,
+                t.frames,
+                key,
+                t.scene.id in personal,
+                segments.segment_key(fallbacks[index], settings) if index in fallbacks else None,
+            )
+            for index, (t, key) in enumerate(zip(timed, keys, strict=True))
         ),
         mode=mode,
     )
-    return PlannedVideo(timed, keys, narrations, settings, open_asset, music, stream)
+    return PlannedVideo(timed, keys, narrations, settings, open_asset, music, stream, fallbacks)
