@@ -1,8 +1,8 @@
 """The poster and the animated thumbnail straight from composed frames, with no encoded video.
 
 `render_stills(timed, settings, assets, poster_at, thumbnail_at)` -> (``poster.jpg``,
-``thumbnail.webp``) bytes: the pictures ffmpeg took from the assembled MP4 (`ffmpeg.stills_args`)
-at the same frames, so a recipient whose video is rendered on play gets them without an encode.
+``thumbnail.webp``) bytes: the pictures ffmpeg used to take from the assembled MP4, at the same
+frames, so a recipient whose video is rendered on play gets them without an encode.
 Only the frames needed are composed (`segments.compose_frames` with `indexes`): one for the
 poster and about 30 for the thumbnail, whatever the video's length.
 
@@ -16,15 +16,13 @@ rounded to the millisecond, as the ffmpeg arguments print it; the rest is exact 
   thumbnail's frame ``n``, for ``r(first) <= n < r(last + 1)``, is the last ``i`` with
   ``r(i) <= n`` (the fps filter's "near" rounding: frames 1, 4, 7, ... after ``s`` at 30 fps).
 
-Frame ``i`` is at ``i / fps`` exactly, the scenes' own timeline. An assembled MP4 is a little
-off it: the concat demuxer counts each scene's length in whole milliseconds, so a scene after one
-that is not (at 30 fps, a frame count not a multiple of 3) starts up to 2/3 ms late. A time
-within a millisecond or so of a rounding edge may therefore land one frame apart from what ffmpeg
-took from that MP4.
+Frame ``i`` is at ``i / fps`` exactly, the scenes' own timeline, which is where the MP4
+assembled from the scene fragments has it too.
 
 The poster is a JPEG with ffmpeg's ``-q:v 3`` quantization (the MPEG-1 intra matrix x 3 / 8 for
 every channel, 4:2:0); the thumbnail a looping lossy WebP, 480 px wide (height even, as
-``scale=480:-2``), Lanczos, quality 60, 100 ms a frame. Pillow's pixel limit is left as set by
+``scale=480:-2``), Lanczos, quality 60, 100 ms a frame (libwebp stores a run of frames it sees
+as equal at that quality as one longer frame; the timing is the same). Pillow's pixel limit is left as set by
 `renderer.outputs.images.limit_image_size`: the only files read are the scene's own assets,
 through `compose_frames`, which raises `UnusableImage` for one it cannot use.
 """

@@ -88,8 +88,8 @@ def _coded_video(folder: Path, settings: EncodeSettings, lengths: list[int]) -> 
 @pytest.mark.parametrize("fps", [30, 25])
 def test_frames_are_the_ones_ffmpeg_takes(fps: int, tmp_path: Path) -> None:
     settings = EncodeSettings(SMALL.width, SMALL.height, fps)
-    # whole milliseconds per scene: the concat demuxer shifts a scene after one that is not by
-    # under a millisecond (see the stills module), which would blur the check at the edges
+    # scenes of whole milliseconds: the concat demuxer counts a plain MP4's length in whole ms,
+    # so a scene after one that is not would start up to 2/3 ms off i / fps
     lengths = [fps + 9, fps + 12, 2 * fps - 3]
     video = _coded_video(tmp_path, settings, lengths)
     frames = sum(lengths)
