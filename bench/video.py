@@ -10,6 +10,9 @@ In one run, on the bill-summary sample video (1280x720, 30 fps, ~30 s):
 * **encode floor**: ffmpeg encoding, with Tailor's own settings, of the personal scenes' finished
   frames fed as raw video: the cost of encoding alone, per recipient.
 * **draft preview**: one recipient at half size with the fastest preset, shared scenes cached.
+* **poster + thumbnail**: CPU seconds (this process and its ffmpeg children) to take them from
+  the encoded MP4 with ffmpeg vs to compose just their frames (`stills.render_stills`, no encode
+  needed: what a campaign with videos rendered on play pays), median of 3 each.
 
     .venv/bin/python -m bench.video --recipients 20 --naive 2
 """
@@ -17,6 +20,7 @@ In one run, on the bill-summary sample video (1280x720, 30 fps, ~30 s):
 from __future__ import annotations
 
 import argparse
+import resource
 import statistics
 import tempfile
 import time
@@ -28,7 +32,7 @@ from renderer.outputs.kind import RenderOptions
 from renderer.outputs.load import load_template
 from renderer.outputs.render import render_recipient
 from renderer.outputs.template import Template
-from renderer.outputs.video import ffmpeg
+from renderer.outputs.video import assemble, ffmpeg, stills
 from renderer.outputs.video.layers import draw_layer
 from renderer.outputs.video.render import VideoOptions, asset_opener, encode_settings, synthesize_narrations
 from renderer.outputs.video.scenes import resolve_scenes, time_scenes
@@ -168,6 +172,42 @@ def draft_preview(template: Template, row: dict[str, str], scratch: Path, repeat
     return statistics.median(times)
 
 
+def _cpu_seconds() -> float:
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def stills_cost(template: Template, row: dict[str, str], scratch: Path) -> tuple[float, float]:
+    """Median CPU seconds for the poster and thumbnail: ffmpeg from the MP4, then composed."""
+    storage = LocalStorage(Path(tempfile.mkdtemp(dir=scratch)))
+    recipient = template.validator.validate(row)
+    mp4 = storage.path(render_recipient(template, recipient, ["video"], storage, "st").to_record()["video"])
+    video = template.manifest.outputs.video
+    assert video is not None
+    opener, settings = asset_opener(template), encode_settings(template, VideoOptions(EspeakTTS()))
+    scenes = resolve_scenes(template, resolve(template, recipient), lambda ref: "d")
+    narrations = synthesize_narrations(scenes, opener, VideoOptions(EspeakTTS()), storage)
+    timed = time_scenes(scenes, {k: n.seconds for k, n in narrations.items()}, settings.fps)
+    total = sum(scene.frames for scene in timed) / settings.fps
+    at, start = stills.poster_time(total, video.poster_at), stills.thumbnail_start(total, video.thumbnail_at)
+
+    def from_mp4() -> object:
+        return assemble.make_stills(mp4, at, start, scratch, timeout_s=60)
+
+    def composed() -> object:
+        return stills.render_stills(
+            timed, settings, opener, video.poster_at, video.thumbnail_at, timeout_s=60
+        )
+
+    times: dict[str, list[float]] = {"mp4": [], "composed": []}
+    for _ in range(3):
+        for name, take in (("mp4", from_mp4), ("composed", composed)):
+            started = _cpu_seconds()
+            take()
+            times[name].append(_cpu_seconds() - started)
+    return statistics.median(times["mp4"]), statistics.median(times["composed"])
+
+
 def main() -> None:
     """Run every measurement and print the table with ratios."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -187,6 +227,9 @@ def main() -> None:
         print(f"  encode floor (personal scenes only)       {floor:7.2f}", flush=True)
         draft = draft_preview(template, rows[0], scratch, 5)
         print(f"  draft preview (half size, ultrafast)      {draft:7.2f}   (target < 1.5 s)", flush=True)
+        from_mp4, composed = stills_cost(template, rows[0], scratch)
+        print(f"  poster + thumbnail, ffmpeg from the MP4   {from_mp4:7.2f}   (CPU s)", flush=True)
+        print(f"  poster + thumbnail, composed (no encode)  {composed:7.2f}   (CPU s)", flush=True)
         naive = naive_moviepy(template, rows[: args.naive], scratch)
         print(f"  naive MoviePy                             {naive:7.2f}", flush=True)
     print(

@@ -9,10 +9,11 @@ serves it as it is, and the MP4 is assembled from it with the init segment its s
 
 from __future__ import annotations
 
+import itertools
 import os
 import tempfile
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -53,8 +54,9 @@ def _background(timed: TimedScene, size: tuple[int, int], assets: AssetOpener) -
 
 
 def _video_frames(
-    timed: TimedScene, settings: EncodeSettings, assets: AssetOpener, timeout_s: float
+    timed: TimedScene, settings: EncodeSettings, assets: AssetOpener, timeout_s: float, count: int
 ) -> Iterator[Image.Image]:
+    """The first `count` background frames of the scene (decoding stops there)."""
     background = timed.scene.background
     assert background.video is not None
     path = assets(background.video)
@@ -67,14 +69,14 @@ def _video_frames(
         "-protocol_whitelist", "file", "-i", str(path),
         "-vf", f"scale={settings.width}:{settings.height}:force_original_aspect_ratio=increase,"
                f"crop={settings.width}:{settings.height},fps={settings.fps}",
-        "-frames:v", str(timed.frames), "-f", "rawvideo", "-pix_fmt", "rgba", "pipe:1",
+        "-frames:v", str(count), "-f", "rawvideo", "-pix_fmt", "rgba", "pipe:1",
     ]  # fmt: skip
     what, names = f"decoding background of scene {timed.scene.id}", {str(path): background.video}
     raw = ffmpeg.run(args, timeout_s=timeout_s, what=what, names=names)
     frame_bytes = settings.width * settings.height * 4
     size = (settings.width, settings.height)
     last = Image.new("RGBA", size, background.colour)
-    for index in range(timed.frames):
+    for index in range(count):
         chunk = raw[index * frame_bytes : (index + 1) * frame_bytes]
         if len(chunk) == frame_bytes:
             last = Image.frombytes("RGBA", size, chunk)
@@ -102,19 +104,46 @@ def _place(canvas: Image.Image, sprite: Image.Image, box: tuple[int, int], state
     canvas.alpha_composite(sprite, (x, y)) if x >= 0 and y >= 0 else canvas.paste(sprite, (x, y), sprite)
 
 
+def _checked(timed: TimedScene, indexes: Sequence[int]) -> Sequence[int]:
+    in_scene = all(0 <= index < timed.frames for index in indexes)
+    if not in_scene or any(b <= a for a, b in itertools.pairwise(indexes)):
+        raise ValueError(f"frame indexes of scene {timed.scene.id} must ascend within the scene")
+    return indexes
+
+
+def _pick(frames: Iterator[Image.Image], indexes: Sequence[int]) -> Iterator[Image.Image]:
+    taken = 0
+    for index in indexes:
+        for _ in range(index - taken):
+            next(frames)
+        taken = index + 1
+        yield next(frames)
+
+
 def compose_frames(
-    timed: TimedScene, settings: EncodeSettings, assets: AssetOpener, *, timeout_s: float = 120.0
+    timed: TimedScene,
+    settings: EncodeSettings,
+    assets: AssetOpener,
+    *,
+    timeout_s: float = 120.0,
+    indexes: Sequence[int] | None = None,
 ) -> Iterator[bytes]:
-    """The scene's frames as raw RGB bytes, in order; equal frames are composed once."""
+    """The scene's frames as raw RGB bytes, in order; equal frames are composed once.
+
+    With `indexes` (ascending frame numbers of the scene) only those frames are composed, each
+    the same bytes as at its place in the whole run; a moving background is decoded up to the last.
+    """
+    chosen = range(timed.frames) if indexes is None else _checked(timed, indexes)
     size = (settings.width, settings.height)
     sprites = [(layer, draw_layer(layer, assets)) for layer in timed.scene.layers]
     moving = timed.scene.background.video is not None
-    backgrounds: Iterator[Image.Image] | None = (
-        _video_frames(timed, settings, assets, timeout_s) if moving else None
-    )
+    backgrounds: Iterator[Image.Image] | None = None
+    if moving:
+        count = chosen[-1] + 1 if chosen else 0
+        backgrounds = _pick(_video_frames(timed, settings, assets, timeout_s, count), chosen)
     still = None if moving else _background(timed, size, assets)
     memo: OrderedDict[tuple[object, ...], bytes] = OrderedDict()
-    for index in range(timed.frames):
+    for index in chosen:
         t = index / timed.fps
         states = tuple(layer_state(layer, t, timed.duration) for layer, _ in sprites)
         fade = _fade(timed, index)
