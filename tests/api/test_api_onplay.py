@@ -223,3 +223,26 @@ def _long_ago() -> Any:
     from datetime import UTC, datetime, timedelta
 
     return datetime.now(UTC) - timedelta(days=3)
+
+
+def test_erasure_removes_the_recipients_stream_and_keeps_shared_segments(
+    shared: tuple[ApiServer, ApiServer],
+) -> None:
+    api, _ = shared
+    folder = _folder_url(render_page(api, "it-IT", ("microsite", "video"), on_play=True))
+    plan = _plan(api, folder)
+    with _client() as client:
+        for k in range(len(plan.scenes)):
+            assert client.get(folder + f"stream/v/{k}.m4s").status_code == 200
+        assert client.get(folder + "stream/a/0.m4s").status_code == 200
+    root = Path(api.settings.storage_url)
+    key_folder = folder.split("/r/", 1)[1].split("/", 1)[1]
+    assert list((root / key_folder).glob(f"{plan.audio_stem}-*.m4s")), "the audio was rendered"
+    answer = api.client().delete("/recipients/IT-3003")
+    assert answer.status_code == 200, answer.text
+    assert not (root / key_folder).exists(), "the page, plan and audio segments are gone"
+    for scene in plan.scenes:
+        kept = (root / scene.segment).exists()
+        assert kept != scene.personal, f"scene {scene.id}: personal segments go, shared ones stay"
+    with _client() as client:
+        assert client.get(folder + "stream/v/1.m4s").status_code == 404, "the link went with the recipient"
