@@ -141,6 +141,8 @@ class StreamService:
     async def ready(self, key: str, timeout_s: float) -> bool:
         """Wait until `key` is stored, at most `timeout_s`; whether it is."""
         storage = self.state.storage()
+        if timeout_s <= 0:
+            return bool(await run_in_threadpool(storage.exists, key))
         deadline = time.monotonic() + timeout_s
         while True:
             if await run_in_threadpool(storage.exists, key):
@@ -159,13 +161,17 @@ class StreamService:
         scene = stream.plan.scenes[index]
         settings = self.state.settings
         wait_s = settings.on_play_deadline_s if scene.fallback else settings.video_timeout_s
+        if not stream.on_play:  # rendered whole: it is there, or gone with nothing to render it from
+            wait_s = 0
         if await self.ready(scene.segment, wait_s):
             return scene.segment
-        if scene.fallback:
+        if scene.fallback and stream.on_play:
             self.state.metrics.count_stream_fallback()
             fallback = self.start(stream, f"fallback:{index}")
             if await self.ready(fallback, settings.video_timeout_s):
                 return fallback
+        if not stream.on_play:
+            raise ApiError(404, "not_found", "no such file")
         raise ApiError(504, "render_timeout", "this part of the video is not ready; try again")
 
     async def audio(self, stream: Stream, index: int) -> str:
@@ -174,8 +180,10 @@ class StreamService:
             raise ApiError(404, "not_found", "no such file")
         self.start(stream, AUDIO)
         key = stream.folder + stream.plan.audio_file(index)
-        if await self.ready(key, self.state.settings.video_timeout_s):
+        if await self.ready(key, self.state.settings.video_timeout_s if stream.on_play else 0):
             return key
+        if not stream.on_play:
+            raise ApiError(404, "not_found", "no such file")
         raise ApiError(504, "render_timeout", "this part of the video is not ready; try again")
 
     def close(self) -> None:

@@ -219,3 +219,38 @@ def test_an_api_video_render_job_runs_on_a_celery_worker(cluster: tuple[Settings
     assert current.result is not None
     video = Path(settings.storage_url) / current.result["video"]
     assert video.read_bytes()[4:8] == b"ftyp"
+
+
+def test_workers_take_on_play_segments_before_queued_renders(
+    cluster: tuple[Settings, JobStore, Workers],
+) -> None:
+    """Three video renders wait on the campaign queue when a player asks for a segment: the
+    worker, started after both, renders the segment first (the on-play queue is polled first)."""
+    from renderer.jobs.celery_app import ONPLAY_QUEUE, celery_for, publish
+    from renderer.outputs.kind import RenderOptions
+    from renderer.outputs.load import load_template
+    from renderer.outputs.render import render_recipient
+    from renderer.outputs.video.render import read_stream_record
+
+    settings, store, workers = cluster
+    template = load_template("bill-summary", settings)
+    storage = LocalStorage(Path(settings.storage_url))
+    recipient = template.validator.validate(template.samples["en-US"])
+    options = RenderOptions(video_on_play=True)
+    stored = render_recipient(template, recipient, ["video"], storage, "play", options)
+    folder = stored.outputs["video"].main.rsplit("/", 1)[0] + "/"
+    plan, _ = read_stream_record(storage.get(folder + "stream.json"))
+    app = celery_for(settings)
+    jobs = []
+    for n in range(3):
+        raw = {**template.samples["en-US"], "customer_id": f"Q-{n}"}
+        jobs.append(store.render_jobs.create("bill-summary", f"Q-{n}", ["video"]))
+        publish(app, "tailor.render_job", [jobs[-1].id, raw])
+    publish(app, "tailor.stream_piece", ["bill-summary", folder, "video:1"], ONPLAY_QUEUE)
+    workers.start(concurrency=1)
+    deadline = time.monotonic() + 180
+    while not storage.exists(plan.scenes[1].segment) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert storage.exists(plan.scenes[1].segment), "the on-play segment was rendered"
+    statuses = [store.render_jobs.get(job.id).status for job in jobs]  # type: ignore[union-attr]
+    assert "done" not in statuses, f"it went before the renders queued ahead of it: {statuses}"
