@@ -43,6 +43,14 @@ class VideoMode(StrEnum):
     ON_PLAY = ON_PLAY
 
 
+VIDEO_HELP = "eager: render each video now; on-play: page, PDF, poster now, the video when played"
+VideoOpt = Annotated[VideoMode, typer.Option(help=VIDEO_HELP)]
+DelimiterOpt = Annotated[str | None, typer.Option(help="CSV delimiter, e.g. ';' or tab (default: a comma)")]
+EncodingOpt = Annotated[
+    str | None, typer.Option(help="Text encoding, e.g. cp1252 (default: UTF-8, with or without BOM)")
+]
+
+
 @app.command()
 def campaign(
     template: Annotated[str, typer.Argument(help="Template name or folder")],
@@ -59,18 +67,9 @@ def campaign(
     validate_only: Annotated[
         bool, typer.Option("--validate-only", help="Check every row against the contract; render nothing")
     ] = False,
-    delimiter: Annotated[
-        str | None, typer.Option(help="CSV delimiter, e.g. ';' or tab (default: a comma)")
-    ] = None,
-    encoding: Annotated[
-        str | None, typer.Option(help="Text encoding, e.g. cp1252 (default: UTF-8, with or without BOM)")
-    ] = None,
-    video: Annotated[
-        VideoMode,
-        typer.Option(
-            help="eager: render each video now; on-play: page, PDF, poster now, the video when played"
-        ),
-    ] = VideoMode.EAGER,
+    delimiter: DelimiterOpt = None,
+    encoding: EncodingOpt = None,
+    video: VideoOpt = VideoMode.EAGER,
 ) -> None:
     """Render every recipient of a CSV/JSONL file in bulk; bad rows go to rejects.csv.
 
@@ -83,15 +82,13 @@ def campaign(
     settings = cli_settings(storage_url=out_dir, workers=workers)
     source_format = _source_format(delimiter, encoding)
     chosen = tuple(outputs.split(","))
-    _check_video(video.value, chosen)
+    _check_video(video, chosen)
     storage = output_or_exit(settings)
     name = _slug(campaign_id or data.stem)
     loaded = load_or_exit(template, settings)
     reports = campaign_key(loaded.name, name, "manifest.jsonl").rsplit("/", 1)[0]
     with report_dir(storage, reports) as folder:
-        spec = CampaignSpec(
-            str(loaded.root), data, chosen, name, folder, overwrite, source_format, video.value
-        )
+        spec = CampaignSpec(str(loaded.root), data, chosen, name, folder, overwrite, source_format, video)
         if validate_only:
             code = _validate_only(spec, settings)
         else:
