@@ -38,28 +38,50 @@
     root.setAttribute("data-stream", "mp4");
   }
 
+  // A fatal stream error: the MP4 beside it where there is one; an on-play stream (no MP4)
+  // retries its network once, recovers a media error once, then says so.
+  function onFatal(hls, data, mp4Url) {
+    if (mp4Url) {
+      hls.destroy();
+      toMp4(mp4Url);
+    } else if (data.type === window.Hls.ErrorTypes.MEDIA_ERROR && !state.recovered) {
+      state.recovered = true;
+      hls.recoverMediaError();
+    } else if (data.type === window.Hls.ErrorTypes.NETWORK_ERROR && !state.retried) {
+      state.retried = true;
+      hls.startLoad();
+    } else {
+      hls.destroy();
+      var box = part("status");
+      box.textContent = config.text.unavailable;
+      box.hidden = false;
+    }
+  }
+
   function attachStream() {
     if (!config.hls || location.protocol === "file:") return;
     var source = video.querySelector("source");
-    // the config's links are relative to the page's folder, as the MP4 <source> is (on a page
+    // the config's links are relative to the page's folder, as the <source> is (on a page
     // served elsewhere, e.g. a form's answer, the <source> has been made absolute)
     var base = source ? source.src : location.href;
-    var hlsUrl = new URL(config.hls, base).href, mp4Url = new URL(config.mp4, base).href;
-    if (video.canPlayType("application/vnd.apple.mpegurl")) {
+    var hlsUrl = new URL(config.hls, base).href;
+    var mp4Url = config.mp4 ? new URL(config.mp4, base).href : null;
+    var script = window.Hls && window.Hls.isSupported();
+    // on play (no MP4) hls.js drives the stream wherever it runs: it waits for segments still
+    // being rendered and retries; the browser's own HLS is for browsers without MSE (iOS)
+    if (video.canPlayType("application/vnd.apple.mpegurl") && (mp4Url || !script)) {
       if (source) source.remove();
       video.addEventListener("error", function () {
-        if (/\.m3u8/.test(video.currentSrc)) toMp4(mp4Url);
+        if (/\.m3u8/.test(video.currentSrc) && mp4Url) toMp4(mp4Url);
       }, { once: true });
       video.src = hlsUrl;
       video.load();
       root.setAttribute("data-stream", "native");
-    } else if (window.Hls && window.Hls.isSupported()) {
+    } else if (script) {
       if (source) source.remove();
       var hls = new window.Hls({ enableWorker: false, capLevelToPlayerSize: true });
       hls.on(window.Hls.Events.ERROR, function (_, data) {
-        if (!data.fatal) return;
-        hls.destroy();
-        toMp4(mp4Url);
+        if (data.fatal) onFatal(hls, data, mp4Url);
       });
       hls.loadSource(hlsUrl);
       hls.attachMedia(video);

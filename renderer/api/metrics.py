@@ -97,6 +97,14 @@ class Metrics:
             "On-play segments of personal scenes not ready by the deadline, served as the fallback",
             registry=self.registry,
         )
+        self.stream_renders = Counter(
+            "tailor_stream_renders",
+            "On-play pieces rendered by this app's stream processes, by piece (video, audio, fallback)",
+            ["piece"],
+            registry=self.registry,
+        )
+        for piece in ("video", "audio", "fallback"):
+            self.stream_renders.labels(piece)
         self._count_engagement()
 
     def _count_engagement(self) -> None:
@@ -128,6 +136,11 @@ class Metrics:
         """Record how long each output took to render (output -> seconds)."""
         for output, seconds in durations.items():
             self.render_duration.labels(output).observe(seconds)
+
+    def count_stream_render(self, piece: str) -> None:
+        """Count one on-play piece this app's stream processes rendered (``video``, ``audio``,
+        ``fallback``); pieces found stored or rendered elsewhere are not counted."""
+        self.stream_renders.labels(piece).inc()
 
     def count_stream_fallback(self) -> None:
         """Count one personal segment served as its scene's fallback (it missed the deadline)."""

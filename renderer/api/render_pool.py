@@ -90,11 +90,20 @@ def render_in_worker(
         raise RenderError(f"unexpected {type(exc).__name__}") from None
 
 
-def stream_piece_in_worker(settings: Settings, template_name: str, folder: str, piece: str) -> str:
-    """Render one piece of an on-play stream in a pool process (`run_stream_piece`); its key."""
+def stream_piece_in_worker(settings: Settings, template_name: str, folder: str, piece: str) -> bool:
+    """Render one piece of an on-play stream in a pool process (`run_stream_piece`); whether it
+    rendered it (else it was stored already, or another process rendered it)."""
     from renderer.jobs.onplay import run_stream_piece
 
     return run_stream_piece(settings, template_name, folder, piece)
+
+
+def warm_stream_worker(settings: Settings, template_names: list[str]) -> None:
+    """Open the store and storage and load the templates of an on-play stream process, so the
+    first segment a player asks for costs its render only."""
+    from renderer.jobs.onplay import warm_stream_process
+
+    warm_stream_process(settings, template_names)
 
 
 def _adopt(environment: dict[str, str]) -> None:
@@ -175,10 +184,13 @@ class RenderPool:
             log.warning("%s render pool: a worker process died; starting a new pool", self.name)
             broken.shutdown(wait=False, cancel_futures=True)
 
-    def warm(self, settings: Settings, template_names: list[str]) -> None:
-        """Start the worker processes now and warm them (`warm_worker`) in the background."""
+    def warm(
+        self, settings: Settings, template_names: list[str], warm: Callable[..., Any] | None = None
+    ) -> None:
+        """Start the worker processes now and warm them (`warm`, default `warm_worker`) in the
+        background."""
         for _ in range(self.size):
-            self.submit(warm_worker, settings, template_names)
+            self.submit(warm or warm_worker, settings, template_names)
 
     def close(self, *, wait: bool = True) -> None:
         """Stop the workers; renders still queued are cancelled, running ones finish when `wait`."""

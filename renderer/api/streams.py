@@ -120,14 +120,16 @@ class StreamService:
         from renderer.api.render_pool import stream_piece_in_worker
 
         future = self.pool.submit(stream_piece_in_worker, settings, stream.template, stream.folder, piece)
-        future.add_done_callback(lambda done: self._finished(done, key))
+        future.add_done_callback(lambda done: self._finished(done, key, piece))
 
-    def _finished(self, future: Future[Any], key: str) -> None:
+    def _finished(self, future: Future[Any], key: str, piece: str) -> None:
         with self._lock:
             self._asked.pop(key, None)  # done or failed: a later request looks at storage again
         error = future.exception()
         if error is not None:
             log.warning("an on-play piece failed: %s", type(error).__name__)
+        elif future.result():
+            self.state.metrics.count_stream_render(piece.partition(":")[0])
 
     def prefetch(self, stream: Stream, index: int) -> None:
         """Start the audio and the video segments of scene `index` and the next one."""

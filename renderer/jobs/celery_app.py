@@ -70,7 +70,7 @@ def _run_chunk_task(
     return {"done": report.done, "failed": report.failed, "quarantined": report.quarantined}
 
 
-def _run_stream_piece(template: str, folder: str, piece: str) -> str:
+def _run_stream_piece(template: str, folder: str, piece: str) -> bool:
     # acknowledged on receipt: a player waits seconds, not a redelivery; the API asks again
     from renderer.jobs.onplay import run_stream_piece
 

@@ -121,6 +121,15 @@ def _produce(planned: Planned, storage: Storage, folder: str, piece: str, option
     return cmaf.video_fragment(mp4)
 
 
+@dataclass(frozen=True)
+class Rendered:
+    """Where a piece is stored, and whether this call rendered it (else it found it stored, or
+    waited for another process's render)."""
+
+    key: str
+    produced: bool
+
+
 def render_piece(
     store: JobStore,
     storage: Storage,
@@ -130,9 +139,9 @@ def render_piece(
     options: VideoOptions,
     *,
     wait_s: float = 300.0,
-) -> str:
-    """Render one piece of the on-play stream in `folder` once, store it, and return its key; a
-    piece stored already costs a lookup. Raises RenderError when the stream is gone (erased) or
+) -> Rendered:
+    """Render one piece of the on-play stream in `folder` once, store it, and say where; a piece
+    stored already costs a lookup. Raises RenderError when the stream is gone (erased) or
     was rendered whole, RenderTimeout when another process's render of it takes over `wait_s`."""
     source = read_source(storage, folder)
     if source is None:
@@ -140,15 +149,21 @@ def render_piece(
     planned = plan_on_play(template, storage, folder, source, options)
     key = piece_key(planned.video.plan, folder, piece)
     if storage.exists(key):
-        return key
+        return Rendered(key, False)
     scene = planned.video.plan.scenes[int(piece.partition(":")[2])] if piece != AUDIO else None
     what = "the audio" if scene is None else f"scene {scene.id}"
+    produced = []
+
+    def produce() -> bytes:
+        produced.append(piece)
+        return _produce(planned, storage, folder, piece, options)
+
     with scratch_space():
         render_once(
             store,
             storage,
             key,
-            lambda: _produce(planned, storage, folder, piece, options),
+            produce,
             "audio/iso.segment" if scene is None else "video/iso.segment",
             wait_s=wait_s,
             what=what,
@@ -158,12 +173,12 @@ def render_piece(
         if scene is not None and scene.personal:
             storage.delete(key)
         raise RenderError("this stream is gone")
-    return key
+    return Rendered(key, bool(produced))
 
 
-def run_stream_piece(settings: Settings, template_name: str, folder: str, piece: str) -> str:
+def run_stream_piece(settings: Settings, template_name: str, folder: str, piece: str) -> bool:
     """Render one on-play piece in this worker process (an API stream process or a Celery
-    worker), with its store, storage and templates; its key. Errors come back as plain
+    worker), with its store, storage and templates; whether this call rendered it. Errors come back as plain
     RenderErrors naming the piece's kind, never a value."""
     from renderer.jobs.tasks import worker_context
 
@@ -172,10 +187,25 @@ def run_stream_piece(settings: Settings, template_name: str, folder: str, piece:
     video = VideoOptions(open_tts(options.tts_engine), options.video_timeout_s, options.video_preset)
     try:
         template = context.template(template_name)
-        return render_piece(context.store, context.storage, template, folder, piece, video)
+        return render_piece(context.store, context.storage, template, folder, piece, video).produced
     except RenderTimeout as exc:
         raise RenderTimeout(str(exc)) from None
     except TailorError as exc:
         raise RenderError(str(exc)) from None
     except Exception as exc:  # a bug: its type, never its message (it may hold a value)
         raise RenderError(f"on-play {piece.partition(':')[0]}: unexpected {type(exc).__name__}") from None
+
+
+def warm_stream_process(settings: Settings, template_names: list[str]) -> None:
+    """Load this process's worker context and the templates that have a video, and import the
+    encoder's libraries (a broken template shows up on its first real request instead)."""
+    from renderer.jobs.tasks import worker_context
+
+    context = worker_context(settings)
+    for name in template_names:
+        try:
+            template = context.template(name)
+            if template.manifest.outputs.video is not None:
+                prepared_output(template, VIDEO)
+        except TailorError:
+            continue

@@ -19,6 +19,7 @@ PLAYER_TEXT: Mapping[str, Mapping[str, str]] = {
         "resumed": "Continuing where you left off",
         "start_over": "Start over",
         "available": "Available now:",
+        "unavailable": "The video cannot be played right now. Please try again later.",
     },
     "de": {
         "play": "Abspielen",
@@ -32,6 +33,7 @@ PLAYER_TEXT: Mapping[str, Mapping[str, str]] = {
         "resumed": "Weiter an der Stelle, an der Sie aufgehört haben",
         "start_over": "Von vorn",
         "available": "Jetzt verfügbar:",
+        "unavailable": "Das Video kann gerade nicht abgespielt werden. Bitte versuchen Sie es später noch einmal.",
     },
     "it": {
         "play": "Riproduci",
@@ -45,6 +47,7 @@ PLAYER_TEXT: Mapping[str, Mapping[str, str]] = {
         "resumed": "Riprendi da dove eri rimasto",
         "start_over": "Ricomincia",
         "available": "Disponibile ora:",
+        "unavailable": "Il video non può essere riprodotto ora. Riprova più tardi.",
     },
     "tr": {
         "play": "Oynat",
@@ -58,6 +61,7 @@ PLAYER_TEXT: Mapping[str, Mapping[str, str]] = {
         "resumed": "Kaldığınız yerden devam ediliyor",
         "start_over": "Baştan başla",
         "available": "Şimdi kullanılabilir:",
+        "unavailable": "Video şu anda oynatılamıyor. Lütfen daha sonra tekrar deneyin.",
     },
     "id": {
         "play": "Putar",
@@ -71,6 +75,7 @@ PLAYER_TEXT: Mapping[str, Mapping[str, str]] = {
         "resumed": "Melanjutkan dari terakhir Anda menonton",
         "start_over": "Mulai dari awal",
         "available": "Tersedia sekarang:",
+        "unavailable": "Video tidak dapat diputar saat ini. Silakan coba lagi nanti.",
     },
     "fa": {
         "play": "پخش",
@@ -84,6 +89,7 @@ PLAYER_TEXT: Mapping[str, Mapping[str, str]] = {
         "resumed": "ادامه از جایی که متوقف شدید",
         "start_over": "شروع دوباره",
         "available": "اکنون در دسترس:",
+        "unavailable": "ویدیو اکنون پخش نمی‌شود. لطفاً بعداً دوباره امتحان کنید.",
     },
 }
 

@@ -22,11 +22,19 @@ from renderer.storage import open_storage
 from tests.conftest import launch_chromium
 
 
-def render_page(api: ApiServer, sample: str, outputs: tuple[str, ...] = ("microsite", "pdf", "video")) -> str:
-    """The page URL of `sample` of bill-summary rendered with `outputs` (fake TTS: quick, and
-    its narrations still carry the caption text)."""
+def render_page(
+    api: ApiServer,
+    sample: str,
+    outputs: tuple[str, ...] = ("microsite", "pdf", "video"),
+    *,
+    on_play: bool = False,
+    data: dict[str, Any] | None = None,
+) -> str:
+    """The page URL of `sample` of bill-summary (its data updated with `data`) rendered with
+    `outputs` (fake TTS: quick, and its narrations still carry the caption text), the video
+    rendered on play when `on_play`."""
     template = load_template("bill-summary", api.settings)
-    recipient = template.validator.validate(template.samples[sample])
+    recipient = template.validator.validate({**template.samples[sample], **(data or {})})
     store = open_store(api.settings.database_url)
     storage = open_storage(api.settings.storage_url, api.settings)
     try:
@@ -34,7 +42,7 @@ def render_page(api: ApiServer, sample: str, outputs: tuple[str, ...] = ("micros
         assert key is not None
         recipient_id = str(recipient["customer_id"])
         job = store.render_jobs.create(template.name, recipient_id, list(outputs), api_key_id=key.id)
-        options = RenderOptions(tts_engine="fake")
+        options = RenderOptions(tts_engine="fake", video_on_play=on_play)
         stored = render_recipient(template, recipient, list(outputs), storage, api_campaign(key.id), options)
         assert store.render_jobs.finish(job.id, stored.to_record())
     finally:

@@ -1,5 +1,6 @@
-"""The HLS playlist link the API hands out plays in a real HLS client (ffmpeg), segment by segment,
-on S3 (moto in server mode) and on a local folder.
+"""The HLS playlist link the API hands out plays in a real HLS client (ffmpeg): master playlist,
+video and audio media playlists, every segment decoded; on S3 (moto in server mode) and on a
+local folder. On S3 the token's own stream (``/r/{token}/stream/``) lists presigned segment URLs.
 
 The video is rendered in the test process (a pool process of the server could lack this test's fake
 AWS credentials, see `test_api_s3.py`) and recorded as a finished render job in the server's store;
@@ -13,6 +14,7 @@ import subprocess
 from collections.abc import Callable
 from typing import Any
 
+import httpx
 import pytest
 from fixture_api import ApiServer, make_api_fixture  # noqa: F401
 from fixture_s3 import REGION
@@ -52,36 +54,59 @@ def _render_video_job(api: ApiServer) -> dict[str, Any]:
     return body
 
 
-def _play(playlist_url: str) -> tuple[list[str], float]:
-    """Read every segment of the playlist with ffmpeg's HLS demuxer (as a player would): the
-    segment URLs it opened and the media duration it read, in seconds."""
-    command = ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "info", "-i", playlist_url]
-    command += ["-map", "0", "-c", "copy", "-f", "null", "-"]
+def _ffmpeg(args: list[str]) -> str:
+    command = ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "info", *args]
     run = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
     log = run.stderr
     assert run.returncode == 0, log[-2000:]
     # a refused segment shows as "HTTP error 403 Forbidden"; the log's hex addresses (0x...4033...)
     # must not read as one, so 403 counts only as a word of its own
     assert "error" not in log.lower() and not re.search(r"\b403\b", log), log[-2000:]
-    opened = re.findall(r"Opening '([^']+\.ts[^']*)' for reading", log)
-    times = re.findall(r"time=(\d+):(\d+):(\d+\.\d+)", log)
-    assert times, log[-2000:]
-    hours, minutes, seconds = times[-1]
-    return opened, int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+    return log
+
+
+def _play(playlist_url: str) -> list[str]:
+    """Read the master playlist and every segment it leads to with ffmpeg's HLS demuxer, as a
+    player would: the segment URLs it opened (it finds the video and the audio rendition)."""
+    log = _ffmpeg(["-i", playlist_url, "-map", "0", "-c", "copy", "-f", "null", "-"])
+    assert re.search(r"Stream #0:\d+.*: Video: h264", log) and re.search(r"Stream #0:\d+.*: Audio: aac", log)
+    return re.findall(r"Opening '([^']+\.m4s[^']*)' for reading", log)
+
+
+def _decode_each(media_url: str) -> int:
+    """Decode every segment of a media playlist, each after its init segment (ffmpeg's HLS
+    demuxer does not apply EXT-X-DISCONTINUITY, so it cannot decode across them): frames."""
+    listed = httpx.get(media_url, timeout=30, trust_env=False).text
+    base = media_url.rsplit("/", 1)[0] + "/"
+    init = base + re.search(r'#EXT-X-MAP:URI="([^"]+)"', listed).group(1)  # type: ignore[union-attr]
+    frames = 0
+    for segment in re.findall(r"^(v/\d+\.m4s)$", listed, re.M):
+        log = _ffmpeg(
+            [
+                "-protocol_whitelist",
+                "concat,http,tcp",
+                "-i",
+                f"concat:{init}|{base}{segment}",
+                "-f",
+                "null",
+                "-",
+            ]
+        )
+        frames += int(re.findall(r"frame=\s*(\d+)", log)[-1])
+    return frames
 
 
 def _check_playlist_plays(api: ApiServer, done: dict[str, Any]) -> None:
     links = done["links"]
-    segments = sorted(name for name in links if re.fullmatch(r"video:video-\d{3}\.ts", name))
-    assert len(segments) >= 2
-    playlist = links["video:video.m3u8"]
-    opened, seconds = _play(playlist)
-    assert len(opened) == len(segments), opened
+    playlist = links["hls"] if "hls" in links else links["video:video.m3u8"]
     assert playlist.startswith(f"{api.url}/r/"), "a playlist loads its segments relatively: the API serves it"
-    assert all(url.startswith(f"{api.url}/r/") for url in opened)
-    listed = api.client(key=None).get(playlist).text
-    stated = sum(float(d) for d in re.findall(r"#EXTINF:([\d.]+),", listed))
-    assert seconds == pytest.approx(stated, abs=0.5), "every segment was read to the end"
+    opened = _play(playlist)
+    media = playlist.rsplit("/", 1)[0] + "/stream/video.m3u8"
+    listed = api.client(key=None).get(media).text
+    lengths = [float(d) for d in re.findall(r"#EXTINF:([\d.]+),", listed)]
+    assert len(opened) == 2 * len(lengths), "every video and audio segment was read"
+    assert all(url.startswith(f"{api.url}/r/") for url in opened), "the page's stream goes through the API"
+    assert _decode_each(media) == round(sum(lengths) * 30), "every frame of every segment decodes"
 
 
 @pytest.mark.s3
@@ -92,6 +117,9 @@ def test_s3_playlist_link_plays_every_segment(
     done = _render_video_job(api)
     assert "X-Amz-Signature=" in done["links"]["video"], "plain files keep their presigned links"
     _check_playlist_plays(api, done)
+    token = done["page_url"].rsplit("/", 1)[1]
+    opened = _play(f"{api.url}/r/{token}/video.m3u8")
+    assert opened and all("X-Amz-Signature=" in url for url in opened), "the token's stream reads from S3"
 
 
 def test_local_playlist_link_plays_every_segment(make_api: Callable[..., ApiServer]) -> None:

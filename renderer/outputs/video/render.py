@@ -25,7 +25,7 @@ from pydantic_core import to_jsonable_python
 from renderer.outputs.images import UnusableImage, image_failure
 from renderer.outputs.kind import RenderedFile
 from renderer.outputs.template import Template
-from renderer.outputs.video import assemble, captions, segments
+from renderer.outputs.video import assemble, captions, segments, stills
 from renderer.outputs.video.audio import Narration
 from renderer.outputs.video.personal import personal_scenes
 from renderer.outputs.video.plan import (
@@ -126,9 +126,7 @@ def _render_files(
         if options.draft:  # a preview needs the MP4 and captions only: no HLS, poster, thumbnail
             return files
         files += _stream_files(planned, clips, soundtrack.read_bytes(), storage)
-        video = template.manifest.outputs.video
-        assert video is not None
-        return files + _stills(mp4, planned.seconds, folder, video.poster_at, video.thumbnail_at, options)
+        return files + _stills(template, planned, options)
 
 
 def _on_play_files(
@@ -144,6 +142,7 @@ def _on_play_files(
         RenderedFile(MASTER_FILE, master_playlist(plan).encode(), PLAYLIST_TYPE),
         *_tracks(template, spec, planned),
         RenderedFile(PLAN_FILE, json.dumps(record).encode(), "application/json"),
+        *_stills(template, planned, options),
     ]
 
 
@@ -199,14 +198,19 @@ def _chapters(
     return [RenderedFile("chapters.vtt", track.encode("utf-8"), "text/vtt; charset=utf-8")]
 
 
-def _stills(
-    mp4: Path, total: float, folder: Path, poster_at: float, thumbnail_at: float, options: VideoOptions
-) -> list[RenderedFile]:
-    start = min(thumbnail_at, max(0.0, total - 3.0))
-    poster, thumb = assemble.make_stills(
-        mp4, min(poster_at, total - 0.05), start, folder, timeout_s=options.timeout_s
+def _stills(template: Template, planned: PlannedVideo, options: VideoOptions) -> list[RenderedFile]:
+    """The poster and animated thumbnail, from composed frames (no encoded video needed)."""
+    video = template.manifest.outputs.video
+    assert video is not None
+    poster, thumbnail = stills.render_stills(
+        planned.timed,
+        planned.settings,
+        planned.open_asset,
+        video.poster_at,
+        video.thumbnail_at,
+        timeout_s=options.timeout_s,
     )
     return [
-        RenderedFile("poster.jpg", poster.read_bytes(), "image/jpeg"),
-        RenderedFile("thumbnail.webp", thumb.read_bytes(), "image/webp"),
+        RenderedFile("poster.jpg", poster, "image/jpeg"),
+        RenderedFile("thumbnail.webp", thumbnail, "image/webp"),
     ]
