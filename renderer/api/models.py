@@ -15,6 +15,11 @@ Event = Literal[
 # Checked against the template (unknown or not offered: 422 invalid_outputs); at least one.
 OutputName = Annotated[str, WithJsonSchema({"type": "string", "enum": list(OUTPUT_KINDS)})]
 Outputs = Annotated[list[OutputName], Field(min_length=1)]
+VideoMode = Literal["eager", "on-play"]
+VIDEO_DOC = (
+    "eager: the video is rendered now; on-play: the page, PDF, poster, thumbnail and captions now, "
+    "the video when it is played (needs the video output: 422 otherwise)"
+)
 
 
 class _Body(BaseModel):
@@ -64,6 +69,7 @@ class RenderRequest(_Body):
     )
     outputs: Outputs | None = Field(default=None, description="Default: every output except video")
     webhook_url: HttpUrl | None = Field(default=None, description="Told when the render finishes")
+    video: VideoMode = Field(default="eager", description=VIDEO_DOC)
 
 
 class RenderOut(BaseModel):
@@ -74,6 +80,7 @@ class RenderOut(BaseModel):
     template: str
     recipient_id: str
     outputs: list[str]
+    video: VideoMode = "eager"
     error: str | None = None
     created_at: datetime
     updated_at: datetime
@@ -106,6 +113,7 @@ class CampaignCreate(_Body):
     template: str
     outputs: Outputs | None = Field(default=None, description="Default: every output except video")
     source: str = Field(description="s3://bucket/key in the configured bucket, or a storage key")
+    video: VideoMode = Field(default="eager", description=VIDEO_DOC)
 
 
 class CampaignOut(BaseModel):
@@ -114,6 +122,7 @@ class CampaignOut(BaseModel):
     id: str
     template: str
     outputs: list[str]
+    video: VideoMode = Field(description="eager, or on-play: videos are rendered when played")
     status: str
     total: int | None
     rows: int

@@ -1,9 +1,11 @@
-"""Which outputs a request gets: those it names, checked against what the template offers."""
+"""Which outputs a request gets: those it names, checked against what the template offers; and
+its video mode (``eager`` or ``on-play``), checked against those outputs."""
 
 from __future__ import annotations
 
 from renderer.api.errors import ApiError
 from renderer.errors import RenderError
+from renderer.jobs.video_mode import stored_video_mode
 from renderer.outputs.render import check_outputs, offered_outputs
 from renderer.outputs.template import Template
 
@@ -16,3 +18,13 @@ def choose_outputs(template: Template, asked: list[str] | None) -> list[str]:
         return check_outputs(template, wanted)
     except RenderError as exc:
         raise ApiError(422, "invalid_outputs", str(exc), field="outputs") from None
+
+
+def choose_video_mode(asked: str | None, outputs: list[str]) -> str | None:
+    """The video mode as the job store keeps it (``"on-play"``, None for eager or absent);
+    ApiError 422 ``invalid_video`` naming the ``video`` field when the mode is unknown or on-play
+    is asked without the video output."""
+    try:
+        return stored_video_mode(asked or None, outputs)
+    except RenderError as exc:
+        raise ApiError(422, "invalid_video", str(exc), field="video") from None

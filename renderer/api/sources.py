@@ -21,7 +21,7 @@ from renderer.api.errors import ApiError
 from renderer.api.links import is_remote
 from renderer.api.middleware import JSON_LIMIT
 from renderer.api.models import CampaignCreate
-from renderer.api.output_choice import choose_outputs
+from renderer.api.output_choice import choose_outputs, choose_video_mode
 from renderer.api.spool import SUFFIXES
 from renderer.api.state import ApiState
 from renderer.api.uploads import receive_upload
@@ -32,8 +32,8 @@ from renderer.outputs.template import Template
 from renderer.storage.base import Storage
 from renderer.storage.keys import check_key
 
-# template, outputs, source key, uploaded key, how the file is written
-Source = tuple[Template, list[str], str, str | None, SourceFormat]
+# template, outputs, source key, uploaded key, how the file is written, video mode (None: eager)
+Source = tuple[Template, list[str], str, str | None, SourceFormat, str | None]
 
 
 def parse_outputs(values: list[str] | None) -> list[str] | None:
@@ -111,7 +111,8 @@ def _bucket_key(storage: Storage, source: str) -> str:
 
 
 async def from_upload(request: Request, state: ApiState) -> Source:
-    """A multipart upload streamed into storage once its template, outputs and header check out."""
+    """A multipart upload streamed into storage once its template, outputs, video mode and header
+    check out."""
     storage = state.storage()
     upload = await receive_upload(request, storage, state.settings.max_upload_bytes)
     try:
@@ -120,13 +121,14 @@ async def from_upload(request: Request, state: ApiState) -> Source:
             raise ApiError(422, "invalid_request", "the template field is required", field="template")
         template = await run_in_threadpool(state.template, name)
         outputs = choose_outputs(template, parse_outputs(upload.fields.get("outputs")))
+        video_mode = choose_video_mode((upload.fields.get("video") or [""])[0].strip(), outputs)
         source_format = form_format(upload.fields)
         await run_in_threadpool(check_header, template, upload.spool, upload.filename, source_format)
         key = await run_in_threadpool(upload.commit, storage)
     except BaseException:
         upload.discard()
         raise
-    return template, outputs, key, key, source_format
+    return template, outputs, key, key, source_format, video_mode
 
 
 def form_format(fields: dict[str, list[str]]) -> SourceFormat:
@@ -156,5 +158,6 @@ async def from_json(request: Request, state: ApiState) -> Source:
         raise RequestValidationError(exc.errors(include_input=False, include_url=False)) from None
     template = await run_in_threadpool(state.template, body.template)
     outputs = choose_outputs(template, body.outputs)
+    video_mode = choose_video_mode(body.video, outputs)
     key = await run_in_threadpool(stored_source, state.storage(), body.source)
-    return template, outputs, key, None, SourceFormat()
+    return template, outputs, key, None, SourceFormat(), video_mode

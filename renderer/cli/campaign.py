@@ -7,6 +7,7 @@ A Rich progress bar follows the run; ``--validate-only`` checks the file and ren
 from __future__ import annotations
 
 import re
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -28,10 +29,26 @@ from renderer.cli.common import (
 from renderer.data.dialect import SourceFormat
 from renderer.errors import TailorError
 from renderer.jobs.local import CampaignSpec, CampaignStats, run_campaign, validate_campaign
+from renderer.jobs.video_mode import EAGER, ON_PLAY, stored_video_mode
 from renderer.settings import Settings
 from renderer.storage.keys import campaign_key
 
 app = typer.Typer()
+
+
+class VideoMode(StrEnum):
+    """``--video``: when a recipient's video is rendered."""
+
+    EAGER = EAGER
+    ON_PLAY = ON_PLAY
+
+
+VIDEO_HELP = "eager: render each video now; on-play: page, PDF, poster now, the video when played"
+VideoOpt = Annotated[VideoMode, typer.Option(help=VIDEO_HELP)]
+DelimiterOpt = Annotated[str | None, typer.Option(help="CSV delimiter, e.g. ';' or tab (default: a comma)")]
+EncodingOpt = Annotated[
+    str | None, typer.Option(help="Text encoding, e.g. cp1252 (default: UTF-8, with or without BOM)")
+]
 
 
 @app.command()
@@ -50,28 +67,28 @@ def campaign(
     validate_only: Annotated[
         bool, typer.Option("--validate-only", help="Check every row against the contract; render nothing")
     ] = False,
-    delimiter: Annotated[
-        str | None, typer.Option(help="CSV delimiter, e.g. ';' or tab (default: a comma)")
-    ] = None,
-    encoding: Annotated[
-        str | None, typer.Option(help="Text encoding, e.g. cp1252 (default: UTF-8, with or without BOM)")
-    ] = None,
+    delimiter: DelimiterOpt = None,
+    encoding: EncodingOpt = None,
+    video: VideoOpt = VideoMode.EAGER,
 ) -> None:
     """Render every recipient of a CSV/JSONL file in bulk; bad rows go to rejects.csv.
 
     Running the same campaign id again resumes it: recipients already rendered are skipped, so a
     run that was killed renders only what is missing. With --validate-only the file is only
-    checked (counts and rejects.csv; exit 1 when any row is rejected).
+    checked (counts and rejects.csv; exit 1 when any row is rejected). With --video on-play
+    (which needs the video output) only the stream's plan is stored: the video is rendered when
+    the recipient plays it.
     """
     settings = cli_settings(storage_url=out_dir, workers=workers)
     source_format = _source_format(delimiter, encoding)
+    chosen = tuple(outputs.split(","))
+    _check_video(video, chosen)
     storage = output_or_exit(settings)
     name = _slug(campaign_id or data.stem)
     loaded = load_or_exit(template, settings)
     reports = campaign_key(loaded.name, name, "manifest.jsonl").rsplit("/", 1)[0]
     with report_dir(storage, reports) as folder:
-        chosen = tuple(outputs.split(","))
-        spec = CampaignSpec(str(loaded.root), data, chosen, name, folder, overwrite, source_format)
+        spec = CampaignSpec(str(loaded.root), data, chosen, name, folder, overwrite, source_format, video)
         if validate_only:
             code = _validate_only(spec, settings)
         else:
@@ -126,6 +143,15 @@ def _source_format(delimiter: str | None, encoding: str | None) -> SourceFormat:
         return SourceFormat(delimiter, encoding)
     except ValueError as exc:
         console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(code=2) from None
+
+
+def _check_video(video: str, outputs: tuple[str, ...]) -> None:
+    """Exit 2 (a usage error) when ``--video on-play`` is asked without the video output."""
+    try:
+        stored_video_mode(video, outputs)
+    except TailorError as exc:
+        console.print(f"[bold red]error:[/] {exc} (--video, --outputs)", highlight=False)
         raise typer.Exit(code=2) from None
 
 

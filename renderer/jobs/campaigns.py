@@ -27,6 +27,7 @@ from renderer.jobs.events import emit_campaign_event
 from renderer.jobs.progress import CampaignProgress, campaign_progress
 from renderer.jobs.schema import CampaignRecord
 from renderer.jobs.store import JobStore
+from renderer.jobs.video_mode import stored_video_mode
 from renderer.outputs.render import check_outputs
 from renderer.outputs.template import Template
 from renderer.settings import Settings
@@ -98,11 +99,14 @@ def create_campaign(
     idempotency_key: str | None = None,
     api_key_id: str | None = None,
     source_format: SourceFormat | None = None,
+    video_mode: str | None = None,
 ) -> tuple[CampaignRecord, bool]:
-    """Record a pending campaign after checking its outputs against the template (RenderError
+    """Record a pending campaign after checking its outputs against the template and its video
+    mode (``eager``/None or ``on-play``, which needs the video output) against them (RenderError
     otherwise), with how its file is written. The same idempotency key returns the same
     campaign and False."""
     chosen = check_outputs(template, outputs)
+    mode = stored_video_mode(video_mode, chosen)
     return store.campaigns.create(
         template.name,
         chosen,
@@ -111,6 +115,7 @@ def create_campaign(
         api_key_id=api_key_id,
         campaign_id=campaign_id,
         source_format=source_format.as_dict() if source_format else None,
+        video_mode=mode,
     )
 
 

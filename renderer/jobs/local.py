@@ -16,7 +16,6 @@ same ingest into a `DiscardExecutor` and a throwaway job store: counts and
 from __future__ import annotations
 
 import gc
-import json
 import multiprocessing
 import multiprocessing.context
 import os
@@ -43,12 +42,13 @@ from renderer.jobs.campaigns import (
     ingest,
     prepare_resume,
 )
+from renderer.jobs.reports import write_rejects, write_reports
 from renderer.jobs.schema import CampaignRecord
 from renderer.jobs.store import JobStore, open_store
 from renderer.jobs.tasks import ChunkReport, WorkerStopping, run_chunk, worker_context
+from renderer.jobs.video_mode import shown_video_mode, stored_video_mode
 from renderer.logs import configure_logging
 from renderer.outputs.load import load_template
-from renderer.outputs.render import output_entries
 from renderer.outputs.template import Template
 from renderer.settings import Settings
 
@@ -72,7 +72,8 @@ class CampaignStats(IngestStats):
 
 @dataclass(frozen=True)
 class CampaignSpec:
-    """What to run: template, data file, outputs, campaign id, and where reports go."""
+    """What to run: template, data file, outputs, campaign id, where reports go, and the video
+    mode (``on-play``: videos rendered when played; None or ``eager``: now)."""
 
     template: str
     data: Path
@@ -81,6 +82,7 @@ class CampaignSpec:
     report_dir: Path
     overwrite: bool = False
     source_format: SourceFormat = field(default_factory=SourceFormat)
+    video_mode: str | None = None
 
 
 # ---- worker side -------------------------------------------------------------------------------
@@ -312,7 +314,7 @@ def validate_campaign(spec: CampaignSpec, settings: Settings) -> CampaignStats:
                 "w", encoding="utf-8", newline=""
             ) as handle:
                 hide_ids = template.manifest.contract.ids_are_personal
-                _write_rejects(store, campaign.id, RejectsWriter(handle), hide_ids)
+                write_rejects(store, campaign.id, RejectsWriter(handle), hide_ids)
         finally:
             store.close()
     return stats
@@ -326,6 +328,7 @@ def _create_from_spec(store: JobStore, template: Template, spec: CampaignSpec) -
         f"file://{spec.data.resolve()}",
         campaign_id=spec.campaign,
         source_format=spec.source_format,
+        video_mode=spec.video_mode,
     )
     return campaign
 
@@ -343,6 +346,11 @@ def _open_campaign(
         raise RenderError(
             f"campaign {spec.campaign!r} already ran with template {existing.template!r} and outputs "
             f"{','.join(existing.outputs)}; choose another campaign id or overwrite it"
+        )
+    if existing.video_mode != stored_video_mode(spec.video_mode, spec.outputs):
+        raise RenderError(
+            f"campaign {spec.campaign!r} already ran with video {shown_video_mode(existing.video_mode)}; "
+            "run it again the same way, choose another campaign id or overwrite it"
         )
     stats.resumed = True
     given = spec.source_format.as_dict()
@@ -366,33 +374,3 @@ def _store_counts(store: JobStore, campaign_id: str) -> tuple[int, int]:
 def _copy_ingest(ingested: IngestStats, stats: CampaignStats) -> None:
     for counter in fields(IngestStats):
         setattr(stats, counter.name, getattr(ingested, counter.name))
-
-
-def write_reports(store: JobStore, campaign_id: str, report_dir: Path, template: Template) -> None:
-    """``manifest.jsonl`` (one line per rendered recipient: row, id, output keys) and
-    ``rejects.csv`` (row, field, reason; recipient ids only when the contract says they are not
-    personal), streamed from the job store in row order."""
-    report_dir.mkdir(parents=True, exist_ok=True)
-    contract = template.manifest.contract
-    hide_ids = contract.ids_are_personal
-    with (report_dir / "manifest.jsonl").open("w", encoding="utf-8") as manifest:
-        for row in store.rows.results(campaign_id):
-            if row.status == "done":
-                outputs = output_entries(row.outputs or {})
-                line = {"row": row.row, "recipient_id": row.recipient_id, "outputs": outputs}
-                manifest.write(json.dumps(line, ensure_ascii=False) + "\n")
-    with (report_dir / "rejects.csv").open("w", encoding="utf-8", newline="") as handle:
-        writer = RejectsWriter(handle)
-        _write_rejects(store, campaign_id, writer, hide_ids)
-        for row in store.rows.results(campaign_id):
-            if row.status in ("failed", "quarantined"):
-                writer.write(
-                    row.row, "(render)", row.error or row.status, "" if hide_ids else row.recipient_id
-                )
-
-
-def _write_rejects(store: JobStore, campaign_id: str, writer: RejectsWriter, hide_ids: bool) -> None:
-    """The data file's rejects (validation and duplicate ids), in row order, with the row's
-    recipient id when the contract says ids are not personal and the id itself was valid."""
-    for reject in store.rows.rejects(campaign_id):
-        writer.write(reject.row, reject.field, reject.reason, "" if hide_ids else reject.recipient_id or "")

@@ -23,6 +23,7 @@ from renderer.errors import TailorError, TemplateError, template_message
 from renderer.jobs.events import emit, render_payload
 from renderer.jobs.schema import RenderJobRecord
 from renderer.jobs.store import JobStore, open_store
+from renderer.jobs.video_mode import render_options
 from renderer.logs import bind
 from renderer.outputs.images import limit_image_size
 from renderer.outputs.kind import RenderOptions
@@ -118,8 +119,9 @@ def add_render_hook(store: JobStore, url: str, api_key_id: str) -> str:
 def run_render_job(
     outcome: Outcome, storage: Storage, settings: Settings, job_id: str, raw_values: Mapping[str, Any]
 ) -> dict[str, float]:
-    """Render a queued job in this process; never raises (the job records what went wrong).
-    Returns the seconds each output took to render (empty when it did not render)."""
+    """Render a queued job in this process, in its video mode (on-play: no MP4, the video is
+    rendered when played); never raises (the job records what went wrong). Returns the seconds
+    each output took to render (empty when it did not render)."""
     job = outcome.store.render_jobs.get(job_id)
     durations: dict[str, float] = {}
     if job is None or job.status not in ("queued", "rendering"):
@@ -130,7 +132,7 @@ def run_render_job(
         show = shows_recipient(template)
         recipient = template.validator.validate(dict(raw_values))
         outcome.store.render_jobs.start(job.id)
-        options = RenderOptions.from_settings(settings)
+        options = render_options(RenderOptions.from_settings(settings), job.video_mode)
         campaign = api_campaign(job.api_key_id)
         keys = render_recipient(
             template, recipient, list(job.outputs), storage, campaign, options, durations=durations

@@ -43,9 +43,11 @@ def start_campaign(
     idempotency_key: str | None = None,
     api_key_id: str | None = None,
     source_format: SourceFormat | None = None,
+    video_mode: str | None = None,
 ) -> tuple[CampaignRecord, bool]:
     """Create the campaign (or return the one with this idempotency key, not started again) and
-    start its ingest (reading the file as `source_format` says). ServiceUnavailable when the
+    start its ingest (reading the file as `source_format` says; videos rendered when played when
+    `video_mode` is ``on-play``). ServiceUnavailable when the
     broker is down: the campaign is then marked failed with that reason, and `resume` starts it
     later."""
     template = load_template(template_name, settings)
@@ -57,6 +59,7 @@ def start_campaign(
         idempotency_key=idempotency_key,
         api_key_id=api_key_id,
         source_format=source_format,
+        video_mode=video_mode,
     )
     if created:
         _dispatch_ingest(settings, store, campaign.id)

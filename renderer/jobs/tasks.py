@@ -13,11 +13,12 @@ from __future__ import annotations
 import logging
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from renderer.errors import FieldIssue, RenderError, RowError, StorageError, TemplateError
 from renderer.jobs.store import JobStore, open_store
+from renderer.jobs.video_mode import render_options
 from renderer.logs import bind
 from renderer.outputs.images import limit_image_size
 from renderer.outputs.kind import RenderOptions
@@ -93,7 +94,8 @@ def worker_context(settings: Settings, *, encoder_threads: int = 1) -> WorkerCon
 def run_chunk(
     context: WorkerContext, campaign_id: str, chunk: list[tuple[int, dict[str, Any]]], overwrite: bool = False
 ) -> ChunkReport:
-    """Render every row of `chunk` that is not finished yet; never raises for a row's problem.
+    """Render every row of `chunk` that is not finished yet, in the campaign's video mode (an
+    on-play campaign's videos are rendered when played); never raises for a row's problem.
     Its log lines carry the campaign id."""
     with bind(campaign_id=campaign_id):
         report = _render_rows(context, campaign_id, chunk, overwrite)
@@ -115,6 +117,8 @@ def _render_rows(
         report.skipped = len(chunk)
         return report
     template = context.template(campaign.template)
+    # the campaign's video mode: the process's options with video_on_play as the campaign asked
+    context = replace(context, options=render_options(context.options, campaign.video_mode))
     for number, values in chunk:
         if store.campaigns.status(campaign_id) == "cancelled":
             report.skipped += 1

@@ -5,7 +5,8 @@
 - ``player()``: the video with its captions, chapters and scenes tracks, a control bar, the
   chapter list, the call-to-action overlay and its aria-live region, and a JSON block the
   player script (``assets/interactive/player.js``) reads. Without JavaScript it is a plain
-  ``<video controls>`` playing the MP4 with captions.
+  ``<video controls>`` playing the MP4 with captions (on play, without an MP4: the master
+  playlist, which browsers with native HLS play).
 - ``cta(id, class_)``: a call to action as a link in the page (its ``href``, or the form it
   opens), for people who do not play the video; the player script counts it when it is seen
   and clicked.
@@ -230,10 +231,22 @@ def _tracks(page: PageInteractions, words: Mapping[str, str]) -> str:
     return "".join(tracks)
 
 
+def _source(links: Mapping[str, str | None]) -> str:
+    """The video's ``<source>``: the MP4, or when the video is rendered on play (no MP4) the
+    master playlist; empty when the page has neither."""
+    if links.get("video_href"):
+        return f'<source src="{escape(links["video_href"])}" type="video/mp4">'
+    if links.get("hls_href"):
+        return f'<source src="{escape(links["hls_href"])}" type="application/vnd.apple.mpegurl">'
+    return ""
+
+
 def render_player(page: PageInteractions) -> Markup:
-    """The interactive player (empty markup when the recipient's page has no video)."""
+    """The interactive player playing the MP4, or on play (no MP4) the master playlist with
+    ``mp4: null`` in its config; empty markup when the recipient's page has no video."""
     links = page.links
-    if not links.get("video_href"):
+    source = _source(links)
+    if not source:
         return Markup("")
     words = player_text(page.lang.split("-")[0], page.text_or_none)
     poster = f' poster="{escape(links["poster_href"])}"' if links.get("poster_href") else ""
@@ -254,7 +267,7 @@ def render_player(page: PageInteractions) -> Markup:
         '<div class="tp" data-tailor-player>'
         '<div class="tp-stage">'
         f'<video class="tp-video" controls preload="metadata" playsinline width="1280" height="720"{poster}>'
-        f'<source src="{escape(links["video_href"])}" type="video/mp4">{_tracks(page, words)}</video>'
+        f"{source}{_tracks(page, words)}</video>"
         '<div class="tp-caption-box" data-tp="captions-box" hidden></div>'
         '<div class="tp-overlay" data-tp="overlay"></div>'
         "</div>"

@@ -78,7 +78,7 @@ def test_the_player_links_its_tracks_and_carries_a_safe_config() -> None:
 
 
 def test_no_video_no_player_and_captions_off_by_default() -> None:
-    assert str(render_player(_page(_interactions(), {**LINKS, "video_href": None}))) == ""
+    assert str(render_player(_page(_interactions(), {**LINKS, "video_href": None, "hls_href": None}))) == ""
     html = str(render_player(_page(Interactions())))
     assert "default>" not in html and 'aria-pressed="false"' in html
 
@@ -131,3 +131,13 @@ def test_player_words_fall_back_and_templates_override_them() -> None:
     assert player_text("fa", lambda key: None)["play"] == "پخش"
     assert player_text("xx", lambda key: None)["play"] == "Play"
     assert player_text("de", {"player_play": "Los"}.get)["play"] == "Los"
+
+
+def test_on_play_the_player_plays_the_master_playlist_and_has_no_mp4() -> None:
+    html = str(render_player(_page(_interactions(), {**LINKS, "video_href": None})))
+    assert '<source src="video.m3u8" type="application/vnd.apple.mpegurl">' in html
+    assert "video.mp4" not in html and 'poster="poster.jpg"' in html
+    block = re.search(r'<script type="application/json" data-tp="config">(.*?)</script>', html, re.S)
+    assert block is not None
+    config = json.loads(block.group(1))
+    assert (config["mp4"], config["hls"]) == (None, "video.m3u8")

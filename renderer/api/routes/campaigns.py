@@ -1,7 +1,8 @@
 """``/campaigns``: start a campaign from an upload or a stored file, watch it, cancel, resume.
 
-``POST /campaigns`` takes ``multipart/form-data`` (``file`` plus ``template`` and ``outputs``
-fields) or JSON (``{"template", "outputs", "source"}``). With an ``Idempotency-Key`` header a
+``POST /campaigns`` takes ``multipart/form-data`` (``file`` plus ``template``, ``outputs`` and
+``video`` fields) or JSON (``{"template", "outputs", "source", "video"}``); ``video: on-play``
+renders each recipient's video only when it is played. With an ``Idempotency-Key`` header a
 retried request answers ``200`` with the campaign the first one created (keys are scoped to the
 API key); the first answer is ``201``. A campaign is visible only to the API key that started it.
 """
@@ -17,7 +18,7 @@ from fastapi.concurrency import run_in_threadpool
 from renderer.api.deps import ApiKey, State, owned, require_api_key
 from renderer.api.errors import ApiError
 from renderer.api.links import public_base
-from renderer.api.models import CampaignCreate, CampaignOut, ErrorOut
+from renderer.api.models import VIDEO_DOC, CampaignCreate, CampaignOut, ErrorOut
 from renderer.api.sources import Source, from_json, from_upload
 from renderer.api.state import ApiState
 from renderer.errors import ServiceUnavailable
@@ -26,6 +27,7 @@ from renderer.jobs.render_jobs import api_campaign
 from renderer.jobs.schema import ApiKeyRecord, CampaignRecord
 from renderer.jobs.service import resume_campaign, start_campaign, stop_campaign
 from renderer.jobs.store import JobStore
+from renderer.jobs.video_mode import VIDEO_MODES, shown_video_mode
 from renderer.storage import LocalStorage
 
 router = APIRouter(
@@ -45,6 +47,7 @@ _FORM = {
         "file": {"type": "string", "format": "binary", "description": ".csv or .jsonl"},
         "template": {"type": "string"},
         "outputs": {"type": "string", "description": "microsite,pdf (default: every output but video)"},
+        "video": {"type": "string", "enum": list(VIDEO_MODES), "description": VIDEO_DOC},
         "delimiter": {"type": "string", "description": "CSV delimiter, e.g. ; or tab (default: a comma)"},
         "encoding": {"type": "string", "description": "Text encoding, e.g. cp1252 (default: UTF-8)"},
     },
@@ -88,6 +91,7 @@ def campaign_out(state: ApiState, campaign: CampaignRecord) -> CampaignOut:
     url = f"{public_base(state.settings)}/campaigns/{campaign.id}"
     return CampaignOut(
         **{**asdict(progress), "error": error}, outputs=list(campaign.outputs),
+        video=shown_video_mode(campaign.video_mode),
         created_at=campaign.created_at, finished_at=campaign.finished_at,
         results_url=f"{url}/results", rejects_url=f"{url}/rejects",
     )  # fmt: skip
@@ -100,11 +104,12 @@ def _forget_upload(state: ApiState, key: str) -> None:
 def _start(
     state: ApiState, source: Source, scoped_key: str | None, key: ApiKeyRecord
 ) -> tuple[CampaignRecord, bool]:
-    template, outputs, source_key, uploaded, source_format = source
+    template, outputs, source_key, uploaded, source_format, video_mode = source
     try:
         campaign, created = start_campaign(
             state.settings, state.store(), template.name, outputs, source_key,
             idempotency_key=scoped_key, api_key_id=key.id, source_format=source_format,
+            video_mode=video_mode,
         )  # fmt: skip
     except ServiceUnavailable:
         raise  # the campaign exists (failed, resumable) and keeps its file
@@ -114,7 +119,8 @@ def _start(
         raise
     if not created and uploaded and campaign.source_key != uploaded:
         _forget_upload(state, uploaded)  # a retry: the first request's file is the campaign's
-    if not created and (campaign.template != template.name or list(campaign.outputs) != outputs):
+    asked = (template.name, outputs, video_mode)
+    if not created and (campaign.template, list(campaign.outputs), campaign.video_mode) != asked:
         message = "this Idempotency-Key was used for a different campaign"
         raise ApiError(409, "idempotency_conflict", message, field="Idempotency-Key")
     return campaign, created

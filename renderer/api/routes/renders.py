@@ -3,7 +3,9 @@
 Microsite and PDF are rendered at once in one of ``workers`` render processes (WeasyPrint is not
 thread-safe; the event loop awaits them and never blocks) and answered ``200`` with a page link
 and direct links. Asking for video answers ``202`` with a job to poll; it renders in the API's
-video processes, or on Celery workers when a broker is configured.
+video processes, or on Celery workers when a broker is configured. With ``"video": "on-play"``
+that job stores the page's tracks, poster and stream plan only (quick): the video's segments are
+rendered when it is played.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from renderer.api.egress import require_allowed
 from renderer.api.errors import ApiError
 from renderer.api.links import RecipientLinks, mint_links, public_base, render_page_token
 from renderer.api.models import ErrorOut, RenderOut, RenderRequest
-from renderer.api.output_choice import choose_outputs
+from renderer.api.output_choice import choose_outputs, choose_video_mode
 from renderer.api.render_pool import died, render_in_worker
 from renderer.api.state import ApiState
 from renderer.errors import ServiceUnavailable, StorageError
@@ -36,6 +38,7 @@ from renderer.jobs.render_jobs import (
     shows_recipient,
 )
 from renderer.jobs.schema import ApiKeyRecord, RenderJobRecord
+from renderer.jobs.video_mode import shown_video_mode
 from renderer.outputs.template import Template
 from renderer.storage.deadline import deadline as storage_deadline
 from renderer.storage.keys import safe_segment
@@ -62,6 +65,7 @@ def _prepare(
 ) -> tuple[Template, dict[str, Any], RenderJobRecord, str | None]:
     template = state.template(name)
     outputs = choose_outputs(template, body.outputs)
+    video_mode = choose_video_mode(body.video, outputs)
     recipient = template.validator.validate(body.recipient)
     contract = template.manifest.contract
     recipient_id = str(recipient[contract.recipient_id])
@@ -73,7 +77,7 @@ def _prepare(
     if url:
         require_allowed(url, state.settings, "webhook_url")
     secret = add_render_hook(store, url, key.id) if url else None
-    job = store.render_jobs.create(template.name, recipient_id, outputs, url, key.id)
+    job = store.render_jobs.create(template.name, recipient_id, outputs, url, key.id, video_mode)
     return template, recipient, job, secret
 
 
@@ -140,7 +144,8 @@ def render_out(
     """The API view of a render job."""
     return RenderOut(
         id=job.id, status=job.status, template=job.template, recipient_id=job.recipient_id,
-        outputs=list(job.outputs), error=job.error, created_at=job.created_at, updated_at=job.updated_at,
+        outputs=list(job.outputs), video=shown_video_mode(job.video_mode), error=job.error,
+        created_at=job.created_at, updated_at=job.updated_at,
         status_url=f"{public_base(state.settings)}/renders/{job.id}",
         page_url=links.page_url if links else None, links=links.links if links else None,
         page_expires_at=links.page_expires_at if links else None,

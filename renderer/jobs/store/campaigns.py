@@ -54,11 +54,13 @@ class CampaignStore(ConcernStore):
         api_key_id: str | None = None,
         campaign_id: str | None = None,
         source_format: Mapping[str, str] | None = None,
+        video_mode: str | None = None,
     ) -> tuple[CampaignRecord, bool]:
         """Create a pending campaign; with a known idempotency key return that one and False.
 
         `campaign_id` names it (the CLI's ``--campaign``); the default is 128 random bits.
         `source_format` is how its data file is written (delimiter, encoding; None: defaults).
+        `video_mode` ``"on-play"`` renders its videos when played (None: eager); a resume keeps it.
         Race-safe: the unique key decides (insert ... on conflict do nothing, then read).
         """
         now = utc_now()
@@ -71,6 +73,7 @@ class CampaignStore(ConcernStore):
             "idempotency_key": idempotency_key,
             "api_key_id": api_key_id,
             "source_format": dict(source_format) if source_format else None,
+            "video_mode": video_mode,
             "created_at": now,
             "updated_at": now,
         }

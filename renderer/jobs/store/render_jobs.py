@@ -31,12 +31,14 @@ class RenderJobStore(ConcernStore):
         outputs: Iterable[str],
         webhook_url: str | None = None,
         api_key_id: str | None = None,
+        video_mode: str | None = None,
     ) -> RenderJobRecord:
-        """Record a queued render of one recipient (its id: 128 random bits)."""
+        """Record a queued render of one recipient (its id: 128 random bits); `video_mode`
+        ``"on-play"`` renders its video when played (None: eager)."""
         now = utc_now()
         job = RenderJobRecord(
             token_hex(16), template, recipient_id, tuple(outputs), "queued", None, None,
-            webhook_url, now, now, api_key_id,
+            webhook_url, now, now, api_key_id, video_mode,
         )  # fmt: skip
         with self._write() as connection:
             connection.execute(self._insert(RenderJob).values(asdict(job)))

@@ -23,7 +23,7 @@ def test_alembic_upgrade_head_builds_exactly_the_models(job_store: JobStore) -> 
     with job_store.engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         assert compare_metadata(context, Base.metadata) == []
-        assert context.get_current_revision() == "0005"
+        assert context.get_current_revision() == "0006"
 
 
 def test_event_and_submission_ids_are_64_bit_and_events_are_paged_by_id(job_store: JobStore) -> None:

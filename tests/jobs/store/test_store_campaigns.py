@@ -86,3 +86,12 @@ def test_status_counts_over_the_whole_store(job_store: JobStore) -> None:
     job_store.render_jobs.create("bill-summary", "C000002", ["pdf"])
     assert job_store.render_jobs.fail(job.id, "pdf output: timed out")
     assert job_store.render_jobs.count_by_status() == {"failed": 1, "queued": 1}
+
+
+def test_a_campaign_keeps_its_video_mode_through_a_resume(job_store: JobStore) -> None:
+    on_play, _ = job_store.campaigns.create("bill-summary", ["microsite", "video"], "k", video_mode="on-play")
+    eager, _ = job_store.campaigns.create("bill-summary", ["microsite", "video"], "k")
+    assert (on_play.video_mode, eager.video_mode) == ("on-play", None)
+    assert job_store.campaigns.set_status(on_play.id, "cancelled") and job_store.campaigns.reopen(on_play.id)
+    reopened = job_store.campaigns.get(on_play.id)
+    assert reopened is not None and reopened.video_mode == "on-play"

@@ -39,3 +39,11 @@ def test_done_results_are_one_keys_done_jobs_of_one_template(job_store: JobStore
     assert mine == [("C1", {"microsite": "C1/index.html"}), ("C2", {"microsite": "C2/index.html"})]
     assert list(jobs.done_results("bill-summary", None)) == [("C3", {"microsite": "C3/index.html"})]
     assert list(jobs.done_results("welcome", None)) == []
+
+
+def test_a_render_job_keeps_its_video_mode(job_store: JobStore) -> None:
+    job = job_store.render_jobs.create("bill-summary", "C1", ["microsite", "video"], video_mode="on-play")
+    stored = job_store.render_jobs.get(job.id)
+    assert stored is not None and (job.video_mode, stored.video_mode) == ("on-play", "on-play")
+    eager = job_store.render_jobs.get(job_store.render_jobs.create("bill-summary", "C2", ["video"]).id)
+    assert eager is not None and eager.video_mode is None
