@@ -33,7 +33,8 @@ PLAYER_TEXT: Mapping[str, Mapping[str, str]] = {
         "resumed": "Weiter an der Stelle, an der Sie aufgehört haben",
         "start_over": "Von vorn",
         "available": "Jetzt verfügbar:",
-        "unavailable": "Das Video kann gerade nicht abgespielt werden. Bitte versuchen Sie es später noch einmal.",
+        "unavailable": "Das Video kann gerade nicht abgespielt werden. "
+        "Bitte versuchen Sie es später noch einmal.",
     },
     "it": {
         "play": "Riproduci",
