@@ -93,7 +93,6 @@ def serve(root: Path, settings: Settings) -> Iterator[int]:
                     break
             except OSError:
                 time.sleep(0.2)
-        time.sleep(3)  # the stream processes warm up in the background
         yield port
     finally:
         process.terminate()
@@ -148,6 +147,8 @@ def play(port: int, recipient: Recipient) -> dict[str, float]:
     base = f"/r/{recipient.token}/stream/"
     video = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
     sound = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    video.request("GET", f"/r/{recipient.token}")  # the page view before the play
+    video.getresponse().read()
     started = time.perf_counter()
     _get(video, base + "video.m3u8")
     _get(sound, base + "audio.m3u8")
@@ -271,6 +272,10 @@ def main() -> None:
     quiet = prepare(template, settings, store, _rows(root, args.recipients, seed=3))
     loaded = prepare(template, settings, store, _rows(root, args.recipients, seed=5))
     with serve(root, settings) as port:
+        warm = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        warm.request("GET", f"/r/{quiet[0].token}")  # the first page view starts the stream processes
+        warm.getresponse().read()
+        time.sleep(5)
         personal, first, margins = first_latencies(port, quiet)
         print(f"first personal segment, quiet:   {_stats(personal)}")
         print(f"first segment + audio, quiet:    {_stats(first)}")

@@ -67,11 +67,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state.dispatcher.start()
         await anyio.to_thread.run_sync(state.pages.warm, settings, state.template_names())
-        if not settings.broker_url:  # on-play segments render here: the first one should not wait for imports
-            from renderer.api.render_pool import warm_stream_worker
-
-            names = state.template_names()
-            await anyio.to_thread.run_sync(state.streams.pool.warm, settings, names, warm_stream_worker)
         try:
             yield
         finally:

@@ -59,6 +59,19 @@ class StreamService:
         self._asked: dict[str, float] = {}
         self._lock = threading.Lock()
         self._options: VideoOptions | None = None
+        self._warmed = False
+
+    def warm(self) -> None:
+        """Start and warm the stream processes once, in the background (a no-op with a broker,
+        or after the first call): the app calls it when it serves a recipient's page, which comes
+        seconds before a play, so the first segment does not wait for a process to start."""
+        with self._lock:
+            if self._warmed or self.state.settings.broker_url:
+                return
+            self._warmed = True
+        from renderer.api.render_pool import warm_stream_worker
+
+        self.pool.warm(self.state.settings, self.state.template_names(), warm_stream_worker)
 
     def options(self) -> VideoOptions:
         """How on-play pieces are rendered (the app's video settings)."""

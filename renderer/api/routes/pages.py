@@ -102,9 +102,10 @@ def _folder(link: RecipientLinkRecord) -> str:
 
 @router.get("/r/{token}", status_code=307, response_class=RedirectResponse)
 @router.head("/r/{token}", include_in_schema=False)
-def open_page(token: str, request: Request, store: Store) -> RedirectResponse:
+def open_page(token: str, request: Request, store: Store, state: State) -> RedirectResponse:
     """Redirect to the recipient's page (so its relative links resolve under the token)."""
     link = resolve_link(store, token)
+    state.streams.warm()  # a page view comes seconds before a play
     target = request.scope.get("root_path", "") + token_path(token, _folder(link) + "index.html")
     return RedirectResponse(target, status_code=307, headers={**PRIVATE, "Cache-Control": "no-store"})
 
@@ -126,6 +127,8 @@ def page_file(
         cache = PAGE_CACHE
     else:
         raise ApiError(404, "not_found", "no such file")
+    if key.endswith("/index.html"):
+        state.streams.warm()
     headers = {**page_headers(state, link.template), "Cache-Control": cache}
     gzipped = gzipped_response(storage, key, request, headers, immutable=cache == STATIC_CACHE)
     return gzipped or serve_object(storage, key, request, {**headers, "Vary": "Accept-Encoding"})
