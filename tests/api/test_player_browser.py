@@ -371,7 +371,7 @@ def test_the_interactive_page_transfers_under_250_kb_before_the_video(
     page.goto(pages["en-US"])
     page.wait_for_selector("[data-tailor-player][data-ready]")
     page.wait_for_load_state("networkidle")
-    media = (".m3u8", ".ts", ".mp4", ".jpg")
+    media = (".m3u8", ".m4s", ".mp4", ".jpg")
     sizes = {
         request.url.rsplit("/", 1)[-1]: request.sizes()["responseBodySize"]
         for request in loaded
