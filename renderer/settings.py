@@ -55,6 +55,13 @@ class Settings(BaseSettings):
         description="Seconds a player waits for a personal segment rendered on play before its scene's "
         "fallback is served (scenes without a fallback wait for the render)",
     )
+    campaign_nice: int = Field(
+        default=10,
+        ge=0,
+        le=19,
+        description="Niceness of a local campaign's render processes: on one machine, the segments a "
+        "player waits for (rendered at niceness 0) get the CPU first",
+    )
     stream_workers: int = Field(
         default=2, ge=1, le=64, description="API processes rendering on-play segments without a broker"
     )

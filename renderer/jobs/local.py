@@ -95,6 +95,7 @@ def _init_worker(
 ) -> None:
     # a forkserver started earlier has the environment of that moment (e.g. no S3 credentials)
     os.environ.update(environment)
+    os.nice(settings.campaign_nice)  # its ffmpeg children inherit it
     signal.signal(signal.SIGTERM, _on_sigterm)
     configure_logging(settings.log_format, settings.log_level)  # a forkserver child has none
     context = worker_context(settings, encoder_threads=threads)

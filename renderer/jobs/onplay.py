@@ -170,8 +170,8 @@ def render_piece(
         )
     if not storage.exists(folder + PLAN_FILE):  # erased while rendering: keep nothing personal
         storage.delete_prefix(folder)
-        if scene is not None and scene.personal:
-            storage.delete(key)
+        if piece.startswith("video:") and scene is not None and scene.personal:
+            storage.delete(key)  # a fallback is shared: it stays
         raise RenderError("this stream is gone")
     return Rendered(key, bool(produced))
 
