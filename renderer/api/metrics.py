@@ -92,6 +92,11 @@ class Metrics:
         )
         for outcome in DELIVERY_OUTCOMES:
             self.deliveries.labels(outcome)  # every outcome shows from the start, at 0
+        self._count_streams()
+        self._count_engagement()
+
+    def _count_streams(self) -> None:
+        """The counters of on-play streams, every piece at 0 from the start."""
         self.stream_fallbacks = Counter(
             "tailor_stream_fallbacks",
             "On-play segments of personal scenes not ready by the deadline, served as the fallback",
@@ -105,7 +110,6 @@ class Metrics:
         )
         for piece in ("video", "audio", "fallback"):
             self.stream_renders.labels(piece)
-        self._count_engagement()
 
     def _count_engagement(self) -> None:
         """The counters of POST /events, every outcome and reason at 0 from the start."""

@@ -24,7 +24,7 @@ from renderer.api.render_pool import RenderPool
 from renderer.errors import TailorError
 from renderer.jobs.onplay import AUDIO, StreamSource, piece_key, plan_on_play, read_source
 from renderer.outputs.video.plan import VideoOptions
-from renderer.outputs.video.streaming import StreamPlan
+from renderer.outputs.video.streaming import StreamPlan, stored_key
 from renderer.outputs.video.tts import open_tts
 
 if TYPE_CHECKING:
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("tailor.api")
 POLL_S = 0.02
 _ASK_AGAIN_S = 30.0  # a piece asked for this long ago and still missing is asked for again
+_RETRY_FAILED_S = 5.0  # a piece whose render failed here is not asked for again sooner
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,8 @@ class StreamService:
     def __init__(self, state: ApiState) -> None:
         self.state = state
         self.pool = RenderPool(state.settings.stream_workers, "stream")
-        self._asked: dict[str, float] = {}
+        self._asked: dict[str, float] = {}  # key -> when this process asked for its render
+        self._failed: dict[str, float] = {}  # key -> when its render here failed
         self._lock = threading.Lock()
         self._options: VideoOptions | None = None
         self._warmed = False
@@ -102,20 +104,28 @@ class StreamService:
 
     def start(self, stream: Stream, piece: str) -> str:
         """Make sure `piece` is stored or being rendered; its key. Pieces of a stream rendered
-        eagerly are never rendered here."""
-        key = piece_key(stream.plan, stream.folder, piece)
+        eagerly are never rendered here. A piece asked for over `_ASK_AGAIN_S` ago and still
+        missing (a lost task) is asked for again."""
+        key = stored_key(stream.folder, piece_key(stream.plan, stream.folder, piece))
         if not stream.on_play:
             return key
         now = time.monotonic()
         with self._lock:
             if now - self._asked.get(key, -_ASK_AGAIN_S) < _ASK_AGAIN_S:
                 return key
+            if now - self._failed.get(key, -_RETRY_FAILED_S) < _RETRY_FAILED_S:
+                return key  # it just failed: requests waiting for it are told so, not retried at once
             self._asked[key] = now
             if len(self._asked) > 10_000:
                 self._asked = {k: t for k, t in self._asked.items() if now - t < _ASK_AGAIN_S}
         if self.state.storage().exists(key):
             return key
-        self._submit(stream, piece, key)
+        try:
+            self._submit(stream, piece, key)
+        except BaseException:
+            with self._lock:
+                self._asked.pop(key, None)  # not asked after all: the next request tries again
+            raise
         return key
 
     def _submit(self, stream: Stream, piece: str, key: str) -> None:
@@ -136,53 +146,67 @@ class StreamService:
         future.add_done_callback(lambda done: self._finished(done, key, piece))
 
     def _finished(self, future: Future[Any], key: str, piece: str) -> None:
+        error = future.exception()
         with self._lock:
             self._asked.pop(key, None)  # done or failed: a later request looks at storage again
-        error = future.exception()
+            if error is not None:
+                self._failed[key] = time.monotonic()  # requests waiting for it answer now
+            else:
+                self._failed.pop(key, None)
         if error is not None:
             log.warning("an on-play piece failed: %s", type(error).__name__)
         elif future.result():
             self.state.metrics.count_stream_render(piece.partition(":")[0])
 
     def prefetch(self, stream: Stream, index: int) -> None:
-        """Start the audio and the video segments of scene `index` and the next one."""
+        """Start the audio, and the video segments (and fallbacks) of scene `index` and the next."""
         self.start(stream, AUDIO)
         for k in (index, index + 1):
             if k < len(stream.plan.scenes):
                 self.start(stream, f"video:{k}")
+                if stream.plan.scenes[k].fallback:
+                    self.start(stream, f"fallback:{k}")
 
-    async def ready(self, key: str, timeout_s: float) -> bool:
-        """Wait until `key` is stored, at most `timeout_s`; whether it is."""
+    async def first_ready(self, stream: Stream, pieces: list[str], timeout_s: float) -> str | None:
+        """The key of the first of `pieces` stored within `timeout_s` (asked for again while
+        missing), None when none is; ApiError 503 when every one of them failed to render."""
         storage = self.state.storage()
-        if timeout_s <= 0:
-            return bool(await run_in_threadpool(storage.exists, key))
-        deadline = time.monotonic() + timeout_s
+        started = time.monotonic()
+        deadline, pause = started + timeout_s, POLL_S
         while True:
-            if await run_in_threadpool(storage.exists, key):
-                return True
-            if time.monotonic() >= deadline:
-                return False
-            await asyncio.sleep(POLL_S)
+            # (again each round: a lost task is asked for again, a stored piece is seen at once)
+            keys = await run_in_threadpool(lambda: [self.start(stream, piece) for piece in pieces])
+            for key in keys:
+                if await run_in_threadpool(storage.exists, key):
+                    return key
+            recent = time.monotonic() - _RETRY_FAILED_S
+            with self._lock:
+                failed = all(self._failed.get(key, recent - 1) >= min(started, recent) for key in keys)
+            if failed:
+                raise ApiError(503, "stream_unavailable", "this part of the video cannot be made now")
+            if time.monotonic() >= deadline or not stream.on_play:
+                return None
+            await asyncio.sleep(pause)
+            pause = min(pause * 1.5, 0.1)  # a HEAD per poll on S3: back off
 
-    async def segment(self, stream: Stream, index: int) -> str:
-        """The key of scene `index`'s video segment once stored, started now if it is not; when a
-        personal scene with a fallback is not ready by the deadline, the fallback's key (the miss
-        is counted). ApiError 504 when nothing is ready in time."""
+    async def segment(self, stream: Stream, index: int) -> tuple[str, bool]:
+        """The key of scene `index`'s video segment once stored, started now if it is not, and
+        whether it is the fallback: a personal scene with a fallback not ready by the deadline is
+        served as the fallback (the miss counted), or as itself if that comes first. ApiError 404
+        for an eager stream's missing segment, 504 when nothing is ready in time."""
         if not 0 <= index < len(stream.plan.scenes):
             raise ApiError(404, "not_found", "no such file")
-        self.prefetch(stream, index)
-        scene = stream.plan.scenes[index]
-        settings = self.state.settings
-        wait_s = settings.on_play_deadline_s if scene.fallback else settings.video_timeout_s
-        if not stream.on_play:  # rendered whole: it is there, or gone with nothing to render it from
-            wait_s = 0
-        if await self.ready(scene.segment, wait_s):
-            return scene.segment
-        if scene.fallback and stream.on_play:
+        await run_in_threadpool(self.prefetch, stream, index)
+        scene, settings = stream.plan.scenes[index], self.state.settings
+        video = f"video:{index}"
+        with_fallback = bool(scene.fallback) and stream.on_play
+        wait_s = settings.on_play_deadline_s if with_fallback else settings.video_timeout_s
+        key = await self.first_ready(stream, [video], wait_s)
+        if key is None and with_fallback:
             self.state.metrics.count_stream_fallback()
-            fallback = self.start(stream, f"fallback:{index}")
-            if await self.ready(fallback, settings.video_timeout_s):
-                return fallback
+            key = await self.first_ready(stream, [video, f"fallback:{index}"], settings.video_timeout_s)
+        if key is not None:
+            return key, key != stored_key(stream.folder, piece_key(stream.plan, stream.folder, video))
         if not stream.on_play:
             raise ApiError(404, "not_found", "no such file")
         raise ApiError(504, "render_timeout", "this part of the video is not ready; try again")
@@ -191,13 +215,23 @@ class StreamService:
         """The key of scene `index`'s audio segment once stored (all of them are rendered at once)."""
         if not 0 <= index < len(stream.plan.scenes):
             raise ApiError(404, "not_found", "no such file")
-        self.start(stream, AUDIO)
-        key = stream.folder + stream.plan.audio_file(index)
-        if await self.ready(key, self.state.settings.video_timeout_s if stream.on_play else 0):
-            return key
+        key = await self.first_ready(stream, [AUDIO], self.state.settings.video_timeout_s)
+        if key is not None:
+            return stream.folder + stream.plan.audio_file(index)
         if not stream.on_play:
             raise ApiError(404, "not_found", "no such file")
         raise ApiError(504, "render_timeout", "this part of the video is not ready; try again")
+
+    async def init(self, stream: Stream, track: str) -> str:
+        """The key of a track's init segment, made with the first audio or video piece when the
+        storage has none yet (a fresh cache)."""
+        key = stream.plan.video_init if track == "v" else stream.plan.audio_init
+        if await run_in_threadpool(self.state.storage().exists, key) or not stream.on_play:
+            return key
+        await self.first_ready(
+            stream, [AUDIO if track == "a" else "video:0"], self.state.settings.video_timeout_s
+        )
+        return key
 
     def close(self) -> None:
         """Stop the stream processes (pieces being rendered finish; queued ones are dropped)."""

@@ -10,6 +10,7 @@ the same segment wait on one render. A stream whose page was erased meanwhile ke
 
 from __future__ import annotations
 
+import hashlib
 import tempfile
 import threading
 from collections import OrderedDict
@@ -45,6 +46,7 @@ class StreamSource:
 
     plan: StreamPlan
     data: dict[str, Any] | None
+    digest: str = ""  # of the stored record: a new render of the recipient is a new source
 
 
 def read_source(storage: Storage, folder: str) -> StreamSource | None:
@@ -54,7 +56,7 @@ def read_source(storage: Storage, folder: str) -> StreamSource | None:
     if raw is None:
         return None
     plan, data = read_stream_record(raw)
-    return StreamSource(plan, data)
+    return StreamSource(plan, data, hashlib.sha256(raw).hexdigest())
 
 
 @dataclass(frozen=True)
@@ -76,7 +78,7 @@ def plan_on_play(
     now (resolved, narrated from the cache, timed; nothing encoded), kept per process for reuse."""
     if source.data is None:
         raise RenderError("this video was rendered whole: it has no data to render on play")
-    memo_key = (id(template), folder, source.plan.audio_stem)
+    memo_key = (id(template), folder, source.digest)
     with _MEMO_LOCK:
         if memo_key in _MEMO:
             _MEMO.move_to_end(memo_key)

@@ -78,16 +78,18 @@ class Purged:
 
 
 def _delete_objects(storage: Storage, outputs: Iterable[Mapping[str, str] | None]) -> int:
-    """Delete the folders of the output keys and each cache object; the number of objects removed."""
+    """Delete the folders of the output keys, then each cache object (a stream rendered on play
+    stops rendering once its folder is gone); the number of objects removed."""
     folders: set[str] = set()
-    removed = 0
+    cache: list[str] = []
     for keys in outputs:
         stored = RecipientOutputs.from_record(keys or {})
-        for key in stored.cache.values():
-            storage.delete(key)
-            removed += 1
+        cache += stored.cache.values()
         folders.update(key.rsplit("/", 1)[0] for key in stored.file_keys().values() if "/" in key)
-    return removed + sum(storage.delete_prefix(folder) for folder in sorted(folders))
+    removed = sum(storage.delete_prefix(folder) for folder in sorted(folders))
+    for key in cache:
+        storage.delete(key)
+    return removed + len(cache)
 
 
 class _Budget:

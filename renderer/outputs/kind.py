@@ -101,6 +101,11 @@ class OutputKind(ABC, Generic[SectionT, PreparedT]):
     # whether its HTML entries read the ``<link>_href`` of every output (the page does)
     shows_links: ClassVar[bool] = False
 
+    def is_private(self, file_name: str) -> bool:
+        """Whether a companion file is internal (stored for the output's own routes, never
+        linked, listed or served as a page file); none are by default."""
+        return False
+
     def entries(self, section: SectionT) -> list[str]:
         """The template's files this output reads (an HTML entry, a stylesheet): each must exist
         inside the template folder; the HTML ones (not ``.css``) are compiled, their names and

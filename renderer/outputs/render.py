@@ -78,8 +78,16 @@ class RecipientOutputs:
 
 
 def output_entries(record: Mapping[str, str]) -> dict[str, str]:
-    """The output files of a stored record (what reports, links and manifests show)."""
-    return RecipientOutputs.from_record(record).file_keys()
+    """The output files of a stored record (what reports, links and manifests show): not the
+    stream's internal files (its plan and segments), which only its token's routes serve."""
+    files = RecipientOutputs.from_record(record).file_keys()
+    return {name: key for name, key in files.items() if not _private(name)}
+
+
+def _private(entry: str) -> bool:
+    output, _, file = entry.partition(":")
+    kind = OUTPUT_KINDS.get(output)
+    return bool(file) and kind is not None and kind.is_private(file)
 
 
 def offered_outputs(template: Template, *, background: bool = True) -> list[str]:

@@ -21,9 +21,13 @@ import pytest
 from fixture_api import ApiServer, api_settings, bound_socket, make_api_fixture, port_of, serve  # noqa: F401
 from fixture_pages import render_page
 
+from renderer.jobs.onplay import render_piece
 from renderer.jobs.store import open_store
+from renderer.outputs.load import load_template
+from renderer.outputs.video.plan import VideoOptions
 from renderer.outputs.video.render import read_stream_record
 from renderer.outputs.video.streaming import StreamPlan
+from renderer.outputs.video.tts import open_tts
 from renderer.storage import open_storage
 
 pytestmark = [pytest.mark.video, pytest.mark.slow]
@@ -180,6 +184,18 @@ def test_a_late_personal_segment_is_served_as_its_fallback(make_api: Any) -> Non
     plan = _plan(late, folder)
     greeting = plan.scenes[1]
     assert greeting.personal and greeting.fallback
+    # the fallback is shared: another recipient's play (here: this process) has cached it
+    store = open_store(late.settings.database_url)
+    storage = open_storage(late.settings.storage_url, late.settings)
+    try:
+        key_folder = folder.split("/r/", 1)[1].split("/", 1)[1]
+        options = VideoOptions(open_tts("fake"), 60.0)
+        render_piece(
+            store, storage, load_template("bill-summary", late.settings), key_folder, "fallback:1", options
+        )
+    finally:
+        store.close()
+        storage.close()
     before = _metric(late, "tailor_stream_fallbacks_total")
     with _client() as client:
         served = client.get(folder + "stream/v/1.m4s")

@@ -30,7 +30,7 @@ from renderer.api.state import ApiState
 from renderer.api.streams import Stream
 from renderer.errors import StorageError
 from renderer.jobs.schema import RecipientLinkRecord
-from renderer.outputs.video.streaming import MASTER_FILE, media_playlist
+from renderer.outputs.video.streaming import MASTER_FILE, media_playlist, stored_key
 
 router = APIRouter(
     tags=["recipient pages"],
@@ -97,13 +97,15 @@ async def _answer(
     if found is None:
         raise ApiError(404, "not_found", "no such file")
     track, index = found.group(1), found.group(3)
+    cache = SEGMENT_CACHE
     if index is None:
-        key = stream.plan.video_init if track == "v" else stream.plan.audio_init
+        key = await service.init(stream, track)
     elif track == "v":
-        key = await service.segment(stream, int(index))
+        key, fallback = await service.segment(stream, int(index))
+        cache = "no-store" if fallback else cache  # the next play gets the recipient's own
     else:
         key = await service.audio(stream, int(index))
-    answer = {**headers, "Cache-Control": SEGMENT_CACHE}
+    answer = {**headers, "Cache-Control": cache}
     return await run_in_threadpool(serve_object, state.storage(), key, request, answer)
 
 
@@ -136,4 +138,4 @@ def _key_of(stream: Stream, prefix: str, name: str) -> str | None:
     if prefix == "a":
         return stream.folder + plan.audio_file(index)
     scene = plan.scenes[index]
-    return None if scene.fallback and stream.on_play else scene.segment
+    return None if scene.fallback and stream.on_play else stored_key(stream.folder, scene.segment)

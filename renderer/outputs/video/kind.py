@@ -12,6 +12,7 @@ from renderer.outputs.video.fallback import check_fallbacks
 from renderer.outputs.video.layers import Layer, layer_kind
 from renderer.outputs.video.personal import personal_scenes
 from renderer.outputs.video.spec import VideoOutput
+from renderer.outputs.video.streaming import is_private
 from renderer.template.load import Expression, JinjaSources, Loc, Snippet
 from renderer.template.paths import check_asset
 from renderer.template.resolve import ResolvedSpec
@@ -114,6 +115,10 @@ class VideoKind(OutputKind[VideoOutput, PreparedVideo]):
         for name in ON_PLAY_LEFT_OUT if options.video_on_play and not options.draft else ():
             del links[name]
         return links
+
+    def is_private(self, file_name: str) -> bool:
+        """The stream's plan (on play it holds the recipient's data) and its segments."""
+        return is_private(file_name)
 
     def anchors(self, section: VideoOutput) -> list[str]:
         """The scene ids: chapters and calls to action name them."""

@@ -157,10 +157,20 @@ def _stream_files(
         (clip.stat().st_size + len(piece)) * 8 / length
         for clip, piece, length in zip(clips, pieces, seconds, strict=True)
     )
-    plan = replace(planned.plan, bitrate=round(peak))
     files = [
-        RenderedFile(plan.audio_file(index), piece, "audio/iso.segment") for index, piece in enumerate(pieces)
+        RenderedFile(planned.plan.audio_file(index), piece, "audio/iso.segment")
+        for index, piece in enumerate(pieces)
     ]
+    # a personal scene's segment is kept with the recipient's files, so the stream plays whatever
+    # happens to the cache (erasing another recipient with the same content deletes that copy)
+    scenes, init = [], len(segments.video_init(storage, planned.settings, timeout_s=60.0))
+    for index, (scene, clip) in enumerate(zip(planned.plan.scenes, clips, strict=True)):
+        if scene.personal:
+            name = f"scene-{index:03d}.m4s"
+            files.append(RenderedFile(name, clip.read_bytes()[init:], "video/iso.segment"))
+            scene = replace(scene, segment=name)
+        scenes.append(scene)
+    plan = replace(planned.plan, bitrate=round(peak), scenes=tuple(scenes))
     files.append(RenderedFile(MASTER_FILE, master_playlist(plan).encode(), PLAYLIST_TYPE))
     files.append(RenderedFile(PLAN_FILE, json.dumps({"plan": plan.to_json()}).encode(), "application/json"))
     return files

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from renderer.cache import init_cache_key
+from renderer.cache import RENDERER_VERSION, init_cache_key
 from renderer.errors import RenderError
 from renderer.outputs.video.ffmpeg import EncodeSettings
 
@@ -35,8 +35,9 @@ PLAN_VERSION = 1
 
 @dataclass(frozen=True)
 class StreamScene:
-    """One scene of the stream: its id, length in frames, the cache key of its video segment,
-    whether it carries personal data, and the key of its fallback segment (or None)."""
+    """One scene of the stream: its id, length in frames, its video segment (a cache key, or for
+    a personal scene of an eager render a file in the recipient's folder: `stored_key`), whether
+    it carries personal data, and the cache key of its fallback segment (or None)."""
 
     id: str
     frames: int
@@ -108,9 +109,24 @@ def audio_init_key(sample_rate: int) -> str:
 
 
 def audio_stem(*inputs: Any) -> str:
-    """The name stem of a recipient's audio segments: it changes whenever the audio would."""
-    digest = hashlib.sha256(json.dumps(inputs, sort_keys=True, default=str).encode()).hexdigest()
+    """The name stem of a recipient's audio segments: it changes whenever the audio would (its
+    inputs, the renderer version, the codec settings)."""
+    parts = [RENDERER_VERSION, AUDIO_CODEC, AUDIO_BITRATE, *inputs]
+    digest = hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
     return f"audio-{digest[:16]}"
+
+
+def is_private(file_name: str) -> bool:
+    """Whether a video companion file is internal to the stream (the plan, which on play holds
+    the recipient's data; audio and scene segments, served through the stream's own routes):
+    never linked, listed or served as a file of the page."""
+    return file_name == PLAN_FILE or file_name.endswith(".m4s")
+
+
+def stored_key(folder: str, segment: str) -> str:
+    """The storage key of a plan's segment: a cache key as it is, a bare file name (a personal
+    segment of an eager render, kept with the recipient's files) inside the recipient's folder."""
+    return segment if "/" in segment else folder + segment
 
 
 def h264_codec(settings: EncodeSettings) -> str:
