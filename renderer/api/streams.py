@@ -159,13 +159,16 @@ class StreamService:
             self.state.metrics.count_stream_render(piece.partition(":")[0])
 
     def prefetch(self, stream: Stream, index: int) -> None:
-        """Start the audio, and the video segments (and fallbacks) of scene `index` and the next."""
+        """Start the audio and the video segments of scene `index` and the next one."""
         self.start(stream, AUDIO)
         for k in (index, index + 1):
             if k < len(stream.plan.scenes):
                 self.start(stream, f"video:{k}")
-                if stream.plan.scenes[k].fallback:
-                    self.start(stream, f"fallback:{k}")
+
+    def storage_has(self, stream: Stream, piece: str) -> bool:
+        """Whether `piece` is stored already."""
+        key = stored_key(stream.folder, piece_key(stream.plan, stream.folder, piece))
+        return bool(self.state.storage().exists(key))
 
     async def first_ready(self, stream: Stream, pieces: list[str], timeout_s: float) -> str | None:
         """The key of the first of `pieces` stored within `timeout_s` (asked for again while
@@ -201,6 +204,9 @@ class StreamService:
         video = f"video:{index}"
         with_fallback = bool(scene.fallback) and stream.on_play
         wait_s = settings.on_play_deadline_s if with_fallback else settings.video_timeout_s
+        if with_fallback:  # asked for and not there: its fallback (shared, often cached) starts too
+            fallback = f"fallback:{index}"
+            await run_in_threadpool(lambda: self.storage_has(stream, video) or self.start(stream, fallback))
         key = await self.first_ready(stream, [video], wait_s)
         if key is None and with_fallback:
             self.state.metrics.count_stream_fallback()
