@@ -154,7 +154,9 @@ class StreamService:
             else:
                 self._failed.pop(key, None)
         if error is not None:
-            log.warning("an on-play piece failed: %s", type(error).__name__)
+            log.warning(
+                "an on-play piece failed: %s: %s", type(error).__name__, error
+            )  # no values: see run_stream_piece
         elif future.result():
             self.state.metrics.count_stream_render(piece.partition(":")[0])
 
@@ -182,9 +184,9 @@ class StreamService:
             for key in keys:
                 if await run_in_threadpool(storage.exists, key):
                     return key
-            recent = time.monotonic() - _RETRY_FAILED_S
+            since = min(started, time.monotonic() - _RETRY_FAILED_S)  # failed while waiting, or just before
             with self._lock:
-                failed = all(self._failed.get(key, recent - 1) >= min(started, recent) for key in keys)
+                failed = all(self._failed.get(key, -1.0) >= since for key in keys)
             if failed:
                 raise ApiError(503, "stream_unavailable", "this part of the video cannot be made now")
             if time.monotonic() >= deadline or not stream.on_play:
