@@ -108,7 +108,9 @@ def test_an_on_play_stream_plays_like_the_eager_mp4(shared: tuple[ApiServer, Api
         assert media["video"].text.count("#EXT-X-DISCONTINUITY") == len(plan.scenes) - 1
         video = [client.get(folder + f"stream/v/{k}.m4s") for k in range(len(plan.scenes))]
         audio = [client.get(folder + f"stream/a/{k}.m4s") for k in range(len(plan.scenes))]
-        assert all(r.status_code == 200 for r in video + audio), [(r.status_code, r.text[:200]) for r in video + audio if r.status_code != 200]
+        assert all(r.status_code == 200 for r in video + audio), [
+            (r.status_code, r.text[:200]) for r in video + audio if r.status_code != 200
+        ]
         inits = [client.get(folder + f"stream/{t}/init.mp4").content for t in ("v", "a")]
     eager = _folder_url(render_page(api, "en-US", ("microsite", "video")))
     with _client() as client:

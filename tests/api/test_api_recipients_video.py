@@ -61,7 +61,7 @@ def test_erasure_deletes_personal_cache_objects_and_keeps_shared_ones(
     assert theirs["segment:amount"] != personal["segment:amount"]
     cached = set(storage.keys("cache"))
     everyones = cached - set(personal.values()) - set(theirs.values())
-    assert len([k for k in everyones if k.endswith(".mp4")]) == 3, "intro, tips, outro read no personal field"
+    assert len([k for k in everyones if k.endswith(".m4s")]) == 3, "intro, tips, outro read no personal field"
     assert len([k for k in everyones if k.endswith(".wav")]) == 2, "the tips and outro narrations"
 
     erased = erase(store, storage, [bill.name], "US-1001", key.id)

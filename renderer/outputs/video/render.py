@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from pydantic_core import to_jsonable_python
+from pydantic import TypeAdapter
 
 from renderer.outputs.images import UnusableImage, image_failure
 from renderer.outputs.kind import RenderedFile
@@ -52,6 +52,7 @@ __all__ = [
     "synthesize_narrations",
 ]
 PLAYLIST_TYPE = "application/vnd.apple.mpegurl"
+_JSON: TypeAdapter[dict[str, Any]] = TypeAdapter(dict[str, Any])  # dates, decimals as JSON
 
 
 @dataclass(frozen=True)
@@ -137,7 +138,7 @@ def _on_play_files(
     plan = planned.plan
     fields = template.manifest.contract.fields
     data = {name: spec.context[name] for name in fields if name in spec.context}
-    record = {"plan": plan.to_json(), "data": to_jsonable_python(data)}
+    record = {"plan": plan.to_json(), "data": _JSON.dump_python(data, mode="json")}
     return [
         RenderedFile(MASTER_FILE, master_playlist(plan).encode(), PLAYLIST_TYPE),
         *_tracks(template, spec, planned),
