@@ -29,6 +29,7 @@ from renderer.errors import (
     TemplateError,
 )
 from renderer.logs import configure_logging
+from renderer.outputs.decided import default_inputs, resolve_decided
 from renderer.outputs.images import limit_image_size
 from renderer.outputs.kind import RenderOptions
 from renderer.outputs.load import load_template
@@ -118,7 +119,6 @@ def warm_worker(settings: Settings, template_names: list[str]) -> None:
     from renderer.outputs.pdf import PDF
     from renderer.outputs.render import prepared_output
     from renderer.storage.memory import MemoryStorage
-    from renderer.template.resolve import resolve
 
     worker = _worker(settings)
     for name in template_names:
@@ -129,7 +129,8 @@ def warm_worker(settings: Settings, template_names: list[str]) -> None:
                 continue
             sample = template.validator.validate(next(iter(template.samples.values())))
             context = RenderContext(MemoryStorage(), RenderOptions.from_settings(settings))
-            PDF.render(prepared_output(template, PDF), resolve(template, sample), context)
+            spec, _ = resolve_decided(template, sample, default_inputs("warm-up"))
+            PDF.render(prepared_output(template, PDF), spec, context)
         except Exception as exc:  # a broken template shows up on its first real render
             log.warning("warming template %r: %s", name, type(exc).__name__)
 
