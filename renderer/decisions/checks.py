@@ -17,7 +17,7 @@ from renderer.decisions.book import DecisionBook
 from renderer.decisions.decide import DecisionInputs, decide, eligible
 from renderer.decisions.library import CompiledTrigger
 from renderer.decisions.models import GoldenCase
-from renderer.decisions.slots import ranked
+from renderer.decisions.slots import fill_slot, ranked
 from renderer.template.faults import describe
 from renderer.template.locale import parse_locale
 
@@ -95,9 +95,15 @@ def _golden_overlaps(book: DecisionBook, today: dt.date) -> list[str]:
                             fired.add(other)
                     except (JinjaError, ArithmeticError, TypeError, ValueError):
                         continue  # the case does not hold the names the other trigger reads
-                if len(fired) > spec.max:
-                    both = ", ".join(ranked(spec, fired, {t: by_id[t].trigger.priority for t in fired}))
-                    findings.append(f"slot {slot_id!r}: {both} all fire on {tid}'s golden case {case.name!r}")
+                priorities = {t: by_id[t].trigger.priority for t in fired}
+                filled = fill_slot(spec, fired, priorities, control_group=False)
+                if len(filled.winners) < len(fired):
+                    both = ", ".join(filled.candidates)
+                    shown = ", ".join(filled.winners)
+                    findings.append(
+                        f"slot {slot_id!r}: {both} all fire on {tid}'s golden case {case.name!r};"
+                        f" only {shown} can show"
+                    )
     return findings
 
 

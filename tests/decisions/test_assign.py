@@ -42,7 +42,10 @@ def test_assignment_is_stable_across_two_processes_and_a_restart() -> None:
     for _ in range(2):  # two fresh interpreters: a restart, and another process
         child = subprocess.run(
             [sys.executable, "-c", _CHILD, HEADLINE.model_dump_json()],
-            capture_output=True, text=True, check=True, cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=ROOT,
             env={"PYTHONPATH": str(ROOT), "PYTHONHASHSEED": "random", "PATH": "/usr/bin:/bin"},
         )
         runs.append(json.loads(child.stdout))

@@ -41,14 +41,23 @@ def book_of(tmp_path: Path, section: dict[str, Any], triggers: dict[str, str] = 
 SECTION = {
     "triggers": list(TRIGGERS),
     "slots": {
-        "offer": {"triggers": ["old_offer", "late_payment", "paperless_offer", "usage_up"], "max": 2,
-                  "exclusive": [["late_payment", "paperless_offer"]]},
+        "offer": {
+            "triggers": ["old_offer", "late_payment", "paperless_offer", "usage_up"],
+            "max": 2,
+            "exclusive": [["late_payment", "paperless_offer"]],
+        },
         "tip": {"triggers": ["usage_up", "loyal_late"], "pick": "order"},
     },
     "experiments": {"headline": {"seed": "h1", "variants": {"plain": 1, "warm": 1}, "default": "plain"}},
 }
-EVERYONE = {"plan": "basic", "locale": "de_DE", "kwh_change": 0.5, "days_overdue": 3, "paperless": False,
-            "first_name": "Zelda-MARKER"}
+EVERYONE = {
+    "plan": "basic",
+    "locale": "de_DE",
+    "kwh_change": 0.5,
+    "days_overdue": 3,
+    "paperless": False,
+    "first_name": "Zelda-MARKER",
+}
 
 
 def test_slots_follow_priority_exclusive_groups_and_max(tmp_path: Path) -> None:
@@ -66,7 +75,9 @@ def test_slots_follow_priority_exclusive_groups_and_max(tmp_path: Path) -> None:
 def test_reasons_name_why_a_trigger_did_not_fire(tmp_path: Path) -> None:
     book = book_of(tmp_path, SECTION)
     someone = EVERYONE | {"locale": "fa_IR", "days_overdue": 0, "kwh_change": 0.1}
-    reasons = {item.id: item.reason for item in decide(book, someone, "C-2", DecisionInputs("s", DAY)).evaluations}
+    reasons = {
+        item.id: item.reason for item in decide(book, someone, "C-2", DecisionInputs("s", DAY)).evaluations
+    }
     assert reasons == {
         "usage_up": "condition false",
         "late_payment": "condition false",
@@ -113,12 +124,16 @@ def test_the_trace_names_triggers_and_variants_and_holds_no_personal_value(tmp_p
     assert "MARKER" not in text and "C-5" not in text
     assert {t["id"] for t in trace["triggers"]} == set(TRIGGERS)
     assert trace["experiments"]["headline"]["arm"] in {"plain", "warm"}
-    assert trace["variant_key"] == decision.variant_key == f"headline={trace['experiments']['headline']['arm']}"
+    assert (
+        trace["variant_key"] == decision.variant_key == f"headline={trace['experiments']['headline']['arm']}"
+    )
 
 
 def test_a_forced_variant_wins(tmp_path: Path) -> None:
     inputs = DecisionInputs("s", DAY, forced={"headline": "warm"})
-    assert decide(book_of(tmp_path, SECTION), EVERYONE, "C-6", inputs).context()["variants"] == {"headline": "warm"}
+    assert decide(book_of(tmp_path, SECTION), EVERYONE, "C-6", inputs).context()["variants"] == {
+        "headline": "warm"
+    }
 
 
 def test_cycles_unknown_names_and_missing_triggers_are_load_errors(tmp_path: Path) -> None:
