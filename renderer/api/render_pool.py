@@ -20,6 +20,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
+from renderer.decisions.decide import Decision, DecisionInputs
 from renderer.errors import (
     RenderError,
     RenderTimeout,
@@ -63,10 +64,11 @@ def render_in_worker(
     outputs: list[str],
     campaign: str,
     deadline_at: float | None = None,
-) -> tuple[dict[str, str], dict[str, float]]:
-    """Render and store one validated recipient (runs in a pool process): output -> key, and
-    output -> seconds its rendering took. Storage retries end by `deadline_at` (Unix time; the
-    request's `storage_deadline`), so a failing store answers in time."""
+    inputs: DecisionInputs | None = None,
+) -> tuple[dict[str, str], dict[str, float], Decision]:
+    """Render and store one validated recipient (runs in a pool process), decided from `inputs`:
+    output -> key, output -> seconds its rendering took, and the decision. Storage retries end by
+    `deadline_at` (Unix time; the request's `storage_deadline`), so a failing store answers in time."""
     worker = _worker(settings)
     templates: dict[str, Any] = worker["templates"]
     durations: dict[str, float] = {}
@@ -75,10 +77,17 @@ def render_in_worker(
         templates[template_name] = template
         options, storage = worker["options"], worker["storage"]
         with storage_deadline(deadline_at):
-            keys = render_recipient(
-                template, recipient, outputs, storage, campaign, options, durations=durations
-            ).to_record()
-        return keys, durations
+            stored = render_recipient(
+                template,
+                recipient,
+                outputs,
+                storage,
+                campaign,
+                options,
+                durations=durations,
+                decisions=inputs,
+            )
+        return stored.to_record(), durations, stored.decision
     except RenderTimeout as exc:
         raise RenderTimeout(str(exc)) from None
     except StorageError as exc:
