@@ -260,7 +260,9 @@ class EngagementEvent(Base):
         UniqueConstraint("template", "campaign", "recipient_id", "event_id"),
         Index(None, "template", "campaign", "id"),  # EventStore.for_campaign pages by id
         # EventStore.reach_by_variant: distinct recipients per (kind, variant) from the index alone
-        Index("ix_engagement_events_reach", "template", "campaign", "kind", "variant", "recipient_id", "value"),
+        Index(
+            "ix_engagement_events_reach", "template", "campaign", "kind", "variant", "recipient_id", "value"
+        ),
     )
     id: Mapped[int] = mapped_column(BIG_ID, primary_key=True, autoincrement=True)
     template: Mapped[str]

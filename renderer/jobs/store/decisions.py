@@ -98,4 +98,6 @@ class DecisionStore(ConcernStore):
         )
         with self._read() as connection:
             rows = connection.execute(query).all()
-        return {key: DecisionTally(int(n), int(done), float(seconds)) for key, n, done, seconds in rows}
+        return {
+            key: DecisionTally(int(n), int(done), float(seconds or 0.0)) for key, n, done, seconds in rows
+        }

@@ -51,7 +51,9 @@ def upgrade() -> None:
     op.create_index(op.f("ix_trigger_exposures_exposed_at"), "trigger_exposures", ["exposed_at"])
     for table in ("engagement_events", "form_submissions"):
         with op.batch_alter_table(table) as batch:
-            batch.alter_column("variant", type_=sa.Text(), existing_type=sa.String(64), existing_nullable=True)
+            batch.alter_column(
+                "variant", type_=sa.Text(), existing_type=sa.String(64), existing_nullable=True
+            )
     op.create_index("ix_engagement_events_reach", "engagement_events", REACH)
 
 
