@@ -7,12 +7,12 @@ engagement events, form submissions and test-and-learn decisions, its ``_campaig
 uploaded data file (``_uploads/…``, never a CLI's own input file) and finally the campaign
 record. A one-off render job (the API) finished more than N days ago loses its recipient folder
 and cache objects (unless a newer job of the same key and recipient owns that folder now), its
-page links, events, form submissions and decisions and its record. Apart from that, engagement events that arrived more
-than ``event_retention_days`` ago are deleted whatever their campaign, and trigger exposures older
-than ``exposure_retention_days`` (default 400: keep it above the longest frequency cap's
-``days``, or a cap forgets older showings) likewise (`purge_retention`); exposures outlive their
-campaign, since frequency caps count them across campaigns. Pending and running campaigns and
-queued or rendering jobs are never touched.
+page links, events, form submissions and decisions and its record. Apart from that, engagement
+events that arrived more than ``event_retention_days`` ago are deleted whatever their campaign,
+and trigger exposures older than ``exposure_retention_days`` likewise (`purge_retention`):
+exposures outlive their campaign, since frequency caps count them across campaigns, so keep that
+setting (default 400) above the longest cap's ``days``. Pending and running campaigns and queued
+or rendering jobs are never touched.
 
 Work goes in bounded batches (`batch_size` rows or jobs per transaction, `max_batches` per call),
 objects are deleted before the rows that name them, so a purge cut short (a crash, the budget) is
