@@ -123,7 +123,7 @@ class EventStore(ConcernStore):
                 .where(live)
                 .with_for_update(read=True, of=RecipientLink)
             )
-            alive: dict[str, str | None] = dict(connection.execute(locked).tuples().all())
+            alive: dict[str, str | None] = {digest: key for digest, key in connection.execute(locked)}
             kept = [
                 (events, alive[digest])
                 for (_, events), digest in zip(batches, hashes, strict=True)

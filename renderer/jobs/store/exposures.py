@@ -52,8 +52,8 @@ class ExposureStore(ConcernStore):
             .values(rows)
             .on_conflict_do_nothing(index_elements=["recipient_id", "trigger", "campaign"])
         )
-        with self._write() as connection:
-            return int(connection.execute(insert).rowcount)
+        with self._write() as connection:  # a row comes back per exposure inserted
+            return len(connection.execute(insert.returning(TriggerExposure.trigger)).all())
 
     def history(
         self, recipient_ids: Iterable[str], exclude_campaign: str | None, since: datetime
