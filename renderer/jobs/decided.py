@@ -46,8 +46,9 @@ def record_decision(
     template that decides nothing. Both writes are idempotent: a redelivered row changes nothing."""
     if template.decisions.empty:
         return
-    store.decisions.record(template.name, campaign, recipient_id, decision.variant_key, decision.trace())
-    if seconds is not None:
-        store.decisions.rendered(template.name, campaign, recipient_id, seconds)
+    trace = decision.trace()
+    store.decisions.record(
+        template.name, campaign, recipient_id, decision.variant_key, trace, render_seconds=seconds
+    )
     if decision.shown:
         store.exposures.record(template.name, campaign, recipient_id, decision.shown)

@@ -39,17 +39,18 @@ class DecisionStore(ConcernStore):
         variant_key: str | None,
         trace: dict[str, Any],
         at: datetime | None = None,
+        render_seconds: float | None = None,
     ) -> None:
         """Store the decision of one recipient, replacing any earlier one of the same (template,
-        campaign, recipient) whole: its render seconds go back to None until `rendered`. Atomic
-        (one upsert); returns after the commit."""
+        campaign, recipient) whole, with `render_seconds` (None: not rendered, until `rendered`).
+        Atomic (one upsert); returns after the commit."""
         values = {
             "template": template,
             "campaign": campaign,
             "recipient_id": recipient_id,
             "variant_key": variant_key,
             "trace": trace,
-            "render_seconds": None,
+            "render_seconds": render_seconds,
             "decided_at": at or utc_now(),
         }
         insert = self._insert(RenderDecision).values(values)
