@@ -28,7 +28,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from renderer.engagement.experiment_stats import (
     ALPHA,
@@ -81,6 +81,16 @@ class ExperimentDesign(_Frozen):
     variants: dict[str, float]
     default: str
     holdout: float = Field(default=0.0, ge=0.0, lt=1.0)
+
+    @model_validator(mode="after")
+    def _check(self) -> ExperimentDesign:
+        if not self.variants or any(weight <= 0 for weight in self.variants.values()):
+            raise ValueError("an experiment needs variants, each with a positive weight")
+        if self.default not in self.variants:
+            raise ValueError(f"the default variant {self.default!r} is not one of the variants")
+        if {HOLDOUT, CONTROL} & set(self.variants):
+            raise ValueError("'holdout' and 'control' are reserved: no variant may be named so")
+        return self
 
 
 class MetricRate(_Frozen):

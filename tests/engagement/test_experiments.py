@@ -268,6 +268,21 @@ def test_empty_and_degenerate_counts_report_without_warnings_or_nan() -> None:
     assert json.loads(empty.model_dump_json())["srm"] is False
 
 
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"variants": {"a": 1}, "default": "b"},
+        {"variants": {"a": 1, "holdout": 1}, "default": "a"},
+        {"variants": {"a": 0, "b": 1}, "default": "b"},
+        {"variants": {}, "default": "a"},
+        {"variants": {"a": 1}, "default": "a", "holdout": 1.0},
+    ],
+)
+def test_a_design_that_cannot_be_is_refused(fields: dict[str, object]) -> None:
+    with pytest.raises(ValueError):
+        ExperimentDesign.model_validate(fields)
+
+
 def test_the_report_is_frozen() -> None:
     report = experiment_report({}, {"headline": HEADLINE})
     with pytest.raises(ValueError):
