@@ -30,21 +30,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from statistics import NormalDist
 
 from pydantic import BaseModel, ConfigDict
-from scipy.stats import chisquare, norm
-from statsmodels.stats.proportion import (
-    confint_proportions_2indep,
-    proportion_confint,
-    proportions_ztest,
-)
 
 from renderer.engagement.sequential import sequential_p_value
 
 ALPHA = 0.05
 POWER = 0.8
 SRM_ALPHA = 0.001
-_Z_ALPHA, _Z_POWER = float(norm.ppf(1 - ALPHA / 2)), float(norm.ppf(POWER))
+# scipy and statsmodels are imported where they are used: importing them takes seconds, which
+# every CLI command and API start would pay otherwise
+_Z_ALPHA, _Z_POWER = NormalDist().inv_cdf(1 - ALPHA / 2), NormalDist().inv_cdf(POWER)
 
 
 class _Frozen(BaseModel):
@@ -90,11 +87,15 @@ def rate_interval(count: int, nobs: int) -> Interval | None:
     """count / nobs with its Wilson score 95% interval; None when nobs is 0."""
     if nobs <= 0:
         return None
+    from statsmodels.stats.proportion import proportion_confint
+
     low, high = proportion_confint(count, nobs, alpha=ALPHA, method="wilson")
     return Interval(estimate=count / nobs, low=float(low), high=float(high))
 
 
 def _lifts(x1: int, n1: int, x0: int, n0: int) -> tuple[Interval, Interval | None]:
+    from statsmodels.stats.proportion import confint_proportions_2indep
+
     low, high = confint_proportions_2indep(x1, n1, x0, n0, compare="diff", method="newcomb", alpha=ALPHA)
     absolute = Interval(estimate=x1 / n1 - x0 / n0, low=float(low), high=float(high))
     if x0 == 0:
@@ -111,6 +112,8 @@ def z_test(x1: int, n1: int, x0: int, n0: int) -> tuple[float | None, float | No
     None) when an arm is empty or the pooled rate is 0 or 1 (the test is undefined)."""
     if n1 <= 0 or n0 <= 0 or x1 + x0 in (0, n1 + n0):
         return None, None
+    from statsmodels.stats.proportion import proportions_ztest
+
     z, p = proportions_ztest([x1, x0], [n1, n0])
     return _float(z), _float(p)
 
@@ -162,6 +165,8 @@ def sample_ratio_check(
     if stray:
         statistic, p_value = None, 0.0
     elif total > 0 and len(tested) >= 2:
+        from scipy.stats import chisquare
+
         result = chisquare([c for c, _ in tested], [e for _, e in tested])
         statistic, p_value = float(result.statistic), float(result.pvalue)
     return SampleRatioCheck(
