@@ -37,6 +37,7 @@ class Settings(BaseSettings):
 
     templates_dir: Path = Field(default=PROJECT_ROOT / "templates", description="Template folders")
     assets_dir: Path = Field(default=PROJECT_ROOT / "assets", description="Shared fonts and images")
+    triggers_dir: Path = Field(default=PROJECT_ROOT / "triggers", description="The shared trigger library")
     storage_url: str = Field(default="out", description="A folder path or file:// URL for outputs")
     workers: int = Field(default_factory=_default_workers, ge=1, le=256)
     pdf_timeout_s: float = Field(default=60.0, gt=0, description="Time limit for one PDF render")

@@ -32,7 +32,7 @@ PACKAGE = ROOT / "renderer"
 # lower one, never a higher one. A name covers the module or package and everything under it
 # (the longest name that matches wins), except "renderer", which is only renderer/__init__.py.
 # Every module must fall under one of them (a new top-level module gets placed here).
-LAYERS: dict[str, int] = {
+LAYERS: dict[str, float] = {
     # 0 foundation
     "renderer.errors": 0,
     "renderer.settings": 0,
@@ -45,6 +45,8 @@ LAYERS: dict[str, int] = {
     "renderer.template": 3,
     # 4 recipient data
     "renderer.data": 4,
+    # 4.5 decisions: triggers, slots, variants (pure; reads template and data only)
+    "renderer.decisions": 4.5,
     # 5 output renderers, renderer.outputs.video included. They may import storage: e.g.
     #   renderer.outputs.render -> renderer.storage.keys (where it stores what it rendered).
     "renderer.outputs": 5,
@@ -153,7 +155,7 @@ def imports(package: Path = PACKAGE) -> tuple[Import, ...]:
     return tuple(edges)
 
 
-def layer(module: str) -> int | None:
+def layer(module: str) -> float | None:
     """The layer of `module` (None when LAYERS places it nowhere)."""
     if module == "renderer":
         return LAYERS["renderer"]

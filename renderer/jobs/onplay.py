@@ -22,12 +22,13 @@ from renderer.cache import read_cached
 from renderer.errors import RenderError, RenderTimeout, TailorError
 from renderer.jobs.single_flight import render_once
 from renderer.jobs.store import JobStore
+from renderer.outputs.decided import replayed
 from renderer.outputs.render import prepared_output
 from renderer.outputs.template import Template
 from renderer.outputs.video import cmaf, segments
 from renderer.outputs.video.kind import VIDEO
 from renderer.outputs.video.plan import PlannedVideo, VideoOptions, plan_video
-from renderer.outputs.video.render import read_stream_record
+from renderer.outputs.video.render import read_stream_decisions, read_stream_record
 from renderer.outputs.video.scratch import scratch_space
 from renderer.outputs.video.soundtrack import audio_segments, encode_soundtrack
 from renderer.outputs.video.streaming import PLAN_FILE, StreamPlan
@@ -47,6 +48,7 @@ class StreamSource:
     plan: StreamPlan
     data: dict[str, Any] | None
     digest: str = ""  # of the stored record: a new render of the recipient is a new source
+    decided: dict[str, Any] | None = None  # the slots and variants the page was rendered with
 
 
 def read_source(storage: Storage, folder: str) -> StreamSource | None:
@@ -56,7 +58,7 @@ def read_source(storage: Storage, folder: str) -> StreamSource | None:
     if raw is None:
         return None
     plan, data = read_stream_record(raw)
-    return StreamSource(plan, data, hashlib.sha256(raw).hexdigest())
+    return StreamSource(plan, data, hashlib.sha256(raw).hexdigest(), read_stream_decisions(raw))
 
 
 @dataclass(frozen=True)
@@ -84,7 +86,7 @@ def plan_on_play(
             _MEMO.move_to_end(memo_key)
             return _MEMO[memo_key]
     recipient = template.validator.validate(dict(source.data))
-    spec = resolve(template, recipient)
+    spec = resolve(template, recipient, replayed(source.decided))
     personal = prepared_output(template, VIDEO).personal_scenes
     planned = Planned(spec, plan_video(template, spec, storage, options, personal, "on-play"))
     with _MEMO_LOCK:

@@ -10,6 +10,7 @@ naming the file and line; nothing renders before it passes.
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,8 @@ from jinja2 import TemplateSyntaxError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from renderer.data.contract import RecipientValidator
+from renderer.decisions.book import DecisionBook, build_book
+from renderer.decisions.library import load_library
 from renderer.errors import TemplateError
 from renderer.outputs.charts import chart_for_template
 from renderer.outputs.registry import OUTPUT_KINDS, Outputs, TemplateManifest
@@ -38,7 +41,7 @@ from renderer.template.load import (
 )
 from renderer.template.metadata import check_metadata
 from renderer.template.models import Manifest
-from renderer.template.names import check_entry_names, check_manifest_names
+from renderer.template.names import CONTEXT, DECIDED, check_entry_names, check_manifest_names
 from renderer.template.paths import MANIFEST, check_asset
 
 __all__ = ["load_template"]
@@ -96,6 +99,21 @@ def _check_interactions(manifest: Manifest[Outputs], node: Any, file: str) -> No
         raise TemplateError(f"{where}: {problem}", file=file, line=node_line(node, loc))
 
 
+def _decision_book(manifest: TemplateManifest, root: Path, settings: Settings) -> DecisionBook:
+    """The template's decisions checked against the shared trigger library and its own."""
+    section = manifest.decisions
+    if section.empty:
+        return DecisionBook(manifest.name, section)
+    library = load_library([settings.triggers_dir, root / "triggers"])
+    known = frozenset(manifest.contract.fields) | frozenset(manifest.computed) | (CONTEXT - DECIDED)
+    return build_book(section, library, manifest.name, known, str(root / MANIFEST))
+
+
+def _digest(folder: str, book: DecisionBook) -> str:
+    """The folder's digest, joined with the trigger library's when the template uses it."""
+    return folder if not book.digest else hashlib.sha256(f"{folder}:{book.digest}".encode()).hexdigest()
+
+
 def load_template(name_or_path: str | Path, settings: Settings) -> Template:
     """Load and check a template; raises TemplateError naming the file and line of any problem.
 
@@ -127,11 +145,12 @@ def load_template(name_or_path: str | Path, settings: Settings) -> Template:
         digest="",
         lines=lines,
         validator=RecipientValidator(manifest.contract),
+        decisions=_decision_book(manifest, root, settings),
         html_env=html_env,
     )
     for kind, section in _offered(manifest):
         kind.check(template, section)
     template.samples = read_samples(root)
-    template.digest = folder_digest(root)
+    template.digest = _digest(folder_digest(root), template.decisions)
     check_metadata(html_env, manifest, [entry for entry, _ in _html_entries(manifest)])
     return template

@@ -15,7 +15,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from renderer.decisions.decide import NO_DECISION, Decision, DecisionInputs
 from renderer.errors import AssetError, RenderError, RenderTimeout, TailorError, TemplateError
+from renderer.outputs.decided import default_inputs, resolve_decided
 from renderer.outputs.kind import OutputKind, RenderContext, Rendered, RenderOptions
 from renderer.outputs.microsite import MICROSITE
 from renderer.outputs.registry import OUTPUT_KINDS
@@ -23,7 +25,6 @@ from renderer.outputs.template import Template
 from renderer.storage.base import Storage
 from renderer.storage.keys import output_key, static_href, static_key
 from renderer.template.faults import template_fault
-from renderer.template.resolve import resolve
 
 P = TypeVar("P")
 _CACHE = "cache:"  # the record's prefix of a cache entry (``cache:segment:greeting``)
@@ -44,6 +45,8 @@ class RecipientOutputs:
 
     outputs: Mapping[str, StoredOutput]
     cache: Mapping[str, str] = field(default_factory=dict)
+    # the decisions the outputs were rendered with (trace, variant key, triggers shown)
+    decision: Decision = NO_DECISION
 
     def file_keys(self) -> dict[str, str]:
         """Every stored file by the name reports and links show: the output's name for its main
@@ -173,11 +176,13 @@ def _render_in_memory(
     recipient: Mapping[str, Any],
     outputs: list[str],
     ctx: RenderContext,
+    inputs: DecisionInputs,
     durations: dict[str, float] | None = None,
-) -> tuple[str, dict[str, Rendered]]:
-    """Resolve `recipient` and render each of `outputs` (checked names) in memory: (recipient id,
-    output -> Rendered). `durations`, when given, receives each output's seconds."""
-    spec = resolve(template, recipient)
+) -> tuple[str, dict[str, Rendered], Decision]:
+    """Resolve `recipient` (its decisions taken from `inputs`) and render each of `outputs`
+    (checked names) in memory: (recipient id, output -> Rendered, the decision). `durations`,
+    when given, receives each output's seconds."""
+    spec, decision = resolve_decided(template, recipient, inputs)
     rendered: dict[str, Rendered] = {}
     for name in outputs:
         kind = OUTPUT_KINDS[name]
@@ -188,7 +193,7 @@ def _render_in_memory(
             raise output_error(template, name, exc) from exc
         if durations is not None:
             durations[name] = time.perf_counter() - started
-    return spec.recipient_id, rendered
+    return spec.recipient_id, rendered, decision
 
 
 def render_recipient(
@@ -201,6 +206,7 @@ def render_recipient(
     *,
     overwrite: bool = True,
     durations: dict[str, float] | None = None,
+    decisions: DecisionInputs | None = None,
 ) -> RecipientOutputs:
     """Resolve and render one validated recipient, then store its outputs.
 
@@ -212,7 +218,8 @@ def render_recipient(
     output past its time limit) or StorageError, naming the output.
     """
     ctx = RenderContext(storage, options, _links(template, outputs, options), static_href)
-    recipient_id, rendered = _render_in_memory(template, recipient, outputs, ctx, durations)
+    inputs = decisions or default_inputs(campaign)
+    recipient_id, rendered, decision = _render_in_memory(template, recipient, outputs, ctx, inputs, durations)
     if "microsite" in outputs:
         publish_static(template, storage)
     stored: dict[str, StoredOutput] = {}
@@ -230,4 +237,4 @@ def render_recipient(
         companions = {file.name: key for file, key in zip(output.files[1:], keys[1:], strict=True)}
         stored[name] = StoredOutput(keys[0], companions)
     cache = {entry: key for output in rendered.values() for entry, key in output.cache_objects.items()}
-    return RecipientOutputs(stored, cache)
+    return RecipientOutputs(stored, cache, decision)

@@ -14,6 +14,7 @@ from typing import Any
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from renderer.data.contract import RecipientValidator
+from renderer.decisions.book import DecisionBook
 from renderer.template.load import TemplateSource
 
 
@@ -24,6 +25,8 @@ class Template(TemplateSource):
 
     validator: RecipientValidator
     html_env: ImmutableSandboxedEnvironment
+    # its triggers, slots and experiments, checked against the trigger library
+    decisions: DecisionBook
     # each output kind's prepared object, by kind name: read and filled only through
     # `renderer.outputs.render.prepared_output` (typed by the kind); it lives as long as the template
     prepared: dict[str, Any] = field(default_factory=dict, init=False, repr=False)

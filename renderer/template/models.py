@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from renderer.template.calendars import Calendar
+from renderer.template.decisions import DecisionsSection
 
 SLUG = r"^[a-z0-9][a-z0-9-]{0,62}$"
 IDENT = r"^[A-Za-z_][A-Za-z0-9_]{0,62}$"
@@ -365,6 +366,8 @@ class Manifest(Strict, Generic[OutputsT]):
     calendars: dict[str, Calendar] = {}
     outputs: OutputsT
     interactions: Interactions = Interactions()
+    # triggers, slots, experiments and the global control group (renderer.decisions decides)
+    decisions: DecisionsSection = DecisionsSection()
     # days a finished campaign or render job keeps its outputs and records (None: kept until erased)
     retention_days: int | None = Field(default=None, ge=1, le=36_500)
 

@@ -21,7 +21,9 @@ from renderer.errors import TemplateError
 from renderer.template.load import Expression, JinjaSources
 from renderer.template.models import Manifest
 
-CONTEXT = frozenset({"recipient_id", "locale", "currency", "lang", "dir", "t"})  # see resolve.py
+# see resolve.py; `slots` and `variants` are the decisions (renderer.decisions.decide)
+DECIDED = frozenset({"slots", "variants"})
+CONTEXT = frozenset({"recipient_id", "locale", "currency", "lang", "dir", "t"}) | DECIDED
 _DEFINED_TESTS = ("defined", "undefined")
 
 
@@ -128,6 +130,7 @@ def check_manifest_names(
     for key, source in manifest_sources(sources):
         known = fields | frozenset(computed)
         if key.startswith("computed."):
-            known = fields | frozenset(computed[: computed.index(key.removeprefix("computed."))])
+            before = frozenset(computed[: computed.index(key.removeprefix("computed."))])
+            known = (fields - DECIDED) | before  # decisions are taken after the computed values
         problem = name_problem(env.parse(source), env, known)
         _raise(problem, file, lines.get(key, 1), f"{key.removeprefix('outputs.video.')}: ")

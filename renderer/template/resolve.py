@@ -7,7 +7,7 @@ language. It performs no I/O; errors name the expression, never the recipient's 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
@@ -71,9 +71,17 @@ def expression_fault(template: Template, key: str, exc: BaseException) -> Templa
     return TemplateError(f"{key} failed: {describe(exc)}", file=f"{template.name}/{MANIFEST}", line=line)
 
 
-def resolve(template: Template, recipient: Mapping[str, Any]) -> ResolvedSpec:
+Decide = Callable[[Mapping[str, Any], str], Mapping[str, Any]]
+
+
+def _no_decisions(context: Mapping[str, Any], recipient_id: str) -> Mapping[str, Any]:
+    return {"slots": {}, "variants": {}}
+
+
+def resolve(template: Template, recipient: Mapping[str, Any], decide: Decide = _no_decisions) -> ResolvedSpec:
     """Resolve `template` for one validated recipient. Pure; raises TemplateError (manifest file and
-    line) on a failing expression."""
+    line) on a failing expression. `decide` gets the context with every computed value and the
+    recipient id and returns the names it adds (``slots``, ``variants``: renderer.decisions)."""
     contract = template.manifest.contract
     locale = str(recipient.get(contract.locale_field or "", None) or contract.default_locale)
     currency = recipient.get(contract.currency_field or "", None)
@@ -94,6 +102,7 @@ def resolve(template: Template, recipient: Mapping[str, Any]) -> ResolvedSpec:
             context[name] = template.expressions[f"computed.{name}"](**context)
         except (JinjaError, ArithmeticError, TypeError, ValueError) as exc:
             raise expression_fault(template, f"computed.{name}", exc) from None
+    context.update(decide(MappingProxyType(context), recipient_id))
     frozen = MappingProxyType(context)
     texts.bind(frozen)
     return ResolvedSpec(

@@ -138,7 +138,11 @@ def _on_play_files(
     plan = planned.plan
     fields = template.manifest.contract.fields
     data = {name: spec.context[name] for name in fields if name in spec.context}
-    record = {"plan": plan.to_json(), "data": _JSON.dump_python(data, mode="json")}
+    decided = {
+        "slots": {k: list(v) for k, v in spec.context["slots"].items()},
+        "variants": spec.context["variants"],
+    }
+    record = {"plan": plan.to_json(), "data": _JSON.dump_python(data, mode="json"), "decided": decided}
     return [
         RenderedFile(MASTER_FILE, master_playlist(plan).encode(), PLAYLIST_TYPE),
         *_tracks(template, spec, planned),
@@ -195,6 +199,12 @@ def read_stream_record(data: bytes) -> tuple[StreamPlan, dict[str, Any] | None]:
     """The plan and (for an on-play render) the recipient's data that `render_video` stored."""
     record: dict[str, Any] = json.loads(data)
     return StreamPlan.from_json(record["plan"]), record.get("data")
+
+
+def read_stream_decisions(data: bytes) -> dict[str, Any] | None:
+    """The ``slots`` and ``variants`` an on-play render was decided with (None before decisions)."""
+    decided: dict[str, Any] | None = json.loads(data).get("decided")
+    return decided
 
 
 def _chapters(
