@@ -70,15 +70,15 @@ def _check_samples(loaded: Template, settings: Settings, table: Table) -> list[s
 def _check_video(loaded: Template, table: Table) -> list[str]:
     """Resolve every sample's scenes (conditions, texts, images) and the fallbacks of its scenes
     without rendering pixels."""
+    from renderer.outputs.decided import default_inputs, resolve_decided
     from renderer.outputs.video.render import asset_opener
     from renderer.outputs.video.scenes import fallback_scenes, resolve_fallback, resolve_scenes
-    from renderer.template.resolve import resolve
 
     opener = asset_opener(loaded)
     problems = []
     for name, raw in loaded.samples.items():
         try:
-            spec = resolve(loaded, loaded.validator.validate(raw))
+            spec, _ = resolve_decided(loaded, loaded.validator.validate(raw), default_inputs("validate"))
             scenes = resolve_scenes(loaded, spec, lambda ref: str(opener(ref)))
             for scene in sorted(fallback_scenes(loaded) & {s.id for s in scenes}):
                 resolve_fallback(loaded, spec, scene, lambda ref: str(opener(ref)))
