@@ -141,6 +141,11 @@ class Settings(BaseSettings):
     event_retention_days: int = Field(
         default=395, ge=1, le=36_500, description="Days engagement events are kept (by when they arrived)"
     )
+    # Frequency caps count a recipient's trigger exposures across campaigns: keep them longer than
+    # the longest cap's `days`, or that cap forgets older showings.
+    exposure_retention_days: int = Field(
+        default=400, ge=1, le=36_500, description="Days trigger exposures are kept (for frequency caps)"
+    )
 
     allowed_hosts: str = Field(
         default="",

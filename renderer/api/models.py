@@ -92,6 +92,12 @@ class RenderOut(BaseModel):
     webhook_secret: str | None = Field(
         default=None, description="Signs deliveries to webhook_url; shown once"
     )
+    variant_key: str | None = Field(default=None, description="The recipient's arms: exp=arm;exp=arm")
+    decisions: dict[str, Any] | None = Field(
+        default=None,
+        description="Why this recipient got this: triggers evaluated (fired or why not, versions),"
+        " slot winners, experiment arms; ids and reasons only, never a personal value",
+    )
 
 
 class CampaignCreate(_Body):

@@ -20,6 +20,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
+from renderer.decisions.decide import Decision, DecisionInputs
 from renderer.errors import (
     RenderError,
     RenderTimeout,
@@ -29,6 +30,7 @@ from renderer.errors import (
     TemplateError,
 )
 from renderer.logs import configure_logging
+from renderer.outputs.decided import default_inputs, resolve_decided
 from renderer.outputs.images import limit_image_size
 from renderer.outputs.kind import RenderOptions
 from renderer.outputs.load import load_template
@@ -62,10 +64,11 @@ def render_in_worker(
     outputs: list[str],
     campaign: str,
     deadline_at: float | None = None,
-) -> tuple[dict[str, str], dict[str, float]]:
-    """Render and store one validated recipient (runs in a pool process): output -> key, and
-    output -> seconds its rendering took. Storage retries end by `deadline_at` (Unix time; the
-    request's `storage_deadline`), so a failing store answers in time."""
+    inputs: DecisionInputs | None = None,
+) -> tuple[dict[str, str], dict[str, float], Decision]:
+    """Render and store one validated recipient (runs in a pool process), decided from `inputs`:
+    output -> key, output -> seconds its rendering took, and the decision. Storage retries end by
+    `deadline_at` (Unix time; the request's `storage_deadline`), so a failing store answers in time."""
     worker = _worker(settings)
     templates: dict[str, Any] = worker["templates"]
     durations: dict[str, float] = {}
@@ -74,10 +77,17 @@ def render_in_worker(
         templates[template_name] = template
         options, storage = worker["options"], worker["storage"]
         with storage_deadline(deadline_at):
-            keys = render_recipient(
-                template, recipient, outputs, storage, campaign, options, durations=durations
-            ).to_record()
-        return keys, durations
+            stored = render_recipient(
+                template,
+                recipient,
+                outputs,
+                storage,
+                campaign,
+                options,
+                durations=durations,
+                decisions=inputs,
+            )
+        return stored.to_record(), durations, stored.decision
     except RenderTimeout as exc:
         raise RenderTimeout(str(exc)) from None
     except StorageError as exc:
@@ -118,7 +128,6 @@ def warm_worker(settings: Settings, template_names: list[str]) -> None:
     from renderer.outputs.pdf import PDF
     from renderer.outputs.render import prepared_output
     from renderer.storage.memory import MemoryStorage
-    from renderer.template.resolve import resolve
 
     worker = _worker(settings)
     for name in template_names:
@@ -129,7 +138,8 @@ def warm_worker(settings: Settings, template_names: list[str]) -> None:
                 continue
             sample = template.validator.validate(next(iter(template.samples.values())))
             context = RenderContext(MemoryStorage(), RenderOptions.from_settings(settings))
-            PDF.render(prepared_output(template, PDF), resolve(template, sample), context)
+            spec, _ = resolve_decided(template, sample, default_inputs("warm-up"))
+            PDF.render(prepared_output(template, PDF), spec, context)
         except Exception as exc:  # a broken template shows up on its first real render
             log.warning("warming template %r: %s", name, type(exc).__name__)
 

@@ -47,7 +47,10 @@ class ApiState:
         self.dispatcher = Dispatcher(self.store, settings, on_attempt=self.metrics.count_delivery)
         self.dispatcher.tasks.append(
             RetentionTask(
-                self.storage, self.retention_policy, event_retention_days=settings.event_retention_days
+                self.storage,
+                self.retention_policy,
+                event_retention_days=settings.event_retention_days,
+                exposure_retention_days=settings.exposure_retention_days,
             )
         )
         self.events = EventIngest.from_settings(settings, self.store)  # POST /events: limits, writer

@@ -51,6 +51,11 @@ class Stream:
         return self.source.data is not None
 
 
+def _key(stream: Stream, piece: str) -> str:
+    """The storage key holding `piece` of `stream` (the cached segment, or the folder's own)."""
+    return stored_key(stream.folder, piece_key(stream.plan, stream.folder, piece))
+
+
 class StreamService:
     """Plans streams and gets their pieces rendered; one per app, thread-safe."""
 
@@ -106,7 +111,7 @@ class StreamService:
         """Make sure `piece` is stored or being rendered; its key. Pieces of a stream rendered
         eagerly are never rendered here. A piece asked for over `_ASK_AGAIN_S` ago and still
         missing (a lost task) is asked for again."""
-        key = stored_key(stream.folder, piece_key(stream.plan, stream.folder, piece))
+        key = _key(stream, piece)
         if not stream.on_play:
             return key
         now = time.monotonic()
@@ -169,7 +174,7 @@ class StreamService:
 
     def storage_has(self, stream: Stream, piece: str) -> bool:
         """Whether `piece` is stored already."""
-        key = stored_key(stream.folder, piece_key(stream.plan, stream.folder, piece))
+        key = _key(stream, piece)
         return bool(self.state.storage().exists(key))
 
     async def first_ready(self, stream: Stream, pieces: list[str], timeout_s: float) -> str | None:
@@ -214,7 +219,7 @@ class StreamService:
             self.state.metrics.count_stream_fallback()
             key = await self.first_ready(stream, [video, f"fallback:{index}"], settings.video_timeout_s)
         if key is not None:
-            return key, key != stored_key(stream.folder, piece_key(stream.plan, stream.folder, video))
+            return key, key != _key(stream, video)
         if not stream.on_play:
             raise ApiError(404, "not_found", "no such file")
         raise ApiError(504, "render_timeout", "this part of the video is not ready; try again")

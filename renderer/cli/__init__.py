@@ -1,5 +1,5 @@
-"""The command line (Typer + Rich): ``tailor validate | render | campaign | report | sample-data |
-serve | worker | purge | api-key``.
+"""The command line (Typer + Rich): ``tailor validate | triggers | render | campaign | report |
+sample-data | serve | worker | purge | api-key``.
 
 Every command reads the same `Settings` (environment variables with the ``TAILOR_`` prefix),
 with command options layered on top. Errors print one clear line and exit non-zero.
@@ -7,7 +7,8 @@ with command options layered on top. Errors print one clear line and exit non-ze
     root.py          the ``tailor`` app: --version, every module below merged at the top level
     common.py        consoles, settings, failing with one line, where outputs and reports go
     validate.py      tailor validate: lint a template, render every sample in memory
-    render.py        tailor render: one recipient now
+    triggers.py      tailor triggers test | list: golden cases of the trigger library; decision trees
+    render.py        tailor render: one recipient now (--explain: why it got what it got)
     campaign.py      tailor campaign: a CSV/JSONL file on the local process pool, with progress
     report.py        tailor report: a campaign's engagement metrics, charts and CSV
     sample_data.py   tailor sample-data: deterministic synthetic recipients

@@ -6,6 +6,7 @@ Prints where each output is: a file path on a folder, an ``s3://`` URL on S3.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -22,7 +23,9 @@ from renderer.cli.common import (
     output_or_exit,
     where,
 )
+from renderer.cli.triggers import explain_tree
 from renderer.errors import TailorError
+from renderer.outputs.decided import default_inputs
 from renderer.outputs.kind import RenderOptions
 from renderer.outputs.render import check_outputs, render_recipient
 from renderer.outputs.template import Template
@@ -41,6 +44,12 @@ def render(
     draft: Annotated[
         bool, typer.Option(help="Video preview: half size, fastest preset, no HLS/poster/thumbnail")
     ] = False,
+    explain: Annotated[
+        bool, typer.Option(help="Print why: triggers evaluated, slot winners, experiment arms")
+    ] = False,
+    variant: Annotated[
+        list[str] | None, typer.Option(help="Force a variant, EXPERIMENT=VARIANT (repeatable)")
+    ] = None,
 ) -> None:
     """Render one recipient now and print where each output is."""
     settings = cli_settings(storage_url=out_dir)
@@ -50,14 +59,34 @@ def render(
     try:
         chosen = check_outputs(loaded, outputs.split(","))
         recipient = loaded.validator.validate(raw)
-        stored = render_recipient(
-            loaded, recipient, chosen, storage, campaign, RenderOptions.from_settings(settings, draft=draft)
-        )
+        options = RenderOptions.from_settings(settings, draft=draft)
+        inputs = replace(default_inputs(campaign), forced=_forced(loaded, variant or []))
+        stored = render_recipient(loaded, recipient, chosen, storage, campaign, options, decisions=inputs)
     except TailorError as exc:
         raise fail(exc) from None
     for name, key in stored.file_keys().items():
         out.print(f"{name:10} {where(storage, settings, key)}")
     storage.close()
+    if explain:
+        out.print(explain_tree(stored.decision.trace()) if not loaded.decisions.empty else "no decisions")
+
+
+def _forced(loaded: Template, pairs: list[str]) -> dict[str, str]:
+    """``EXPERIMENT=VARIANT`` pairs checked against the template's experiments."""
+    forced = {}
+    for pair in pairs:
+        exp, _, name = pair.partition("=")
+        spec = loaded.manifest.decisions.experiments.get(exp)
+        if spec is None or name not in spec.variants:
+            known = ", ".join(
+                f"{e}={'|'.join(s.variants)}" for e, s in loaded.manifest.decisions.experiments.items()
+            )
+            console.print(
+                f"[bold red]error:[/] --variant {pair!r} is not one of: {known or 'no experiments'}"
+            )
+            raise typer.Exit(code=2)
+        forced[exp] = name
+    return forced
 
 
 def _recipient_data(loaded: Template, data: Path | None, sample: str | None) -> dict[str, Any]:

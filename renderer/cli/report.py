@@ -15,7 +15,11 @@ import typer
 from rich.table import Table
 
 from renderer.cli.common import OutOpt, cli_settings, console, fail, out
+from renderer.engagement.campaign_experiments import campaign_experiments
 from renderer.engagement.charts import write_charts
+from renderer.engagement.experiment_page import write_report_page
+from renderer.engagement.experiment_views import experiment_tables
+from renderer.engagement.experiments import ExperimentReport
 from renderer.engagement.export import MetricRow, metric_rows, report_csv
 from renderer.engagement.metrics import EngagementReport, Layout
 from renderer.engagement.report import API_RENDERS, campaign_report, template_layout
@@ -46,6 +50,19 @@ def _layout(template: str, settings: Settings) -> Layout:
     except TailorError as exc:
         console.print(f"[yellow]warning:[/] no scene order or declared ids: {exc}", highlight=False)
         return Layout()
+
+
+def _experiments(
+    store: JobStore, template: str, campaign: str, settings: Settings
+) -> ExperimentReport | None:
+    """The campaign's experiment report; None when the template runs no experiment (or is gone)."""
+    try:
+        loaded = load_template(template, settings)
+    except TailorError:
+        return None
+    if not loaded.manifest.decisions.experiments and not loaded.manifest.decisions.control_group:
+        return None
+    return campaign_experiments(store, loaded, campaign)
 
 
 def _value(row: MetricRow) -> str:
@@ -89,6 +106,9 @@ def report(
     csv_file: Annotated[
         Path | None, typer.Option("--csv", help="Write every metric to this CSV file")
     ] = None,
+    html: Annotated[
+        Path | None, typer.Option("--html", help="Write the experiments' report page (HTML, CSS) here")
+    ] = None,
 ) -> None:
     """Print a campaign's engagement metrics: pages delivered, view, play and completion rates,
     drop-off per scene, chapter jumps, CTA and form rates (overall and per variant)."""
@@ -97,14 +117,19 @@ def report(
     try:
         name = _template_of(store, campaign, template)
         engagement = campaign_report(store, name, campaign, _layout(name, settings))
+        experiments = _experiments(store, name, campaign, settings)
     finally:
         store.close()
     out.print(metrics_table(engagement))
+    if experiments is not None:
+        out.print(experiment_tables(experiments))
     try:
         if csv_file is not None:
             csv_file.write_text(report_csv(engagement), encoding="utf-8")
             out.print(f"csv:    {csv_file}")
         for path in write_charts(engagement, charts) if charts is not None else []:
             out.print(f"chart:  {path}")
+        if html is not None and experiments is not None:
+            out.print(f"report: {write_report_page(experiments, html)}")
     except OSError as exc:
         raise fail(TailorError(f"cannot write the report: {exc.strerror}")) from None

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from renderer.cli import campaign, render, report, sample_data, service, validate
+from renderer.cli import campaign, render, report, sample_data, service, triggers, validate
 from renderer.cli.common import out
 
 app = typer.Typer(
@@ -19,7 +19,15 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-for commands in (validate.app, render.app, campaign.app, report.app, sample_data.app, service.app):
+for commands in (
+    validate.app,
+    triggers.app,
+    render.app,
+    campaign.app,
+    report.app,
+    sample_data.app,
+    service.app,
+):
     app.add_typer(commands)
 
 

@@ -95,7 +95,8 @@ def purge(
     ] = None,
 ) -> None:
     """Delete campaigns and render jobs older than their template's retention_days, outputs, events
-    and form submissions included, and engagement events older than TAILOR_EVENT_RETENTION_DAYS
+    form submissions and decisions included, engagement events older than
+    TAILOR_EVENT_RETENTION_DAYS and trigger exposures older than TAILOR_EXPOSURE_RETENTION_DAYS
     (what the API service does by itself every hour)."""
     from renderer.jobs.retention import Purged, purge_retention
     from renderer.jobs.store import open_store
@@ -110,7 +111,11 @@ def purge(
     try:
         while total.more:
             total += purge_retention(
-                store, storage, policy, event_retention_days=settings.event_retention_days
+                store,
+                storage,
+                policy,
+                event_retention_days=settings.event_retention_days,
+                exposure_retention_days=settings.exposure_retention_days,
             )
     except TailorError as exc:
         raise fail(exc) from None
@@ -119,8 +124,9 @@ def purge(
         storage.close()
     out.print(
         f"purged {total.campaigns} campaigns, {total.rows} campaign rows, {total.render_jobs} render jobs, "
-        f"{total.objects} stored objects, {total.events} engagement events and "
-        f"{total.form_submissions} form submissions"
+        f"{total.objects} stored objects, {total.events} engagement events, "
+        f"{total.form_submissions} form submissions, {total.decisions} decisions and "
+        f"{total.exposures} trigger exposures"
     )
 
 

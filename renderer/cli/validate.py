@@ -7,18 +7,22 @@ a frame. Prints a table; exits 1 when anything fails.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
 from renderer.cli.common import cli_settings, console, load_or_exit, out
+from renderer.decisions.checks import find_overlaps, find_unreachable, run_golden
 from renderer.errors import TailorError
+from renderer.outputs.decided import default_inputs, resolve_decided
 from renderer.outputs.kind import RenderOptions
 from renderer.outputs.render import offered_outputs, render_recipient
 from renderer.outputs.template import Template
 from renderer.settings import Settings
 from renderer.storage import MemoryStorage
+from renderer.template.resolve import resolve
 
 app = typer.Typer()
 
@@ -35,7 +39,14 @@ def validate(template: Annotated[str, typer.Argument(help="Template name or fold
     problems = _check_samples(loaded, settings, table)
     if loaded.manifest.outputs.video:
         problems += _check_video(loaded, table)
+    warnings: list[str] = []
+    if not loaded.decisions.empty:
+        found, warnings = _check_decisions(loaded)
+        problems += found
+        table.add_row("decisions: golden cases, overlaps, reachability", _verdict(found, warnings))
     out.print(table)
+    for warning in warnings:
+        console.print(f"[yellow]warning:[/] {warning}", highlight=False)
     for problem in problems:
         console.print(f"[bold red]error:[/] {problem}", highlight=False)
     if problems:
@@ -65,6 +76,36 @@ def _check_samples(loaded: Template, settings: Settings, table: Table) -> list[s
             problems.append(f"samples/{name}.json: {exc}")
             table.add_row(f"samples/{name}.json", "[red]fails (see below)[/]")
     return problems
+
+
+def _verdict(problems: list[str], warnings: list[str]) -> str:
+    if problems:
+        return "[red]fails (see below)[/]"
+    return f"[yellow]{len(warnings)} warnings (see below)[/]" if warnings else "[green]ok[/]"
+
+
+def _check_decisions(loaded: Template) -> tuple[list[str], list[str]]:
+    """(problems, warnings): failing golden cases of the template's triggers; slots where more
+    triggers fire than can show (samples, golden cases) and unreachable triggers."""
+    today = dt.datetime.now(dt.UTC).date()
+    book = loaded.decisions
+    problems = [
+        f"trigger {r.trigger!r} golden case {r.case!r}: "
+        + (
+            r.error
+            or f"expected {'fires' if r.expected else 'does not fire'}, {'fired' if r.fired else 'did not'}"
+        )
+        for r in run_golden(book.triggers, today)
+        if not r.passed
+    ]
+    contexts = {}
+    for name, raw in loaded.samples.items():
+        try:
+            contexts[f"samples/{name}.json"] = resolve(loaded, loaded.validator.validate(raw)).context
+        except TailorError:
+            continue  # reported by the sample check
+    locales = {str(ctx["locale"]) for ctx in contexts.values()}
+    return problems, find_overlaps(book, contexts, today) + find_unreachable(book, locales, today)
 
 
 def _check_video(loaded: Template, table: Table) -> list[str]:

@@ -157,3 +157,28 @@ class ClaimRecord:
     key: str
     owner: str
     expires_at: datetime
+
+
+@dataclass(frozen=True)
+class DecisionRecord:
+    """What test and learn decided for one recipient of one campaign: the variant key (None: the
+    template has no experiments), the decision trace (ids, versions, reasons; no personal value),
+    the seconds its outputs took to render (None until they are stored) and when it was decided."""
+
+    template: str
+    campaign: str
+    recipient_id: str
+    variant_key: str | None
+    trace: dict[str, Any]
+    render_seconds: float | None
+    decided_at: datetime
+
+
+@dataclass(frozen=True)
+class DecisionTally:
+    """One variant key's recipients in a campaign: how many were decided, how many of those have
+    their outputs stored, and the render seconds those spent (0.0 when none)."""
+
+    recipients: int
+    rendered: int
+    render_seconds: float

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from renderer.errors import TailorError, TemplateError, template_message
+from renderer.jobs.decided import decision_day, decision_inputs, record_decision
 from renderer.jobs.events import emit, render_payload
 from renderer.jobs.schema import RenderJobRecord
 from renderer.jobs.store import JobStore, open_store
@@ -134,9 +135,23 @@ def run_render_job(
         outcome.store.render_jobs.start(job.id)
         options = render_options(RenderOptions.from_settings(settings), job.video_mode)
         campaign = api_campaign(job.api_key_id)
-        keys = render_recipient(
-            template, recipient, list(job.outputs), storage, campaign, options, durations=durations
-        ).to_record()
+        inputs = decision_inputs(
+            outcome.store, template, campaign, job.recipient_id, decision_day(job.created_at)
+        )
+        stored = render_recipient(
+            template,
+            recipient,
+            list(job.outputs),
+            storage,
+            campaign,
+            options,
+            durations=durations,
+            decisions=inputs,
+        )
+        keys = stored.to_record()
+        record_decision(
+            outcome.store, template, campaign, job.recipient_id, stored.decision, sum(durations.values())
+        )
     except Exception as exc:
         outcome.failure(job, exc, show)
         if not isinstance(exc, TailorError):

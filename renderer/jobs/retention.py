@@ -3,13 +3,16 @@
 A campaign of a template with ``retention_days: N`` that finished (done, failed or cancelled) more
 than N days ago loses, in this order: its recipients' output folders and the personal video cache
 objects its rows recorded (``cache:`` entries), then those rows, its rejects, its page links, its
-engagement events and form submissions, its ``_campaign`` reports, the uploaded data file
-(``_uploads/…``, never a CLI's own input file) and finally the campaign record. A one-off render
-job (the API) finished more than N days ago loses its recipient folder and cache objects (unless a
-newer job of the same key and recipient owns that folder now), its page links, events and form
-submissions and its record. Apart from that, engagement events that arrived more than
-``event_retention_days`` ago are deleted whatever their campaign (`purge_retention`). Pending and
-running campaigns and queued or rendering jobs are never touched.
+engagement events, form submissions and test-and-learn decisions, its ``_campaign`` reports, the
+uploaded data file (``_uploads/…``, never a CLI's own input file) and finally the campaign
+record. A one-off render job (the API) finished more than N days ago loses its recipient folder
+and cache objects (unless a newer job of the same key and recipient owns that folder now), its
+page links, events, form submissions and decisions and its record. Apart from that, engagement
+events that arrived more than ``event_retention_days`` ago are deleted whatever their campaign,
+and trigger exposures older than ``exposure_retention_days`` likewise (`purge_retention`):
+exposures outlive their campaign, since frequency caps count them across campaigns, so keep that
+setting (default 400) above the longest cap's ``days``. Pending and running campaigns and queued
+or rendering jobs are never touched.
 
 Work goes in bounded batches (`batch_size` rows or jobs per transaction, `max_batches` per call),
 objects are deleted before the rows that name them, so a purge cut short (a crash, the budget) is
@@ -27,7 +30,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Row, delete, func, select
+from sqlalchemy import ColumnElement, Connection, Row, delete, func, select, tuple_
 
 from renderer.jobs.schema import (
     Campaign,
@@ -36,7 +39,9 @@ from renderer.jobs.schema import (
     FormSubmission,
     RecipientLink,
     Reject,
+    RenderDecision,
     RenderJob,
+    TriggerExposure,
 )
 from renderer.jobs.store import JobStore
 from renderer.jobs.store.base import read, write
@@ -61,11 +66,13 @@ class Purged:
     more: bool = False
     events: int = 0  # engagement events, of purged campaigns and jobs or past event retention
     form_submissions: int = 0
+    decisions: int = 0  # test-and-learn decisions, of purged campaigns and jobs
+    exposures: int = 0  # trigger exposures past exposure retention
 
     def __bool__(self) -> bool:
         return bool(
             self.campaigns or self.rows or self.render_jobs or self.objects or self.events
-            or self.form_submissions
+            or self.form_submissions or self.decisions or self.exposures
         )  # fmt: skip
 
     def __add__(self, other: Purged) -> Purged:
@@ -74,6 +81,7 @@ class Purged:
             self.campaigns + other.campaigns, self.rows + other.rows,
             self.render_jobs + other.render_jobs, self.objects + other.objects, other.more,
             self.events + other.events, self.form_submissions + other.form_submissions,
+            self.decisions + other.decisions, self.exposures + other.exposures,
         )  # fmt: skip
 
 
@@ -148,11 +156,13 @@ def _purge_campaign(
     links = (RecipientLink.template == template) & (RecipientLink.campaign == campaign_id)
     events = (EngagementEvent.template == template) & (EngagementEvent.campaign == campaign_id)
     forms = (FormSubmission.template == template) & (FormSubmission.campaign == campaign_id)
+    decided = (RenderDecision.template == template) & (RenderDecision.campaign == campaign_id)
     for model, key, where, counter in (
         (Reject, Reject.row, Reject.campaign_id == campaign_id, None),
         (RecipientLink, RecipientLink.token_hash, links, None),
         (EngagementEvent, EngagementEvent.id, events, "events"),
         (FormSubmission, FormSubmission.id, forms, "form_submissions"),
+        (RenderDecision, RenderDecision.recipient_id, decided, "decisions"),
     ):
         while True:
             picked = _delete_batch(store, model, key, where, size)
@@ -200,8 +210,8 @@ def _owned_by_newer_job(connection: Connection, template: str, job: _Job) -> boo
 
 
 def _forget_job_outputs(store: JobStore, storage: Storage, template: str, job: _Job, done: Purged) -> None:
-    """Delete a finished job's folder, cache objects, page links, engagement events and form
-    submissions (those of its recipient in its folder's campaign segment)."""
+    """Delete a finished job's folder, cache objects, page links, engagement events, form
+    submissions and decisions (those of its recipient in its folder's campaign segment)."""
     with read(store.engine) as connection:
         if not job.result or _owned_by_newer_job(connection, template, job):
             return
@@ -209,7 +219,8 @@ def _forget_job_outputs(store: JobStore, storage: Storage, template: str, job: _
     folders = {key.split("/")[1] for key in RecipientOutputs.from_record(job.result).file_keys().values()}
     with write(store.engine) as connection:
         for model, counter in (
-            (RecipientLink, None), (EngagementEvent, "events"), (FormSubmission, "form_submissions")
+            (RecipientLink, None), (EngagementEvent, "events"), (FormSubmission, "form_submissions"),
+            (RenderDecision, "decisions"),
         ):  # fmt: skip
             mine = (model.template == template) & (model.recipient_id == job.recipient_id)
             gone = connection.execute(delete(model).where(mine, model.campaign.in_(folders))).rowcount
@@ -268,19 +279,37 @@ def _purge_old_events(store: JobStore, cutoff: datetime, size: int, budget: _Bud
             return True
 
 
+def _purge_old_exposures(store: JobStore, cutoff: datetime, size: int, budget: _Budget, done: Purged) -> bool:
+    """Delete trigger exposures older than `cutoff`, a batch at a time; True once none is left."""
+    key = tuple_(TriggerExposure.recipient_id, TriggerExposure.trigger, TriggerExposure.campaign)
+    old = TriggerExposure.exposed_at < cutoff
+    while True:
+        if not budget.take():
+            return False
+        with write(store.engine) as connection:
+            picked = [tuple(row) for row in connection.execute(select(*key.clauses).where(old).limit(size))]
+            if picked:
+                connection.execute(delete(TriggerExposure).where(key.in_(picked)))
+        done.exposures += len(picked)
+        if len(picked) < size:
+            return True
+
+
 def purge_retention(
     store: JobStore,
     storage: Storage,
     retention: Mapping[str, int],
     *,
     event_retention_days: int | None = None,
+    exposure_retention_days: int | None = None,
     now: datetime | None = None,
     batch_size: int = 500,
     max_batches: int = 20,
 ) -> Purged:
     """Delete what outlived its template's retention (template name -> days), and engagement
-    events received more than `event_retention_days` ago (None: kept), at most `max_batches`
-    batches of `batch_size` rows, jobs or events; `more` says to call again."""
+    events received more than `event_retention_days` ago and trigger exposures older than
+    `exposure_retention_days` (None: kept), at most `max_batches` batches of `batch_size` rows,
+    jobs, events or exposures; `more` says to call again."""
     now = now or datetime.now(UTC)
     budget, done = _Budget(max_batches), Purged()
     for template, days in sorted(retention.items()):
@@ -295,7 +324,12 @@ def purge_retention(
             return done
     if event_retention_days is not None:
         cutoff = now - timedelta(days=event_retention_days)
-        done.more = not _purge_old_events(store, cutoff, batch_size, budget, done)
+        if not _purge_old_events(store, cutoff, batch_size, budget, done):
+            done.more = True
+            return done
+    if exposure_retention_days is not None:
+        cutoff = now - timedelta(days=exposure_retention_days)
+        done.more = not _purge_old_exposures(store, cutoff, batch_size, budget, done)
     return done
 
 
@@ -310,12 +344,14 @@ class RetentionTask:
         policy: Callable[[], Mapping[str, int]],
         *,
         event_retention_days: int | None = None,
+        exposure_retention_days: int | None = None,
         every_s: float = 3600.0,
         batch_size: int = 100,
         max_batches: int = 2,
     ) -> None:
         self.storage, self.policy, self.every_s = storage, policy, every_s
         self.event_retention_days = event_retention_days
+        self.exposure_retention_days = exposure_retention_days
         self.batch_size, self.max_batches = batch_size, max_batches
         self._next_at = 0.0
 
@@ -327,10 +363,11 @@ class RetentionTask:
         self._next_at = now + self.every_s
         try:
             policy = self.policy()
-            if not policy and self.event_retention_days is None:
+            if not policy and self.event_retention_days is None and self.exposure_retention_days is None:
                 return
             purged = purge_retention(
                 store, self.storage(), policy, event_retention_days=self.event_retention_days,
+                exposure_retention_days=self.exposure_retention_days,
                 batch_size=self.batch_size, max_batches=self.max_batches,
             )  # fmt: skip
         except Exception as exc:  # storage or database down: try again next period
@@ -339,9 +376,9 @@ class RetentionTask:
         if purged:
             log.info(
                 "retention purged %d campaigns, %d rows, %d render jobs, %d objects, %d events, "
-                "%d form submissions",
+                "%d form submissions, %d decisions, %d exposures",
                 purged.campaigns, purged.rows, purged.render_jobs, purged.objects, purged.events,
-                purged.form_submissions,
+                purged.form_submissions, purged.decisions, purged.exposures,
             )  # fmt: skip
         if purged.more:
             self._next_at = now  # a backlog: go on at the next round

@@ -33,6 +33,8 @@ from renderer.jobs.records import (
     ApiKeyRecord,
     CampaignRecord,
     ClaimRecord,
+    DecisionRecord,
+    DecisionTally,
     DeliveryRecord,
     EventRecord,
     FormSubmissionRecord,
@@ -58,6 +60,8 @@ __all__ = [
     "CampaignRecord",
     "CampaignRow",
     "ClaimRecord",
+    "DecisionRecord",
+    "DecisionTally",
     "DeliveryRecord",
     "EngagementEvent",
     "EventRecord",
@@ -68,9 +72,11 @@ __all__ = [
     "Reject",
     "RejectRecord",
     "RenderClaim",
+    "RenderDecision",
     "RenderJob",
     "RenderJobRecord",
     "RowRecord",
+    "TriggerExposure",
     "UTCDateTime",
     "Webhook",
     "WebhookDelivery",
@@ -253,6 +259,10 @@ class EngagementEvent(Base):
     __table_args__ = (
         UniqueConstraint("template", "campaign", "recipient_id", "event_id"),
         Index(None, "template", "campaign", "id"),  # EventStore.for_campaign pages by id
+        # EventStore.reach_by_variant: distinct recipients per (kind, variant) from the index alone
+        Index(
+            "ix_engagement_events_reach", "template", "campaign", "kind", "variant", "recipient_id", "value"
+        ),
     )
     id: Mapped[int] = mapped_column(BIG_ID, primary_key=True, autoincrement=True)
     template: Mapped[str]
@@ -265,7 +275,7 @@ class EngagementEvent(Base):
     target: Mapped[str | None] = mapped_column(String(64))  # a CTA, form or chapter (scene) id
     value: Mapped[float | None]  # video_progress: the quartile (25, 50, 75, 100)
     position: Mapped[float | None]  # playback position in seconds when it happened
-    variant: Mapped[str | None] = mapped_column(String(64))  # filled by test and learn
+    variant: Mapped[str | None] = mapped_column(Text)  # the recipient's variant key (test and learn)
     occurred_at: Mapped[datetime]  # the page's clock, clamped to the receive time
     received_at: Mapped[datetime] = mapped_column(index=True)  # retention purges by it
 
@@ -281,7 +291,7 @@ class FormSubmission(Base):
     recipient_id: Mapped[str] = mapped_column(index=True)
     form_id: Mapped[str] = mapped_column(String(64))
     answers: Mapped[dict[str, Any]]  # typed answers; a consent is {"given": bool, "version": str}
-    variant: Mapped[str | None] = mapped_column(String(64))
+    variant: Mapped[str | None] = mapped_column(Text)  # the recipient's variant key (test and learn)
     submitted_at: Mapped[datetime] = mapped_column(index=True)
 
 
@@ -293,3 +303,29 @@ class RenderClaim(Base):
     key: Mapped[str] = mapped_column(String(300), primary_key=True)  # a storage key (content hash)
     owner: Mapped[str] = mapped_column(String(64))  # random, one per caller
     expires_at: Mapped[datetime] = mapped_column(index=True)  # the lease end; ClaimStore.purge_expired
+
+
+class RenderDecision(Base):
+    """What test and learn decided for one recipient of one campaign (`DecisionStore`): one row
+    per (template, campaign, recipient), replaced by a re-render."""
+
+    __tablename__ = "render_decisions"
+    template: Mapped[str] = mapped_column(primary_key=True)
+    campaign: Mapped[str] = mapped_column(primary_key=True)
+    recipient_id: Mapped[str] = mapped_column(primary_key=True, index=True)  # erasure
+    variant_key: Mapped[str | None] = mapped_column(Text)  # "exp=arm;..." sorted; None: no experiment
+    trace: Mapped[dict[str, Any]]  # ids, versions and reasons only, never a personal value
+    render_seconds: Mapped[float | None]  # set once the outputs are stored
+    decided_at: Mapped[datetime]
+
+
+class TriggerExposure(Base):
+    """A trigger shown to a recipient by one campaign (`ExposureStore`), what frequency caps
+    count across campaigns: at most one row per (recipient, trigger, campaign)."""
+
+    __tablename__ = "trigger_exposures"
+    recipient_id: Mapped[str] = mapped_column(primary_key=True)  # the key's first column: history, erasure
+    trigger: Mapped[str] = mapped_column(String(64), primary_key=True)
+    campaign: Mapped[str] = mapped_column(primary_key=True)
+    template: Mapped[str]
+    exposed_at: Mapped[datetime] = mapped_column(index=True)  # retention purges by it

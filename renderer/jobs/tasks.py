@@ -10,16 +10,21 @@ errors are the row's own and fail it at once.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, TypeVar
 
+from renderer.decisions.decide import DecisionInputs
 from renderer.errors import FieldIssue, RenderError, RowError, StorageError, TemplateError
+from renderer.jobs.decided import decision_day, decision_inputs, record_decision
 from renderer.jobs.store import JobStore, open_store
 from renderer.jobs.video_mode import render_options
 from renderer.logs import bind
+from renderer.outputs.decided import decide_only
 from renderer.outputs.images import limit_image_size
 from renderer.outputs.kind import RenderOptions
 from renderer.outputs.load import load_template
@@ -29,6 +34,7 @@ from renderer.settings import Settings
 from renderer.storage import open_storage
 from renderer.storage.base import Storage
 
+T = TypeVar("T")
 STORAGE_RETRY_DELAYS_S = (0.5, 2.0, 5.0)
 log = logging.getLogger("tailor.worker")
 
@@ -63,6 +69,8 @@ class WorkerContext:
     templates: dict[str, Template] = field(default_factory=dict)
     # name -> folder, for templates a campaign was started from outside TAILOR_TEMPLATES_DIR
     roots: dict[str, str] = field(default_factory=dict)
+    # the day the campaign being rendered decides on: its creation date (set per chunk)
+    decided_on: dt.date = field(default_factory=lambda: dt.datetime.now(dt.UTC).date())
 
     def template(self, name: str) -> Template:
         """The named template, loaded once per process (from its folder in `roots` when given, so a
@@ -118,7 +126,11 @@ def _render_rows(
         return report
     template = context.template(campaign.template)
     # the campaign's video mode: the process's options with video_on_play as the campaign asked
-    context = replace(context, options=render_options(context.options, campaign.video_mode))
+    context = replace(
+        context,
+        options=render_options(context.options, campaign.video_mode),
+        decided_on=decision_day(campaign.created_at),
+    )
     for number, values in chunk:
         if store.campaigns.status(campaign_id) == "cancelled":
             report.skipped += 1
@@ -169,20 +181,20 @@ def _render_one(
     overwrite: bool,
     report: ChunkReport,
 ) -> None:
-    store = context.store
+    store, inputs = context.store, None
     try:
         recipient = template.validator.validate(values, row_number=number)
-        keys = _with_storage_retries(
+        rid = str(recipient[template.manifest.contract.recipient_id])
+        inputs = decision_inputs(store, template, campaign_id, rid, context.decided_on)
+        started = time.perf_counter()
+        stored = _with_storage_retries(
             lambda: render_recipient(
-                template,
-                recipient,
-                outputs,
-                context.storage,
-                campaign_id,
-                context.options,
-                overwrite=overwrite,
-            ).to_record()
-        )
+                template, recipient, outputs, context.storage, campaign_id, context.options,
+                overwrite=overwrite, decisions=inputs,
+            )
+        )  # fmt: skip
+        record_decision(store, template, campaign_id, rid, stored.decision, time.perf_counter() - started)
+        keys = stored.to_record()
     except RowError as exc:  # the ingest validated it: only a changed template gets here
         error = "; ".join(str(issue) for issue in exc.issues)
     except (RenderError, StorageError, TemplateError) as exc:  # TemplateError: file and line
@@ -193,6 +205,8 @@ def _render_one(
         store.rows.finish(campaign_id, number, keys)
         report.done += 1
         return
+    if inputs is not None:  # the recipient was assigned, though its outputs failed
+        _record_failed(context, template, campaign_id, values, inputs)
     status = store.rows.fail(campaign_id, number, error, max_attempts=context.settings.task_max_attempts)
     log.warning("row %d %s: %s", number, status, error)  # errors name fields and outputs, never values
     report.errors.append(f"row {number}: {error}")
@@ -202,12 +216,30 @@ def _render_one(
         report.failed += 1
 
 
-def _with_storage_retries(render: Any) -> dict[str, str]:
+def _record_failed(
+    context: WorkerContext,
+    template: Template,
+    campaign_id: str,
+    values: dict[str, Any],
+    inputs: DecisionInputs,
+) -> None:
+    """Record the decision of a row whose outputs failed (no render seconds), when deciding
+    itself works; a failure to decide or to record leaves the row's own error as it is."""
+    try:
+        recipient = template.validator.validate(values)
+        decision = decide_only(template, recipient, inputs)
+        rid = str(recipient[template.manifest.contract.recipient_id])
+        record_decision(context.store, template, campaign_id, rid, decision, None)
+    except Exception as exc:  # the row is failing already: its error is what counts
+        log.debug("decision of a failed row not recorded: %s", type(exc).__name__)
+
+
+def _with_storage_retries(render: Callable[[], T]) -> T:
     """Run `render`, retrying storage outages with backoff (writes are create-if-absent, so a
     retry never duplicates what an earlier attempt stored)."""
     for delay in STORAGE_RETRY_DELAYS_S:
         try:
-            return render()  # type: ignore[no-any-return]
+            return render()
         except StorageError:
             time.sleep(delay)
-    return render()  # type: ignore[no-any-return]
+    return render()

@@ -57,6 +57,11 @@ class ChartGeometry:
     plot_right: float
     marks: tuple[Mark, ...]
     gridlines: tuple[tuple[float, str], ...]
+    top_value: float = 1.0  # the value at plot_top (the axis maximum)
+
+    def value_y(self, value: float) -> float:
+        """The pixel y of `value` on this chart's value axis (0 at plot_bottom)."""
+        return self.plot_bottom - value * (self.plot_bottom - self.plot_top) / self.top_value
 
 
 def nice_ceiling(
@@ -99,19 +104,21 @@ def chart_geometry(
     label_height: float = 28.0,
     headroom: float = 12.0,
     integer: bool = False,
+    axis_max: float = 0.0,
 ) -> ChartGeometry:
     """Lay out a bar or line chart; right-to-left charts run their time axis from the right.
 
     `axis_width` and `label_height` reserve room for the value axis and the category labels
     (sized for 11 px SVG text by default; the video passes room for its larger type);
     `headroom` is the room above the plot (value labels over the bars need ~22 px);
-    `integer` gives the value axis whole steps only (counts).
+    `integer` gives the value axis whole steps only (counts); the value axis reaches at least
+    `axis_max` (room for what is drawn over the marks, e.g. confidence intervals).
     """
     if len(values) != len(labels):
         raise ValueError("values and labels must have the same length")
     top, bottom, axis_w = headroom, height - label_height, axis_width
     left, right = (12.0, width - axis_w) if rtl else (axis_w, width - 12.0)
-    top_value, step = nice_ceiling(max(values, default=0.0), integer=integer)
+    top_value, step = nice_ceiling(max(max(values, default=0.0), axis_max), integer=integer)
     scale = (bottom - top) / top_value
     count = max(len(values), 1)
     slot = (right - left) / count
@@ -126,7 +133,7 @@ def chart_geometry(
         marks.append(Mark(cx - bar_w / 2, y, bar_w, h, cx, y, label, format_value(value), highlight))
     ticks = round(top_value / step)
     gridlines = tuple((bottom - k * step * scale, format_value(k * step)) for k in range(ticks + 1))
-    return ChartGeometry(kind, width, height, top, bottom, left, right, tuple(marks), gridlines)
+    return ChartGeometry(kind, width, height, top, bottom, left, right, tuple(marks), gridlines, top_value)
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,8 @@
 """Resolve a recipient with the template's decisions taken: `resolve_decided` runs
 `renderer.decisions.decide` inside resolution (after the computed values, before any output
 reads ``slots`` or ``variants``) and returns the decision with the spec, so the caller can record
-its trace and exposures. `replayed` rebuilds the same context from a stored one (a stream rendered
-on play shows what the page was rendered with, whatever the exposure history says now).
+its trace and exposures. `replayed` rebuilds the context stored with an on-play stream (its
+segments show what the page was rendered with, whatever the exposure history says now).
 """
 
 from __future__ import annotations
@@ -39,10 +39,9 @@ def resolve_decided(
     return spec, taken[-1]
 
 
-def decided_context(decision: Decision) -> dict[str, Any]:
-    """The JSON form of a decision's template context (stored with an on-play stream)."""
-    context = decision.context()
-    return {"slots": {k: list(v) for k, v in context["slots"].items()}, "variants": context["variants"]}
+def decide_only(template: Template, recipient: Mapping[str, Any], inputs: DecisionInputs) -> Decision:
+    """The decision `render_recipient` would take for `recipient`, without rendering anything."""
+    return resolve_decided(template, recipient, inputs)[1]
 
 
 def replayed(stored: Mapping[str, Any] | None) -> Decide:

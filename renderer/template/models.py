@@ -24,6 +24,7 @@ SLUG = r"^[a-z0-9][a-z0-9-]{0,62}$"
 IDENT = r"^[A-Za-z_][A-Za-z0-9_]{0,62}$"
 HEX_COLOUR = r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$"
 DEFAULT_MAX_LENGTH = 10_000  # characters of a string field without max_length
+RESERVED_TEMPLATE_NAMES = frozenset({"stream"})  # /r/{token}/stream/... serves a recipient's stream
 MAX_STRING_LENGTH = 1_000_000  # the most a max_length may allow (Pillow lays out no longer text)
 
 
@@ -384,6 +385,13 @@ class Manifest(Strict, Generic[OutputsT]):
             if not re.fullmatch(r"[a-z]{2,3}([_-][A-Z]{2})?", code):
                 raise ValueError(f"calendars key {code!r} must be a language (fa) or locale (fa_IR)")
         return calendars
+
+    @field_validator("name")
+    @classmethod
+    def _name_not_reserved(cls, name: str) -> str:
+        if name in RESERVED_TEMPLATE_NAMES:
+            raise ValueError(f"the template name {name!r} is reserved (a recipient page route uses it)")
+        return name
 
     @model_validator(mode="after")
     def _names_do_not_clash(self) -> Manifest[OutputsT]:

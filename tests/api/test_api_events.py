@@ -244,3 +244,34 @@ def test_erasing_a_recipient_takes_their_events_and_submissions_in_the_callers_c
     assert store.events.count("bill-summary", "cli-campaign") == 1  # not the caller's to erase
     assert [*store.forms.for_form("bill-summary", api.segment, "preferences")] == []
     assert post(api, own, event(3)).status_code == 404  # the link went with them
+
+
+def test_events_carry_the_recipients_decided_variant_never_the_pages(api: ApiServer, store: JobStore) -> None:
+    decided, undecided = (
+        link(store, "E-VARIANT", campaign="tl-spring"),
+        link(store, "E-NONE", campaign="tl-spring"),
+    )
+    store.decisions.record(
+        "bill-summary", "tl-spring", "E-VARIANT", "headline=warm;intro=holdout", {"version": 1}
+    )
+    store.decisions.record(
+        "bill-summary", "tl-autumn", "E-NONE", "headline=plain", {"version": 1}
+    )  # elsewhere
+    assert post(api, decided, event(1), event(2, kind="cta_click", target="pay-now")).status_code == 202
+    assert post(api, undecided, event(1)).status_code == 202
+    forged = post(api, decided, event(3, variant="headline=plain"))
+    assert forged.status_code == 422  # a page has no say in its variant
+    assert forged.json()["error"]["field"] == "events[0]"  # an unknown field: named by the event
+    stored = {
+        (e.recipient_id, e.event_id): e.variant
+        for e in store.events.for_campaign("bill-summary", "tl-spring")
+    }
+    assert stored == {
+        ("E-VARIANT", "ev-000001"): "headline=warm;intro=holdout",
+        ("E-VARIANT", "ev-000002"): "headline=warm;intro=holdout",
+        ("E-NONE", "ev-000001"): None,
+    }
+    reach = store.events.reach_by_variant("bill-summary", "tl-spring")
+    assert reach["headline=warm;intro=holdout"]["page_views"] == 1
+    assert reach["headline=warm;intro=holdout"]["cta_clicks"] == 1
+    assert reach[None]["page_views"] == 1

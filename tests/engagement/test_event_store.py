@@ -3,6 +3,7 @@ link, counted once, erased with the recipient (scoped to the caller's key), purg
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import event, func, select, update
@@ -68,7 +69,20 @@ def test_what_is_stored_reads_back_the_same(job_store: JobStore) -> None:
         record("autumn", "C-9", 3, received=at, kind="cta_click", target="pay-now", view=None, variant="b"),
     ]
     assert job_store.events.add_linked(token, sent) == 3
-    assert [*job_store.events.for_campaign("bill-summary", "autumn")] == sent
+    # the variant is the recipient's decided key (none here), never what came with the event
+    assert [*job_store.events.for_campaign("bill-summary", "autumn")] == [
+        replace(e, variant=None) for e in sent
+    ]
+    job_store.decisions.record("bill-summary", "autumn", "C-9", "headline=warm", {"version": 1})
+    later = [record("autumn", "C-9", 4, received=at, variant="headline=plain")]
+    assert job_store.events.add_linked(token, later) == 1
+    assert [*job_store.events.for_campaign("bill-summary", "autumn")][3:] == [
+        replace(later[0], variant="headline=warm")
+    ]
+    assert job_store.events.add([replace(later[0], event_id="server-1")]) == 1  # the server's own: kept
+    assert [e.variant for e in job_store.events.for_campaign("bill-summary", "autumn")][4:] == [
+        "headline=plain"
+    ]
 
 
 def test_last_position_follows_the_page_clock_not_arrival(job_store: JobStore) -> None:

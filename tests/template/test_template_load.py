@@ -137,3 +137,8 @@ def test_sample_that_is_not_json(broken) -> None:  # type: ignore[no-untyped-def
 def test_name_must_match_folder(broken) -> None:  # type: ignore[no-untyped-def]
     error = broken(lambda root: _edit(root / "template.yaml", "name: bill-summary", "name: other"))
     assert "differs from the folder name" in str(error)
+
+
+def test_the_name_stream_is_reserved(broken) -> None:  # type: ignore[no-untyped-def]
+    error = broken(lambda root: _edit(root / "template.yaml", "name: bill-summary", "name: stream"))
+    assert "'stream' is reserved" in str(error)

@@ -42,7 +42,7 @@ def _layout(state: ApiState, template: str) -> Layout:
         return Layout()
 
 
-def _scope(state: ApiState, campaign_id: str, template: str | None, key: ApiKey) -> tuple[str, str, Layout]:
+def scope(state: ApiState, campaign_id: str, template: str | None, key: ApiKey) -> tuple[str, str, Layout]:
     """(template, campaign, layout) the caller may read; ApiError 404 or 422 otherwise."""
     segment = api_renders_of(campaign_id, key)
     if segment is not None:
@@ -81,7 +81,7 @@ def campaign_engagement(
     viewed, drop-off per scene and chapter jumps: overall and per variant, each rate with its
     numerator and denominator (a zero denominator gives null). CSV: one row per metric (metric,
     variant, target, numerator, denominator, value), formulas neutralised."""
-    name, campaign, layout = _scope(state, campaign_id, template, key)
+    name, campaign, layout = scope(state, campaign_id, template, key)
     report = campaign_report(state.store(), name, campaign, layout)
     if not _wants_csv(request, format):
         return report

@@ -189,14 +189,17 @@ def _store(
     state: ApiState, link: RecipientLinkRecord, form: Form, submitted: tuple[dict[str, Any], str | None]
 ) -> int:
     """Store the answers, then record the engagement event and enqueue the webhook; returns the
-    submission id. The event and webhook are best effort once the answers are stored (a retry of
-    the submit would store them twice)."""
+    submission id. Both carry the recipient's variant key from the store (never from the page).
+    The event and webhook are best effort once the answers are stored (a retry of the submit
+    would store them twice)."""
     answers, view = submitted
     store, now = state.store(), datetime.now(UTC)
     recipient = (link.template, link.campaign, link.recipient_id)
-    submission = store.forms.add(recipient, form.id, stored_answers(answers), now=now)
+    variant = store.decisions.variant_key(*recipient)
+    submission = store.forms.add(recipient, form.id, stored_answers(answers), variant=variant, now=now)
     try:
-        store.events.add([form_submit_event(recipient, form.id, submission, view=view, now=now)])
+        event = form_submit_event(recipient, form.id, submission, view=view, now=now, variant=variant)
+        store.events.add([event])
         _announce(state, link, form, (submission, now))
     except Exception as exc:  # the database went away after the commit: the answers are kept
         log.warning("form submit %d stored, event or webhook not: %s", submission, type(exc).__name__)

@@ -29,6 +29,7 @@ from renderer.api.output_choice import choose_outputs, choose_video_mode
 from renderer.api.render_pool import died, render_in_worker
 from renderer.api.state import ApiState
 from renderer.errors import ServiceUnavailable, StorageError
+from renderer.jobs.decided import decision_day, decision_inputs, record_decision
 from renderer.jobs.render_jobs import (
     Outcome,
     add_render_hook,
@@ -88,10 +89,14 @@ async def _render_now(
     outcome, show = await run_in_threadpool(_outcome, state), shows_recipient(template)
     await run_in_threadpool(outcome.store.render_jobs.start, job.id)
     campaign = api_campaign(job.api_key_id)
-    args = (state.settings, template.name, recipient, list(job.outputs), campaign, storage_deadline())
+    day = decision_day(job.created_at)
+    inputs = await run_in_threadpool(
+        decision_inputs, outcome.store, template, campaign, job.recipient_id, day
+    )
+    args = (state.settings, template.name, recipient, list(job.outputs), campaign, storage_deadline(), inputs)
     try:
         future = await run_in_threadpool(state.pages.submit, render_in_worker, *args)
-        keys, durations = await asyncio.wrap_future(future)
+        keys, durations, decision = await asyncio.wrap_future(future)
     except BrokenProcessPool:
         error = died(state.pages)
         await run_in_threadpool(outcome.failure, job, error, show)
@@ -100,6 +105,10 @@ async def _render_now(
         await run_in_threadpool(outcome.failure, job, exc, show)
         raise
     state.metrics.observe_durations(durations)
+    seconds = sum(durations.values())
+    await run_in_threadpool(
+        record_decision, outcome.store, template, campaign, job.recipient_id, decision, seconds
+    )
     await run_in_threadpool(outcome.success, job, keys, show)
     return dict(keys)
 
@@ -142,8 +151,10 @@ def render_out(
     state: ApiState, job: RenderJobRecord, links: RecipientLinks | None = None, secret: str | None = None
 ) -> RenderOut:
     """The API view of a render job."""
+    decided = state.store().decisions.get(job.template, api_campaign(job.api_key_id), job.recipient_id)
     return RenderOut(
         id=job.id, status=job.status, template=job.template, recipient_id=job.recipient_id,
+        variant_key=decided.variant_key if decided else None, decisions=decided.trace if decided else None,
         outputs=list(job.outputs), video=shown_video_mode(job.video_mode), error=job.error,
         created_at=job.created_at, updated_at=job.updated_at,
         status_url=f"{public_base(state.settings)}/renders/{job.id}",

@@ -1,4 +1,4 @@
-"""The job store: campaigns, row status, API render jobs, keys, webhooks, links, events, forms, claims.
+"""The job store: campaigns, rows, API render jobs, keys, webhooks, links, events, forms, claims, decisions.
 
 `open_store(url)` takes a SQLAlchemy URL (``sqlite:///file.db`` by default, ``postgresql://`` at
 scale), brings the schema to the newest Alembic revision and returns a `JobStore`: one engine
@@ -10,9 +10,11 @@ and one store per concern on it::
     store.keys          keys.py          create, verify, all, revoke
     store.webhooks      webhooks.py      add, get, subscribed_to, ..., the delivery outbox
     store.links         links.py         create, keep, resolve, exists, purge_expired
-    store.events        events.py        add, for_campaign, last_position, count, purge_received_before
+    store.events        events.py        add, for_campaign, last_position, count, reach_by_variant, ...
     store.forms         forms.py         add, for_form
     store.claims        claims.py        claim, holder, release, purge_expired (one render per key)
+    store.decisions     decisions.py     record, rendered, get, variant_key, tallies (test and learn)
+    store.exposures     exposures.py     record, history (triggers shown, for frequency caps)
     store.erasure       erasure.py       erase_recipient
 
 Every method runs in its own short transaction (``base.py``) and returns plain frozen records
@@ -29,9 +31,11 @@ from sqlalchemy import Engine
 from renderer.jobs.store.base import BATCH_SIZE
 from renderer.jobs.store.campaigns import CampaignCounts, CampaignStore
 from renderer.jobs.store.claims import ClaimStore
+from renderer.jobs.store.decisions import DecisionStore
 from renderer.jobs.store.engine import MIGRATIONS, create_store_engine, upgrade_store
 from renderer.jobs.store.erasure import ErasureStore
 from renderer.jobs.store.events import EventStore
+from renderer.jobs.store.exposures import ExposureStore
 from renderer.jobs.store.forms import FormStore
 from renderer.jobs.store.keys import ApiKeyStore
 from renderer.jobs.store.links import LinkStore
@@ -46,8 +50,10 @@ __all__ = [
     "CampaignCounts",
     "CampaignStore",
     "ClaimStore",
+    "DecisionStore",
     "ErasureStore",
     "EventStore",
+    "ExposureStore",
     "FormStore",
     "JobStore",
     "LinkStore",
@@ -76,6 +82,8 @@ class JobStore:
         self.forms = FormStore(engine)
         self.erasure = ErasureStore(engine)
         self.claims = ClaimStore(engine)
+        self.decisions = DecisionStore(engine)
+        self.exposures = ExposureStore(engine)
 
     def close(self) -> None:
         """Close every pooled connection."""
