@@ -111,7 +111,6 @@ def _check_decisions(loaded: Template) -> tuple[list[str], list[str]]:
 def _check_video(loaded: Template, table: Table) -> list[str]:
     """Resolve every sample's scenes (conditions, texts, images) and the fallbacks of its scenes
     without rendering pixels."""
-    from renderer.outputs.decided import default_inputs, resolve_decided
     from renderer.outputs.video.render import asset_opener
     from renderer.outputs.video.scenes import fallback_scenes, resolve_fallback, resolve_scenes
 
