@@ -74,14 +74,21 @@ def expression_fault(template: Template, key: str, exc: BaseException) -> Templa
 Decide = Callable[[Mapping[str, Any], str], Mapping[str, Any]]
 
 
-def _no_decisions(context: Mapping[str, Any], recipient_id: str) -> Mapping[str, Any]:
-    return {"slots": {}, "variants": {}}
+def undecided(template: Template) -> Mapping[str, Any]:
+    """``slots`` and ``variants`` when nothing is decided (what the global control group sees):
+    every declared slot empty, every experiment its default variant."""
+    section = template.manifest.decisions
+    return {
+        "slots": {name: () for name in section.slots},
+        "variants": {exp: spec.default for exp, spec in section.experiments.items()},
+    }
 
 
-def resolve(template: Template, recipient: Mapping[str, Any], decide: Decide = _no_decisions) -> ResolvedSpec:
+def resolve(template: Template, recipient: Mapping[str, Any], decide: Decide | None = None) -> ResolvedSpec:
     """Resolve `template` for one validated recipient. Pure; raises TemplateError (manifest file and
     line) on a failing expression. `decide` gets the context with every computed value and the
-    recipient id and returns the names it adds (``slots``, ``variants``: renderer.decisions)."""
+    recipient id and returns the names it adds (``slots``, ``variants``: renderer.decisions);
+    without it every slot is empty and every experiment shows its default (`undecided`)."""
     contract = template.manifest.contract
     locale = str(recipient.get(contract.locale_field or "", None) or contract.default_locale)
     currency = recipient.get(contract.currency_field or "", None)
@@ -102,7 +109,7 @@ def resolve(template: Template, recipient: Mapping[str, Any], decide: Decide = _
             context[name] = template.expressions[f"computed.{name}"](**context)
         except (JinjaError, ArithmeticError, TypeError, ValueError) as exc:
             raise expression_fault(template, f"computed.{name}", exc) from None
-    context.update(decide(MappingProxyType(context), recipient_id))
+    context.update(undecided(template) if decide is None else decide(MappingProxyType(context), recipient_id))
     frozen = MappingProxyType(context)
     texts.bind(frozen)
     return ResolvedSpec(

@@ -14,12 +14,16 @@ from renderer.settings import PROJECT_ROOT
 runner = CliRunner()
 
 
-def test_validate_the_sample_template() -> None:
-    result = runner.invoke(app, ["validate", "bill-summary"])
+@pytest.mark.parametrize(
+    ("template", "outputs"), [("bill-summary", "microsite, pdf"), ("welcome-onboarding", "microsite")]
+)
+def test_validate_the_sample_templates(template: str, outputs: str) -> None:
+    result = runner.invoke(app, ["validate", template])
     assert result.exit_code == 0, result.output
     for locale in ("de-DE", "en-US", "fa-IR", "id-ID", "it-IT", "tr-TR"):
         assert f"samples/{locale}.json" in result.output
-    assert "renders microsite, pdf" in result.output
+        assert f"video for {locale}" in result.output
+    assert f"renders {outputs}" in result.output and "fails" not in result.output
 
 
 def test_validate_reports_a_broken_sample_and_a_broken_template(tmp_path: Path) -> None:
