@@ -213,7 +213,7 @@ def _with_library(scratch: Path) -> Template:
     extra = _library(scratch / "triggers", list(section["triggers"]))
     section["triggers"] = [*section["triggers"], *extra]
     section["slots"]["bench_extra"] = {"triggers": extra, "max": 2}
-    (root / "template.yaml").write_text(yaml.safe_dump(manifest, allow_unicode=True), encoding="utf-8")
+    (root / "template.yaml").write_text(yaml.safe_dump(manifest, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return load_template(root, settings.model_copy(update={"triggers_dir": scratch / "triggers"}))
 
 
