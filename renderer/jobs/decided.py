@@ -60,8 +60,8 @@ def record_decision(
     shown_by: str | None = None,
 ) -> None:
     """Store the recipient's decision trace and variant key (with the seconds its outputs took to
-    render; None when they failed) and the exposures of the triggers it was shown, under
-    `shown_by` (default `campaign`). Nothing for a template that decides
+    render; None when they failed) and, once its outputs are stored, the exposures of the triggers
+    it was shown, under `shown_by` (default `campaign`). Nothing for a template that decides
     nothing. Both writes are idempotent: a redelivered row changes nothing."""
     if template.decisions.empty:
         return
@@ -69,5 +69,5 @@ def record_decision(
     store.decisions.record(
         template.name, campaign, recipient_id, decision.variant_key, trace, render_seconds=seconds
     )
-    if decision.shown:
+    if decision.shown and seconds is not None:  # a failed render showed nothing
         store.exposures.record(template.name, shown_by or campaign, recipient_id, decision.shown)

@@ -1,15 +1,16 @@
 """The job side of test and learn, on a real store (SQLite and PostgreSQL): render jobs of one API
 key count each other's exposures for frequency caps (each job is its own showing, a retried job
-decides as it did)."""
+decides as it did), and a row whose outputs failed records its decision but no exposure."""
 
 from __future__ import annotations
 
 import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from renderer.jobs.decided import api_delivery, decision_day, decision_inputs
+from renderer.jobs.decided import api_delivery, decision_day, decision_inputs, record_decision
 from renderer.jobs.render_jobs import Outcome, api_campaign, run_render_job
 from renderer.jobs.store import JobStore
 from renderer.outputs.decided import decide_only
@@ -88,3 +89,21 @@ def test_api_render_jobs_of_one_key_count_each_others_exposures(
     assert decision_inputs(job_store, decided, "spring", rid, day).history != {}  # not its to erase
     job_store.erasure.erase_recipient(rid, api_key_id=key, api_campaign=campaign)
     assert decision_inputs(job_store, decided, "spring", rid, day).history == {}  # the key's jobs' too
+
+
+def test_a_row_whose_outputs_failed_records_its_decision_but_no_exposure(
+    job_store: JobStore, decided: Template
+) -> None:
+    recipient = decided.validator.validate(_sample(decided))
+    rid = str(recipient[decided.manifest.contract.recipient_id])
+    inputs = decision_inputs(job_store, decided, "spring", rid, decision_day(datetime.now(UTC)))
+    decision = decide_only(decided, recipient, inputs)
+    assert decision.shown == ("late_offer",)
+    record_decision(job_store, decided, "spring", rid, decision, None)  # its outputs failed
+    stored = job_store.decisions.get(decided.name, "spring", rid)
+    assert stored is not None and stored.render_seconds is None  # assigned, counted as such
+    later = decision_inputs(job_store, decided, "autumn", rid, inputs.at)
+    assert later.history == {}  # nothing was shown, so nothing counts against another campaign
+    assert decide_only(decided, recipient, later).shown == ("late_offer",)
+    record_decision(job_store, decided, "spring", rid, decision, 0.5)  # the retry rendered it
+    assert decision_inputs(job_store, decided, "autumn", rid, inputs.at).history != {}
