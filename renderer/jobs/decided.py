@@ -3,7 +3,10 @@ on (the exposures of capped triggers in other campaigns) and `record_decision` k
 decided (the trace, the variant key, the render seconds) and which triggers were shown.
 
 A campaign decides on its creation date, so a resumed or redelivered row decides exactly as the
-first attempt did; a one-off render decides on its day.
+first attempt did; a one-off render decides on its day. The API's one-off renders of one key share
+a campaign (``api-<key id>``: their pages, decisions and events), but each render job is a showing
+of its own: its exposures are recorded under `api_delivery` (``api-<key id>/<job id>``), so a
+key's earlier renders count against its caps while a retried job still leaves its own out.
 """
 
 from __future__ import annotations
@@ -15,16 +18,29 @@ from renderer.jobs.store import JobStore
 from renderer.outputs.template import Template
 
 
+def api_delivery(campaign: str, job_id: str) -> str:
+    """The campaign the exposures of one API render job are recorded under (and left out of its
+    own history): ``<campaign>/<job id>``, one per job."""
+    return f"{campaign}/{job_id}"
+
+
 def decision_inputs(
-    store: JobStore, template: Template, campaign: str, recipient_id: str, at: dt.date
+    store: JobStore,
+    template: Template,
+    campaign: str,
+    recipient_id: str,
+    at: dt.date,
+    *,
+    shown_by: str | None = None,
 ) -> DecisionInputs:
     """The inputs of one recipient's decision: the history of the template's capped triggers
-    (read only when one has a cap, over the longest cap's window) from every other campaign."""
+    (read only when one has a cap, over the longest cap's window) from every campaign but the
+    one showing it (`shown_by`, default `campaign`; an API render job's `api_delivery`)."""
     days = [c.trigger.cap.days for c in template.decisions.triggers if c.trigger.cap is not None]
     if not days:
         return DecisionInputs(campaign, at)
     since = dt.datetime.combine(at - dt.timedelta(days=max(days)), dt.time.min, dt.UTC)
-    history = store.exposures.history([recipient_id], campaign, since).get(recipient_id, {})
+    history = store.exposures.history([recipient_id], shown_by or campaign, since).get(recipient_id, {})
     return DecisionInputs(campaign, at, history)
 
 
@@ -40,15 +56,18 @@ def record_decision(
     recipient_id: str,
     decision: Decision,
     seconds: float | None,
+    *,
+    shown_by: str | None = None,
 ) -> None:
     """Store the recipient's decision trace and variant key (with the seconds its outputs took to
-    render; None when they failed) and the exposures of the triggers it was shown. Nothing for a
-    template that decides nothing. Both writes are idempotent: a redelivered row changes nothing."""
+    render; None when they failed) and, once its outputs are stored, the exposures of the triggers
+    it was shown, under `shown_by` (default `campaign`). Nothing for a template that decides
+    nothing. Both writes are idempotent: a redelivered row changes nothing."""
     if template.decisions.empty:
         return
     trace = decision.trace()
     store.decisions.record(
         template.name, campaign, recipient_id, decision.variant_key, trace, render_seconds=seconds
     )
-    if decision.shown:
-        store.exposures.record(template.name, campaign, recipient_id, decision.shown)
+    if decision.shown and seconds is not None:  # a failed render showed nothing
+        store.exposures.record(template.name, shown_by or campaign, recipient_id, decision.shown)

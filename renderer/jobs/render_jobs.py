@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from renderer.errors import TailorError, TemplateError, template_message
-from renderer.jobs.decided import decision_day, decision_inputs, record_decision
+from renderer.jobs.decided import api_delivery, decision_day, decision_inputs, record_decision
 from renderer.jobs.events import emit, render_payload
 from renderer.jobs.schema import RenderJobRecord
 from renderer.jobs.store import JobStore, open_store
@@ -135,8 +135,14 @@ def run_render_job(
         outcome.store.render_jobs.start(job.id)
         options = render_options(RenderOptions.from_settings(settings), job.video_mode)
         campaign = api_campaign(job.api_key_id)
+        shown_by = api_delivery(campaign, job.id)  # each job a showing of its own (caps)
         inputs = decision_inputs(
-            outcome.store, template, campaign, job.recipient_id, decision_day(job.created_at)
+            outcome.store,
+            template,
+            campaign,
+            job.recipient_id,
+            decision_day(job.created_at),
+            shown_by=shown_by,
         )
         stored = render_recipient(
             template,
@@ -149,8 +155,9 @@ def run_render_job(
             decisions=inputs,
         )
         keys = stored.to_record()
+        seconds = sum(durations.values())
         record_decision(
-            outcome.store, template, campaign, job.recipient_id, stored.decision, sum(durations.values())
+            outcome.store, template, campaign, job.recipient_id, stored.decision, seconds, shown_by=shown_by
         )
     except Exception as exc:
         outcome.failure(job, exc, show)

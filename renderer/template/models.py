@@ -367,8 +367,7 @@ class Manifest(Strict, Generic[OutputsT]):
     calendars: dict[str, Calendar] = {}
     outputs: OutputsT
     interactions: Interactions = Interactions()
-    # triggers, slots, experiments and the global control group (renderer.decisions decides)
-    decisions: DecisionsSection = DecisionsSection()
+    decisions: DecisionsSection = DecisionsSection()  # triggers, slots, experiments, control group
     # days a finished campaign or render job keeps its outputs and records (None: kept until erased)
     retention_days: int | None = Field(default=None, ge=1, le=36_500)
 

@@ -29,7 +29,7 @@ from renderer.api.output_choice import choose_outputs, choose_video_mode
 from renderer.api.render_pool import died, render_in_worker
 from renderer.api.state import ApiState
 from renderer.errors import ServiceUnavailable, StorageError
-from renderer.jobs.decided import decision_day, decision_inputs, record_decision
+from renderer.jobs.decided import api_delivery, decision_day, decision_inputs, record_decision
 from renderer.jobs.render_jobs import (
     Outcome,
     add_render_hook,
@@ -89,9 +89,9 @@ async def _render_now(
     outcome, show = await run_in_threadpool(_outcome, state), shows_recipient(template)
     await run_in_threadpool(outcome.store.render_jobs.start, job.id)
     campaign = api_campaign(job.api_key_id)
-    day = decision_day(job.created_at)
+    day, shown_by = decision_day(job.created_at), api_delivery(campaign, job.id)
     inputs = await run_in_threadpool(
-        decision_inputs, outcome.store, template, campaign, job.recipient_id, day
+        partial(decision_inputs, shown_by=shown_by), outcome.store, template, campaign, job.recipient_id, day
     )
     args = (state.settings, template.name, recipient, list(job.outputs), campaign, storage_deadline(), inputs)
     try:
@@ -107,8 +107,9 @@ async def _render_now(
     state.metrics.observe_durations(durations)
     seconds = sum(durations.values())
     await run_in_threadpool(
-        record_decision, outcome.store, template, campaign, job.recipient_id, decision, seconds
-    )
+        partial(record_decision, shown_by=shown_by), outcome.store, template, campaign, job.recipient_id,
+        decision, seconds,
+    )  # fmt: skip
     await run_in_threadpool(outcome.success, job, keys, show)
     return dict(keys)
 

@@ -29,7 +29,8 @@ class ErasureStore(ConcernStore):
         """Delete every campaign row, render job, page link, engagement event, form submission,
         decision and trigger exposure of a recipient id, in one transaction; with `api_key_id`,
         only those of that key's campaigns and render jobs (and links, events, submissions,
-        decisions and exposures of its campaigns or its `api_campaign` folder).
+        decisions and exposures of its campaigns or its `api_campaign` folder, and the exposures
+        of its render jobs, ``<api_campaign>/<job id>``).
 
         The links go first: on PostgreSQL an event batch being stored holds a share lock on its
         link (`EventStore.add_linked`), so this waits for it and then deletes its events too.
@@ -49,6 +50,11 @@ class ErasureStore(ConcernStore):
                 (model, where & (model.campaign.in_(owned) | (model.campaign == api_campaign)))
                 for model, where in per_campaign
             ]
+            if api_campaign is not None:  # an API render job's exposures: ``<api_campaign>/<job id>``
+                jobs_shown = TriggerExposure.campaign.startswith(f"{api_campaign}/", autoescape=True)
+                per_campaign.append(
+                    (TriggerExposure, (TriggerExposure.recipient_id == recipient_id) & jobs_shown)
+                )
         with self._write() as connection:
             found = [*connection.execute(select(CampaignRow.outputs).where(rows)).scalars()]
             found += connection.execute(select(RenderJob.result).where(jobs)).scalars()
