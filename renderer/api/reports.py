@@ -63,21 +63,39 @@ def _result(row: RowRecord, page_link: PageLink | None) -> dict[str, Any]:
     return item
 
 
+def _explained(store: JobStore, campaign: CampaignRecord, item: dict[str, Any]) -> dict[str, Any]:
+    """`item` with its recipient's variant key and decision trace (None when none was recorded)."""
+    decided = store.decisions.get(campaign.template, campaign.id, str(item["recipient_id"]))
+    item["variant_key"] = decided.variant_key if decided else None
+    item["decisions"] = decided.trace if decided else None
+    return item
+
+
 def results_lines(
-    store: JobStore, campaign: CampaignRecord, fmt: str, page_link: PageLink | None = None
+    store: JobStore,
+    campaign: CampaignRecord,
+    fmt: str,
+    page_link: PageLink | None = None,
+    explain: bool = False,
 ) -> Iterator[str]:
     """Every row of the campaign with its status, output keys and error; with `page_link`, a fresh
-    page link for each rendered row."""
+    page link for each rendered row; with `explain`, its variant key and (JSON Lines) its decision
+    trace, one lookup per row."""
     rows = store.rows.results(campaign.id)
     if fmt == "jsonl":
-        return _jsonl_chunks(_result(row, page_link) for row in rows)
+        items = (_result(row, page_link) for row in rows)
+        return _jsonl_chunks(_explained(store, campaign, item) if explain else item for item in items)
     outputs = list(campaign.outputs)
     header = ["row", "recipient_id", "status", *outputs, "error"] + (["page_url"] if page_link else [])
+    header += ["variant_key"] if explain else []
 
     def cells(row: RowRecord) -> list[Any]:
         keys = row.outputs or {}
         line = [row.row, row.recipient_id, row.status, *(keys.get(o, "") for o in outputs), row.error or ""]
-        return line + ([page_link(row) if row.status == "done" else ""] if page_link else [])
+        line += [page_link(row) if row.status == "done" else ""] if page_link else []
+        if explain:
+            line.append(store.decisions.variant_key(campaign.template, campaign.id, row.recipient_id) or "")
+        return line
 
     return _csv_chunks(header, map(cells, rows))
 

@@ -385,16 +385,14 @@ class Manifest(Strict, Generic[OutputsT]):
                 raise ValueError(f"calendars key {code!r} must be a language (fa) or locale (fa_IR)")
         return calendars
 
-    @field_validator("name")
-    @classmethod
-    def _name_not_reserved(cls, name: str) -> str:
-        if name in RESERVED_TEMPLATE_NAMES:
-            raise ValueError(f"the template name {name!r} is reserved (a recipient page route uses it)")
-        return name
-
     @model_validator(mode="after")
     def _names_do_not_clash(self) -> Manifest[OutputsT]:
+        if self.name in RESERVED_TEMPLATE_NAMES:
+            raise ValueError(f"the template name {self.name!r} is reserved (a recipient page route uses it)")
         clash = sorted(set(self.computed) & set(self.contract.fields))
         if clash:
             raise ValueError(f"computed values shadow contract fields: {', '.join(clash)}")
+        decided = sorted((set(self.computed) | set(self.contract.fields)) & {"slots", "variants"})
+        if decided:
+            raise ValueError(f"{', '.join(decided)}: names the decisions give templates (not a field)")
         return self

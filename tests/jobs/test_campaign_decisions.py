@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from renderer.api.reports import results_lines
 from renderer.jobs.local import CampaignSpec, run_campaign
 from renderer.jobs.store import open_store
 from renderer.outputs.load import load_template
@@ -87,6 +88,18 @@ def test_decisions_are_recorded_capped_across_campaigns_and_hold_no_personal_val
         shown = store.exposures.history(paperless, None, since=dt.datetime(2000, 1, 1, tzinfo=dt.UTC))
     finally:
         store.close()
+    store = open_store(run.database_url)
+    try:  # the campaign's results, explained: each row's variant key and trace
+        record = store.campaigns.get("spring")
+        assert record is not None
+        lines = "".join(results_lines(store, record, "jsonl", explain=True)).splitlines()
+        csv_text = "".join(results_lines(store, record, "csv", explain=True))
+    finally:
+        store.close()
+    explained = {item["recipient_id"]: item for item in map(json.loads, lines)}
+    assert {rid: item["decisions"] for rid, item in explained.items()} == spring
+    assert all(item["variant_key"] == spring[rid]["variant_key"] for rid, item in explained.items())
+    assert csv_text.splitlines()[0].endswith(",variant_key") and "headline=" in csv_text
     assert (
         sum(t.recipients for t in tallies.values()) == sum(t.rendered for t in tallies.values()) == len(ids)
     )

@@ -52,11 +52,18 @@ def campaign_results(
     key: ApiKey,
     format: Format = "jsonl",
     links: Annotated[bool, Query(description="Add a fresh page link to each rendered row")] = False,
+    explain: Annotated[
+        bool,
+        Query(
+            description="Add each row's variant key and (JSON Lines) decision trace: why it got what it got"
+        ),
+    ] = False,
 ) -> StreamingResponse:
-    """Every row: number, recipient id, status, output keys, error (and a page link on request)."""
+    """Every row: number, recipient id, status, output keys, error (and a page link, the variant
+    key and decision trace on request)."""
     campaign = owned_campaign(state.store(), campaign_id, key)
     page_link = _page_link(state, campaign) if links else None
-    lines = results_lines(state.store(), campaign, format, page_link)
+    lines = results_lines(state.store(), campaign, format, page_link, explain)
     return _streamed(lines, format, f"{campaign.id}-results")
 
 

@@ -153,6 +153,8 @@ def render_out(
 ) -> RenderOut:
     """The API view of a render job."""
     decided = state.store().decisions.get(job.template, api_campaign(job.api_key_id), job.recipient_id)
+    if decided is not None and not job.created_at <= decided.decided_at <= job.updated_at:
+        decided = None  # another render of the recipient decided it: not this job's trace
     return RenderOut(
         id=job.id, status=job.status, template=job.template, recipient_id=job.recipient_id,
         variant_key=decided.variant_key if decided else None, decisions=decided.trace if decided else None,
