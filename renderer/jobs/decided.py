@@ -36,12 +36,26 @@ def decision_inputs(
     """The inputs of one recipient's decision: the history of the template's capped triggers
     (read only when one has a cap, over the longest cap's window) from every campaign but the
     one showing it (`shown_by`, default `campaign`; an API render job's `api_delivery`)."""
+    return chunk_inputs(store, template, campaign, [recipient_id], at, shown_by=shown_by)[recipient_id]
+
+
+def chunk_inputs(
+    store: JobStore,
+    template: Template,
+    campaign: str,
+    recipient_ids: list[str],
+    at: dt.date,
+    *,
+    shown_by: str | None = None,
+) -> dict[str, DecisionInputs]:
+    """`decision_inputs` of every one of `recipient_ids`, the history read in one query per
+    500 ids (a worker's chunk of rows); no query when no trigger of the template has a cap."""
     days = [c.trigger.cap.days for c in template.decisions.triggers if c.trigger.cap is not None]
     if not days:
-        return DecisionInputs(campaign, at)
+        return {rid: DecisionInputs(campaign, at) for rid in recipient_ids}
     since = dt.datetime.combine(at - dt.timedelta(days=max(days)), dt.time.min, dt.UTC)
-    history = store.exposures.history([recipient_id], shown_by or campaign, since).get(recipient_id, {})
-    return DecisionInputs(campaign, at, history)
+    history = store.exposures.history(recipient_ids, shown_by or campaign, since)
+    return {rid: DecisionInputs(campaign, at, history.get(rid, {})) for rid in recipient_ids}
 
 
 def decision_day(created_at: dt.datetime) -> dt.date:

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 from renderer.decisions.decide import DecisionInputs
 from renderer.errors import FieldIssue, RenderError, RowError, StorageError, TemplateError
-from renderer.jobs.decided import decision_day, decision_inputs, record_decision
+from renderer.jobs.decided import chunk_inputs, decision_day, decision_inputs, record_decision
 from renderer.jobs.store import JobStore, open_store
 from renderer.jobs.video_mode import render_options
 from renderer.logs import bind
@@ -71,6 +71,8 @@ class WorkerContext:
     roots: dict[str, str] = field(default_factory=dict)
     # the day the campaign being rendered decides on: its creation date (set per chunk)
     decided_on: dt.date = field(default_factory=lambda: dt.datetime.now(dt.UTC).date())
+    # the chunk's decision inputs by recipient id (exposure history read once per chunk)
+    decision_inputs: dict[str, DecisionInputs] = field(default_factory=dict)
 
     def template(self, name: str) -> Template:
         """The named template, loaded once per process (from its folder in `roots` when given, so a
@@ -131,6 +133,11 @@ def _render_rows(
         options=render_options(context.options, campaign.video_mode),
         decided_on=decision_day(campaign.created_at),
     )
+    if not template.decisions.empty:
+        rid_field = template.manifest.contract.recipient_id
+        ids = [str(values.get(rid_field, "")) for _, values in chunk]
+        inputs = chunk_inputs(store, template, campaign_id, ids, context.decided_on)
+        context = replace(context, decision_inputs=inputs)
     for number, values in chunk:
         if store.campaigns.status(campaign_id) == "cancelled":
             report.skipped += 1
@@ -185,7 +192,9 @@ def _render_one(
     try:
         recipient = template.validator.validate(values, row_number=number)
         rid = str(recipient[template.manifest.contract.recipient_id])
-        inputs = decision_inputs(store, template, campaign_id, rid, context.decided_on)
+        inputs = context.decision_inputs.get(rid) or decision_inputs(
+            store, template, campaign_id, rid, context.decided_on
+        )
         started = time.perf_counter()
         stored = _with_storage_retries(
             lambda: render_recipient(

@@ -19,14 +19,15 @@ from renderer.outputs.template import Template
 from renderer.settings import PROJECT_ROOT, Settings, load_settings
 from renderer.storage import MemoryStorage
 
-TRIGGER = "id: late_offer\nversion: 1\ncondition: 'true'\npriority: 5\ncap: {times: 1, days: 30}\n"
+TRIGGER = "id: late_payment\nversion: 1\ncondition: 'true'\npriority: 5\ncap: {times: 1, days: 30}\n"
 DECISIONS = """
 decisions:
-  triggers: [late_offer]
+  triggers: [late_payment]
   slots:
-    offer: {triggers: [late_offer]}
+    offer: {triggers: [late_payment]}
   experiments:
     headline: {seed: h-1, variants: {plain: 1, warm: 1}, default: plain}
+
 """
 
 
@@ -36,9 +37,11 @@ def decided_settings(tmp_path: Path) -> Settings:
     root = tmp_path / "templates" / "bill-summary"
     shutil.copytree(PROJECT_ROOT / "templates" / "bill-summary", root)
     (root / "triggers").mkdir()
-    (root / "triggers" / "late_offer.yaml").write_text(TRIGGER, encoding="utf-8")
+    (root / "triggers" / "late_payment.yaml").write_text(TRIGGER, encoding="utf-8")
     manifest = root / "template.yaml"
-    manifest.write_text(manifest.read_text(encoding="utf-8") + DECISIONS, encoding="utf-8")
+    text = manifest.read_text(encoding="utf-8")  # its own section swapped for one capped trigger
+    start, end = text.index("\ndecisions:\n"), text.index("\n# The page's two-way half")
+    manifest.write_text(text[:start] + DECISIONS + text[end:], encoding="utf-8")
     return load_settings(
         templates_dir=tmp_path / "templates", triggers_dir=tmp_path / "no-shared-triggers",
         storage_url=str(tmp_path / "out"),
@@ -71,11 +74,11 @@ def test_api_render_jobs_of_one_key_count_each_others_exposures(
     first = job_store.render_jobs.create(decided.name, rid, ["microsite"], api_key_id=key)
     run_render_job(outcome, storage, decided_settings, first.id, raw)
     assert job_store.render_jobs.get(first.id).status == "done"  # type: ignore[union-attr]
-    assert _offer(job_store, decided, campaign, rid) == ["late_offer"]
+    assert _offer(job_store, decided, campaign, rid) == ["late_payment"]
     # a retry of the same job decides as it did: its own showing is not counted against it
     day, shown_by = decision_day(first.created_at), api_delivery(campaign, first.id)
     again = decision_inputs(job_store, decided, campaign, rid, day, shown_by=shown_by)
-    assert decide_only(decided, decided.validator.validate(dict(raw)), again).shown == ("late_offer",)
+    assert decide_only(decided, decided.validator.validate(dict(raw)), again).shown == ("late_payment",)
     second = job_store.render_jobs.create(decided.name, rid, ["microsite"], api_key_id=key)
     run_render_job(outcome, storage, decided_settings, second.id, raw)
     assert job_store.render_jobs.get(second.id).status == "done"  # type: ignore[union-attr]
@@ -83,7 +86,7 @@ def test_api_render_jobs_of_one_key_count_each_others_exposures(
     record = job_store.decisions.get(decided.name, campaign, rid)
     assert record is not None
     reasons = {t["id"]: t["reason"] for t in record.trace["triggers"]}
-    assert reasons == {"late_offer": "capped (1 in 30 days)"}
+    assert reasons == {"late_payment": "capped (1 in 30 days)"}
     other = job_store.keys.create("other")[1].id
     job_store.erasure.erase_recipient(rid, api_key_id=other, api_campaign=api_campaign(other))
     assert decision_inputs(job_store, decided, "spring", rid, day).history != {}  # not its to erase
@@ -98,12 +101,12 @@ def test_a_row_whose_outputs_failed_records_its_decision_but_no_exposure(
     rid = str(recipient[decided.manifest.contract.recipient_id])
     inputs = decision_inputs(job_store, decided, "spring", rid, decision_day(datetime.now(UTC)))
     decision = decide_only(decided, recipient, inputs)
-    assert decision.shown == ("late_offer",)
+    assert decision.shown == ("late_payment",)
     record_decision(job_store, decided, "spring", rid, decision, None)  # its outputs failed
     stored = job_store.decisions.get(decided.name, "spring", rid)
     assert stored is not None and stored.render_seconds is None  # assigned, counted as such
     later = decision_inputs(job_store, decided, "autumn", rid, inputs.at)
     assert later.history == {}  # nothing was shown, so nothing counts against another campaign
-    assert decide_only(decided, recipient, later).shown == ("late_offer",)
+    assert decide_only(decided, recipient, later).shown == ("late_payment",)
     record_decision(job_store, decided, "spring", rid, decision, 0.5)  # the retry rendered it
     assert decision_inputs(job_store, decided, "autumn", rid, inputs.at).history != {}
