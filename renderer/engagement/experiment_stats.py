@@ -84,9 +84,11 @@ def _float(value: object) -> float | None:
 
 
 def rate_interval(count: int, nobs: int) -> Interval | None:
-    """count / nobs with its Wilson score 95% interval; None when nobs is 0."""
+    """count / nobs with its Wilson score 95% interval; None when nobs is 0 (a count above nobs
+    is read as nobs, see `compare_rates`)."""
     if nobs <= 0:
         return None
+    count = min(count, nobs)
     from statsmodels.stats.proportion import proportion_confint
 
     low, high = proportion_confint(count, nobs, alpha=ALPHA, method="wilson")
@@ -133,7 +135,10 @@ def minimum_detectable_effect(baseline: float, n1: int, n0: int) -> float | None
 
 def compare_rates(x1: int, n1: int, x0: int, n0: int) -> RateComparison:
     """Arm 1 (x1 of n1) against arm 0 (x0 of n0): lifts with intervals, z test, sequential
-    p-value, MDE; every undefined value None (an empty arm gives lifts, test and MDE of None)."""
+    p-value, MDE; every undefined value None (an empty arm gives lifts, test and MDE of None).
+    A count above its arm's size (events of a recipient whose latest render failed) is read as
+    the arm's size, so every rate stays a proportion."""
+    x1, x0 = min(x1, max(n1, 0)), min(x0, max(n0, 0))
     if n1 <= 0 or n0 <= 0:
         return RateComparison(
             absolute_lift=None, relative_lift=None, z=None, p_value=None, sequential_p_value=1.0, mde=None

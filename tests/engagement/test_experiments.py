@@ -287,3 +287,13 @@ def test_the_report_is_frozen() -> None:
     report = experiment_report({}, {"headline": HEADLINE})
     with pytest.raises(ValueError):
         report.srm = True  # type: ignore[misc]
+
+
+def test_counts_above_the_arm_size_stay_proportions() -> None:
+    """Events of a recipient whose latest render failed can outnumber the rendered: no error."""
+    from renderer.engagement.experiment_stats import compare_rates, rate_interval
+
+    compared = compare_rates(120, 100, 90, 100)
+    assert compared.absolute_lift is not None and compared.absolute_lift.estimate == pytest.approx(0.1)
+    interval = rate_interval(7, 5)
+    assert interval is not None and interval.estimate == 1.0
