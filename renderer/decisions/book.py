@@ -6,13 +6,17 @@ one expression (one call per recipient, not one per trigger).
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from graphlib import CycleError, TopologicalSorter
+from typing import Any
 
-from jinja2.environment import TemplateExpression
+from jinja2 import Template as JinjaTemplate
 
 from renderer.decisions.library import CompiledTrigger, TriggerLibrary
+from renderer.decisions.slots import ranked
 from renderer.errors import TemplateError
 from renderer.template.decisions import DecisionsSection
 from renderer.template.jinja import expression_environment
@@ -28,8 +32,47 @@ class DecisionBook:
     template: str
     section: DecisionsSection
     triggers: tuple[CompiledTrigger, ...] = ()
-    combined: TemplateExpression | None = field(default=None, repr=False)
+    combined: JinjaTemplate | None = field(default=None, repr=False)
     digest: str = ""
+
+    @cached_property
+    def jinja_globals(self) -> dict[str, Any]:
+        """The combined template's globals (``abs``, ``min``...), for a shared context."""
+        return dict(self.combined.globals) if self.combined is not None else {}
+
+    @cached_property
+    def priorities(self) -> dict[str, int]:
+        """Each trigger's priority by id."""
+        return {c.id: c.trigger.priority for c in self.triggers}
+
+    @cached_property
+    def plain(self) -> tuple[bool, ...]:
+        """Per trigger: whether only its condition decides (no eligibility, validity window,
+        requirement or cap): its reason is "fired" or "condition false"."""
+        return tuple(
+            not (t.eligibility or t.requires or t.cap or t.valid_from or t.valid_until)
+            for t in (c.trigger for c in self.triggers)
+        )
+
+    @cached_property
+    def slot_orders(self) -> dict[str, tuple[str, ...]]:
+        """Each slot's triggers in the order it picks them (`renderer.decisions.slots.ranked`)."""
+        return {
+            name: tuple(ranked(spec, set(spec.triggers), self.priorities))
+            for name, spec in self.section.slots.items()
+        }
+
+    def valid_on(self, day: dt.date) -> tuple[str | None, ...]:
+        """Per trigger: None when it may fire on `day`, else why not (kept per day)."""
+        found = self._validity.get(day)
+        if found is None:
+            found = tuple(c.trigger.valid_on(day) for c in self.triggers)
+            self._validity[day] = found
+        return found
+
+    @cached_property
+    def _validity(self) -> dict[dt.date, tuple[str | None, ...]]:
+        return {}
 
     @property
     def empty(self) -> bool:
@@ -71,11 +114,13 @@ def _check_reads(compiled: CompiledTrigger, known: frozenset[str], template: str
         )
 
 
-def _combine(triggers: Iterable[CompiledTrigger]) -> TemplateExpression | None:
+def _combine(triggers: Iterable[CompiledTrigger]) -> JinjaTemplate | None:
+    """Every condition in one sandboxed template that sets ``result`` to the list of their values
+    (False, unevaluated, where the ``tailor_eligible`` flag is off)."""
     parts = [f"((({c.trigger.condition})) if {ELIGIBLE}[{i}] else false)" for i, c in enumerate(triggers)]
     if not parts:
         return None
-    return expression_environment().compile_expression(f"[{', '.join(parts)}]", undefined_to_none=False)
+    return expression_environment().from_string(f"{{% set result = [{', '.join(parts)}] %}}")
 
 
 def build_book(

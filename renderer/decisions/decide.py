@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from jinja2 import TemplateError as JinjaError
 
@@ -22,6 +22,7 @@ from renderer.template.faults import describe
 from renderer.template.locale import parse_locale
 
 TRACE_VERSION = 1
+FIRED, CONDITION_FALSE = "fired", "condition false"
 
 
 @dataclass(frozen=True)
@@ -36,8 +37,7 @@ class DecisionInputs:
     forced: Mapping[str, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class Evaluation:
+class Evaluation(NamedTuple):
     """One trigger evaluated for the recipient: fired or not, and why."""
 
     id: str
@@ -84,7 +84,7 @@ class Decision:
             "version": TRACE_VERSION,
             "at": self.at.isoformat(),
             "control_group": self.control_group,
-            "triggers": [dict(vars(item)) for item in self.evaluations],
+            "triggers": [item._asdict() for item in self.evaluations],
             "slots": {name: slot.trace() for name, slot in self.slots.items()},
             "experiments": {
                 exp: {
@@ -121,10 +121,14 @@ def eligible(trigger: CompiledTrigger, context: Mapping[str, Any]) -> str | None
 def condition_values(book: DecisionBook, context: Mapping[str, Any], flags: list[bool]) -> list[bool]:
     """Every trigger's condition (False where `flags` says ineligible), in one call; on a failure,
     TemplateError naming the first failing trigger's file and line."""
-    assert book.combined is not None
-    try:
-        values = book.combined(**context, **{ELIGIBLE: flags})
-        return [bool(v) for v in values or ()]
+    combined = book.combined
+    assert combined is not None
+    try:  # a shared context over the recipient's own mapping: nothing copied per recipient
+        names = {**book.jinja_globals, **context, ELIGIBLE: flags}
+        run = combined.new_context(names, shared=True)
+        for _ in combined.root_render_func(run):
+            pass
+        return [bool(v) for v in run.vars["result"]]
     except (JinjaError, ArithmeticError, TypeError, ValueError):
         pass
     for compiled, flag in zip(book.triggers, flags, strict=True):
@@ -147,22 +151,26 @@ def capped(compiled: CompiledTrigger, inputs: DecisionInputs) -> bool:
 
 
 def _reason(
-    compiled: CompiledTrigger, inputs: DecisionInputs, ineligible: str | None, holds: bool, fired: set[str]
+    compiled: CompiledTrigger,
+    inputs: DecisionInputs,
+    validity: str | None,
+    ineligible: str | None,
+    holds: bool,
+    fired: set[str],
 ) -> str:
     trigger = compiled.trigger
-    validity = trigger.valid_on(inputs.at)
     if validity is not None:
         return validity
     if ineligible is not None:
         return f"not eligible ({ineligible})"
     if not holds:
-        return "condition false"
+        return CONDITION_FALSE
     missing = [tid for tid in trigger.requires if tid not in fired]
     if missing:
         return f"requires {', '.join(missing)}"
     if capped(compiled, inputs):
         return f"capped ({trigger.cap.times} in {trigger.cap.days} days)" if trigger.cap else "capped"
-    return "fired"
+    return FIRED
 
 
 def evaluate_triggers(
@@ -171,19 +179,20 @@ def evaluate_triggers(
     """Every trigger of the book, in dependency order: fired, or the first reason it did not."""
     if not book.triggers:
         return ()
-    problems = [eligible(compiled, context) for compiled in book.triggers]
-    flags = [
-        problem is None and compiled.trigger.valid_on(inputs.at) is None
-        for compiled, problem in zip(book.triggers, problems, strict=True)
-    ]
+    validity = book.valid_on(inputs.at)
+    problems = [eligible(c, context) if c.trigger.eligibility else None for c in book.triggers]
+    flags = [problem is None and valid is None for problem, valid in zip(problems, validity, strict=True)]
     holds = condition_values(book, context, flags)
     fired: set[str] = set()
     evaluations = []
-    for compiled, problem, value in zip(book.triggers, problems, holds, strict=True):
-        reason = _reason(compiled, inputs, problem, value, fired)
-        if reason == "fired":
+    for i, compiled in enumerate(book.triggers):
+        if book.plain[i]:  # only the condition decides: the common case, kept cheap
+            reason = FIRED if holds[i] else CONDITION_FALSE
+        else:
+            reason = _reason(compiled, inputs, validity[i], problems[i], holds[i], fired)
+        if reason is FIRED or reason == FIRED:
             fired.add(compiled.id)
-        evaluations.append(Evaluation(compiled.id, compiled.trigger.version, reason == "fired", reason))
+        evaluations.append(Evaluation(compiled.id, compiled.trigger.version, reason == FIRED, reason))
     return tuple(evaluations)
 
 
@@ -194,8 +203,11 @@ def decide(book: DecisionBook, context: Mapping[str, Any], unit: str, inputs: De
     control = in_control_group(section.control_group, inputs.campaign, unit)
     evaluations = evaluate_triggers(book, context, inputs)
     fired = {item.id for item in evaluations if item.fired}
-    priorities = {c.id: c.trigger.priority for c in book.triggers}
-    slots = {name: fill_slot(spec, fired, priorities, control) for name, spec in section.slots.items()}
+    orders = book.slot_orders
+    slots = {
+        name: fill_slot(spec, fired, book.priorities, control, orders[name])
+        for name, spec in section.slots.items()
+    }
     arms = {}
     for exp, spec in section.experiments.items():
         forced = inputs.forced.get(exp)

@@ -37,10 +37,17 @@ def ranked(spec: SlotSpec, fired: set[str], priorities: Mapping[str, int]) -> li
 
 
 def fill_slot(
-    spec: SlotSpec, fired: set[str], priorities: Mapping[str, int], control_group: bool
+    spec: SlotSpec,
+    fired: set[str],
+    priorities: Mapping[str, int],
+    control_group: bool,
+    order: tuple[str, ...] | None = None,
 ) -> SlotResult:
-    """The slot filled from `fired`; empty for the global control group (every candidate dropped)."""
-    candidates = ranked(spec, fired, priorities)
+    """The slot filled from `fired`; empty for the global control group (every candidate dropped).
+    `order`: the slot's triggers already `ranked` (the same result, computed once per book)."""
+    candidates = (
+        [tid for tid in order if tid in fired] if order is not None else ranked(spec, fired, priorities)
+    )
     if control_group:
         return SlotResult((), tuple(candidates), tuple((tid, "global control group") for tid in candidates))
     winners: list[str] = []
