@@ -143,7 +143,7 @@ def test_a_campaign_started_from_a_template_folder_renders_that_folder(tmp_path:
     copy = tmp_path / "designs" / "bill-summary"
     shutil.copytree(PROJECT_ROOT / "templates" / "bill-summary", copy)
     page = copy / "microsite" / "index.html"
-    page.write_text(page.read_text().replace('<h1 id="greeting">', '<h1 id="greeting">FOLDER-COPY '))
+    page.write_text(page.read_text().replace("<h1 ", '<h1 title="FOLDER-COPY" ', 1))
     data = tmp_path / "r.jsonl"
     _sample_csv(data, 4)
     out = tmp_path / "out"

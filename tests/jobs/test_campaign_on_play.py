@@ -55,7 +55,7 @@ def _check_recipient(folder: Path) -> None:
         assert thumbnail.format == "WEBP"
     assert (folder / "video.m3u8").read_text(encoding="utf-8").startswith("#EXTM3U")
     record = json.loads((folder / "stream.json").read_text(encoding="utf-8"))
-    assert set(record) == {"plan", "data"} and record["data"]["customer_id"] == folder.name
+    assert set(record) == {"plan", "data", "decided"} and record["data"]["customer_id"] == folder.name
     page = (folder / "index.html").read_text(encoding="utf-8")
     assert '<source src="video.m3u8" type="application/vnd.apple.mpegurl">' in page
     assert "video.mp4" not in page

@@ -295,3 +295,49 @@ def test_welcome_page_in_chromium(
     context.close()
     bad = [v["id"] for v in results["violations"] if v["impact"] in ("serious", "critical")]
     assert bad == [], f"{locale}: serious axe violations {bad}"
+
+
+def _video_texts(template: Template) -> set[tuple[str, str, bool]]:
+    """(locale, text, bold) of every text layer each sample's video draws under each variant of
+    each experiment, plus every offer a slot can show in that layer (bold as drawn)."""
+    from itertools import product
+
+    from renderer.outputs.video.layers.text import TextLayer
+
+    section = template.manifest.decisions
+    arms = [[(exp, v) for v in spec.variants] for exp, spec in section.experiments.items()]
+    offers = [tid for slot in section.slots.values() for tid in slot.triggers]
+    texts = set()
+    for locale, raw in template.samples.items():
+        recipient = template.validator.validate(raw)
+        for forced in product(*arms):
+            spec, _ = resolve_decided(template, recipient, inputs(**dict(forced)))
+            for scene in resolve_scenes(template, spec, lambda ref: "d"):
+                for layer in scene.layers:
+                    if isinstance(layer.spec, TextLayer):
+                        texts.add((locale, layer.content["text"], layer.spec.weight == "bold"))
+        texts |= {
+            (locale, spec.context["t"](f"offer_{tid}"), bold) for tid in offers for bold in (False, True)
+        }
+    return texts
+
+
+@pytest.mark.parametrize("name", TEMPLATES)
+def test_every_video_text_has_glyphs_in_the_font_of_its_script(
+    name: str, templates: dict[str, Template]
+) -> None:
+    """Each text a video draws, in every language, variant and offer, is covered by the font the
+    text layer picks for its script: no tofu in any scene."""
+    from fontTools.ttLib import TTFont
+
+    from renderer.outputs.video.text import font_file, script_family
+
+    cmaps: dict[str, set[int]] = {}
+    missing = set()
+    for locale, text, bold in _video_texts(templates[name]):
+        path = font_file(script_family(text, "Noto Sans"), bold)
+        if path not in cmaps:
+            with TTFont(path, lazy=True) as font:
+                cmaps[path] = set(font.getBestCmap())
+        missing |= {(locale, char) for char in text if not char.isspace() and ord(char) not in cmaps[path]}
+    assert missing == set()

@@ -19,7 +19,7 @@ from renderer.outputs.render import render_recipient
 from renderer.settings import Settings
 from renderer.storage import MemoryStorage
 
-GREETING = "<h1>{{ t('greeting') }}</h1>"
+GREETING = "<h1>{{ t('greeting_warm') if variants.headline == 'warm' else t('greeting') }}</h1>"
 ESCAPES = {
     "mro": "<h1>{{ ''.__class__.__mro__ }}</h1>",
     "attr-format": "<h1>{{ ('{0.__class__}' | attr('format'))(first_name) }}</h1>",
