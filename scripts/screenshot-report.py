@@ -101,11 +101,9 @@ def main() -> None:
         page = write_report_page(report, folder / "page")
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
-            view = browser.new_page(viewport={"width": 1280, "height": 900}, device_scale_factor=1)
+            view = browser.new_page(viewport={"width": 1280, "height": 1900}, device_scale_factor=1)
             view.goto(page.as_uri())
-            view.screenshot(
-                path=str(out), full_page=False, clip={"x": 0, "y": 0, "width": 1280, "height": 1500}
-            )
+            view.screenshot(path=str(out))  # the top of the page: the design, the charts, the results
             browser.close()
     print(f"wrote {out}")
 
