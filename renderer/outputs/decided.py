@@ -44,8 +44,11 @@ def decide_only(template: Template, recipient: Mapping[str, Any], inputs: Decisi
     return resolve_decided(template, recipient, inputs)[1]
 
 
-def replayed(stored: Mapping[str, Any] | None) -> Decide:
-    """A `resolve` hook giving back a stored `decided_context` (empty decisions when None)."""
-    slots = {k: tuple(v) for k, v in (stored or {}).get("slots", {}).items()}
-    variants = dict((stored or {}).get("variants", {}))
+def replayed(stored: Mapping[str, Any] | None) -> Decide | None:
+    """A `resolve` hook giving back the ``slots`` and ``variants`` stored with a stream; None (so
+    `resolve` gives the undecided defaults) for a record made before decisions were stored."""
+    if stored is None:
+        return None
+    slots = {k: tuple(v) for k, v in stored.get("slots", {}).items()}
+    variants = dict(stored.get("variants", {}))
     return lambda context, recipient_id: {"slots": slots, "variants": variants}
