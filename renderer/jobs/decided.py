@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from sqlalchemy import Executable
+
 from renderer.decisions.decide import Decision, DecisionInputs
 from renderer.jobs.store import JobStore
 from renderer.outputs.template import Template
@@ -85,3 +87,17 @@ def record_decision(
     )
     if decision.shown and seconds is not None:  # a failed render showed nothing
         store.exposures.record(template.name, shown_by or campaign, recipient_id, decision.shown)
+
+
+def decision_statements(
+    store: JobStore, template: Template, campaign: str, recipient_id: str, decision: Decision, seconds: float
+) -> list[Executable]:
+    """What `record_decision` writes for a rendered campaign row, as statements its caller commits
+    with the row's finish (one transaction per row); none for a template that decides nothing."""
+    if template.decisions.empty:
+        return []
+    record = store.decisions.record_statement(
+        template.name, campaign, recipient_id, decision.variant_key, decision.trace(), render_seconds=seconds
+    )
+    shown = store.exposures.record_statement(template.name, campaign, recipient_id, decision.shown)
+    return [record] if shown is None else [record, shown]

@@ -20,7 +20,13 @@ from typing import Any, TypeVar
 
 from renderer.decisions.decide import DecisionInputs
 from renderer.errors import FieldIssue, RenderError, RowError, StorageError, TemplateError
-from renderer.jobs.decided import chunk_inputs, decision_day, decision_inputs, record_decision
+from renderer.jobs.decided import (
+    chunk_inputs,
+    decision_day,
+    decision_inputs,
+    decision_statements,
+    record_decision,
+)
 from renderer.jobs.store import JobStore, open_store
 from renderer.jobs.video_mode import render_options
 from renderer.logs import bind
@@ -202,8 +208,9 @@ def _render_one(
                 overwrite=overwrite, decisions=inputs,
             )
         )  # fmt: skip
-        record_decision(store, template, campaign_id, rid, stored.decision, time.perf_counter() - started)
+        seconds = time.perf_counter() - started
         keys = stored.to_record()
+        decided = decision_statements(store, template, campaign_id, rid, stored.decision, seconds)
     except RowError as exc:  # the ingest validated it: only a changed template gets here
         error = "; ".join(str(issue) for issue in exc.issues)
     except (RenderError, StorageError, TemplateError) as exc:  # TemplateError: file and line
@@ -211,7 +218,7 @@ def _render_one(
     except Exception as exc:  # a renderer bug: the type names it, the row goes on record
         error = str(FieldIssue("(render)", f"unexpected {type(exc).__name__}"))
     else:
-        store.rows.finish(campaign_id, number, keys)
+        store.rows.finish(campaign_id, number, keys, also=decided)  # one commit: row and decision
         report.done += 1
         return
     if inputs is not None:  # the recipient was assigned, though its outputs failed

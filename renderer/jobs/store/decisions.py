@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Executable, func, select
 
 from renderer.jobs.schema import DecisionRecord, DecisionTally, RenderDecision
 from renderer.jobs.store.base import ConcernStore, columns_of, utc_now
@@ -44,6 +44,24 @@ class DecisionStore(ConcernStore):
         """Store the decision of one recipient, replacing any earlier one of the same (template,
         campaign, recipient) whole, with `render_seconds` (None: not rendered, until `rendered`).
         Atomic (one upsert); returns after the commit."""
+        statement = self.record_statement(
+            template, campaign, recipient_id, variant_key, trace, at, render_seconds
+        )
+        with self._write() as connection:
+            connection.execute(statement)
+
+    def record_statement(
+        self,
+        template: str,
+        campaign: str,
+        recipient_id: str,
+        variant_key: str | None,
+        trace: dict[str, Any],
+        at: datetime | None = None,
+        render_seconds: float | None = None,
+    ) -> Executable:
+        """The upsert `record` runs, for a caller that commits it with other writes (a campaign
+        row's finish: one transaction per row)."""
         values = {
             "template": template,
             "campaign": campaign,
@@ -57,11 +75,9 @@ class DecisionStore(ConcernStore):
         replaced = {
             name: insert.excluded[name] for name in ("variant_key", "trace", "render_seconds", "decided_at")
         }
-        upsert = insert.on_conflict_do_update(
+        return insert.on_conflict_do_update(
             index_elements=["template", "campaign", "recipient_id"], set_=replaced
         )
-        with self._write() as connection:
-            connection.execute(upsert)
 
     def rendered(self, template: str, campaign: str, recipient_id: str, seconds: float) -> bool:
         """Set the seconds the recipient's outputs took to render (once they are stored); False,

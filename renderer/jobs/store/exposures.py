@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 
@@ -34,6 +35,22 @@ class ExposureStore(ConcernStore):
     ) -> int:
         """Store that `campaign` showed the recipient each of `triggers` at `at`; those it had
         recorded already are left as they are. Returns how many were new, after the commit."""
+        insert = self.record_statement(template, campaign, recipient_id, triggers, at)
+        if insert is None:
+            return 0
+        with self._write() as connection:  # a row comes back per exposure inserted
+            return len(connection.execute(insert.returning(TriggerExposure.trigger)).all())
+
+    def record_statement(
+        self,
+        template: str,
+        campaign: str,
+        recipient_id: str,
+        triggers: Iterable[str],
+        at: datetime | None = None,
+    ) -> Any:
+        """The insert-or-ignore `record` runs (None for no trigger), for a caller that commits it
+        with other writes."""
         at = at or utc_now()
         rows = [
             {
@@ -46,14 +63,12 @@ class ExposureStore(ConcernStore):
             for trigger in dict.fromkeys(triggers)
         ]
         if not rows:
-            return 0
-        insert = (
+            return None
+        return (
             self._insert(TriggerExposure)
             .values(rows)
             .on_conflict_do_nothing(index_elements=["recipient_id", "trigger", "campaign"])
         )
-        with self._write() as connection:  # a row comes back per exposure inserted
-            return len(connection.execute(insert.returning(TriggerExposure.trigger)).all())
 
     def history(
         self, recipient_ids: Iterable[str], exclude_campaign: str | None, since: datetime

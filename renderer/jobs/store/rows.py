@@ -20,10 +20,10 @@ outputs and rows, never values.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, bindparam, case, or_, select, true, update
+from sqlalchemy import ColumnElement, Executable, Select, bindparam, case, or_, select, true, update
 
 from renderer.jobs.schema import CampaignRow, Reject, RejectRecord, RowRecord
 from renderer.jobs.store.base import BATCH_SIZE, ConcernStore, batched, columns_of, to_record, utc_now
@@ -155,11 +155,20 @@ class RowStore(ConcernStore):
         allowed = CampaignRow.status.in_(_ROW_FROM["rendering"])
         return self._update(CampaignRow, values, _row(campaign_id, row), allowed) == 1
 
-    def finish(self, campaign_id: str, row: int, outputs: Mapping[str, str]) -> bool:
-        """Mark a row done with its output keys; False (and nothing written) once terminal."""
+    def finish(
+        self, campaign_id: str, row: int, outputs: Mapping[str, str], also: Sequence[Executable] = ()
+    ) -> bool:
+        """Mark a row done with its output keys, committing `also` (its decision, its exposures)
+        in the same transaction; False (and nothing written, `also` neither) once terminal."""
         values = {"status": "done", "outputs": dict(outputs), "error": None, "updated_at": utc_now()}
         allowed = CampaignRow.status.in_(_ROW_FROM["done"])
-        return self._update(CampaignRow, values, _row(campaign_id, row), allowed) == 1
+        query = update(CampaignRow).where(_row(campaign_id, row), allowed).values(values)
+        with self._write() as connection:
+            if connection.execute(query).rowcount != 1:
+                return False
+            for statement in also:
+                connection.execute(statement)
+        return True
 
     def fail(self, campaign_id: str, row: int, error: str, max_attempts: int) -> str:
         """Mark a row failed, or quarantined once its attempts reach `max_attempts`.
