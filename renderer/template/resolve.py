@@ -15,11 +15,10 @@ from typing import Any
 from jinja2 import Template as JinjaTemplate
 from jinja2 import TemplateError as JinjaError
 
-from renderer.errors import RenderError, TemplateError
-from renderer.template.faults import describe
+from renderer.errors import RenderError
+from renderer.template.computed import add_computed_values, expression_fault
 from renderer.template.load import TemplateSource as Template
 from renderer.template.locale import html_lang, parse_locale, text_direction
-from renderer.template.paths import MANIFEST
 
 
 @dataclass(frozen=True)
@@ -64,13 +63,6 @@ class TextTable:
         return None
 
 
-def expression_fault(template: Template, key: str, exc: BaseException) -> TemplateError:
-    """The error for a failing ``template.yaml`` expression (`key` like ``computed.amount_due``):
-    names the template's manifest and the expression's line, never a value."""
-    line = template.lines.get(key)
-    return TemplateError(f"{key} failed: {describe(exc)}", file=f"{template.name}/{MANIFEST}", line=line)
-
-
 Decide = Callable[[Mapping[str, Any], str], Mapping[str, Any]]
 
 
@@ -104,11 +96,7 @@ def resolve(template: Template, recipient: Mapping[str, Any], decide: Decide | N
         "calendars": template.manifest.calendars,
         "t": texts,
     }
-    for name in template.manifest.computed:
-        try:
-            context[name] = template.expressions[f"computed.{name}"](**context)
-        except (JinjaError, ArithmeticError, TypeError, ValueError) as exc:
-            raise expression_fault(template, f"computed.{name}", exc) from None
+    add_computed_values(template, context)
     context.update(undecided(template) if decide is None else decide(MappingProxyType(context), recipient_id))
     frozen = MappingProxyType(context)
     texts.bind(frozen)
