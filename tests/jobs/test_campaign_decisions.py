@@ -9,8 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
 from renderer.api.reports import results_lines
+from renderer.cli import app
 from renderer.jobs.local import CampaignSpec, run_campaign
 from renderer.jobs.store import open_store
 from renderer.outputs.load import load_template
@@ -105,3 +107,20 @@ def test_decisions_are_recorded_capped_across_campaigns_and_hold_no_personal_val
     )
     assert set(tallies) == {trace["variant_key"] for trace in spring.values()}
     assert all(len(shown[rid]["paperless_offer"]) == 2 for rid in paperless)  # spring, summer
+
+
+def test_tailor_report_prints_the_experiment_and_writes_its_page(
+    tmp_path: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    template = load_template("bill-summary", settings)
+    data = tmp_path / "recipients.jsonl"
+    data.write_text("".join(json.dumps(raw) + "\n" for raw in template.samples.values()), encoding="utf-8")
+    database = f"sqlite:///{tmp_path / 'jobs.db'}"
+    run = settings.model_copy(update={"storage_url": str(tmp_path / "out"), "database_url": database})
+    _run(run, data, "spring")
+    monkeypatch.setenv("TAILOR_DATABASE_URL", database)
+    result = CliRunner().invoke(app, ["report", "spring", "--html", str(tmp_path / "page")])
+    assert result.exit_code == 0, result.output
+    assert "headline" in result.output and "Sample ratio" in result.output
+    page = (tmp_path / "page" / "experiments.html").read_text(encoding="utf-8")
+    assert "headline" in page and (tmp_path / "page" / "experiments.css").is_file()
