@@ -371,16 +371,23 @@ def test_opening_the_answers_url_leads_back_to_the_form(api: ApiServer) -> None:
 
 
 def test_a_submit_and_its_event_carry_the_recipients_decided_variant(api: ApiServer, store: JobStore) -> None:
-    page = _page(api, "C-FORM-VARIANT")
-    store.decisions.record("bill-summary", page.campaign, page.recipient_id, "headline=warm", {"version": 1})
+    page = _page(api, "C-FORM-VARIANT")  # its render recorded a real decision: replaced by a key of its own
+    store.decisions.record(
+        "bill-summary", page.campaign, page.recipient_id, "headline=only_this_test", {"version": 1}
+    )
     answer = _post(api, page.form_url, json={"channel": "email", "variant": "headline=plain"})
     assert answer.status_code == 201, answer.text
     [stored] = _submits(store, page)
-    assert stored.variant == "headline=warm"
+    assert stored.variant == "headline=only_this_test"
     events = [
         e
         for e in store.events.for_campaign("bill-summary", page.campaign)
         if e.recipient_id == page.recipient_id and e.kind == "form_submit"
     ]
-    assert [e.variant for e in events] == ["headline=warm"]
-    assert store.events.reach_by_variant("bill-summary", page.campaign)["headline=warm"]["form_submits"] == 1
+    assert [e.variant for e in events] == ["headline=only_this_test"]
+    assert (
+        store.events.reach_by_variant("bill-summary", page.campaign)["headline=only_this_test"][
+            "form_submits"
+        ]
+        == 1
+    )
