@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
-from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from renderer.api.deps import ApiKey, State, require_api_key
 from renderer.api.models import ErrorOut
@@ -51,10 +51,17 @@ def campaign_experiment_report(
     return _report(state, campaign_id, template, key)
 
 
-@router.get("/{campaign_id}/report.html", response_class=HTMLResponse, responses={422: {"model": ErrorOut}})
+_PAGE = {"content": {"text/html": {"schema": {"type": "string"}}}, "description": "The report page"}
+
+
+@router.get(
+    "/{campaign_id}/report.html",
+    response_class=Response,  # errors stay JSON (ErrorOut); only the page itself is HTML
+    responses={200: _PAGE, 422: {"model": ErrorOut}},
+)
 def campaign_experiment_page(
     campaign_id: str, state: State, key: ApiKey, template: TemplateQuery = None
-) -> HTMLResponse:
+) -> Response:
     """The report as a page (a red banner on a sample-ratio mismatch)."""
     page = report_html(_report(state, campaign_id, template, key), stylesheet_href=STYLESHEET_PATH)
     headers = {"Content-Security-Policy": PAGE_CSP, "Cache-Control": "private, no-store"}
