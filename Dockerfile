@@ -25,7 +25,7 @@ RUN pip wheel --no-cache-dir --no-deps --no-build-isolation --wheel-dir /tmp/whe
  && pip install --no-cache-dir --no-deps /tmp/wheels/tailor-*.whl \
  && pip check
 
-# ---- runtime: Debian's runtime libraries, the venv, templates and assets; no build tools -------
+# ---- runtime: Debian's runtime libraries, the venv, templates, assets, triggers; no build tools -------
 FROM python:3.11.11-slim-bookworm AS runtime
 
 # The Makefile's DEMO_DEBS without python3-venv/python3-pip: fonts for Latin, Turkish and
@@ -46,12 +46,14 @@ RUN groupadd --gid 10001 tailor \
 COPY --from=builder /opt/venv /opt/venv
 COPY templates /app/templates
 COPY assets /app/assets
+COPY triggers /app/triggers
 
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     TAILOR_TEMPLATES_DIR=/app/templates \
     TAILOR_ASSETS_DIR=/app/assets \
+    TAILOR_TRIGGERS_DIR=/app/triggers \
     TAILOR_STORAGE_URL=/data
 
 # Numeric user so orchestrators can verify runAsNonRoot; /data holds local outputs and the

@@ -166,6 +166,7 @@ def test_runtime_lock_alone_serves_and_renders(runtime_venv: Path, tmp_path: Pat
         "TAILOR_STORAGE_URL": str(tmp_path / "out"),
         "TAILOR_TEMPLATES_DIR": str(ROOT / "templates"),
         "TAILOR_ASSETS_DIR": str(ROOT / "assets"),
+        "TAILOR_TRIGGERS_DIR": str(ROOT / "triggers"),
     }
     tailor = str(runtime_venv / "bin" / "tailor")
     created = subprocess.run([tailor, "api-key", "create", "smoke"], env=env, capture_output=True, text=True)
