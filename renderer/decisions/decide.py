@@ -190,7 +190,7 @@ def evaluate_triggers(
             reason = FIRED if holds[i] else CONDITION_FALSE
         else:
             reason = _reason(compiled, inputs, validity[i], problems[i], holds[i], fired)
-        if reason is FIRED or reason == FIRED:
+        if reason == FIRED:
             fired.add(compiled.id)
         evaluations.append(Evaluation(compiled.id, compiled.trigger.version, reason == FIRED, reason))
     return tuple(evaluations)
