@@ -160,8 +160,9 @@ def output_error(template: Template, output: str, exc: Exception) -> TailorError
     return RenderError(f"{output} output: unexpected {type(exc).__name__}")
 
 
-def _links(template: Template, outputs: list[str], options: RenderOptions) -> dict[str, str | None]:
-    """Every registered link name -> the file of its output beside the page, None for an output
+def output_links(template: Template, outputs: list[str], options: RenderOptions) -> dict[str, str | None]:
+    """Every registered link name -> the file of its output beside the page (the `RenderContext`
+    links of a render of `outputs`), None for an output
     not offered or not rendered now (or a file these `options` leave out)."""
     links: dict[str, str | None] = {link: None for kind in OUTPUT_KINDS.values() for link in kind.link_names}
     for name in offered_outputs(template):
@@ -217,7 +218,7 @@ def render_recipient(
     Raises TemplateError (a template fault: file and line), RenderError (RenderTimeout for an
     output past its time limit) or StorageError, naming the output.
     """
-    ctx = RenderContext(storage, options, _links(template, outputs, options), static_href)
+    ctx = RenderContext(storage, options, output_links(template, outputs, options), static_href)
     inputs = decisions or default_inputs(campaign)
     recipient_id, rendered, decision = _render_in_memory(template, recipient, outputs, ctx, inputs, durations)
     if "microsite" in outputs:

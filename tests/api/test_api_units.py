@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from fixture_api import ApiServer, api_fixture  # noqa: F401
 
-from renderer.api.contract_schema import contract_schema
+from renderer.data.schema import contract_schema
 from renderer.api.errors import ApiError
 from renderer.api.middleware import RedactTokens
 from renderer.api.reports import neutralise, rejects_lines, results_lines

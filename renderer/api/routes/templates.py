@@ -7,7 +7,7 @@ import logging
 from fastapi import APIRouter, Depends
 from fastapi.concurrency import run_in_threadpool
 
-from renderer.api.contract_schema import contract_schema
+from renderer.data.schema import contract_schema
 from renderer.api.deps import State, require_api_key
 from renderer.api.errors import ApiError
 from renderer.api.models import ErrorOut, TemplateDetail, TemplateSummary
