@@ -43,6 +43,10 @@ class EncodeSettings:
     # x264 threads (0 = auto). Campaign workers use 1: a worker per core is already busy, and x264's
     # own threads then cost ~25% more CPU for the same picture. Not part of the cache key.
     threads: int = 0
+    # The template's frame size when frames are drawn smaller than it (a draft): layers are laid
+    # out in it and drawn scaled down. None: the frame is drawn at its own size. Not part of
+    # `key` (the encoded stream is the same), but of every segment's key (`segment_key`).
+    design: tuple[int, int] | None = None
 
     def key(self) -> dict[str, Any]:
         """The parameters that change the encoded bytes (part of every segment cache key)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from renderer.outputs.kind import OutputKind, RenderContext, Rendered, RenderOptions
 from renderer.outputs.template import Template
@@ -16,6 +17,9 @@ from renderer.outputs.video.streaming import is_private
 from renderer.template.load import Expression, JinjaSources, Loc, Snippet
 from renderer.template.paths import check_asset
 from renderer.template.resolve import ResolvedSpec
+
+if TYPE_CHECKING:
+    from renderer.outputs.video.plan import VideoOptions
 
 VIDEO_LINKS = {
     "video": "video.mp4",
@@ -96,6 +100,26 @@ def literal_assets(section: VideoOutput) -> Iterator[tuple[str, str]]:
         yield from _layer_assets(f"scene.{scene.id}.fallback", scene.fallback.layers)
 
 
+def video_options(options: RenderOptions) -> VideoOptions:
+    """The `VideoOptions` the video output renders with for `options`: its TTS engine opened
+    (RenderError for an unknown one), its timeout, preset, draft flag and encoder threads."""
+    from renderer.outputs.video.plan import VideoOptions
+    from renderer.outputs.video.tts import open_tts
+
+    return VideoOptions(
+        open_tts(options.tts_engine),
+        options.video_timeout_s,
+        options.video_preset,
+        options.draft,
+        options.encoder_threads,
+    )
+
+
+def renders_on_play(options: RenderOptions) -> bool:
+    """Whether the video output renders on play for `options` (never for a draft)."""
+    return options.video_on_play and not options.draft
+
+
 class VideoKind(OutputKind[VideoOutput, PreparedVideo]):
     """The recipient's MP4, HLS stream, captions, poster and thumbnail."""
 
@@ -112,7 +136,7 @@ class VideoKind(OutputKind[VideoOutput, PreparedVideo]):
             del links["chapters"]
         for name in DRAFT_LEFT_OUT if options.draft else ():
             del links[name]
-        for name in ON_PLAY_LEFT_OUT if options.video_on_play and not options.draft else ():
+        for name in ON_PLAY_LEFT_OUT if renders_on_play(options) else ():
             del links[name]
         return links
 
@@ -150,18 +174,10 @@ class VideoKind(OutputKind[VideoOutput, PreparedVideo]):
 
     def render(self, prepared: PreparedVideo, spec: ResolvedSpec, ctx: RenderContext) -> Rendered:
         """The recipient's video files (the MP4 first) and its personal cache objects."""
-        from renderer.outputs.video.render import VideoOptions, render_video
+        from renderer.outputs.video.render import render_video
         from renderer.outputs.video.scratch import scratch_space
-        from renderer.outputs.video.tts import open_tts
 
-        options = ctx.options
-        video = VideoOptions(
-            open_tts(options.tts_engine),
-            options.video_timeout_s,
-            options.video_preset,
-            options.draft,
-            options.encoder_threads,
-        )
+        video = video_options(ctx.options)
         with scratch_space():  # a full TMPDIR: one clear error naming it
             result = render_video(
                 prepared.template,
@@ -169,7 +185,7 @@ class VideoKind(OutputKind[VideoOutput, PreparedVideo]):
                 ctx.storage,
                 video,
                 prepared.personal_scenes,
-                on_play=options.video_on_play and not options.draft,
+                on_play=renders_on_play(ctx.options),
             )
         return Rendered(tuple(result.files), result.personal_cache)
 

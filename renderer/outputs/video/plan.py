@@ -82,12 +82,14 @@ def asset_opener(template: Template) -> AssetOpener:
 
 
 def encode_settings(template: Template, options: VideoOptions) -> EncodeSettings:
-    """The encoder settings every segment of this template shares (half size in draft mode)."""
+    """The encoder settings every segment of this template shares (half size in draft mode,
+    the layers laid out at the template's size and drawn scaled down)."""
     video = template.manifest.outputs.video
     assert video is not None
     width, height = video.size
     if options.draft:
-        return EncodeSettings(width // 4 * 2, height // 4 * 2, video.fps, preset="ultrafast", crf=28)
+        draft = (width // 4 * 2, height // 4 * 2)
+        return EncodeSettings(*draft, video.fps, preset="ultrafast", crf=28, design=(width, height))
     return EncodeSettings(width, height, video.fps, preset=options.preset, threads=options.encoder_threads)
 
 

@@ -15,6 +15,7 @@ import tempfile
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 from PIL import Image, ImageOps
@@ -23,7 +24,7 @@ from renderer.cache import read_cached, segment_cache_key
 from renderer.outputs.images import IMAGE_ERRORS, UnusableImage
 from renderer.outputs.video import cmaf, ffmpeg
 from renderer.outputs.video.ffmpeg import EncodeSettings
-from renderer.outputs.video.layers import AssetOpener, draw_layer
+from renderer.outputs.video.layers import AssetOpener, ResolvedLayer, draw_layer
 from renderer.outputs.video.layers.motion import LayerState, layer_state
 from renderer.outputs.video.scenes import ResolvedScene, TimedScene
 from renderer.outputs.video.spec import Background
@@ -35,8 +36,28 @@ _MEMO_FRAMES = 8
 
 
 def segment_key(timed: TimedScene, settings: EncodeSettings) -> str:
-    """The cache key of a timed scene encoded with `settings` (a CMAF media segment)."""
-    return segment_cache_key(timed.scene.canonical(), timed.frames, settings.key())
+    """The cache key of a timed scene encoded with `settings` (a CMAF media segment); a frame
+    drawn scaled down from a design size (a draft) keys that size too."""
+    key = settings.key()
+    if _factors(settings) != (1.0, 1.0):
+        key["design"] = list(settings.design or ())
+    return segment_cache_key(timed.scene.canonical(), timed.frames, key)
+
+
+def _factors(settings: EncodeSettings) -> tuple[float, float]:
+    """How much smaller than the design size (where layers are laid out) the frame is drawn."""
+    if settings.design is None:
+        return 1.0, 1.0
+    return settings.width / settings.design[0], settings.height / settings.design[1]
+
+
+def _sprite(layer: ResolvedLayer, assets: AssetOpener, factors: tuple[float, float]) -> Image.Image:
+    """The layer's sprite, drawn at its box's size and scaled by `factors` (Lanczos)."""
+    sprite = draw_layer(layer, assets)
+    if factors == (1.0, 1.0):
+        return sprite
+    size = (max(1, round(sprite.width * factors[0])), max(1, round(sprite.height * factors[1])))
+    return sprite.resize(size, Image.Resampling.LANCZOS)
 
 
 def _background(timed: TimedScene, size: tuple[int, int], assets: AssetOpener) -> Image.Image:
@@ -83,7 +104,9 @@ def _video_frames(
         yield last  # a clip shorter than the scene holds its last frame
 
 
-def _fade(timed: TimedScene, index: int) -> float:
+def fade_level(timed: TimedScene, index: int) -> float:
+    """How much of frame `index` of the scene shows through its fade transition (0..1, rounded
+    to 3 places): 1.0 everywhere but the first and last `FADE_SECONDS` of a ``fade`` scene."""
     if timed.scene.transition != "fade":
         return 1.0
     edge = max(1, round(FADE_SECONDS * timed.fps))
@@ -135,7 +158,8 @@ def compose_frames(
     """
     chosen = range(timed.frames) if indexes is None else _checked(timed, indexes)
     size = (settings.width, settings.height)
-    sprites = [(layer, draw_layer(layer, assets)) for layer in timed.scene.layers]
+    fx, fy = factors = _factors(settings)
+    sprites = [(layer, _sprite(layer, assets, factors)) for layer in timed.scene.layers]
     moving = timed.scene.background.video is not None
     backgrounds: Iterator[Image.Image] | None = None
     if moving:
@@ -146,7 +170,7 @@ def compose_frames(
     for index in chosen:
         t = index / timed.fps
         states = tuple(layer_state(layer, t, timed.duration) for layer, _ in sprites)
-        fade = _fade(timed, index)
+        fade = fade_level(timed, index)
         key = (states, fade)
         background = next(backgrounds) if backgrounds is not None else still
         if not moving and key in memo:
@@ -157,7 +181,9 @@ def compose_frames(
         canvas = background.copy()
         for (layer, sprite), state in zip(sprites, states, strict=True):
             if state.visible:
-                _place(canvas, sprite, (layer.spec.box.x, layer.spec.box.y), state)
+                box = layer.spec.box
+                moved = replace(state, dx=round(state.dx * fx), dy=round(state.dy * fy))
+                _place(canvas, sprite, (round(box.x * fx), round(box.y * fy)), moved)
         frame = canvas.convert("RGB")
         if fade < 1.0:
             frame = Image.blend(Image.new("RGB", size, (0, 0, 0)), frame, fade)
