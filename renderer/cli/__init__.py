@@ -1,5 +1,5 @@
 """The command line (Typer + Rich): ``tailor validate | triggers | render | campaign | report |
-sample-data | serve | worker | purge | api-key``.
+preview | sample-data | serve | worker | purge | api-key``.
 
 Every command reads the same `Settings` (environment variables with the ``TAILOR_`` prefix),
 with command options layered on top. Errors print one clear line and exit non-zero.
@@ -11,6 +11,7 @@ with command options layered on top. Errors print one clear line and exit non-ze
     render.py        tailor render: one recipient now (--explain: why it got what it got)
     campaign.py      tailor campaign: a CSV/JSONL file on the local process pool, with progress
     report.py        tailor report: a campaign's engagement metrics, charts and CSV
+    preview.py       tailor preview: the local studio (renderer/preview), live on every save
     sample_data.py   tailor sample-data: deterministic synthetic recipients
     service.py       tailor serve | worker | purge | api-key
 """

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from renderer.cli import campaign, render, report, sample_data, service, triggers, validate
+from renderer.cli import campaign, preview, render, report, sample_data, service, triggers, validate
 from renderer.cli.common import out
 
 app = typer.Typer(
@@ -25,6 +25,7 @@ for commands in (
     render.app,
     campaign.app,
     report.app,
+    preview.app,
     sample_data.app,
     service.app,
 ):

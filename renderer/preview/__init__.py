@@ -1,1 +1,7 @@
-"""The local preview studio: its pieces render what the studio shows beside a template."""
+"""The local preview studio (`tailor preview TEMPLATE`): the production renderer on sample recipients.
+
+state (sample, edits, forced variants: pure) -> renders (page, PDF as images, draft video with its
+scene timeline, kept in memory) -> studio (the last good template, lint problems, change events)
+-> watch (files saved -> reload -> events) -> app (Starlette: the studio page, JSON, server-sent
+events, rendered files).
+"""

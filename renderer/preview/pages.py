@@ -4,11 +4,14 @@
 from __future__ import annotations
 
 import io
+import threading
 
 import pypdfium2 as pdfium
 from PIL import Image
 
 from renderer.errors import RenderError
+
+_PDFIUM = threading.Lock()  # PDFium is not thread-safe: one document at a time per process
 
 
 def _page_png(page: pdfium.PdfPage, width: int) -> bytes:
@@ -33,6 +36,11 @@ def pdf_page_images(pdf: bytes, *, width: int = 800) -> list[bytes]:
     (the message says so; it quotes none of the document)."""
     if width < 1:
         raise RenderError(f"page image width must be at least 1 pixel, not {width}")
+    with _PDFIUM:
+        return _page_images(pdf, width)
+
+
+def _page_images(pdf: bytes, width: int) -> list[bytes]:
     try:
         document = pdfium.PdfDocument(pdf)
     except pdfium.PdfiumError as exc:

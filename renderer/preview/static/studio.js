@@ -1,0 +1,218 @@
+// The studio page: state in the query string (sample, edits, forced variants), renders on every
+// valid edit and every save, the last good render kept while the template or data is broken.
+"use strict";
+(() => {
+  const {post, get, el, showProblems, listen} = window.Tailor;
+  const Editor = window.TailorEditor;
+  const $ = (id) => document.getElementById(id);
+  const params = new URLSearchParams(location.search);
+  const state = {
+    sample: params.get("sample") || "",
+    edits: parseJson(params.get("edits")) || {},
+    force: parseForce(params.get("force") || ""),
+  };
+  let info = null;
+  let editor = null;
+  let latest = 0;   // the newest request sent: older answers are dropped
+  let timer = null;
+  let pageId = null;
+
+  function parseJson(text) { try { return text ? JSON.parse(text) : null; } catch (e) { return null; } }
+  function parseForce(text) {
+    return Object.fromEntries(text.split(",").filter(Boolean).map((pair) => pair.split(":")));
+  }
+  function forceText() {
+    return Object.entries(state.force).filter(([, v]) => v).map(([k, v]) => `${k}:${v}`).sort().join(",");
+  }
+  function body(part) {
+    return {sample: state.sample, edits: state.edits, force: forceText(), part};
+  }
+  function syncUrl() {
+    const query = new URLSearchParams({sample: state.sample});
+    if (Object.keys(state.edits).length) query.set("edits", JSON.stringify(state.edits));
+    if (forceText()) query.set("force", forceText());
+    history.replaceState(null, "", `?${query}`);
+  }
+
+  async function loadInfo() {
+    info = await get("/api/template");
+    showTemplateProblems(info.problems);
+    if (!info.template) return false;
+    const t = info.template;
+    $("template-name").textContent = t.title || t.name;
+    $("template-version").textContent = `${t.name} ${t.version}`;
+    const names = Object.keys(t.samples);
+    if (!names.includes(state.sample)) state.sample = names[0] || "";
+    $("sample").replaceChildren(...names.map((n) => el("option", {value: n, text: n})));
+    $("sample").value = state.sample;
+    buildEditor();
+    buildPickers(t.experiments);
+    for (const [pane, output] of [["pane-site", "microsite"], ["pane-pdf", "pdf"], ["pane-video", "video"]]) {
+      $(pane).hidden = !t.outputs.includes(output);
+    }
+    return true;
+  }
+
+  function sampleData() { return info.template.samples[state.sample]?.data || {}; }
+
+  function buildEditor() {
+    editor = Editor.build($("editor"), info.template.schema, sampleData(), ({edits, local}) => {
+      state.edits = edits;
+      syncUrl();
+      schedule(local);
+    });
+    Editor.set($("editor"), state.edits, sampleData(), editor.kinds);
+  }
+
+  function buildPickers(experiments) {
+    const names = Object.keys(experiments);
+    $("decisions").hidden = names.length === 0 && !info.template.outputs.length;
+    $("variant-pickers").replaceChildren(...names.map((exp) => {
+      const select = el("select", {id: `force-${exp}`, "data-experiment": exp});
+      select.append(el("option", {value: "", text: "as assigned"}));
+      for (const v of experiments[exp]) select.append(el("option", {value: v, text: v}));
+      select.value = state.force[exp] || "";
+      select.onchange = () => { state.force[exp] = select.value; syncUrl(); renderAll(); };
+      return el("label", {}, `${exp} `, select);
+    }));
+  }
+
+  function schedule(local) {
+    clearTimeout(timer);
+    if (local && Object.keys(local).length) { Editor.showErrors($("editor"), local); return; }
+    timer = setTimeout(checkThenRender, 200);
+  }
+
+  async function checkThenRender() {
+    const ticket = ++latest;
+    const {status, data} = await post("/api/check", body("page"));
+    if (ticket !== latest) return;
+    const errors = status === 200 ? data.errors : {};
+    Editor.showErrors($("editor"), errors);
+    if (status === 200 && Object.keys(errors).length === 0) renderAll(ticket);
+  }
+
+  async function renderAll(ticket, parts = ["page", "video"]) {
+    ticket = ticket || ++latest;
+    document.body.dataset.rendering = "1";
+    const outputs = info.template.outputs;
+    if (parts.includes("page") && (outputs.includes("microsite") || outputs.includes("pdf"))) {
+      const {status, data} = await post("/api/render", body("page"));
+      if (ticket !== latest) return;
+      if (status === 422) { Editor.showErrors($("editor"), data.errors); delete document.body.dataset.rendering; return; }
+      if (status === 200) { pageId = data.id; showPage(data); showDecision(data.decision); }
+    }
+    if (parts.includes("video") && outputs.includes("video")) {
+      const {status, data} = await post("/api/render", {...body("video"), into: pageId});
+      if (ticket !== latest) return;
+      if (status === 200) {
+        showVideo(data);
+        if (data.id === pageId && data.outputs.video && outputs.includes("microsite")) reloadSite();
+      }
+    }
+    delete document.body.dataset.rendering;
+    document.body.dataset.rendered = String(ticket);
+  }
+
+  function outputProblem(name, problems) {
+    return problems.find((p) => p.output === name);
+  }
+
+  function setProblem(id, problem) {
+    $(id).hidden = !problem;
+    $(id).textContent = problem ? `${window.Tailor.where(problem) || ""} ${problem.message}` : "";
+  }
+
+  function showPage(data) {
+    const site = data.outputs.microsite;
+    setProblem("site-problem", outputProblem("microsite", data.problems));
+    if (site) { $("site").src = site.url; $("site-time").textContent = `${(site.seconds * 1000).toFixed(0)} ms`; }
+    const pdf = data.outputs.pdf;
+    setProblem("pdf-problem", outputProblem("pdf", data.problems));
+    if (pdf) {
+      $("pdf-open").href = pdf.url;
+      $("pdf-time").textContent = `${(pdf.seconds * 1000).toFixed(0)} ms`;
+      $("pdf-pages").replaceChildren(...pdf.pages.map((src, i) => el("img", {src, alt: `PDF page ${i + 1}`, class: "pdf-page"})));
+    }
+  }
+
+  function reloadSite() { const url = $("site").src; $("site").src = url; }
+
+  function showVideo(data) {
+    const video = data.outputs.video;
+    setProblem("video-problem", outputProblem("video", data.problems));
+    if (!video) return;
+    const player = $("video");
+    player.replaceChildren();
+    if (video.captions) player.append(el("track", {kind: "captions", src: video.captions, default: true, label: "Captions"}));
+    player.src = video.url;
+    $("video-time").textContent = `${video.seconds.toFixed(2)} s, ${video.encoded} of ${video.timeline.length} scenes encoded`;
+    $("timeline").tBodies[0].replaceChildren(...video.timeline.map((row) => {
+      const tr = el("tr", {"data-scene": row.id, class: row.cached ? "cached" : "encoded"},
+        el("td", {text: row.index + 1}), el("td", {text: row.id}),
+        el("td", {text: `${row.start.toFixed(2)} s`}), el("td", {text: `${row.duration.toFixed(2)} s`}),
+        el("td", {text: row.personal ? "personal" : "shared"}),
+        el("td", {text: row.cached ? "from cache" : "encoded"}),
+        el("td", {}, el("div", {text: row.narration || "—"}),
+          ...row.captions.map((c) => el("div", {class: "cue", text: `${c.start.toFixed(1)}–${c.end.toFixed(1)} ${c.text}`}))));
+      tr.onclick = () => { player.currentTime = row.start + 0.05; };
+      return tr;
+    }));
+  }
+
+  function showDecision(decision) {
+    if (!decision) return;
+    $("variant-key").textContent = decision.variant_key || "–";
+    const trace = decision.trace || {};
+    $("decisions").hidden = !(trace.triggers?.length || Object.keys(trace.experiments || {}).length);
+    $("slot-list").replaceChildren(...Object.entries(decision.slots).map(([slot, winners]) =>
+      el("li", {}, el("b", {text: slot}), `: ${winners.length ? winners.join(", ") : "(empty)"}`)));
+    const items = (trace.triggers || []).map((t) =>
+      el("li", {class: t.fired ? "fired" : ""}, `${t.id} v${t.version}: ${t.fired ? "fired" : t.reason}`));
+    for (const [exp, arm] of Object.entries(trace.experiments || {})) {
+      items.push(el("li", {}, `${exp}: ${arm.variant} (arm ${arm.arm}, seed ${arm.seed}, holdout ${Math.round(arm.holdout * 100)}%)`));
+    }
+    $("trace").replaceChildren(...items);
+  }
+
+  function showTemplateProblems(problems) {
+    $("problems").hidden = problems.length === 0;
+    showProblems($("problem-list"), problems);
+  }
+
+  async function onChange(change) {
+    showTemplateProblems(change.problems);
+    if (!change.ok) return;
+    const before = JSON.stringify(info.template?.schema);
+    await loadInfo();
+    if (JSON.stringify(info.template?.schema) !== before) buildEditor();
+    const parts = [];
+    if (change.affects.some((o) => o !== "video")) parts.push("page");
+    if (change.affects.includes("video")) parts.push("video");
+    if (parts.length) renderAll(null, parts);
+  }
+
+  async function runPreflight(event) {
+    event.preventDefault();
+    $("preflight").textContent = "running…";
+    const {status, data} = await post("/api/preflight", {
+      synthetic: Number($("pf-synthetic").value), campaign_size: Number($("pf-size").value),
+    });
+    if (status !== 200) { $("preflight").textContent = data.error || "failed"; return; }
+    window.TailorPreflight.show($("preflight"), data);
+  }
+
+  async function start() {
+    $("sample").onchange = () => { state.sample = $("sample").value; state.edits = {}; syncUrl(); buildEditor(); renderAll(); };
+    $("reset").onclick = () => { state.edits = {}; syncUrl(); buildEditor(); Editor.showErrors($("editor"), {}); renderAll(); };
+    $("copy-link").onclick = () => navigator.clipboard?.writeText(location.href);
+    $("preflight-form").onsubmit = runPreflight;
+    listen(onHello, onChange, (s) => { $("live").textContent = s; });
+    if (await loadInfo()) { syncUrl(); renderAll(); }
+  }
+  function onHello(hello) {
+    showTemplateProblems(hello.problems);
+    if (!info?.template && !hello.problems.length) loadInfo().then((ok) => ok && renderAll());
+  }
+  start();
+})();

@@ -1,0 +1,163 @@
+"""The studio's state: the template as last loaded without a problem, the problems of the files
+as they are now, a generation counter, and the change events subscribers receive.
+
+`Studio.reload` is the one place a template is (re)loaded: a broken save keeps the last good
+template (and so the last good render in the page) and lists the problem with its file and line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from renderer.errors import TailorError, TemplateError
+from renderer.outputs.load import load_template
+from renderer.outputs.registry import OUTPUT_KINDS
+from renderer.outputs.render import offered_outputs
+from renderer.outputs.template import Template
+from renderer.settings import Settings
+from renderer.storage.base import Storage
+
+QUEUE_SIZE = 16
+
+
+@dataclass(frozen=True)
+class Change:
+    """One reload: its generation, the files saved (relative to their folder), the outputs they
+    affect, and the problems the files have now (empty: the reload succeeded)."""
+
+    generation: int
+    files: tuple[str, ...]
+    affects: tuple[str, ...]
+    problems: tuple[dict[str, Any], ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        """The event's data as the page reads it."""
+        return {
+            "generation": self.generation,
+            "files": list(self.files),
+            "affects": list(self.affects),
+            "problems": list(self.problems),
+            "ok": not self.problems,
+        }
+
+
+def load_problem(exc: TailorError) -> dict[str, Any]:
+    """A load failure as the studio lists it: message, file (relative when inside the project)
+    and line."""
+    if isinstance(exc, TemplateError):
+        return {"output": None, "message": exc.detail, "file": exc.file, "line": exc.line}
+    return {"output": None, "message": str(exc), "file": None, "line": None}
+
+
+def affected_outputs(template: Template, files: Iterable[Path]) -> tuple[str, ...]:
+    """The outputs a save of `files` can change: a file of an output's entries or linted files
+    (its HTML, its CSS) affects that output; another HTML/CSS/JS file of the template (an include, a partial)
+    the page outputs; anything else (the manifest, samples, texts, triggers, assets) every output."""
+    offered = offered_outputs(template)
+    page_outputs = [name for name in offered if not OUTPUT_KINDS[name].background]
+    owners: dict[Path, set[str]] = {}
+    for name in offered:
+        section = getattr(template.manifest.outputs, name)
+        kind = OUTPUT_KINDS[name]
+        for entry in [*kind.entries(section), *(file for file, _ in kind.lint_files(section))]:
+            owners.setdefault((template.root / entry).resolve(), set()).add(name)
+    hit: set[str] = set()
+    for path in files:
+        resolved = path.resolve()
+        if resolved in owners:
+            hit |= owners[resolved]
+        elif resolved.is_relative_to(template.root) and resolved.suffix in {".html", ".css", ".js"}:
+            hit |= set(page_outputs)
+        else:
+            return tuple(offered)
+    return tuple(name for name in offered if name in hit)
+
+
+@dataclass
+class Studio:
+    """One template being previewed: `template` is the last good load (None until one loads)."""
+
+    ref: str
+    settings: Settings
+    storage: Storage
+    template: Template | None = None
+    problems: tuple[dict[str, Any], ...] = ()
+    generation: int = 0
+    _subscribers: set[asyncio.Queue[Change]] = field(default_factory=set)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _loop: asyncio.AbstractEventLoop | None = None
+
+    def reload(self, files: Iterable[Path] = ()) -> Change:
+        """Load the template again; on success it replaces the last good one. Either way the
+        generation moves on and subscribers get the change (thread-safe)."""
+        saved = tuple(files)
+        problems: tuple[dict[str, Any], ...] = ()
+        try:
+            loaded: Template | None = load_template(self.ref, self.settings)
+        except TailorError as exc:
+            loaded, problems = None, (load_problem(exc),)
+        with self._lock:
+            if loaded is not None:
+                self.template = loaded
+            self.problems = problems
+            self.generation += 1
+            base = self.template
+            affects = affected_outputs(base, saved) if base is not None and saved else ()
+            if base is not None and not saved:
+                affects = tuple(offered_outputs(base))
+            change = Change(self.generation, tuple(self._relative(p) for p in saved), affects, problems)
+        self._publish(change)
+        return change
+
+    def _relative(self, path: Path) -> str:
+        for root in (self.template.root if self.template else None, self.settings.assets_dir):
+            if root is not None and path.resolve().is_relative_to(root.resolve()):
+                return str(path.resolve().relative_to(root.resolve()))
+        return path.name
+
+    def watched(self) -> list[Path]:
+        """The folders whose files a preview reads: the template's, the shared assets, the
+        shared trigger library (those that exist)."""
+        roots = [self.template.root] if self.template else []
+        if not roots:
+            candidate = Path(self.ref)
+            roots = [candidate if candidate.is_dir() else self.settings.templates_dir / self.ref]
+        roots += [self.settings.assets_dir, self.settings.triggers_dir]
+        return list(dict.fromkeys(p.resolve() for p in roots if p.is_dir()))
+
+    def bind(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Publish changes on `loop` (the server's), from whichever thread reloads."""
+        with self._lock:
+            self._loop = loop
+
+    def subscribe(self, loop: asyncio.AbstractEventLoop) -> asyncio.Queue[Change]:
+        """A queue receiving every later change (the oldest dropped when a slow page lags)."""
+        queue: asyncio.Queue[Change] = asyncio.Queue(QUEUE_SIZE)
+        with self._lock:
+            self._loop = loop
+            self._subscribers.add(queue)
+        return queue
+
+    def unsubscribe(self, queue: asyncio.Queue[Change]) -> None:
+        """Stop sending changes to `queue`."""
+        with self._lock:
+            self._subscribers.discard(queue)
+
+    def _publish(self, change: Change) -> None:
+        with self._lock:
+            loop, queues = self._loop, list(self._subscribers)
+        if loop is None or loop.is_closed():
+            return
+        for queue in queues:
+            loop.call_soon_threadsafe(_put_latest, queue, change)
+
+
+def _put_latest(queue: asyncio.Queue[Change], change: Change) -> None:
+    if queue.full():
+        queue.get_nowait()
+    queue.put_nowait(change)

@@ -1,0 +1,138 @@
+"""The studio in Debian's Chromium, used as a designer uses it: pick a sample, edit the first
+name and watch the microsite and the draft video's greeting frame change, type an invalid value
+and read the error beside the field, save a template file and see the page update by itself,
+break the template and read the lint message while the last render stays."""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import av
+import numpy as np
+import pytest
+from fixture_studio import StudioServer
+from PIL import Image
+
+pytestmark = [pytest.mark.browser, pytest.mark.video, pytest.mark.pdf, pytest.mark.slow]
+WAIT_S = 60.0
+
+
+@pytest.fixture(name="chromium", scope="module")
+def chromium_fixture() -> Iterator[Any]:
+    from tests.conftest import launch_chromium
+
+    with launch_chromium() as browser:
+        yield browser
+
+
+def until(page: Any, script: str, timeout_s: float = WAIT_S) -> Any:
+    """Poll `script` (an expression) in the page until it is truthy; its value. (The studio's
+    CSP forbids the eval that Playwright's wait_for_function needs.)"""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = page.evaluate(f"() => {script}")
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {script}")
+
+
+def site_text(page: Any) -> str:
+    frame = page.frame(url=lambda url: "/out/" in url and url.endswith("index.html"))
+    return "" if frame is None else str(frame.evaluate("() => document.body.innerText"))
+
+
+def greeting_frame(server: StudioServer, page: Any) -> Image.Image:
+    """The draft video's frame in the middle of its greeting scene, decoded from the MP4 the
+    studio's player plays."""
+    src = page.evaluate("() => document.getElementById('video').src")
+    row = page.evaluate(
+        "() => { const r = document.querySelector('#timeline tr[data-scene=greeting]');"
+        " return [Number(r.cells[2].textContent.split(' ')[0]), Number(r.cells[3].textContent.split(' ')[0])]; }"
+    )
+    at = row[0] + row[1] / 2
+    with av.open(io.BytesIO(server.client.get(src).content)) as container:
+        for frame in container.decode(video=0):
+            if frame.time is not None and frame.time >= at:
+                return frame.to_image()
+    raise AssertionError("the draft has no frame in its greeting scene")
+
+
+def test_the_studio_as_a_designer_uses_it(
+    make_studio: Callable[..., StudioServer], chromium: Any, artifacts: Any
+) -> None:
+    server = make_studio("bill-summary")
+    sample = server.studio.template.samples["de-DE"]  # type: ignore[union-attr]
+    page = chromium.new_page(viewport={"width": 1500, "height": 1100})
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(f"{server.url}/?sample=en-US")
+    until(page, "document.body.dataset.rendered")
+    page.select_option("#sample", "de-DE")
+    until(page, "document.getElementById('video').src && !document.body.dataset.rendering")
+    assert sample["first_name"] in site_text(page)
+    before = greeting_frame(server, page)
+    shown = until(page, "document.body.dataset.rendered")
+
+    page.fill("#field-first_name", "Zebulon")
+    until(page, f"document.body.dataset.rendered !== '{shown}' && !document.body.dataset.rendering")
+    assert "Zebulon" in site_text(page)
+    assert "Zebulon" in page.evaluate("() => decodeURIComponent(location.search)")  # shareable
+    after = greeting_frame(server, page)
+    diff = np.abs(np.asarray(before, dtype=int) - np.asarray(after, dtype=int)).sum(axis=2)
+    assert (diff > 40).sum() > 200, "the greeting frame must show the new name"
+    page.screenshot(path=str(artifacts / "studio-edit.png"), full_page=True)
+
+    page.fill("#field-first_name", "")
+    until(page, "document.getElementById('error-first_name').textContent")
+    assert "required" in page.text_content("#error-first_name")
+    assert "Zebulon" in site_text(page)  # the last good render stays
+    page.fill("#field-first_name", "Zebulon")
+    until(page, "!document.getElementById('error-first_name').textContent")
+
+    page.evaluate("() => { window.studioKept = true; }")
+    shown = page.evaluate("() => document.body.dataset.rendered")
+    server.edit("microsite/index.html", "<main", '<p id="saved-marker">Saved on disk</p><main')
+    until(page, f"document.body.dataset.rendered !== '{shown}'", 15)
+    until(page, "true")
+    deadline = time.monotonic() + 15
+    while "Saved on disk" not in site_text(page):
+        assert time.monotonic() < deadline, "the saved page never showed"
+        time.sleep(0.05)
+    assert page.evaluate("() => window.studioKept") is True  # no manual reload
+
+    server.edit("microsite/index.html", '<p id="saved-marker">', '<p id="saved-marker">{% if %}')
+    until(page, "!document.getElementById('problems').hidden", 15)
+    problem = page.text_content("#problem-list")
+    assert "microsite/index.html:" in problem
+    assert "Saved on disk" in site_text(page)
+    page.screenshot(path=str(artifacts / "studio-broken.png"), full_page=True)
+    assert errors == []
+    page.close()
+
+
+def test_every_locale_side_by_side(
+    make_studio: Callable[..., StudioServer], chromium: Any, artifacts: Any
+) -> None:
+    server = make_studio("bill-summary", watch=False)
+    page = chromium.new_page(viewport={"width": 1500, "height": 1000})
+    page.goto(f"{server.url}/locales")
+    until(page, "document.body.dataset.rendered")
+    rows = page.query_selector_all(".locale-row")
+    assert len(rows) == 6
+    scenes = len(server.studio.template.manifest.outputs.video.scenes)  # type: ignore[union-attr]
+    for row in rows:
+        stills = row.query_selector_all(".stills img")
+        assert 0 < len(stills) <= scenes
+    until(
+        page,
+        "[...document.querySelectorAll('.stills img')].every((i) => i.complete && i.naturalWidth === 320)",
+    )
+    fa = page.frame(url=lambda url: "/out/" in url and url.endswith("index.html") and True)
+    directions = [f.evaluate("() => document.documentElement.dir") for f in page.frames if "/out/" in f.url]
+    assert "rtl" in directions and fa is not None
+    page.screenshot(path=str(artifacts / "studio-locales.png"), full_page=True)
+    page.close()
