@@ -15,7 +15,8 @@ from renderer.errors import TailorError
 from renderer.outputs.kind import RenderedFile
 from renderer.outputs.render import offered_outputs
 from renderer.outputs.template import Template
-from renderer.preview.renders import Preview, problem, render_page
+from renderer.preview.problems import problem
+from renderer.preview.renders import Preview, failure, render_page
 from renderer.preview.routes import PAGE_RENDERS, error_response, json_body, studio_of
 from renderer.preview.scenes import plan_draft, scene_stills
 from renderer.preview.shelf import Shelf
@@ -41,7 +42,7 @@ def _sample_view(preview: Preview, sample: str, shelf: Shelf) -> dict[str, Any]:
         planned, _ = plan_draft(preview.template, preview.resolve()[0], preview.storage, preview.options)
         stills = scene_stills(planned, width=STILL_WIDTH)
     except TailorError as exc:
-        view["problems"].append(problem("video", exc))
+        view["problems"].append(failure(preview, "video", exc))
         return view
     files = [RenderedFile(f"still-{n}.png", png, "image/png") for n, (_, png) in enumerate(stills)]
     shelf.add(render_id, files)
@@ -59,7 +60,8 @@ def locale_views(template: Template, request: Request) -> list[dict[str, Any]]:
         try:
             recipient = template.validator.validate(dict(raw))
         except TailorError as exc:
-            views.append({"sample": sample, "page": None, "stills": [], "problems": [problem("data", exc)]})
+            broken = [problem("data", exc, {})]  # a RowError names fields and rules only
+            views.append({"sample": sample, "page": None, "stills": [], "problems": broken})
             continue
         preview = Preview(template, recipient, {}, studio.storage, request.app.state.options)
         views.append(_sample_view(preview, sample, request.app.state.shelf))

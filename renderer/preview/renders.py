@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from renderer.decisions.decide import Decision
-from renderer.errors import TailorError, TemplateError
+from renderer.errors import TailorError
 from renderer.outputs.decided import default_inputs, resolve_decided
 from renderer.outputs.kind import RenderContext, Rendered, RenderedFile, RenderOptions
 from renderer.outputs.registry import OUTPUT_KINDS
@@ -23,6 +23,7 @@ from renderer.outputs.render import offered_outputs, output_error, output_links,
 from renderer.outputs.template import Template
 from renderer.outputs.video.personal import personal_scenes
 from renderer.preview.pages import pdf_page_images
+from renderer.preview.problems import problem
 from renderer.preview.scenes import plan_draft, scene_timeline
 from renderer.preview.shelf import Shelf
 from renderer.storage.base import Storage
@@ -56,11 +57,10 @@ class Preview:
         return RenderContext(self.storage, self.options, links, static_href)
 
 
-def problem(output: str, exc: TailorError) -> dict[str, Any]:
-    """A failed output as the studio lists it: its message, and file and line when known."""
-    if isinstance(exc, TemplateError):
-        return {"output": output, "message": exc.detail, "file": exc.file, "line": exc.line}
-    return {"output": output, "message": str(exc), "file": None, "line": None}
+def failure(preview: Preview, output: str, exc: TailorError) -> dict[str, Any]:
+    """A failed output as the studio lists it, its file named from the template's folder."""
+    template = preview.template
+    return problem(output, exc, {"": template.root, "assets": template.assets_dir})
 
 
 def _render_one(preview: Preview, name: str, spec: ResolvedSpec, ctx: RenderContext) -> Rendered:
@@ -101,7 +101,7 @@ def render_page(
         try:
             rendered = _render_one(preview, name, spec, ctx)
         except TailorError as exc:
-            answer["problems"].append(problem(name, exc))
+            answer["problems"].append(failure(preview, name, exc))
             continue
         files = list(rendered.files)
         view: dict[str, Any] = {"url": f"/out/{render_id}/{files[0].name}"}
@@ -132,7 +132,7 @@ def render_draft(preview: Preview, shelf: Shelf, render_id: str) -> dict[str, An
         planned, cached = plan_draft(preview.template, spec, preview.storage, preview.options)
         rendered = _render_one(preview, "video", spec, preview.context())
     except TailorError as exc:
-        answer["problems"].append(problem("video", exc))
+        answer["problems"].append(failure(preview, "video", exc))
         return answer
     shelf.add(render_id, rendered.files)
     rows = scene_timeline(planned, personal_scenes(preview.template.manifest), cached)

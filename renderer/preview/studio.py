@@ -14,11 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from renderer.errors import TailorError, TemplateError
+from renderer.errors import TailorError
 from renderer.outputs.load import load_template
 from renderer.outputs.registry import OUTPUT_KINDS
 from renderer.outputs.render import offered_outputs
 from renderer.outputs.template import Template
+from renderer.preview.problems import problem, shown_file
 from renderer.settings import Settings
 from renderer.storage.base import Storage
 
@@ -44,14 +45,6 @@ class Change:
             "problems": list(self.problems),
             "ok": not self.problems,
         }
-
-
-def load_problem(exc: TailorError) -> dict[str, Any]:
-    """A load failure as the studio lists it: message, file (relative when inside the project)
-    and line."""
-    if isinstance(exc, TemplateError):
-        return {"output": None, "message": exc.detail, "file": exc.file, "line": exc.line}
-    return {"output": None, "message": str(exc), "file": None, "line": None}
 
 
 def affected_outputs(template: Template, files: Iterable[Path]) -> tuple[str, ...]:
@@ -100,7 +93,7 @@ class Studio:
         try:
             loaded: Template | None = load_template(self.ref, self.settings)
         except TailorError as exc:
-            loaded, problems = None, (load_problem(exc),)
+            loaded, problems = None, (problem(None, exc, self._roots()),)
         with self._lock:
             if loaded is not None:
                 self.template = loaded
@@ -114,11 +107,16 @@ class Studio:
         self._publish(change)
         return change
 
+    def _roots(self) -> dict[str, Path]:
+        """The watched folders by the label files in them are shown with (the template's: none)."""
+        return {
+            "": self.watched()[0],
+            "assets": self.settings.assets_dir,
+            "triggers": self.settings.triggers_dir,
+        }
+
     def _relative(self, path: Path) -> str:
-        for root in (self.template.root if self.template else None, self.settings.assets_dir):
-            if root is not None and path.resolve().is_relative_to(root.resolve()):
-                return str(path.resolve().relative_to(root.resolve()))
-        return path.name
+        return shown_file(str(path), self._roots()) or path.name
 
     def watched(self) -> list[Path]:
         """The folders whose files a preview reads: the template's, the shared assets, the

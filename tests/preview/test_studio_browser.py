@@ -107,7 +107,7 @@ def test_the_studio_as_a_designer_uses_it(
     server.edit("microsite/index.html", '<p id="saved-marker">', '<p id="saved-marker">{% if %}')
     until(page, "!document.getElementById('problems').hidden", 15)
     problem = page.text_content("#problem-list")
-    assert "microsite/index.html:" in problem
+    assert problem.startswith("microsite/index.html:")
     assert "Saved on disk" in site_text(page)
     page.screenshot(path=str(artifacts / "studio-broken.png"), full_page=True)
     assert errors == []
@@ -131,8 +131,16 @@ def test_every_locale_side_by_side(
         page,
         "[...document.querySelectorAll('.stills img')].every((i) => i.complete && i.naturalWidth === 320)",
     )
-    fa = page.frame(url=lambda url: "/out/" in url and url.endswith("index.html") and True)
-    directions = [f.evaluate("() => document.documentElement.dir") for f in page.frames if "/out/" in f.url]
-    assert "rtl" in directions and fa is not None
-    page.screenshot(path=str(artifacts / "studio-locales.png"), full_page=True)
+    pages = [frame for frame in page.frames if "/out/" in frame.url]
+    assert len(pages) == 6
+    deadline = time.monotonic() + WAIT_S
+    while not all(frame.evaluate("() => document.readyState") == "complete" for frame in pages):
+        assert time.monotonic() < deadline, "the locale pages never loaded"
+        time.sleep(0.05)
+    directions = sorted(frame.evaluate("() => document.documentElement.dir || 'ltr'") for frame in pages)
+    assert directions == ["ltr"] * 5 + ["rtl"]
+    height = page.evaluate("() => document.documentElement.scrollHeight")
+    page.set_viewport_size({"width": 1500, "height": height})  # offscreen frames are not painted
+    time.sleep(0.3)
+    page.screenshot(path=str(artifacts / "studio-locales.png"))
     page.close()

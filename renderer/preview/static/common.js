@@ -28,8 +28,7 @@ window.Tailor = (() => {
   }
   function where(problem) {
     if (!problem.file) return "";
-    const file = problem.file.split("/templates/").pop();
-    return problem.line ? `${file}:${problem.line}` : file;
+    return problem.line ? `${problem.file}:${problem.line}` : problem.file;
   }
   function showProblems(list, problems) {
     list.replaceChildren(...problems.map((p) => el("li", {},

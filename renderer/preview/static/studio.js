@@ -146,6 +146,11 @@
     player.replaceChildren();
     if (video.captions) player.append(el("track", {kind: "captions", src: video.captions, default: true, label: "Captions"}));
     player.src = video.url;
+    // show the first scene just encoded (what the edit changed), else the first settled second
+    const changed = video.timeline.find((row) => !row.cached) || video.timeline[0];
+    player.addEventListener("loadedmetadata", () => {
+      player.currentTime = Math.min(player.duration, (changed?.start || 0) + Math.min(1, (changed?.duration || 2) / 2));
+    }, {once: true});
     $("video-time").textContent = `${video.seconds.toFixed(2)} s, ${video.encoded} of ${video.timeline.length} scenes encoded`;
     $("timeline").tBodies[0].replaceChildren(...video.timeline.map((row) => {
       const tr = el("tr", {"data-scene": row.id, class: row.cached ? "cached" : "encoded"},
