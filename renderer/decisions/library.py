@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from renderer.decisions.models import Trigger
 from renderer.errors import TemplateError
 from renderer.template.jinja import expression_environment
-from renderer.template.load import node_line
+from renderer.template.load import node_line, parse_yaml
 
 TRIGGER_SUFFIX = ".yaml"
 
@@ -62,8 +62,7 @@ def read_trigger(path: Path) -> CompiledTrigger:
     naming the file and line of the first problem."""
     file, text = str(path), path.read_text(encoding="utf-8")
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        data, node = parse_yaml(text)
     except yaml.MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else None
         raise TemplateError(f"invalid YAML: {exc.problem}", file=file, line=line) from None

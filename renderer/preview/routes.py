@@ -99,18 +99,14 @@ async def check_fields(request: Request) -> JSONResponse:
     return JSONResponse({"errors": field_errors(template, raw)})
 
 
-async def render(request: Request) -> JSONResponse:
-    """Render the page outputs (``part: page``) or the draft video (``part: video``) of the
-    state in the body; 422 with the field errors when the data breaks the contract."""
-    studio = studio_of(request)
-    body, template, generation = await json_body(request), studio.template, studio.generation
-    if isinstance(body, JSONResponse):
-        return body
-    if template is None:
-        return error_response(409, "the template does not load", problems=list(studio.problems))
-    part = body.get("part", "page")
-    if part not in ("page", "video"):
-        return error_response(400, "part must be 'page' or 'video'")
+OUTPUT_PARTS = ("microsite", "pdf", "video")
+
+
+def _preview(
+    request: Request, template: Template, body: dict[str, Any]
+) -> tuple[Preview, str] | JSONResponse:
+    """The preview the body names, and its query string; 400 for a bad state, 422 with the
+    field errors when the data breaks the contract."""
     try:
         state = _state(template, body)
         raw = recipient_data(template, state)
@@ -120,18 +116,37 @@ async def render(request: Request) -> JSONResponse:
     errors = field_errors(template, raw)
     if errors:
         return error_response(422, "the data breaks the contract", errors=errors)
-    preview = Preview(
-        template, template.validator.validate(raw), forced, studio.storage, request.app.state.options
-    )
+    recipient = template.validator.validate(raw)
+    options = request.app.state.options
+    return Preview(template, recipient, forced, studio_of(request).storage, options), state.to_query()
+
+
+async def render(request: Request) -> JSONResponse:
+    """Render one output (``output``: microsite, pdf or video — a draft) of the state in the
+    body, into the render ``into`` names (so a page's PDF link and player find their files)
+    or a new one; 422 with the field errors when the data breaks the contract."""
+    studio = studio_of(request)
+    body, template, generation = await json_body(request), studio.template, studio.generation
+    if isinstance(body, JSONResponse):
+        return body
+    if template is None:
+        return error_response(409, "the template does not load", problems=list(studio.problems))
+    output = body.get("output")
+    if output not in OUTPUT_PARTS or output not in offered_outputs(template):
+        return error_response(400, f"output must be one of {', '.join(offered_outputs(template))}")
+    found = _preview(request, template, body)
+    if isinstance(found, JSONResponse):
+        return found
+    preview, query = found
     shelf = request.app.state.shelf
-    render_id = str(body.get("into") or "") if part == "video" else ""
-    if not (render_id and shelf.add(render_id, [])):  # the page's render, unless it was dropped
+    render_id = str(body.get("into") or "")
+    if not (render_id and shelf.add(render_id, [])):  # unless it was dropped since
         render_id = shelf.new()
     work: Callable[[], dict[str, Any]] = (
-        (lambda: render_page(preview, shelf, render_id))
-        if part == "page"
-        else (lambda: render_draft(preview, shelf, render_id))
+        (lambda: render_draft(preview, shelf, render_id))
+        if output == "video"
+        else (lambda: render_page(preview, shelf, render_id, (output,)))
     )
-    limiter = PAGE_RENDERS if part == "page" else VIDEO_RENDERS
+    limiter = VIDEO_RENDERS if output == "video" else PAGE_RENDERS
     answer = await anyio.to_thread.run_sync(work, limiter=limiter)
-    return JSONResponse({**answer, "generation": generation, "query": state.to_query()})
+    return JSONResponse({**answer, "generation": generation, "query": query})

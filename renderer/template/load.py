@@ -101,8 +101,19 @@ class TemplateSource:
         return str(self.root / MANIFEST)
 
 
-class _LineLoader(yaml.SafeLoader):
+# libyaml's parser when PyYAML has it (its wheels do): the manifest is read on every load, and
+# the pure-Python parser was most of a template's load time
+_SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _LineLoader(_SafeLoader):  # type: ignore[misc, valid-type]
     """A safe loader; `compose` on it keeps nodes with line numbers for error messages."""
+
+
+def parse_yaml(text: str) -> tuple[Any, yaml.Node | None]:
+    """`text` as data and as its composed node tree (for line numbers), safely, with libyaml's
+    parser when PyYAML has it; yaml.MarkedYAMLError (with its mark) on invalid YAML."""
+    return yaml.load(text, Loader=_LineLoader), yaml.compose(text, Loader=_LineLoader)
 
 
 def node_line(node: yaml.Node | None, loc: Loc) -> int | None:
@@ -131,8 +142,7 @@ def _read_yaml(root: Path) -> tuple[dict[str, Any], yaml.Node | None]:
         raise TemplateError(f"missing {MANIFEST}", file=str(path))
     text = path.read_text(encoding="utf-8")
     try:
-        node = yaml.compose(text, Loader=_LineLoader)
-        data = yaml.load(text, Loader=_LineLoader)
+        data, node = parse_yaml(text)
     except yaml.MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else None
         raise TemplateError(f"invalid YAML: {exc.problem}", file=str(path), line=line) from None

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from jinja2 import meta, nodes
@@ -119,6 +120,18 @@ def _context_fields(name: str, contract: Contract) -> frozenset[str]:
     return frozenset({field}) if field else frozenset()
 
 
+@lru_cache(maxsize=1)
+def _snippet_environment() -> ImmutableSandboxedEnvironment:
+    return expression_environment()
+
+
+@lru_cache(maxsize=16384)
+def _snippet_refs(source: str, all_texts: frozenset[str]) -> Refs:
+    """`template_refs` of a text snippet, parsed once per process (every graph of a manifest,
+    and every reload of a template being previewed, reads the same snippets)."""
+    return template_refs(_snippet_environment(), source, all_texts)
+
+
 class FieldGraph:
     """The references of computed values and text snippets, to follow a scene's reads to fields."""
 
@@ -130,7 +143,7 @@ class FieldGraph:
         }
         self.snippets = {
             key: union_refs(
-                template_refs(env, table[key], self.texts) for table in manifest.text.values() if key in table
+                _snippet_refs(table[key], self.texts) for table in manifest.text.values() if key in table
             )
             for key in self.texts
         }

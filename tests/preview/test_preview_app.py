@@ -20,8 +20,8 @@ from pypdf import PdfReader
 pytestmark = [pytest.mark.slow, pytest.mark.pdf]
 
 
-def _render(server: StudioServer, part: str = "page", **state: Any) -> dict[str, Any]:
-    body = {"sample": "de-DE", **state, "part": part}
+def _render(server: StudioServer, output: str, **state: Any) -> dict[str, Any]:
+    body = {"sample": "de-DE", **state, "output": output}
     response = server.client.post("/api/render", json=body)
     assert response.status_code == 200, response.text
     answer: dict[str, Any] = response.json()
@@ -48,7 +48,7 @@ def test_field_errors_name_the_field_as_the_designer_types(make_studio: Callable
     answer = server.client.post("/api/check", json={"sample": "de-DE", "edits": edits}).json()
     assert set(answer["errors"]) == {"first_name", "plan"}
     assert "x" * 61 not in json.dumps(answer) and "gold" not in json.dumps(answer)
-    refused = server.client.post("/api/render", json={"sample": "de-DE", "edits": edits, "part": "page"})
+    refused = server.client.post("/api/render", json={"sample": "de-DE", "edits": edits, "output": "pdf"})
     assert refused.status_code == 422 and set(refused.json()["errors"]) == {"first_name", "plan"}
     ok = server.client.post("/api/check", json={"sample": "de-DE", "edits": {"first_name": "Ada"}})
     assert ok.json() == {"errors": {}}
@@ -58,14 +58,16 @@ def test_a_page_render_shows_the_edit_in_the_microsite_and_the_pdf(
     make_studio: Callable[..., StudioServer],
 ) -> None:
     server = make_studio("bill-summary", watch=False)
-    answer = _render(server, edits={"first_name": "Zebulon"})
+    answer = _render(server, "microsite", edits={"first_name": "Zebulon"})
+    pdf_answer = _render(server, "pdf", edits={"first_name": "Zebulon"}, into=answer["id"])
+    assert pdf_answer["id"] == answer["id"]
     page = server.client.get(answer["outputs"]["microsite"]["url"])
     assert page.status_code == 200 and "Zebulon" in page.text
     assert "default-src 'none'" in page.headers["content-security-policy"]
-    pdf = server.client.get(answer["outputs"]["pdf"]["url"]).content
+    pdf = server.client.get(httpx.URL(page.url).join("bill.pdf")).content  # the page's own link
     reader = PdfReader(io.BytesIO(pdf))
     assert "Zebulon" in reader.pages[0].extract_text()
-    pages = answer["outputs"]["pdf"]["pages"]
+    pages = pdf_answer["outputs"]["pdf"]["pages"]
     assert len(pages) == len(reader.pages)
     image = Image.open(io.BytesIO(server.client.get(pages[0]).content))
     assert image.width == 820 and image.height > image.width  # A4, portrait
@@ -144,7 +146,7 @@ def test_a_save_reloads_and_a_broken_save_keeps_the_last_good_template(
     assert saved["files"] == ["pdf/bill.css"] and saved["affects"] == ["pdf"]
     assert not broken["ok"] and broken["problems"][0]["file"] == "template.yaml"
     assert broken["problems"][0]["line"] is not None
-    answer = _render(server)  # the last good template still renders
+    answer = _render(server, "microsite")  # the last good template still renders
     assert answer["outputs"]["microsite"]["url"]
     info = server.client.get("/api/template").json()
     assert info["problems"] and info["template"]["name"] == "bill-summary"

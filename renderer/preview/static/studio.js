@@ -24,8 +24,8 @@
   function forceText() {
     return Object.entries(state.force).filter(([, v]) => v).map(([k, v]) => `${k}:${v}`).sort().join(",");
   }
-  function body(part) {
-    return {sample: state.sample, edits: state.edits, force: forceText(), part};
+  function body() {
+    return {sample: state.sample, edits: state.edits, force: forceText()};
   }
   function syncUrl() {
     const query = new URLSearchParams({sample: state.sample});
@@ -80,38 +80,50 @@
   function schedule(local) {
     clearTimeout(timer);
     if (local && Object.keys(local).length) { Editor.showErrors($("editor"), local); return; }
-    timer = setTimeout(checkThenRender, 200);
+    timer = setTimeout(checkThenRender, 150);
   }
 
   async function checkThenRender() {
     const ticket = ++latest;
-    const {status, data} = await post("/api/check", body("page"));
+    const {status, data} = await post("/api/check", body());
     if (ticket !== latest) return;
     const errors = status === 200 ? data.errors : {};
     Editor.showErrors($("editor"), errors);
     if (status === 200 && Object.keys(errors).length === 0) renderAll(ticket);
   }
 
-  async function renderAll(ticket, parts = ["page", "video"]) {
+  // Renders `outputs` (all the template offers by default) of the current state: the first
+  // (the microsite) makes the render id the others join, so the page's PDF link and player find
+  // their files; the draft video runs beside the page outputs. `fresh`: a new render (the data
+  // changed); otherwise the saved file's outputs are rendered again into the shown render.
+  async function renderAll(ticket, outputs, fresh = true) {
     ticket = ticket || ++latest;
+    const offered = info.template.outputs;
+    outputs = (outputs || offered).filter((o) => offered.includes(o));
+    if (!outputs.length) return;
     document.body.dataset.rendering = "1";
-    const outputs = info.template.outputs;
-    if (parts.includes("page") && (outputs.includes("microsite") || outputs.includes("pdf"))) {
-      const {status, data} = await post("/api/render", body("page"));
-      if (ticket !== latest) return;
-      if (status === 422) { Editor.showErrors($("editor"), data.errors); delete document.body.dataset.rendering; return; }
-      if (status === 200) { pageId = data.id; showPage(data); showDecision(data.decision); }
+    const head = await renderOne(outputs[0], ticket, fresh ? null : pageId);
+    if (head) {
+      pageId = head.id;
+      const rest = outputs.slice(1);
+      const video = rest.includes("video") ? renderOne("video", ticket, pageId) : null;
+      for (const output of rest.filter((o) => o !== "video")) await renderOne(output, ticket, pageId);
+      const drafted = await video;
+      if (drafted?.outputs.video && offered.includes("microsite") && ticket === latest) reloadSite(ticket);
     }
-    if (parts.includes("video") && outputs.includes("video")) {
-      const {status, data} = await post("/api/render", {...body("video"), into: pageId});
-      if (ticket !== latest) return;
-      if (status === 200) {
-        showVideo(data);
-        if (data.id === pageId && data.outputs.video && outputs.includes("microsite")) reloadSite();
-      }
-    }
+    if (ticket !== latest) return;
     delete document.body.dataset.rendering;
     document.body.dataset.rendered = String(ticket);
+  }
+
+  async function renderOne(output, ticket, into) {
+    const {status, data} = await post("/api/render", {...body(), output, into});
+    if (ticket !== latest) return null;
+    if (status === 422) { Editor.showErrors($("editor"), data.errors); return null; }
+    if (status !== 200) return null;
+    ({microsite: showSite, pdf: showPdf, video: showVideo})[output](data, ticket);
+    showDecision(data.decision);
+    return data;
   }
 
   function outputProblem(name, problems) {
@@ -123,20 +135,30 @@
     $(id).textContent = problem ? `${window.Tailor.where(problem) || ""} ${problem.message}` : "";
   }
 
-  function showPage(data) {
+  function showSite(data, ticket) {
     const site = data.outputs.microsite;
     setProblem("site-problem", outputProblem("microsite", data.problems));
-    if (site) { $("site").src = site.url; $("site-time").textContent = `${(site.seconds * 1000).toFixed(0)} ms`; }
-    const pdf = data.outputs.pdf;
-    setProblem("pdf-problem", outputProblem("pdf", data.problems));
-    if (pdf) {
-      $("pdf-open").href = pdf.url;
-      $("pdf-time").textContent = `${(pdf.seconds * 1000).toFixed(0)} ms`;
-      $("pdf-pages").replaceChildren(...pdf.pages.map((src, i) => el("img", {src, alt: `PDF page ${i + 1}`, class: "pdf-page"})));
-    }
+    if (!site) return;
+    $("site").src = `${site.url}?v=${ticket}`;
+    $("site-time").textContent = `${(site.seconds * 1000).toFixed(0)} ms`;
   }
 
-  function reloadSite() { const url = $("site").src; $("site").src = url; }
+  function showPdf(data) {
+    const pdf = data.outputs.pdf;
+    setProblem("pdf-problem", outputProblem("pdf", data.problems));
+    if (!pdf) return;
+    const stamp = Date.now();
+    $("pdf-open").href = pdf.url;
+    $("pdf-time").textContent = `${(pdf.seconds * 1000).toFixed(0)} ms`;
+    $("pdf-pages").replaceChildren(...pdf.pages.map((src, i) =>
+      el("img", {src: `${src}?v=${stamp}`, alt: `PDF page ${i + 1}`, class: "pdf-page"})));
+  }
+
+  function reloadSite(ticket) {
+    const url = new URL($("site").src);
+    url.searchParams.set("v", `${ticket}-video`);
+    $("site").src = url.href;
+  }
 
   function showVideo(data) {
     const video = data.outputs.video;
@@ -188,13 +210,11 @@
   async function onChange(change) {
     showTemplateProblems(change.problems);
     if (!change.ok) return;
-    const before = JSON.stringify(info.template?.schema);
-    await loadInfo();
-    if (JSON.stringify(info.template?.schema) !== before) buildEditor();
-    const parts = [];
-    if (change.affects.some((o) => o !== "video")) parts.push("page");
-    if (change.affects.includes("video")) parts.push("video");
-    if (parts.length) renderAll(null, parts);
+    // a page file saved: render its outputs again into the shown render; anything else (the
+    // manifest, samples, texts, assets) may change the contract and samples too
+    const everything = info.template && info.template.outputs.every((o) => change.affects.includes(o));
+    if (everything || !info.template) await loadInfo();
+    renderAll(null, change.affects, !pageId || everything);
   }
 
   async function runPreflight(event) {
