@@ -33,15 +33,15 @@ from PIL import Image, ImageColor
 from renderer.outputs.kind import RenderOptions
 from renderer.outputs.template import Template
 from renderer.outputs.video import segments
+from renderer.outputs.video.kind import video_options
 from renderer.outputs.video.layers import ResolvedLayer, draw_layer
 from renderer.outputs.video.layers.base import LayerBase
 from renderer.outputs.video.layers.motion import layer_state
 from renderer.outputs.video.layers.text import TextLayer
-from renderer.outputs.video.plan import PlannedVideo, VideoOptions, plan_video
+from renderer.outputs.video.plan import PlannedVideo, plan_video
 from renderer.outputs.video.scenes import TimedScene
 from renderer.outputs.video.spec import VideoOutput
 from renderer.outputs.video.text import FittedText, fit_text
-from renderer.outputs.video.tts import open_tts
 from renderer.preview.findings import Finding
 from renderer.preview.preflight_links import qr_link_finding
 from renderer.storage.base import Storage
@@ -117,11 +117,10 @@ class _SceneCheck:
         entered = spec.start + (spec.enter.duration if spec.enter and spec.enter.kind != "none" else 0.0)
         end = min(spec.end if spec.end is not None else timed.duration, timed.duration)
         index = math.ceil(round(entered * timed.fps, 6))
-        if timed.scene.transition == "fade":
-            edge = max(1, round(segments.FADE_SECONDS * timed.fps))
-            index = min(max(index, edge - 1), timed.frames - edge)
-        last = math.ceil(round(end * timed.fps, 6)) - 1
-        return max(0, min(index, last, timed.frames - 1))
+        last = min(math.ceil(round(end * timed.fps, 6)), timed.frames) - 1
+        while index < last and segments.fade_level(timed, index) < 1.0:
+            index += 1  # past the scene's fade-in: the text as it is seen, not darkened
+        return max(0, min(index, last))
 
     def behind(self, below: int, index: int) -> np.ndarray:
         """Frame `index` of the scene with only its first `below` layers, as an RGB array."""
@@ -268,8 +267,8 @@ def video_findings(
     video = template.manifest.outputs.video
     if video is None:
         return []
-    tts = VideoOptions(open_tts(options.tts_engine), options.video_timeout_s)
-    planned = plan_video(template, spec, storage, tts, frozenset(personal_scenes(template.manifest)))
+    full = video_options(replace(options, draft=False))  # frames at the template's own size
+    planned = plan_video(template, spec, storage, full, frozenset(personal_scenes(template.manifest)))
     findings = narration_findings(planned, template, recipient)
     for timed, layers, prefix, where in _scenes(planned, video):
         check = _SceneCheck(planned, template.lines, timed, prefix, where)

@@ -5,9 +5,11 @@ clean example template; never a recipient's personal value in what it reports.""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 import pytest
 from fixture_preflight import CUNEIFORM, PERSONAL, SAMPLE, write_card
+from fixture_studio import StudioServer
 
 from renderer.outputs.kind import RenderOptions
 from renderer.outputs.template import Template
@@ -170,3 +172,15 @@ def test_wcag_contrast_ratio() -> None:
     assert contrast_ratio((255, 255, 255), (0, 0, 0)) == pytest.approx(21.0)
     assert contrast_ratio((119, 119, 119), (255, 255, 255)) == pytest.approx(4.48, abs=0.01)
     assert contrast_ratio((10, 20, 30), (10, 20, 30)) == 1.0
+
+
+@pytest.mark.slow
+@pytest.mark.video
+def test_the_studio_answers_the_preflight_report(make_studio: Callable[..., StudioServer]) -> None:
+    server = make_studio("bill-summary", watch=False)
+    response = server.client.post("/api/preflight", json={"synthetic": 1, "campaign_size": 500}, timeout=300)
+    assert response.status_code == 200, response.text
+    report = response.json()
+    assert report["recipients"] == 7 and report["errors"] == 0
+    assert set(report["cost"]["per_output_cold"]) == {"microsite", "pdf", "video"}
+    assert report["cost"]["campaign_size"] == 500
