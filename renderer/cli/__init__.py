@@ -7,6 +7,7 @@ with command options layered on top. Errors print one clear line and exit non-ze
     root.py          the ``tailor`` app: --version, every module below merged at the top level
     common.py        consoles, settings, failing with one line, where outputs and reports go
     validate.py      tailor validate: lint a template, render every sample in memory
+    preflight_view.py  tailor validate --preflight: the pre-flight findings and render cost, printed
     triggers.py      tailor triggers test | list: golden cases of the trigger library; decision trees
     render.py        tailor render: one recipient now (--explain: why it got what it got)
     campaign.py      tailor campaign: a CSV/JSONL file on the local process pool, with progress

@@ -2,7 +2,8 @@
 
 Checks the manifest and contract, entries, assets and expressions (`load_template`), renders each
 sample's microsite and PDF into memory, and resolves each sample's video scenes without drawing
-a frame. Prints a table; exits 1 when anything fails.
+a frame. Prints a table; exits 1 when anything fails. ``--preflight`` runs the pre-flight check
+instead of the sample renders (`renderer.cli.preflight_view`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import typer
 from rich.table import Table
 
 from renderer.cli.common import cli_settings, console, load_or_exit, out
+from renderer.cli.preflight_view import run_preflight
 from renderer.decisions.checks import find_overlaps, find_unreachable, run_golden
 from renderer.errors import TailorError
 from renderer.outputs.decided import default_inputs, resolve_decided
@@ -28,17 +30,42 @@ app = typer.Typer()
 
 
 @app.command()
-def validate(template: Annotated[str, typer.Argument(help="Template name or folder")]) -> None:
-    """Lint a template: manifest and contract, entries, assets, expressions, and every sample rendered."""
+def validate(
+    template: Annotated[str, typer.Argument(help="Template name or folder")],
+    preflight: Annotated[
+        bool, typer.Option("--preflight", help="Run the pre-flight check instead of plain sample renders")
+    ] = False,
+    synthetic: Annotated[
+        int, typer.Option("--synthetic", min=0, help="Pre-flight: also check N synthetic recipients")
+    ] = 0,
+    campaign_size: Annotated[
+        int, typer.Option("--campaign-size", min=1, help="Pre-flight: recipients the cost estimate is for")
+    ] = 10000,
+    video: Annotated[
+        bool, typer.Option("--video/--no-video", help="Pre-flight: render and time the video")
+    ] = True,
+    draft: Annotated[bool, typer.Option("--draft/--full", help="Pre-flight: a draft or a full video")] = True,
+) -> None:
+    """Lint a template: manifest and contract, entries, assets, expressions, and every sample rendered.
+
+    With --preflight every sample (and --synthetic N recipients) is rendered and checked for cut
+    text, missing glyphs, low contrast, narration longer than its scene and unsafe links, and the
+    render cost of a campaign is estimated; exits 1 when any finding is an error."""
     settings = cli_settings()
     loaded = load_or_exit(template, settings)
     table = Table(title=f"{loaded.name} {loaded.manifest.version}", show_lines=False)
     table.add_column("check")
     table.add_column("result")
     table.add_row("manifest, contract, entries, expressions, static assets", "[green]ok[/]")
-    problems = _check_samples(loaded, settings, table)
-    if loaded.manifest.outputs.video:
-        problems += _check_video(loaded, table)
+    if preflight:
+        report = run_preflight(
+            loaded, settings, synthetic=synthetic, campaign_size=campaign_size, video=video, draft=draft
+        )
+        problems = ["the pre-flight check found errors (see the pre-flight table)"] if report.errors else []
+    else:
+        problems = _check_samples(loaded, settings, table)
+        if loaded.manifest.outputs.video:
+            problems += _check_video(loaded, table)
     warnings: list[str] = []
     if not loaded.decisions.empty:
         found, warnings = _check_decisions(loaded)

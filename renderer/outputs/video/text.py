@@ -68,13 +68,15 @@ def load_font(path: str, size: int) -> ImageFont.FreeTypeFont:
 
 @dataclass(frozen=True)
 class FittedText:
-    """Text laid out for a box: its lines, font and size, and the direction it runs."""
+    """Text laid out for a box: its lines, font and size, and the direction it runs;
+    `truncated` when it did not fit even at the minimum size, so lines were cut or ellipsized."""
 
     lines: tuple[str, ...]
     font_path: str
     size: int
     direction: str
     line_height: int
+    truncated: bool = False
 
     @property
     def font(self) -> ImageFont.FreeTypeFont:
@@ -124,11 +126,12 @@ def fit_text(
     text: str, box: tuple[int, int], *, family: str, bold: bool, max_size: int, min_size: int
 ) -> FittedText:
     """The largest size in [min_size, max_size] at which `text` fits `box`; at the minimum size,
-    lines that still do not fit are cut and the last one ends with an ellipsis."""
+    lines that still do not fit are cut and the last one ends with an ellipsis (`truncated`)."""
     direction = text_direction(text)
     path = font_file(script_family(text, family), bold)
     low, high = min(min_size, max_size), max_size
     best: tuple[int, list[str], int] | None = None
+    truncated = False
     while low <= high:  # binary search on the font size: fitting is monotone in size
         size = (low + high) // 2
         lines, line_height, fits = _layout(text, path, size, box, direction)
@@ -148,9 +151,9 @@ def fit_text(
         ]
         if cut and not lines[-1].endswith(ELLIPSIS):
             lines[-1] = _ellipsize(lines[-1], font, box[0], direction)
-        best = (size, lines, line_height)
+        best, truncated = (size, lines, line_height), True
     size, lines, line_height = best
-    return FittedText(tuple(lines), path, size, direction, line_height)
+    return FittedText(tuple(lines), path, size, direction, line_height, truncated)
 
 
 def draw_text(fitted: FittedText, box: tuple[int, int], colour: str, align: str) -> Image.Image:

@@ -137,11 +137,12 @@ def test_autofit_wraps_then_shrinks_and_never_overflows() -> None:
     )
     assert fitted.size == 24
     assert len(fitted.lines) * fitted.line_height <= box[1]
-    assert fitted.lines[-1].endswith("…")
+    assert fitted.lines[-1].endswith("…") and fitted.truncated
     for line in fitted.lines:
         assert fitted.font.getlength(line) <= box[0]
     short = fit_text("Hi Ann", box, family="Noto Sans", bold=True, max_size=96, min_size=24)
     assert short.size == 96 - (96 - short.size) and short.lines == ("Hi Ann",) and short.size > 60
+    assert not short.truncated
 
 
 def test_persian_is_shaped_right_to_left() -> None:
