@@ -24,7 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -37,7 +37,10 @@ PDF_LOADED = (
     "(() => {{ const i = document.querySelector('.pdf-page');"
     " return i && i.src !== {before!r} && i.complete && i.naturalWidth > 0; }})()"
 )
-VIDEO_LOADED = "(() => {{ const v = document.getElementById('video'); return v.src !== {before!r} && v.readyState >= 2; }})()"
+VIDEO_LOADED = (
+    "(() => {{ const v = document.getElementById('video');"
+    " return v.src !== {before!r} && v.readyState >= 2; }})()"
+)
 LOCALES_LOADED = (
     "document.body.dataset.rendered"
     " && [...document.querySelectorAll('.stills img')].every((i) => i.complete && i.naturalWidth > 0)"
