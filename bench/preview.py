@@ -79,7 +79,7 @@ def wait(page: Any, script: str, timeout_s: float = 60.0) -> float:
 
 def site_has(page: Any, text: str) -> bool:
     """Whether the studio's microsite frame shows `text`."""
-    frame = page.frame(url=lambda url: "/out/" in url and url.endswith("index.html"))
+    frame = page.frame(url=lambda url: "/out/" in url and "/index.html" in url)
     try:
         return frame is not None and text in frame.evaluate("() => document.body.innerText")
     except Exception:  # the frame navigated away while we asked: not yet

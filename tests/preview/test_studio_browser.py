@@ -41,8 +41,21 @@ def until(page: Any, script: str, timeout_s: float = WAIT_S) -> Any:
 
 
 def site_text(page: Any) -> str:
-    frame = page.frame(url=lambda url: "/out/" in url and url.endswith("index.html"))
-    return "" if frame is None else str(frame.evaluate("() => document.body.innerText"))
+    """The text of the studio's microsite frame once it has loaded (it reloads when the draft
+    video lands: a frame navigating away is asked again)."""
+    from playwright.sync_api import Error
+
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        frame = page.frame(url=lambda url: "/out/" in url and "/index.html" in url)
+        try:
+            if frame is not None:
+                frame.wait_for_load_state("load")
+                return str(frame.evaluate("() => document.body.innerText"))
+        except Error:  # navigated while asked
+            pass
+        time.sleep(0.05)
+    return ""
 
 
 def greeting_frame(server: StudioServer, page: Any) -> Image.Image:
