@@ -135,6 +135,7 @@ def time_locales(browser: Any, folder: Path, scratch: Path, n: int) -> float:
         while not all(f.evaluate("() => document.readyState") == "complete" for f in frames):
             time.sleep(0.01)
         done = max(done, time.perf_counter())
+        print(f"  locales {n}: {page.text_content('#template-name')} on the server")
         page.close()
     return done - started
 
