@@ -47,11 +47,11 @@ class RenderCost:
     campaign_s: float
 
     def to_json(self) -> dict[str, Any]:
-        """The cost as a plain dict (seconds rounded to milliseconds)."""
+        """The cost as a plain dict (seconds rounded to 0.1 ms)."""
         return {
-            "per_output_cold": {k: round(v, 3) for k, v in self.per_output_cold.items()},
-            "per_output_warm": {k: round(v, 3) for k, v in self.per_output_warm.items()},
-            "per_recipient_s": round(self.per_recipient_s, 3),
+            "per_output_cold": {k: round(v, 4) for k, v in self.per_output_cold.items()},
+            "per_output_warm": {k: round(v, 4) for k, v in self.per_output_warm.items()},
+            "per_recipient_s": round(self.per_recipient_s, 4),
             "campaign_size": self.campaign_size,
             "workers": self.workers,
             "campaign_s": round(self.campaign_s, 1),

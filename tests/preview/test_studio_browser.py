@@ -6,14 +6,18 @@ break the template and read the lint message while the last render stays."""
 from __future__ import annotations
 
 import io
+import json
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import av
 import numpy as np
 import pytest
-from fixture_studio import StudioServer
+from fixture_preflight import write_card
+from fixture_studio import StudioServer, run_studio, studio_settings
 from PIL import Image
 
 pytestmark = [pytest.mark.browser, pytest.mark.video, pytest.mark.pdf, pytest.mark.slow]
@@ -157,3 +161,52 @@ def test_every_locale_side_by_side(
     time.sleep(0.3)
     page.screenshot(path=str(artifacts / "studio-locales.png"))
     page.close()
+
+
+def test_a_shared_link_opens_the_same_preview(
+    make_studio: Callable[..., StudioServer], chromium: Any
+) -> None:
+    server = make_studio("bill-summary", watch=False)
+    page = chromium.new_page(viewport={"width": 1500, "height": 1100})
+    edits = json.dumps({"first_name": "Quentin"})
+    page.goto(f"{server.url}/?{urlencode({'sample': 'it-IT', 'edits': edits, 'force': 'headline:warm'})}")
+    until(page, "document.body.dataset.rendered && !document.body.dataset.rendering")
+    assert page.input_value("#sample") == "it-IT"
+    assert page.input_value("#field-first_name") == "Quentin"
+    assert page.input_value("#force-headline") == "warm"
+    assert "Che piacere rivederti, Quentin" in site_text(page)  # the warm headline, forced
+    assert page.text_content("#variant-key") == "headline=warm"
+    page.select_option("#force-headline", "plain")
+    until(page, "new URLSearchParams(location.search).get('force') === 'headline:plain'")
+    deadline = time.monotonic() + WAIT_S
+    while "Ciao Quentin, ecco la tua bolletta" not in site_text(page):
+        assert time.monotonic() < deadline, "the forced plain headline never showed"
+        time.sleep(0.05)
+    page.fill("#field-line_items", "[{")
+    until(page, "document.getElementById('error-line_items').textContent")
+    assert "JSON" in page.text_content("#error-line_items")
+    page.close()
+
+
+def test_the_preflight_finds_the_broken_texts_of_a_test_template(
+    tmp_path: Path, chromium: Any, artifacts: Any
+) -> None:
+    write_card(tmp_path, studio_settings(tmp_path))
+    with run_studio(tmp_path, "preflight-card", watch=False) as server:
+        page = chromium.new_page(viewport={"width": 1500, "height": 1100})
+        page.goto(f"{server.url}/")
+        until(page, "document.body.dataset.rendered")
+        page.click("#preflight-form button[type=submit]")
+        until(page, "document.querySelector('.findings tbody tr')", WAIT_S * 2)
+        rows = page.query_selector_all(".findings tbody tr")
+        found = {
+            (row.get_attribute("data-check"), row.query_selector("td:nth-child(2)").text_content())
+            for row in rows
+        }
+        assert ("text-fit", "error") in found and ("glyphs", "error") in found
+        assert {"contrast", "narration", "link"} <= {check for check, _ in found}
+        text = page.text_content("#preflight")
+        assert "U+12000" in text and "Zebulon" not in text
+        assert "A campaign of 10,000" in text
+        page.locator("#pane-preflight").screenshot(path=str(artifacts / "studio-preflight.png"))
+        page.close()

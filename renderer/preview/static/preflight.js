@@ -2,14 +2,15 @@
 "use strict";
 window.TailorPreflight = (() => {
   const {el} = window.Tailor;
+  function secs(s) { return s < 1 ? `${(s * 1000).toFixed(1)} ms` : `${s.toFixed(2)} s`; }
   function cost(c) {
     if (!c) return el("p", {text: "no render cost (nothing rendered)"});
     const outputs = Object.keys(c.per_output_warm || {});
     return el("div", {class: "cost"},
-      el("p", {}, `Per recipient: ${c.per_recipient_s.toFixed(3)} s warm (`,
-        outputs.map((o) => `${o} ${c.per_output_warm[o].toFixed(3)} s`).join(", "), ")"),
+      el("p", {}, `Per recipient: ${secs(c.per_recipient_s)} warm (`,
+        outputs.map((o) => `${o} ${secs(c.per_output_warm[o])}`).join(", "), ")"),
       el("p", {}, `First recipient (cold cache): `,
-        Object.entries(c.per_output_cold || {}).map(([o, s]) => `${o} ${s.toFixed(3)} s`).join(", ")),
+        Object.entries(c.per_output_cold || {}).map(([o, s]) => `${o} ${secs(s)}`).join(", ")),
       el("p", {}, `A campaign of ${c.campaign_size.toLocaleString()} on ${c.workers} workers: about ${duration(c.campaign_s)}`));
   }
   function duration(s) {

@@ -219,12 +219,15 @@
 
   async function runPreflight(event) {
     event.preventDefault();
-    $("preflight").textContent = "running…";
+    $("preflight-status").textContent = "running…";
     const {status, data} = await post("/api/preflight", {
       synthetic: Number($("pf-synthetic").value), campaign_size: Number($("pf-size").value),
     });
-    if (status !== 200) { $("preflight").textContent = data.error || "failed"; return; }
+    if (status !== 200) { $("preflight-status").textContent = data.error || "failed"; return; }
+    $("preflight-status").textContent = `${data.findings.length} findings, see the report`;
+    $("pane-preflight").hidden = false;
     window.TailorPreflight.show($("preflight"), data);
+    $("pane-preflight").scrollIntoView({behavior: "smooth"});
   }
 
   async function start() {
