@@ -5,6 +5,7 @@ refused (404) outside what it serves, whatever the path spells."""
 from __future__ import annotations
 
 import mimetypes
+import re
 from pathlib import Path
 
 from starlette.requests import Request
@@ -39,7 +40,29 @@ def rendered_file(request: Request) -> Response:
     headers = dict(NO_STORE)
     if file.content_type.startswith("text/html") and studio.template is not None:
         headers["Content-Security-Policy"] = page_csp(studio.template.manifest.interactions)
-    return Response(file.data, media_type=file.content_type, headers=headers)
+    return ranged(file.data, file.content_type, headers, request.headers.get("range"))
+
+
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+def ranged(data: bytes, media_type: str, headers: dict[str, str], asked: str | None) -> Response:
+    """`data` whole (200), or the one byte range a ``Range`` header asks for (206; 416 when it
+    lies outside): a player seeks a video only when its server answers ranges. Several ranges
+    in one header are answered whole."""
+    headers = {**headers, "Accept-Ranges": "bytes"}
+    match = _RANGE.match(asked.strip()) if asked else None
+    if match is None or match.groups() == ("", ""):
+        return Response(data, media_type=media_type, headers=headers)
+    first, last = match.groups()
+    size = len(data)
+    start, end = (
+        (int(first), min(int(last or size - 1), size - 1)) if first else (max(0, size - int(last)), size - 1)
+    )
+    if start >= size or start > end:
+        return Response(status_code=416, headers={**headers, "Content-Range": f"bytes */{size}"})
+    headers["Content-Range"] = f"bytes {start}-{end}/{size}"
+    return Response(data[start : end + 1], status_code=206, media_type=media_type, headers=headers)
 
 
 def microsite_static(request: Request) -> Response:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any
 
 import anyio
@@ -92,7 +93,8 @@ def _bounded(body: dict[str, Any], key: str, default: int, high: int) -> int:
 
 async def preflight_check(request: Request) -> JSONResponse:
     """The pre-flight report of every sample and ``synthetic`` generated recipients, with the
-    cost of a campaign of ``campaign_size``; rendered into memory (a cold cache, measured)."""
+    cost of a campaign of ``campaign_size``: rendered at full quality (not as drafts) into memory,
+    so the first recipient is measured on a cold cache."""
     studio, body = studio_of(request), await json_body(request)
     if isinstance(body, JSONResponse):
         return body
@@ -104,7 +106,7 @@ async def preflight_check(request: Request) -> JSONResponse:
         size = _bounded(body, "campaign_size", 10_000, MAX_CAMPAIGN)
     except ValueError as exc:
         return error_response(400, str(exc))
-    options = request.app.state.options
+    options = replace(request.app.state.options, draft=False)  # the cost of the campaign's own renders
 
     def run() -> dict[str, Any]:
         from renderer.preview.preflight import preflight, preflight_recipients  # fontTools, on demand

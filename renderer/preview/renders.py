@@ -24,7 +24,7 @@ from renderer.outputs.template import Template
 from renderer.outputs.video.personal import personal_scenes
 from renderer.preview.pages import pdf_page_images
 from renderer.preview.problems import problem
-from renderer.preview.scenes import plan_draft, scene_timeline
+from renderer.preview.scenes import plan_draft, scene_still, scene_timeline
 from renderer.preview.shelf import Shelf
 from renderer.storage.base import Storage
 from renderer.storage.keys import static_href
@@ -134,12 +134,17 @@ def render_draft(preview: Preview, shelf: Shelf, render_id: str) -> dict[str, An
     except TailorError as exc:
         answer["problems"].append(failure(preview, "video", exc))
         return answer
-    shelf.add(render_id, rendered.files)
     rows = scene_timeline(planned, personal_scenes(preview.template.manifest), cached)
+    # the player's poster: the first scene this render encoded (what the edit changed), settled
+    shown = next((row.index for row in rows if not row.cached), 0)
+    poster = RenderedFile("draft-poster.png", scene_still(planned, shown), "image/png")
+    shelf.add(render_id, [*rendered.files, poster])
     names = {file.name for file in rendered.files}
     answer["outputs"]["video"] = {
         "url": f"/out/{render_id}/{rendered.files[0].name}",
         "captions": f"/out/{render_id}/captions.vtt" if "captions.vtt" in names else None,
+        "poster": f"/out/{render_id}/{poster.name}",
+        "poster_scene": rows[shown].id if rows else None,
         "seconds": round(time.perf_counter() - started, 4),
         "length": round(planned.seconds, 3),
         "encoded": sum(1 for row in rows if not row.cached),

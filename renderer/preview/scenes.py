@@ -110,21 +110,25 @@ def settled_frame(timed: TimedScene) -> int:
     return timed.frames - 1
 
 
-def scene_stills(planned: PlannedVideo, *, width: int | None = None) -> list[tuple[str, bytes]]:
-    """(scene id, PNG) of every scene in order: its `settled_frame` composed by the segment
-    composer at the plan's size, or scaled to `width` pixels wide (aspect kept, Lanczos)."""
+def scene_still(planned: PlannedVideo, index: int, size: tuple[int, int] | None = None) -> bytes:
+    """The PNG of scene `index`'s `settled_frame`, composed by the segment composer at the plan's
+    size, or scaled to `size` (Lanczos)."""
     settings = planned.settings
-    size = (settings.width, settings.height)
+    timed = planned.timed[index]
+    raw = next(segments.compose_frames(timed, settings, planned.open_asset, indexes=[settled_frame(timed)]))
+    image = Image.frombytes("RGB", (settings.width, settings.height), raw)
+    if size is not None and image.size != size:
+        image = image.resize(size, Image.Resampling.LANCZOS)
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
+
+
+def scene_stills(planned: PlannedVideo, *, width: int | None = None) -> list[tuple[str, bytes]]:
+    """(scene id, PNG) of every scene in order (`scene_still`), at the plan's size or scaled to
+    `width` pixels wide (aspect kept)."""
+    settings = planned.settings
+    size = None
     if width is not None:
         size = (width, max(1, round(settings.height * width / settings.width)))
-    stills = []
-    for timed in planned.timed:
-        frame = settled_frame(timed)
-        raw = next(segments.compose_frames(timed, settings, planned.open_asset, indexes=[frame]))
-        image = Image.frombytes("RGB", (settings.width, settings.height), raw)
-        if image.size != size:
-            image = image.resize(size, Image.Resampling.LANCZOS)
-        out = io.BytesIO()
-        image.save(out, "PNG")
-        stills.append((timed.scene.id, out.getvalue()))
-    return stills
+    return [(timed.scene.id, scene_still(planned, index, size)) for index, timed in enumerate(planned.timed)]

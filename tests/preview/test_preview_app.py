@@ -108,6 +108,16 @@ def test_a_draft_encodes_only_the_scenes_whose_content_changed(
     after = _first_frame(server.client.get(renamed["url"]).content, at)
     assert before.size == after.size and before.size[0] <= 960  # half size
     assert before.tobytes() != after.tobytes()
+    whole = server.client.get(renamed["url"]).content  # a player seeks with byte ranges
+    head = server.client.get(renamed["url"], headers={"Range": "bytes=0-99"})
+    assert head.status_code == 206 and head.content == whole[:100]
+    assert head.headers["content-range"] == f"bytes 0-99/{len(whole)}"
+    tail = server.client.get(renamed["url"], headers={"Range": "bytes=-10"})
+    assert tail.status_code == 206 and tail.content == whole[-10:]
+    past = server.client.get(renamed["url"], headers={"Range": f"bytes={len(whole)}-"})
+    assert past.status_code == 416 and past.headers["content-range"] == f"bytes */{len(whole)}"
+    poster = Image.open(io.BytesIO(server.client.get(renamed["poster"]).content))
+    assert renamed["poster_scene"] == changed[0] and poster.size == before.size
     captions = server.client.get(renamed["captions"]).text
     assert captions.startswith("WEBVTT") and "Zebulon" in captions
 

@@ -11,7 +11,7 @@ window.TailorPreflight = (() => {
         outputs.map((o) => `${o} ${secs(c.per_output_warm[o])}`).join(", "), ")"),
       el("p", {}, `First recipient (cold cache): `,
         Object.entries(c.per_output_cold || {}).map(([o, s]) => `${o} ${secs(s)}`).join(", ")),
-      el("p", {}, `A campaign of ${c.campaign_size.toLocaleString()} on ${c.workers} workers: about ${duration(c.campaign_s)}`));
+      el("p", {}, `A campaign of ${c.campaign_size.toLocaleString()} (full-quality video) on ${c.workers} workers: about ${duration(c.campaign_s)}`));
   }
   function duration(s) {
     if (s < 120) return `${s.toFixed(1)} s`;
@@ -24,7 +24,8 @@ window.TailorPreflight = (() => {
       `${findings.length} finding${findings.length === 1 ? "" : "s"} over ${report.recipients} recipients`);
     const table = el("table", {class: "findings"},
       el("thead", {}, el("tr", {}, ...["check", "", "recipient", "where", "message"].map((h) => el("th", {text: h})))),
-      el("tbody", {}, ...findings.map((f) => el("tr", {class: f.severity, "data-check": f.check},
+      el("tbody", {}, ...(findings.length ? [] : [el("tr", {}, el("td", {colspan: 5, text: "No findings: every text fits, every glyph exists, contrast and links are fine."}))]),
+        ...findings.map((f) => el("tr", {class: f.severity, "data-check": f.check},
         el("td", {text: f.check}), el("td", {text: f.severity}), el("td", {text: f.recipient}),
         el("td", {text: f.file ? `${f.where} (${f.file}${f.line ? ":" + f.line : ""})` : f.where}),
         el("td", {text: f.message})))));

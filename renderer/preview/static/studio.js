@@ -167,6 +167,7 @@
     const player = $("video");
     player.replaceChildren();
     if (video.captions) player.append(el("track", {kind: "captions", src: video.captions, default: true, label: "Captions"}));
+    player.poster = video.poster;
     player.src = video.url;
     // show the first scene just encoded (what the edit changed), else the first settled second
     const changed = video.timeline.find((row) => !row.cached) || video.timeline[0];
