@@ -17,8 +17,7 @@ from typing import Annotated, Any
 import typer
 
 from renderer.cli.common import cli_settings, console, load_or_exit
-from renderer.data.synthetic import synthetic_rows
-from renderer.template.locale import parse_locale
+from renderer.data.synthetic import sample_locales, synthetic_rows
 
 app = typer.Typer()
 
@@ -35,7 +34,7 @@ def sample_data(
     """Write deterministic synthetic recipients for demos and benchmarks."""
     loaded = load_or_exit(template, cli_settings())
     contract = loaded.manifest.contract
-    locales = [name for name in sorted(loaded.samples) if _is_locale(name)] or [contract.default_locale]
+    locales = sample_locales(loaded.samples, contract.default_locale)
     generated = synthetic_rows(contract, locales, rows, seed)
     jsonl = output is not None and output.suffix.lower() in (".jsonl", ".ndjson")
     handle = output.open("w", encoding="utf-8", newline="") if output else sys.stdout
@@ -53,14 +52,6 @@ def sample_data(
             handle.close()
     if output:
         console.print(f"wrote {rows} recipients to {output}")
-
-
-def _is_locale(name: str) -> bool:
-    try:
-        parse_locale(name)
-    except ValueError:
-        return False
-    return True
 
 
 def _cell(value: Any) -> str:

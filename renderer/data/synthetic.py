@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -229,3 +229,16 @@ def synthetic_rows(
     codes = [code.replace("-", "_") for code in locales] or [contract.default_locale]
     for index in range(1, rows + 1):
         yield _RowMaker(contract, rng, index, codes[(index - 1) % len(codes)]).row()
+
+
+def sample_locales(sample_names: Iterable[str], default_locale: str) -> list[str]:
+    """The locales synthetic recipients are drawn from: the sample names that are locale tags
+    (``de-DE``), sorted, or the contract's default locale when none is."""
+    locales = []
+    for name in sorted(sample_names):
+        try:
+            parse_locale(name)
+        except ValueError:
+            continue
+        locales.append(name)
+    return locales or [default_locale]

@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from renderer.data.synthetic import synthetic_rows
+from renderer.data.synthetic import sample_locales, synthetic_rows
 from renderer.errors import DataError, TailorError, TemplateError
 from renderer.outputs.decided import default_inputs, resolve_decided
 from renderer.outputs.kind import RenderOptions
@@ -33,18 +33,9 @@ from renderer.preview.findings import Finding, PreflightReport, RenderCost, esti
 from renderer.preview.preflight_links import page_link_findings
 from renderer.preview.preflight_video import video_findings
 from renderer.storage.base import Storage
-from renderer.template.locale import parse_locale
 
 __all__ = ["Finding", "PreflightReport", "RenderCost", "preflight", "preflight_recipients"]
 CAMPAIGN = "preflight"
-
-
-def _is_locale(name: str) -> bool:
-    try:
-        parse_locale(name)
-    except ValueError:
-        return False
-    return True
 
 
 def preflight_recipients(
@@ -57,7 +48,7 @@ def preflight_recipients(
     if synthetic <= 0:
         return samples
     contract = template.manifest.contract
-    locales = [name for name in sorted(template.samples) if _is_locale(name)] or [contract.default_locale]
+    locales = sample_locales(template.samples, contract.default_locale)
     rows = synthetic_rows(contract, locales, synthetic, seed)
     return samples + [(f"synthetic #{index}", row) for index, row in enumerate(rows, start=1)]
 

@@ -12,13 +12,13 @@ from pathlib import Path
 import pytest
 from fixture_api import ApiServer, api_fixture  # noqa: F401
 
-from renderer.data.schema import contract_schema
 from renderer.api.errors import ApiError
 from renderer.api.middleware import RedactTokens
 from renderer.api.reports import neutralise, rejects_lines, results_lines
 from renderer.api.routes.recipients import folder_of
 from renderer.api.sources import parse_outputs
 from renderer.api.uploads import safe_filename
+from renderer.data.schema import contract_schema
 from renderer.jobs.store import JobStore, open_store
 from renderer.template.models import Contract
 

@@ -7,10 +7,10 @@ import logging
 from fastapi import APIRouter, Depends
 from fastapi.concurrency import run_in_threadpool
 
-from renderer.data.schema import contract_schema
 from renderer.api.deps import State, require_api_key
 from renderer.api.errors import ApiError
 from renderer.api.models import ErrorOut, TemplateDetail, TemplateSummary
+from renderer.data.schema import contract_schema
 from renderer.outputs.render import offered_outputs
 from renderer.outputs.template import Template
 
