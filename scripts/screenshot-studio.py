@@ -63,7 +63,7 @@ def main() -> None:
         shutil.copytree(PROJECT_ROOT / "templates" / TEMPLATE, folder / TEMPLATE)
         with sync_playwright() as pw, studio(folder, Path(tmp) / "cache") as url:
             browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
-            page = browser.new_page(viewport={"width": 1500, "height": 1780})
+            page = browser.new_page(viewport={"width": 1500, "height": 1640})
             _studio_page(page, url, out)
             _locales_page(page, url, out)
             _preflight(page, url, out)
