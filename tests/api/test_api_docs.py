@@ -117,3 +117,8 @@ def test_the_wheel_ships_the_docs_assets(tmp_path: Path) -> None:
     expected = {f"renderer/api/static/swagger-ui/{p.name}" for p in ASSETS.iterdir() if p.is_file()}
     assert "renderer/api/static/swagger-ui/tailor-init.js" in expected
     assert expected <= names, sorted(expected - names)
+    studio = {
+        f"renderer/preview/static/{p.name}" for p in (PROJECT_ROOT / "renderer/preview/static").iterdir()
+    }
+    assert "renderer/preview/static/studio.js" in studio
+    assert studio <= names, sorted(studio - names)  # the preview studio's page, served from the package
