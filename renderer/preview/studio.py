@@ -84,24 +84,31 @@ class Studio:
     _subscribers: set[asyncio.Queue[Change]] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _loop: asyncio.AbstractEventLoop | None = None
+    _unrendered: tuple[Path, ...] = ()  # files saved while the template did not load
 
     def reload(self, files: Iterable[Path] = ()) -> Change:
         """Load the template again; on success it replaces the last good one. Either way the
-        generation moves on and subscribers get the change (thread-safe)."""
-        saved = tuple(files)
+        generation moves on and subscribers get the change (thread-safe). A successful reload's
+        change names every file saved since the last good load (saves made while the template
+        was broken included) and the outputs they affect; a reload of no files or the first good
+        load, every output."""
+        asked = tuple(files)
         problems: tuple[dict[str, Any], ...] = ()
         try:
             loaded: Template | None = load_template(self.ref, self.settings)
         except TailorError as exc:
             loaded, problems = None, (problem(None, exc, self._roots()),)
         with self._lock:
+            saved = tuple(dict.fromkeys((*self._unrendered, *asked)))
+            self._unrendered = () if loaded is not None else saved
+            everything = not asked or self.template is None
             if loaded is not None:
                 self.template = loaded
             self.problems = problems
             self.generation += 1
             base = self.template
             affects = affected_outputs(base, saved) if base is not None and saved else ()
-            if base is not None and not saved:
+            if base is not None and everything:
                 affects = tuple(offered_outputs(base))
             change = Change(self.generation, tuple(self._relative(p) for p in saved), affects, problems)
         self._publish(change)
