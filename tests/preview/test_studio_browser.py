@@ -201,3 +201,24 @@ def test_a_save_during_a_render_leaves_no_output_of_the_data_before(
     assert ids[0] == ids[1], "the video shown is not the edit's"
     assert "Zebulon" in site_text(page)
     page.close()
+
+
+def test_opening_the_studio_renders_each_output_once(
+    make_studio: Callable[..., StudioServer], chromium: Any
+) -> None:
+    server = make_studio("bill-summary", watch=False)
+    page = chromium.new_page(viewport={"width": 1500, "height": 1100})
+    outputs: list[str] = []
+    page.on(
+        "request",
+        lambda request: (
+            outputs.append(json.loads(request.post_data or "{}").get("output", ""))
+            if request.url.endswith("/api/render")
+            else None
+        ),
+    )
+    page.goto(f"{server.url}/?sample=de-DE")
+    until(page, "document.getElementById('video').src && !document.body.dataset.rendering")
+    page.wait_for_timeout(1000)  # a second render would have started by now
+    assert sorted(outputs) == ["microsite", "pdf", "video"]
+    page.close()

@@ -245,7 +245,8 @@
   }
   function onHello(hello) {
     showTemplateProblems(hello.problems);
-    if (!info?.template && !hello.problems.length) loadInfo().then((ok) => ok && renderAll());
+    // a template that loads now, where the page had none (start() renders the first one)
+    if (info && !info.template && !hello.problems.length) loadInfo().then((ok) => ok && renderAll());
   }
   start();
 })();
