@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from renderer.errors import TailorError
+from renderer.errors import TailorError, TemplateError
 from renderer.outputs.load import load_template
 from renderer.outputs.registry import OUTPUT_KINDS
 from renderer.outputs.render import offered_outputs
@@ -93,11 +93,7 @@ class Studio:
         was broken included) and the outputs they affect; a reload of no files or the first good
         load, every output."""
         asked = tuple(files)
-        problems: tuple[dict[str, Any], ...] = ()
-        try:
-            loaded: Template | None = load_template(self.ref, self.settings)
-        except TailorError as exc:
-            loaded, problems = None, (problem(None, exc, self._roots()),)
+        loaded, problems = self._load()
         with self._lock:
             saved = tuple(dict.fromkeys((*self._unrendered, *asked)))
             self._unrendered = () if loaded is not None else saved
@@ -113,6 +109,19 @@ class Studio:
             change = Change(self.generation, tuple(self._relative(p) for p in saved), affects, problems)
         self._publish(change)
         return change
+
+    def _load(self) -> tuple[Template | None, tuple[dict[str, Any], ...]]:
+        """The template as its files are now, or its problem: a file that cannot be read (not
+        UTF-8, gone between an editor's write and rename) is one too, never the end of reloads."""
+        try:
+            return load_template(self.ref, self.settings), ()
+        except TailorError as exc:
+            return None, (problem(None, exc, self._roots()),)
+        except UnicodeDecodeError:
+            unreadable = TemplateError("a file of the template is not UTF-8 text")
+        except OSError as exc:
+            unreadable = TemplateError(f"cannot read ({exc.strerror})", file=exc.filename)
+        return None, (problem(None, unreadable, self._roots()),)
 
     def _roots(self) -> dict[str, Path]:
         """The watched folders by the label files in them are shown with (the template's: none)."""

@@ -44,3 +44,17 @@ def test_the_first_good_load_renders_every_output(tmp_path: Path) -> None:
     _edit(page, "{% if %}<main", "<main")
     fixed = studio.reload([page])
     assert fixed.problems == () and fixed.affects == ("microsite", "pdf", "video")  # nothing shown yet
+
+
+def test_a_file_that_cannot_be_read_is_a_problem_and_the_next_save_still_reloads(tmp_path: Path) -> None:
+    root = copy_template(tmp_path, "bill-summary")
+    studio = Studio("bill-summary", studio_settings(tmp_path), MemoryStorage())
+    good = studio.reload().generation
+    page = root / "microsite" / "index.html"
+    text = page.read_bytes()
+    page.write_bytes(text + b"<p>\xff</p>")  # saved in another encoding
+    broken = studio.reload([page])
+    assert broken.problems and "UTF-8" in broken.problems[0]["message"]
+    assert studio.template is not None and broken.generation == good + 1  # the last good kept
+    page.write_bytes(text)
+    assert studio.reload([page]).problems == ()
