@@ -24,9 +24,11 @@ NO_STORE = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 
 
 def studio_file(request: Request) -> Response:
-    """One of the studio's own files (its page, script, stylesheet), by name only."""
+    """One of the studio's own files (its page, script, stylesheet), by name only, under the
+    studio page's own policy (a page of it framed by no other site)."""
     path = STUDIO_FILES.get(request.path_params["name"])
-    return FileResponse(path, headers=NO_STORE) if path else NOT_FOUND
+    headers = {**NO_STORE, "Content-Security-Policy": frame_csp()}
+    return FileResponse(path, headers=headers) if path else NOT_FOUND
 
 
 def rendered_file(request: Request) -> Response:

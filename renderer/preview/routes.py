@@ -32,6 +32,7 @@ VIDEO_RENDERS = anyio.CapacityLimiter(1)
 
 
 def error_response(status: int, message: str, **extra: Any) -> JSONResponse:
+    """``{"error": message, **extra}`` with `status`; `message` must name no personal value."""
     return JSONResponse({"error": message, **extra}, status_code=status)
 
 
@@ -68,6 +69,9 @@ def _sample_facts(template: Template, raw: dict[str, Any]) -> dict[str, Any]:
 
 
 async def json_body(request: Request) -> dict[str, Any] | JSONResponse:
+    """The request's JSON object body (an empty body: ``{}``), or the error to answer: 415
+    unless it is sent as ``application/json`` (what keeps other sites' forms out), 413 over
+    `MAX_BODY`, 400 when it is not a JSON object."""
     if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
         return error_response(415, "send a JSON body (Content-Type: application/json)")
     raw = await request.body()

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from renderer.errors import TailorError
+from renderer.errors import TailorError, TemplateError
 from renderer.outputs.load import load_template
 from renderer.outputs.registry import OUTPUT_KINDS
 from renderer.outputs.render import offered_outputs
@@ -84,28 +84,44 @@ class Studio:
     _subscribers: set[asyncio.Queue[Change]] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _loop: asyncio.AbstractEventLoop | None = None
+    _unrendered: tuple[Path, ...] = ()  # files saved while the template did not load
 
     def reload(self, files: Iterable[Path] = ()) -> Change:
         """Load the template again; on success it replaces the last good one. Either way the
-        generation moves on and subscribers get the change (thread-safe)."""
-        saved = tuple(files)
-        problems: tuple[dict[str, Any], ...] = ()
-        try:
-            loaded: Template | None = load_template(self.ref, self.settings)
-        except TailorError as exc:
-            loaded, problems = None, (problem(None, exc, self._roots()),)
+        generation moves on and subscribers get the change (thread-safe). A successful reload's
+        change names every file saved since the last good load (saves made while the template
+        was broken included) and the outputs they affect; a reload of no files or the first good
+        load, every output."""
+        asked = tuple(files)
+        loaded, problems = self._load()
         with self._lock:
+            saved = tuple(dict.fromkeys((*self._unrendered, *asked)))
+            self._unrendered = () if loaded is not None else saved
+            everything = not asked or self.template is None
             if loaded is not None:
                 self.template = loaded
             self.problems = problems
             self.generation += 1
             base = self.template
             affects = affected_outputs(base, saved) if base is not None and saved else ()
-            if base is not None and not saved:
+            if base is not None and everything:
                 affects = tuple(offered_outputs(base))
             change = Change(self.generation, tuple(self._relative(p) for p in saved), affects, problems)
         self._publish(change)
         return change
+
+    def _load(self) -> tuple[Template | None, tuple[dict[str, Any], ...]]:
+        """The template as its files are now, or its problem: a file that cannot be read (not
+        UTF-8, gone between an editor's write and rename) is one too, never the end of reloads."""
+        try:
+            return load_template(self.ref, self.settings), ()
+        except TailorError as exc:
+            return None, (problem(None, exc, self._roots()),)
+        except UnicodeDecodeError:
+            unreadable = TemplateError("a file of the template is not UTF-8 text")
+        except OSError as exc:
+            unreadable = TemplateError(f"cannot read ({exc.strerror})", file=exc.filename)
+        return None, (problem(None, unreadable, self._roots()),)
 
     def _roots(self) -> dict[str, Path]:
         """The watched folders by the label files in them are shown with (the template's: none)."""

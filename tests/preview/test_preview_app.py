@@ -191,3 +191,14 @@ def test_other_hosts_and_form_posts_are_refused(make_studio: Callable[..., Studi
     assert server.client.get("/api/template", headers={"Host": "attacker.example"}).status_code == 400
     form = server.client.post("/api/render", data={"sample": "de-DE"})
     assert form.status_code == 415
+
+
+@pytest.mark.parametrize("path", ["/", "/locales", "/studio/studio.html", "/studio/locales.html"])
+def test_no_other_site_can_frame_the_studio_pages(
+    make_studio: Callable[..., StudioServer], path: str
+) -> None:
+    server = make_studio("bill-summary", watch=False)
+    response = server.client.get(path)
+    assert response.status_code == 200 and "<html" in response.text
+    policy = response.headers.get("content-security-policy", "")
+    assert "frame-ancestors 'none'" in policy and "script-src 'self'" in policy

@@ -114,7 +114,6 @@ def test_the_studio_as_a_designer_uses_it(
     shown = page.evaluate("() => document.body.dataset.rendered")
     server.edit("microsite/index.html", "<main", '<p id="saved-marker">Saved on disk</p><main')
     until(page, f"document.body.dataset.rendered !== '{shown}'", 15)
-    until(page, "true")
     deadline = time.monotonic() + 15
     while "Saved on disk" not in site_text(page):
         assert time.monotonic() < deadline, "the saved page never showed"
@@ -160,6 +159,70 @@ def test_every_locale_side_by_side(
     page.set_viewport_size({"width": 1500, "height": height})  # offscreen frames are not painted
     time.sleep(0.3)
     page.screenshot(path=str(artifacts / "studio-locales.png"))
+    page.close()
+
+
+def test_a_save_during_a_render_leaves_no_output_of_the_data_before(
+    make_studio: Callable[..., StudioServer], chromium: Any
+) -> None:
+    """A save that arrives while an edit's draft video is still rendering (its answer held back
+    here): the studio ends up showing one render of the edit, the page and the video alike."""
+    server = make_studio("bill-summary")
+    page = chromium.new_page(viewport={"width": 1500, "height": 1100})
+    page.goto(f"{server.url}/?sample=de-DE")
+    until(page, "document.getElementById('video').src && !document.body.dataset.rendering")
+    held: list[Any] = []
+    hold = {"video": True}
+
+    def route(request_route: Any) -> None:
+        body = json.loads(request_route.request.post_data or "{}")
+        if body.get("output") == "video" and hold["video"]:
+            held.append(request_route)  # answered after the save
+        else:
+            request_route.continue_()
+
+    page.route("**/api/render", route)
+    page.fill("#field-first_name", "Zebulon")
+    deadline = time.monotonic() + WAIT_S
+    while not (held and "Zebulon" in site_text(page)):
+        assert time.monotonic() < deadline, "the edit's microsite never showed"
+        page.wait_for_timeout(50)  # routes are answered while the page is waited on
+    hold["video"] = False
+    generation = server.studio.generation
+    server.edit("pdf/bill.css", "}", "} /* saved during a render */")
+    server.wait_generation(generation)
+    until(page, "!document.body.dataset.rendering", 30)
+    for late in held:
+        late.continue_()
+    page.wait_for_timeout(500)
+    until(page, "!document.body.dataset.rendering")
+    ids = page.evaluate(
+        "() => [document.getElementById('site').src, document.getElementById('video').src]"
+        ".map((url) => new URL(url).pathname.split('/')[2])"
+    )
+    assert ids[0] == ids[1], "the video shown is not the edit's"
+    assert "Zebulon" in site_text(page)
+    page.close()
+
+
+def test_opening_the_studio_renders_each_output_once(
+    make_studio: Callable[..., StudioServer], chromium: Any
+) -> None:
+    server = make_studio("bill-summary", watch=False)
+    page = chromium.new_page(viewport={"width": 1500, "height": 1100})
+    outputs: list[str] = []
+    page.on(
+        "request",
+        lambda request: (
+            outputs.append(json.loads(request.post_data or "{}").get("output", ""))
+            if request.url.endswith("/api/render")
+            else None
+        ),
+    )
+    page.goto(f"{server.url}/?sample=de-DE")
+    until(page, "document.getElementById('video').src && !document.body.dataset.rendering")
+    page.wait_for_timeout(1000)  # a second render would have started by now
+    assert sorted(outputs) == ["microsite", "pdf", "video"]
     page.close()
 
 

@@ -16,6 +16,7 @@
   let latest = 0;   // the newest request sent: older answers are dropped
   let timer = null;
   let pageId = null;
+  let pending = null;  // {outputs, fresh} the newest request will render: a newer one takes them on
 
   function parseJson(text) { try { return text ? JSON.parse(text) : null; } catch (e) { return null; } }
   function parseForce(text) {
@@ -85,22 +86,28 @@
 
   async function checkThenRender() {
     const ticket = ++latest;
+    pending = {outputs: info.template.outputs, fresh: true};
     const {status, data} = await post("/api/check", body());
     if (ticket !== latest) return;
     const errors = status === 200 ? data.errors : {};
     Editor.showErrors($("editor"), errors);
     if (status === 200 && Object.keys(errors).length === 0) renderAll(ticket);
+    else pending = null;
   }
 
   // Renders `outputs` (all the template offers by default) of the current state: the first
   // (the microsite) makes the render id the others join, so the page's PDF link and player find
   // their files; the draft video runs beside the page outputs. `fresh`: a new render (the data
   // changed); otherwise the saved file's outputs are rendered again into the shown render.
+  // A render that supersedes one not yet shown in full renders that one's outputs too.
   async function renderAll(ticket, outputs, fresh = true) {
     ticket = ticket || ++latest;
     const offered = info.template.outputs;
-    outputs = (outputs || offered).filter((o) => offered.includes(o));
-    if (!outputs.length) return;
+    const before = pending || {outputs: [], fresh: false};
+    outputs = offered.filter((o) => (outputs || offered).includes(o) || before.outputs.includes(o));
+    pending = {outputs, fresh: fresh || before.fresh};
+    fresh = pending.fresh;
+    if (!outputs.length) { pending = null; return; }
     document.body.dataset.rendering = "1";
     const head = await renderOne(outputs[0], ticket, fresh ? null : pageId);
     if (head) {
@@ -112,6 +119,7 @@
       if (drafted?.outputs.video && offered.includes("microsite") && ticket === latest) reloadSite(ticket);
     }
     if (ticket !== latest) return;
+    pending = null;
     delete document.body.dataset.rendering;
     document.body.dataset.rendered = String(ticket);
   }
@@ -241,7 +249,8 @@
   }
   function onHello(hello) {
     showTemplateProblems(hello.problems);
-    if (!info?.template && !hello.problems.length) loadInfo().then((ok) => ok && renderAll());
+    // a template that loads now, where the page had none (start() renders the first one)
+    if (info && !info.template && !hello.problems.length) loadInfo().then((ok) => ok && renderAll());
   }
   start();
 })();
