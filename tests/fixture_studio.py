@@ -19,6 +19,7 @@ from fixture_api import bound_socket, port_of
 
 from renderer.outputs.kind import RenderOptions
 from renderer.preview.app import create_preview_app
+from renderer.preview.draft_storage import DraftStorage
 from renderer.preview.studio import Studio
 from renderer.settings import PROJECT_ROOT, Settings, load_settings
 from renderer.storage import open_storage
@@ -69,7 +70,7 @@ def run_studio(folder: Path, template: str, *, watch: bool = True) -> Iterator[S
     """The studio of `folder/<template>` served until the block ends (server and watcher stopped)."""
     settings = studio_settings(folder)
     storage = open_storage(settings.storage_url, settings)
-    studio = Studio(template, settings, storage)
+    studio = Studio(template, settings, DraftStorage(storage))
     studio.reload()
     app = create_preview_app(studio, RenderOptions(tts_engine="fake", draft=True), watch=watch)
     sock = bound_socket()

@@ -30,7 +30,8 @@ def preview(
 
     from renderer.outputs.kind import RenderOptions
     from renderer.preview.app import LOOPBACK_HOSTS, create_preview_app
-    from renderer.preview.serve import bind_socket, studio_url
+    from renderer.preview.draft_storage import DraftStorage
+    from renderer.preview.serve import bind_socket, served_hosts, studio_url
     from renderer.preview.studio import Studio
 
     settings = cli_settings(storage_url=out_dir)
@@ -39,14 +40,16 @@ def preview(
         sock = bind_socket(host, port, allow_remote=allow_remote)
     except TailorError as exc:
         raise fail(exc) from None
-    studio = Studio(template, settings, storage)
+    studio = Studio(template, settings, DraftStorage(storage))
     change = studio.reload()
     for problem in change.problems:
         console.print(
             f"[bold red]error:[/] {problem['file'] or template}:{problem['line'] or ''} {problem['message']}"
         )
     options = RenderOptions.from_settings(settings, draft=True)
-    hosts = LOOPBACK_HOSTS if not allow_remote else ["*"]
+    hosts = served_hosts(host) if allow_remote else LOOPBACK_HOSTS
+    if "*" in hosts:
+        console.print(f"[yellow]warning:[/] {host} listens everywhere: any Host name is answered")
     app_ = create_preview_app(studio, options, hosts=hosts)
     out.print(f"Tailor preview of {template}: {studio_url(sock)}", highlight=False)
     config = uvicorn.Config(
@@ -56,4 +59,4 @@ def preview(
         uvicorn.Server(config).run(sockets=[sock])
     finally:
         sock.close()
-        storage.close()
+        studio.storage.close()

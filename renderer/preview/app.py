@@ -23,11 +23,12 @@ from starlette.routing import Route
 
 from renderer.outputs.kind import RenderOptions
 from renderer.preview import files, overview, routes
+from renderer.preview.serve import served_hosts
 from renderer.preview.shelf import Shelf
 from renderer.preview.studio import Studio
 from renderer.preview.watch import watch_studio
 
-LOOPBACK_HOSTS = ["127.0.0.1", "localhost", "::1", "[::1]"]
+LOOPBACK_HOSTS = served_hosts("127.0.0.1")
 PING_S = 10
 
 
@@ -35,9 +36,9 @@ async def changes(request: Request) -> EventSourceResponse:
     """Server-sent events: ``hello`` with the current generation and problems, then ``change``
     after every reload (see `Change.to_json`)."""
     studio = routes.studio_of(request)
-    queue = studio.subscribe(asyncio.get_running_loop())
 
     async def stream() -> AsyncIterator[dict[str, Any]]:
+        queue = studio.subscribe(asyncio.get_running_loop())  # here: a client gone first never subscribes
         try:
             hello = {"generation": studio.generation, "problems": list(studio.problems)}
             yield {"event": "hello", "data": json.dumps(hello)}

@@ -17,8 +17,9 @@ from renderer.errors import TailorError
 from renderer.outputs.kind import RenderedFile
 from renderer.outputs.render import offered_outputs
 from renderer.outputs.template import Template
+from renderer.preview.draft_storage import DraftStorage
 from renderer.preview.problems import problem
-from renderer.preview.renders import Preview, failure, render_page
+from renderer.preview.renders import Preview, failure, named, render_page
 from renderer.preview.routes import PAGE_RENDERS, error_response, json_body, studio_of
 from renderer.preview.scenes import plan_draft, scene_stills
 from renderer.preview.shelf import Shelf
@@ -44,8 +45,8 @@ def _sample_view(preview: Preview, sample: str, shelf: Shelf) -> dict[str, Any]:
     try:
         planned, _ = plan_draft(preview.template, preview.resolve()[0], preview.storage, preview.options)
         stills = scene_stills(planned, width=STILL_WIDTH)
-    except TailorError as exc:
-        view["problems"].append(failure(preview, "video", exc))
+    except Exception as exc:
+        view["problems"].append(failure(preview, "video", named(preview.template, "video", exc)))
         return view
     files = [RenderedFile(f"still-{n}.png", png, "image/png") for n, (_, png) in enumerate(stills)]
     shelf.add(render_id, files)
@@ -62,7 +63,9 @@ def _locale_view(template: Template, sample: str, request: Request) -> dict[str,
     except TailorError as exc:
         broken = [problem("data", exc, {})]  # a RowError names fields and rules only
         return {"sample": sample, "page": None, "stills": [], "problems": broken}
-    preview = Preview(template, recipient, {}, studio_of(request).storage, request.app.state.options)
+    # its narrations are held for this view only: a sample's personal ones never reach the cache
+    storage = DraftStorage(studio_of(request).storage)
+    preview = Preview(template, recipient, {}, storage, request.app.state.options)
     return _sample_view(preview, sample, request.app.state.shelf)
 
 

@@ -22,11 +22,11 @@ from renderer.outputs.registry import OUTPUT_KINDS
 from renderer.outputs.render import offered_outputs, output_error, output_links, prepared_output
 from renderer.outputs.template import Template
 from renderer.outputs.video.personal import personal_scenes
+from renderer.preview.draft_storage import DraftStorage
 from renderer.preview.pages import pdf_page_images
 from renderer.preview.problems import problem
 from renderer.preview.scenes import plan_draft, scene_still, scene_timeline
 from renderer.preview.shelf import Shelf
-from renderer.storage.base import Storage
 from renderer.storage.keys import static_href
 from renderer.template.resolve import ResolvedSpec
 
@@ -43,7 +43,7 @@ class Preview:
     template: Template
     recipient: Mapping[str, Any]
     forced: Mapping[str, str]
-    storage: Storage
+    storage: DraftStorage
     options: RenderOptions
 
     def resolve(self) -> tuple[ResolvedSpec, Decision]:
@@ -55,6 +55,12 @@ class Preview:
         """The render context of a render of every offered output."""
         links = output_links(self.template, offered_outputs(self.template), self.options)
         return RenderContext(self.storage, self.options, links, static_href)
+
+
+def named(template: Template, output: str, exc: Exception) -> TailorError:
+    """`exc` as the error the studio lists: itself when a TailorError, else as a campaign names
+    it (`output_error`: the template's file and line, or the error type only)."""
+    return exc if isinstance(exc, TailorError) else output_error(template, output, exc)
 
 
 def failure(preview: Preview, output: str, exc: TailorError) -> dict[str, Any]:
@@ -131,13 +137,14 @@ def render_draft(preview: Preview, shelf: Shelf, render_id: str) -> dict[str, An
     try:
         planned, cached = plan_draft(preview.template, spec, preview.storage, preview.options)
         rendered = _render_one(preview, "video", spec, preview.context())
-    except TailorError as exc:
-        answer["problems"].append(failure(preview, "video", exc))
+        preview.storage.settle(rendered.cache_objects.values())  # the personal ones stay in memory
+        rows = scene_timeline(planned, personal_scenes(preview.template.manifest), cached)
+        # the player's poster: the first scene this render encoded (what the edit changed), settled
+        shown = next((row.index for row in rows if not row.cached), 0)
+        poster = RenderedFile("draft-poster.png", scene_still(planned, shown), "image/png")
+    except Exception as exc:
+        answer["problems"].append(failure(preview, "video", named(preview.template, "video", exc)))
         return answer
-    rows = scene_timeline(planned, personal_scenes(preview.template.manifest), cached)
-    # the player's poster: the first scene this render encoded (what the edit changed), settled
-    shown = next((row.index for row in rows if not row.cached), 0)
-    poster = RenderedFile("draft-poster.png", scene_still(planned, shown), "image/png")
     shelf.add(render_id, [*rendered.files, poster])
     names = {file.name for file in rendered.files}
     answer["outputs"]["video"] = {

@@ -19,6 +19,14 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def served_hosts(host: str) -> list[str]:
+    """The Host names a studio on `host` answers: the loopback names and `host` itself; any name
+    (``*``) for a wildcard address (``0.0.0.0``, ``::``), whose names the studio cannot know."""
+    if host.strip("[]") in ("0.0.0.0", "::", ""):
+        return ["*"]
+    return list(dict.fromkeys(["127.0.0.1", "localhost", "::1", "[::1]", host]))
+
+
 def bind_socket(host: str, port: int, *, allow_remote: bool) -> socket.socket:
     """A listening socket on (host, port) — port 0 picks a free one; TailorError for a
     non-loopback host without `allow_remote` (sample data is personal data) or a port in use."""

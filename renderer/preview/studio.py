@@ -19,9 +19,9 @@ from renderer.outputs.load import load_template
 from renderer.outputs.registry import OUTPUT_KINDS
 from renderer.outputs.render import offered_outputs
 from renderer.outputs.template import Template
+from renderer.preview.draft_storage import DraftStorage
 from renderer.preview.problems import problem, shown_file
 from renderer.settings import Settings
-from renderer.storage.base import Storage
 
 QUEUE_SIZE = 16
 
@@ -77,7 +77,7 @@ class Studio:
 
     ref: str
     settings: Settings
-    storage: Storage
+    storage: DraftStorage  # drafts write here: personal content stays in memory
     template: Template | None = None
     problems: tuple[dict[str, Any], ...] = ()
     generation: int = 0

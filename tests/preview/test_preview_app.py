@@ -102,6 +102,9 @@ def test_a_draft_encodes_only_the_scenes_whose_content_changed(
     changed = [row["id"] for row in renamed["timeline"] if not row["cached"]]
     assert changed and all(row["personal"] for row in renamed["timeline"] if row["id"] in changed)
     assert len(changed) < len(rows)
+    cache = server.studio.storage  # the edit's personal segments stay in memory, shared ones are stored
+    for row in renamed["timeline"]:
+        assert cache.exists(row["key"]) and cache.base.exists(row["key"]) != row["personal"], row["id"]
     greeting = next(row for row in rows if row["id"] in changed)
     at = greeting["start"] + greeting["duration"] / 2
     before = _first_frame(server.client.get(video["url"]).content, at)

@@ -10,7 +10,7 @@ import pytest
 from renderer.errors import RenderError, TailorError
 from renderer.outputs.load import load_template
 from renderer.outputs.template import Template
-from renderer.preview.serve import bind_socket, is_loopback
+from renderer.preview.serve import bind_socket, is_loopback, served_hosts
 from renderer.preview.state import PreviewState, checked_forced, field_errors, recipient_data
 from renderer.preview.studio import affected_outputs
 from renderer.settings import Settings
@@ -76,6 +76,8 @@ def test_only_loopback_is_served_unless_allowed() -> None:
         bind_socket("0.0.0.0", 0, allow_remote=False)
     sock = bind_socket("127.0.0.1", 0, allow_remote=False)
     sock.close()
+    assert served_hosts("192.168.1.4") == ["127.0.0.1", "localhost", "::1", "[::1]", "192.168.1.4"]
+    assert served_hosts("0.0.0.0") == ["*"] and served_hosts("::") == ["*"]
 
 
 @pytest.fixture(name="bill", scope="module")
