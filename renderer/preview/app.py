@@ -23,6 +23,7 @@ from starlette.routing import Route
 
 from renderer.outputs.kind import RenderOptions
 from renderer.preview import files, overview, routes
+from renderer.preview.preflight_job import PreflightRunner
 from renderer.preview.serve import served_hosts
 from renderer.preview.shelf import Shelf
 from renderer.preview.studio import Studio
@@ -75,6 +76,7 @@ def create_preview_app(
             yield
         finally:
             stop.set()
+            app.state.preflight.close()
             if task is not None:
                 await task
 
@@ -97,4 +99,5 @@ def create_preview_app(
         lifespan=lifespan,
     )
     app.state.studio, app.state.options, app.state.shelf = studio, options, Shelf()
+    app.state.preflight = PreflightRunner()
     return app

@@ -18,12 +18,12 @@ from renderer.outputs.kind import RenderedFile
 from renderer.outputs.render import offered_outputs
 from renderer.outputs.template import Template
 from renderer.preview.draft_storage import DraftStorage
+from renderer.preview.preflight_job import PreflightRunner
 from renderer.preview.problems import problem
 from renderer.preview.renders import Preview, failure, named, render_page
 from renderer.preview.routes import PAGE_RENDERS, error_response, json_body, studio_of
 from renderer.preview.scenes import plan_draft, scene_stills
 from renderer.preview.shelf import Shelf
-from renderer.storage import MemoryStorage
 
 STILL_WIDTH = 320
 LOCALE_THREADS = 3
@@ -97,7 +97,8 @@ def _bounded(body: dict[str, Any], key: str, default: int, high: int) -> int:
 async def preflight_check(request: Request) -> JSONResponse:
     """The pre-flight report of every sample and ``synthetic`` generated recipients, with the
     cost of a campaign of ``campaign_size``: rendered at full quality (not as drafts) into memory,
-    so the first recipient is measured on a cold cache."""
+    so the first recipient is measured on a cold cache, in the studio's pre-flight process (the
+    live preview goes on rendering meanwhile)."""
     studio, body = studio_of(request), await json_body(request)
     if isinstance(body, JSONResponse):
         return body
@@ -110,13 +111,8 @@ async def preflight_check(request: Request) -> JSONResponse:
     except ValueError as exc:
         return error_response(400, str(exc))
     options = replace(request.app.state.options, draft=False)  # the cost of the campaign's own renders
-
-    def run() -> dict[str, Any]:
-        from renderer.preview.preflight import preflight, preflight_recipients  # fontTools, on demand
-
-        recipients = preflight_recipients(template, synthetic)
-        report = preflight(template, recipients, MemoryStorage(), options, campaign_size=size)
-        answer: dict[str, Any] = report.to_json()
-        return answer
-
-    return JSONResponse(await anyio.to_thread.run_sync(run, limiter=PAGE_RENDERS))
+    runner: PreflightRunner = request.app.state.preflight
+    answer = await runner.run(template.root, studio.settings, options, synthetic, size)
+    if "error" in answer:
+        return error_response(409, answer["error"], problems=answer["problems"])
+    return JSONResponse(answer)

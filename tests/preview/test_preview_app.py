@@ -7,13 +7,16 @@ from __future__ import annotations
 import io
 import json
 import threading
+import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import av
 import httpx
 import pytest
-from fixture_studio import StudioServer
+from fixture_preflight import write_card
+from fixture_studio import StudioServer, run_studio, studio_settings
 from PIL import Image
 from pypdf import PdfReader
 
@@ -205,3 +208,32 @@ def test_no_other_site_can_frame_the_studio_pages(
     assert response.status_code == 200 and "<html" in response.text
     policy = response.headers.get("content-security-policy", "")
     assert "frame-ancestors 'none'" in policy and "script-src 'self'" in policy
+
+
+def test_a_preflight_runs_beside_the_live_preview(tmp_path: Path) -> None:
+    """The report comes from a process of its own: a page render asked meanwhile answers first."""
+    write_card(tmp_path, studio_settings(tmp_path))
+    with run_studio(tmp_path, "preflight-card", watch=False) as server:
+        order: list[str] = []
+
+        def preflight() -> None:
+            response = server.client.post("/api/preflight", json={"synthetic": 2, "campaign_size": 100})
+            assert response.status_code == 200, response.text
+            report = response.json()
+            assert report["recipients"] == 3 and {f["check"] for f in report["findings"]} >= {
+                "glyphs",
+                "text-fit",
+            }
+            order.append("preflight")
+
+        thread = threading.Thread(target=preflight)
+        thread.start()
+        time.sleep(0.2)
+        page = server.client.post("/api/render", json={"sample": "en-US", "output": "microsite"})
+        assert page.status_code == 200
+        order.append("page")
+        thread.join(120)
+        assert order == ["page", "preflight"]
+        server.edit("template.yaml", "name: preflight-card", "name: [broken")
+        broken = server.client.post("/api/preflight", json={})
+        assert broken.status_code == 409 and broken.json()["problems"][0]["file"] == "template.yaml"
