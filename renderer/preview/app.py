@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio
 from sse_starlette.sse import EventSourceResponse
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -26,7 +27,7 @@ from renderer.preview import files, overview, routes
 from renderer.preview.preflight_job import PreflightRunner
 from renderer.preview.serve import served_hosts
 from renderer.preview.shelf import Shelf
-from renderer.preview.studio import Studio
+from renderer.preview.studio import Change, Studio
 from renderer.preview.watch import watch_studio
 
 LOOPBACK_HOSTS = served_hosts("127.0.0.1")
@@ -37,19 +38,45 @@ async def changes(request: Request) -> EventSourceResponse:
     """Server-sent events: ``hello`` with the current generation and problems, then ``change``
     after every reload (see `Change.to_json`)."""
     studio = routes.studio_of(request)
+    closing = anyio.Event()  # set by sse-starlette when the server stops: the stream ends cleanly
 
     async def stream() -> AsyncIterator[dict[str, Any]]:
         queue = studio.subscribe(asyncio.get_running_loop())  # here: a client gone first never subscribes
         try:
             hello = {"generation": studio.generation, "problems": list(studio.problems)}
             yield {"event": "hello", "data": json.dumps(hello)}
-            while True:
-                change = await queue.get()
-                yield {"event": "change", "data": json.dumps(change.to_json())}
+            while not closing.is_set():
+                change = await _next_change(queue, closing)
+                if change is not None:
+                    yield {"event": "change", "data": json.dumps(change.to_json())}
         finally:
             studio.unsubscribe(queue)
 
-    return EventSourceResponse(stream(), ping=PING_S, headers={"Cache-Control": "no-store"})
+    return EventSourceResponse(
+        stream(),
+        ping=PING_S,
+        headers={"Cache-Control": "no-store"},
+        shutdown_event=closing,
+        shutdown_grace_period=1,
+    )
+
+
+async def _next_change(queue: asyncio.Queue[Change], closing: anyio.Event) -> Change | None:
+    """The next change, or None once `closing` is set."""
+    async with anyio.create_task_group() as group:
+        got: list[Change] = []
+
+        async def take() -> None:
+            got.append(await queue.get())
+            group.cancel_scope.cancel()
+
+        async def stop() -> None:
+            await closing.wait()
+            group.cancel_scope.cancel()
+
+        group.start_soon(take)
+        group.start_soon(stop)
+    return got[0] if got else None
 
 
 def _page(name: str) -> Any:
