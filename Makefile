@@ -65,7 +65,7 @@ demo: deps-demo $(STAMP)
 	echo "Render one sample:            $(VENV)/bin/tailor render bill-summary --sample fa-IR --out $(DEMO_DIR)"
 
 test: deps-test $(STAMP) $(AXE)
-	$(PY) -m pytest
+	$(PY) -m pytest --durations=25
 
 check: $(STAMP)
 	$(VENV)/bin/ruff format --check renderer tests bench
