@@ -126,10 +126,17 @@ class Studio:
     def _roots(self) -> dict[str, Path]:
         """The watched folders by the label files in them are shown with (the template's: none)."""
         return {
-            "": self.watched()[0],
+            "": self._template_root(),
             "assets": self.settings.assets_dir,
             "triggers": self.settings.triggers_dir,
         }
+
+    def _template_root(self) -> Path:
+        """The template's folder: the loaded one's, else the one its name or path points at."""
+        if self.template is not None:
+            return self.template.root
+        candidate = Path(self.ref)
+        return candidate if candidate.is_dir() else self.settings.templates_dir / self.ref
 
     def _relative(self, path: Path) -> str:
         return shown_file(str(path), self._roots()) or path.name
@@ -137,11 +144,7 @@ class Studio:
     def watched(self) -> list[Path]:
         """The folders whose files a preview reads: the template's, the shared assets, the
         shared trigger library (those that exist)."""
-        roots = [self.template.root] if self.template else []
-        if not roots:
-            candidate = Path(self.ref)
-            roots = [candidate if candidate.is_dir() else self.settings.templates_dir / self.ref]
-        roots += [self.settings.assets_dir, self.settings.triggers_dir]
+        roots = [self._template_root(), self.settings.assets_dir, self.settings.triggers_dir]
         return list(dict.fromkeys(p.resolve() for p in roots if p.is_dir()))
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
