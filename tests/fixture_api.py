@@ -100,13 +100,14 @@ def api_settings(root: Path, port: int, **overrides: Any) -> Settings:
 
 
 @contextmanager
-def serve(settings: Settings, sock: socket.socket, *, key: bool = True) -> Iterator[ApiServer]:
-    """Run the app for `settings` on the bound socket `sock` until the block ends (then closed)."""
-    app = create_app(settings)
+def uvicorn_on(app: Any, sock: socket.socket, *, graceful_s: float | None = None) -> Iterator[int]:
+    """Serve the ASGI `app` with uvicorn on the bound socket `sock` (lifespan on, no access log)
+    from a background thread until the block ends, then stop it (lifespan included) and close
+    the socket; the block gets the port."""
     port = port_of(sock)
     config = uvicorn.Config(
         app, host="127.0.0.1", port=port, log_level="warning", access_log=False,
-        lifespan="on", ws="none", http="h11", loop="asyncio",
+        lifespan="on", ws="none", http="h11", loop="asyncio", timeout_graceful_shutdown=graceful_s,
     )  # fmt: skip
     server = uvicorn.Server(config)
     thread = threading.Thread(
@@ -116,19 +117,29 @@ def serve(settings: Settings, sock: socket.socket, *, key: bool = True) -> Itera
     deadline = time.monotonic() + START_TIMEOUT_S
     while not server.started:
         if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError(f"the API did not start on port {port}")
+            raise RuntimeError(f"the server did not start on port {port}")
         time.sleep(0.02)
-    running = ApiServer(
-        f"http://127.0.0.1:{port}", settings, create_key(settings, "tests") if key else "", app
-    )
     try:
-        yield running
+        yield port
     finally:
-        for client in running.clients:
-            client.close()
         server.should_exit = True
         thread.join(30)
         sock.close()
+
+
+@contextmanager
+def serve(settings: Settings, sock: socket.socket, *, key: bool = True) -> Iterator[ApiServer]:
+    """Run the app for `settings` on the bound socket `sock` until the block ends (then closed)."""
+    app = create_app(settings)
+    with uvicorn_on(app, sock) as port:
+        running = ApiServer(
+            f"http://127.0.0.1:{port}", settings, create_key(settings, "tests") if key else "", app
+        )
+        try:
+            yield running
+        finally:
+            for client in running.clients:
+                client.close()
 
 
 @contextmanager

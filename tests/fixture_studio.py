@@ -5,7 +5,6 @@ HTTP. Narration is the fake TTS engine (a tone as long as the words), so renders
 from __future__ import annotations
 
 import shutil
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -14,8 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
-from fixture_api import bound_socket, port_of
+from fixture_api import bound_socket, uvicorn_on
 
 from renderer.outputs.kind import RenderOptions
 from renderer.preview.app import create_preview_app
@@ -23,8 +21,6 @@ from renderer.preview.draft_storage import DraftStorage
 from renderer.preview.studio import Studio
 from renderer.settings import PROJECT_ROOT, Settings, load_settings
 from renderer.storage import open_storage
-
-START_TIMEOUT_S = 30.0
 
 
 @dataclass
@@ -73,30 +69,14 @@ def run_studio(folder: Path, template: str, *, watch: bool = True) -> Iterator[S
     studio = Studio(template, settings, DraftStorage(storage))
     studio.reload()
     app = create_preview_app(studio, RenderOptions(tts_engine="fake", draft=True), watch=watch)
-    sock = bound_socket()
-    port = port_of(sock)
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", access_log=False,
-        lifespan="on", ws="none", http="h11", loop="asyncio", timeout_graceful_shutdown=1,
-    )  # fmt: skip
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError(f"the studio did not start on port {port}")
-        time.sleep(0.02)
-    url = f"http://127.0.0.1:{port}"
-    client = httpx.Client(base_url=url, timeout=120, trust_env=False)
-    try:
-        yield StudioServer(url, folder / template, studio, client)
-    finally:
-        client.close()
-        server.should_exit = True
-        thread.join(30)
-        sock.close()
-        storage.close()
+    with uvicorn_on(app, bound_socket(), graceful_s=1) as port:
+        url = f"http://127.0.0.1:{port}"
+        client = httpx.Client(base_url=url, timeout=120, trust_env=False)
+        try:
+            yield StudioServer(url, folder / template, studio, client)
+        finally:
+            client.close()
+            storage.close()
 
 
 def copy_template(folder: Path, name: str) -> Path:
