@@ -37,9 +37,6 @@ class EncodeSettings:
     crf: int = 23
     profile: str = "high"
     level: str = "4.1"
-    # Non-reference B-frames in a fixed pattern: on motion graphics (mostly still frames) they
-    # cost ~15% less CPU than x264's default 2 adaptive ones at the same SSIM (BENCHMARKS.md).
-    bframes: int = 8
     # x264 threads (0 = auto). Campaign workers use 1: a worker per core is already busy, and x264's
     # own threads then cost ~25% more CPU for the same picture. Not part of the cache key.
     threads: int = 0
@@ -58,8 +55,9 @@ class EncodeSettings:
             "crf": self.crf,
             "profile": self.profile,
             "level": self.level,
-            "bframes": self.bframes,
             "codec": "libx264",
+            # I/P only, one reference, held frames as skipped pictures (`encoder`, `h264`)
+            "holds": "p-skip",
         }
 
 
@@ -89,14 +87,22 @@ Names = Mapping[str, str]
 
 
 def tool_message(err: bytes, names: Names | None = None) -> str:
-    """The last line of a tool's stderr (at most 200 characters) without server paths: each path
+    """The last line of a tool's stderr (the last that reports a full disk, if one does; at most
+    200 characters) without server paths: each path
     of `names` (absolute path -> what to call it, e.g. ``media/intro.mp4``) by its name, every
     other absolute path by its file name."""
     lines = err.decode("utf-8", "replace").strip().splitlines()
-    line = lines[-1] if lines else "no message"
+    # a full disk is often reported above a generic last line ("Conversion failed!")
+    full = [line for line in lines if "No space left on device" in line]
+    line = (full or lines or ["no message"])[-1]
     for path, name in sorted((names or {}).items(), key=lambda item: -len(item[0])):
         line = line.replace(path, name)
     return _ABSOLUTE_PATH.sub(r"\1", line)[:200]
+
+
+# The command-line encode (`segment_args`: the benchmark's encode floor, test clips) uses 8
+# non-reference B-frames in a fixed pattern: ~15% less CPU than x264's default on motion graphics.
+_FFMPEG_BFRAMES = 8
 
 
 def _encoder_args(settings: EncodeSettings, frames: int, output: Path) -> list[str]:
@@ -106,7 +112,7 @@ def _encoder_args(settings: EncodeSettings, frames: int, output: Path) -> list[s
         "-frames:v", str(frames), "-an", "-c:v", "libx264", "-preset", s.preset, "-crf", str(s.crf),
         "-profile:v", s.profile, "-level:v", s.level, "-pix_fmt", "yuv420p",
         "-g", gop, "-keyint_min", gop, "-sc_threshold", "0",
-        "-bf", str(s.bframes), "-x264-params", "repeat-headers=1:b-adapt=0:b-pyramid=none",
+        "-bf", str(_FFMPEG_BFRAMES), "-x264-params", "repeat-headers=1:b-adapt=0:b-pyramid=none",
         "-threads", str(s.threads),
         "-r", str(s.fps), "-video_track_timescale", str(s.fps * 1000),
         "-movflags", "+faststart", "-f", "mp4", str(output),
@@ -114,7 +120,8 @@ def _encoder_args(settings: EncodeSettings, frames: int, output: Path) -> list[s
 
 
 def segment_args(settings: EncodeSettings, output: Path, frames: int) -> list[str]:
-    """Encode `frames` raw RGB frames from stdin into one H.264 segment that starts on a keyframe.
+    """Encode `frames` raw RGB frames from stdin into one H.264 segment that starts on a keyframe
+    with the ffmpeg program (renders encode in process: `encoder`; this is the benchmark's floor).
 
     One GOP per segment (keyframe at 0, no scene-cut keyframes) keeps segments concatenable and
     makes each scene exactly one HLS segment.
@@ -124,18 +131,6 @@ def segment_args(settings: EncodeSettings, output: Path, frames: int) -> list[st
         "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
         "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{s.width}x{s.height}", "-r", str(s.fps),
         "-i", "pipe:0",
-    ]  # fmt: skip
-    return source + _encoder_args(settings, frames, output)
-
-
-def stills_segment_args(settings: EncodeSettings, list_file: Path, output: Path, frames: int) -> list[str]:
-    """Encode a segment from distinct stills, each held for a number of frames (an ffconcat list
-    with durations). Each still is converted to YUV once, then repeated by the fps filter: a mostly
-    static scene costs its distinct frames, not its length, in transfer and colour conversion."""
-    source = [
-        "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
-        "-f", "concat", "-safe", "1", "-protocol_whitelist", "file", "-i", str(list_file),
-        "-vf", f"format=yuv420p,fps={settings.fps}",
     ]  # fmt: skip
     return source + _encoder_args(settings, frames, output)
 

@@ -10,11 +10,8 @@ serves it as it is, and the MP4 is assembled from it with the init segment its s
 from __future__ import annotations
 
 import itertools
-import os
-import tempfile
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
@@ -22,7 +19,7 @@ from PIL import Image, ImageOps
 
 from renderer.cache import read_cached, segment_cache_key
 from renderer.outputs.images import IMAGE_ERRORS, UnusableImage
-from renderer.outputs.video import cmaf, ffmpeg
+from renderer.outputs.video import cmaf, encoder, ffmpeg
 from renderer.outputs.video.ffmpeg import EncodeSettings
 from renderer.outputs.video.layers import AssetOpener, ResolvedLayer, draw_layer
 from renderer.outputs.video.layers.motion import LayerState, layer_state
@@ -214,44 +211,15 @@ def _runs(frames: Iterator[bytes]) -> Iterator[tuple[bytes, int]]:
         yield current, count
 
 
-def _write_stills(timed: TimedScene, settings: EncodeSettings, frames: Iterator[bytes], folder: Path) -> Path:
-    size = (settings.width, settings.height)
-    lines = ["ffconcat version 1.0"]
-    for index, (frame, count) in enumerate(_runs(frames)):
-        name = f"still-{index:05d}.ppm"
-        Image.frombytes("RGB", size, frame).save(folder / name)
-        lines += [f"file '{name}'", f"duration {count / timed.fps:.6f}"]
-    lines.append(lines[-2])  # the concat demuxer needs the last still repeated to honour its duration
-    list_file = folder / "stills.ffconcat"
-    list_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return list_file
-
-
 def encode_segment(
     timed: TimedScene, settings: EncodeSettings, assets: AssetOpener, *, timeout_s: float
 ) -> bytes:
-    """Encode one scene into an MP4 segment (H.264, one GOP, keyframe first).
-
-    A still-background scene goes to ffmpeg as its distinct stills with durations; a scene over a
-    moving background streams every frame through a pipe.
-    """
-    with tempfile.TemporaryDirectory(prefix="tailor-seg-") as tmp:
-        folder = Path(tmp)
-        output = folder / "segment.mp4"
-        what = f"encoding scene {timed.scene.id}"
-        frames = compose_frames(timed, settings, assets, timeout_s=timeout_s)
-        if timed.scene.background.video is None:
-            list_file = _write_stills(timed, settings, frames, folder)
-            ffmpeg.run(
-                ffmpeg.stills_segment_args(settings, list_file, output, timed.frames),
-                timeout_s=timeout_s,
-                what=what,
-            )
-        else:
-            ffmpeg.encode_frames(
-                ffmpeg.segment_args(settings, output, timed.frames), frames, timeout_s=timeout_s, what=what
-            )
-        return output.read_bytes()
+    """Encode one scene into an MP4 segment (H.264, one GOP, keyframe first), in this process:
+    each run of equal frames is encoded once and held by skipped pictures (`encoder`)."""
+    frames = compose_frames(timed, settings, assets, timeout_s=timeout_s)
+    return encoder.encode_runs(
+        _runs(frames), settings, timeout_s=timeout_s, what=f"encoding scene {timed.scene.id}"
+    )
 
 
 def cached_segments(
@@ -262,40 +230,13 @@ def cached_segments(
     *,
     timeout_s: float,
 ) -> list[str]:
-    """The storage keys of every scene's segment, in order, encoding only cache misses.
-
-    Misses are composed one after another (Pillow and FreeType stay on this thread), then their
-    ffmpeg encodes run concurrently, so a single recipient uses every core.
-    """
+    """The storage keys of every scene's segment, in order, encoding only cache misses."""
     keys = [segment_key(scene, settings) for scene in scenes]
-    missing = {key: scene for key, scene in zip(keys, scenes, strict=True) if not storage.exists(key)}
-    with tempfile.TemporaryDirectory(prefix="tailor-seg-") as tmp:
-        jobs: list[tuple[str, list[str], Path, str]] = []
-        for index, (key, scene) in enumerate(missing.items()):
-            if scene.scene.background.video is not None:
-                mp4 = encode_segment(scene, settings, assets, timeout_s=timeout_s)
-                store_fragment(storage, settings, key, mp4)
-                continue
-            folder = Path(tmp) / f"scene-{index:03d}"
-            folder.mkdir()
-            frames = compose_frames(scene, settings, assets, timeout_s=timeout_s)
-            list_file = _write_stills(scene, settings, frames, folder)
-            output = folder / "segment.mp4"
-            args = ffmpeg.stills_segment_args(settings, list_file, output, scene.frames)
-            jobs.append((key, args, output, f"encoding scene {scene.scene.id}"))
-
-        def encode(job: tuple[str, list[str], Path, str]) -> None:
-            key, args, output, what = job
-            ffmpeg.run(args, timeout_s=timeout_s, what=what)
-            store_fragment(storage, settings, key, output.read_bytes())
-
-        workers = min(len(jobs), os.cpu_count() or 1)
-        if workers <= 1:
-            for job in jobs:
-                encode(job)
-        else:
-            with ThreadPoolExecutor(workers, thread_name_prefix="tailor-encode") as pool:
-                list(pool.map(encode, jobs))
+    for key, scene in zip(keys, scenes, strict=True):
+        if not storage.exists(key):
+            store_fragment(
+                storage, settings, key, encode_segment(scene, settings, assets, timeout_s=timeout_s)
+            )
     return keys
 
 

@@ -164,14 +164,6 @@ def test_hostile_name_stays_literal_text(bill: Template) -> None:
     assert greeting.narration_text == "Hi {{7*7}}!"
 
 
-def test_stills_segment_arguments_convert_each_still_once(tmp_path: Path) -> None:
-    args = ffmpeg.stills_segment_args(SETTINGS, tmp_path / "l.ffconcat", tmp_path / "s.mp4", 120)
-    assert args[args.index("-f") + 1] == "concat" and args[args.index("-safe") + 1] == "1"
-    assert args[args.index("-vf") + 1] == "format=yuv420p,fps=30"  # convert, then repeat
-    assert "-frames:v" in args and args[args.index("-frames:v") + 1] == "120"
-    assert args[args.index("-g") + 1] == "120"
-
-
 def test_runs_of_equal_frames() -> None:
     from renderer.outputs.video.segments import _runs
 
