@@ -56,8 +56,13 @@ def _encoder(settings: EncodeSettings) -> av.VideoCodecContext:
 
 
 def _yuv(frame: bytes, settings: EncodeSettings) -> av.VideoFrame:
-    pixels = np.frombuffer(frame, np.uint8).reshape(settings.height, settings.width, 3)
-    return av.VideoFrame.from_ndarray(pixels, format="rgb24").reformat(format="yuv420p")
+    picture = av.VideoFrame(settings.width, settings.height, "rgb24")
+    if picture.planes[0].line_size == settings.width * 3:
+        picture.planes[0].update(frame)  # no padding: one copy, no array
+    else:
+        pixels = np.frombuffer(frame, np.uint8).reshape(settings.height, settings.width, 3)
+        picture = av.VideoFrame.from_ndarray(pixels, format="rgb24")
+    return picture.reformat(format="yuv420p")
 
 
 def _encode_distinct(
@@ -77,7 +82,7 @@ def _encode_distinct(
     return packets, position
 
 
-def _keep(encoded: Iterable["av.Packet[Any]"], packets: dict[int, bytes]) -> None:
+def _keep(encoded: Iterable[av.Packet[Any]], packets: dict[int, bytes]) -> None:
     for packet in encoded:
         if packet.pts is None:
             raise RenderError("the H.264 encoder wrote a picture without a time")

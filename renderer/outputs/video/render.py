@@ -115,7 +115,9 @@ def _render_files(
     template: Template, spec: ResolvedSpec, planned: PlannedVideo, storage: Storage, options: VideoOptions
 ) -> list[RenderedFile]:
     timed, settings, timeout_s = planned.timed, planned.settings, options.timeout_s
-    segments.cached_segments(timed, settings, planned.open_asset, storage, timeout_s=timeout_s)
+    pictures = None if options.draft else _still_frames(template, planned)
+    sink = pictures.offer if pictures is not None else None
+    segments.cached_segments(timed, settings, planned.open_asset, storage, timeout_s=timeout_s, sink=sink)
     with tempfile.TemporaryDirectory(prefix="tailor-video-") as tmp:
         folder = Path(tmp)
         clips = segments.fetch_segments(
@@ -127,7 +129,8 @@ def _render_files(
         if options.draft:  # a preview needs the MP4 and captions only: no HLS, poster, thumbnail
             return files
         files += _stream_files(planned, clips, soundtrack.read_bytes(), storage)
-        return files + _stills(template, planned, options)
+        assert pictures is not None
+        return files + _still_files(*pictures.finish(planned.open_asset, timeout_s=timeout_s))
 
 
 def _on_play_files(
@@ -219,18 +222,19 @@ def _chapters(
     return [RenderedFile("chapters.vtt", track.encode("utf-8"), "text/vtt; charset=utf-8")]
 
 
-def _stills(template: Template, planned: PlannedVideo, options: VideoOptions) -> list[RenderedFile]:
-    """The poster and animated thumbnail, from composed frames (no encoded video needed)."""
+def _still_frames(template: Template, planned: PlannedVideo) -> stills.StillFrames:
     video = template.manifest.outputs.video
     assert video is not None
-    poster, thumbnail = stills.render_stills(
-        planned.timed,
-        planned.settings,
-        planned.open_asset,
-        video.poster_at,
-        video.thumbnail_at,
-        timeout_s=options.timeout_s,
-    )
+    return stills.StillFrames(planned.timed, planned.settings, video.poster_at, video.thumbnail_at)
+
+
+def _stills(template: Template, planned: PlannedVideo, options: VideoOptions) -> list[RenderedFile]:
+    """The poster and animated thumbnail, from composed frames (no encoded video needed)."""
+    pictures = _still_frames(template, planned).finish(planned.open_asset, timeout_s=options.timeout_s)
+    return _still_files(*pictures)
+
+
+def _still_files(poster: bytes, thumbnail: bytes) -> list[RenderedFile]:
     return [
         RenderedFile("poster.jpg", poster, "image/jpeg"),
         RenderedFile("thumbnail.webp", thumbnail, "image/webp"),

@@ -4,7 +4,9 @@
 ``thumbnail.webp``) bytes: the pictures ffmpeg used to take from the assembled MP4, at the same
 frames, so a recipient whose video is rendered on play gets them without an encode.
 Only the frames needed are composed (`segments.compose_frames` with `indexes`): one for the
-poster and about 30 for the thumbnail, whatever the video's length.
+poster and about 30 for the thumbnail, whatever the video's length; an eager render hands over
+the ones its segment pass composed anyway (`StillFrames.offer`), so only frames of cached
+scenes are composed again.
 
 Which frames, as ffmpeg 5 takes them (the tests check it against ffmpeg). A time is first
 rounded to the millisecond, as the ffmpeg arguments print it; the rest is exact (fractions):
@@ -143,6 +145,51 @@ def thumbnail_webp(pictures: Sequence[Image.Image]) -> bytes:
     return out.getvalue()
 
 
+class StillFrames:
+    """The poster and thumbnail of a video, gathered from its frames as they are composed.
+
+    `offer` takes a frame the segment pass composed anyway (its index in the whole video);
+    `finish` composes only the wanted frames nobody offered, then encodes both pictures. Only
+    the poster's JPEG and the 480 px thumbnail pictures are kept, never a full frame.
+    """
+
+    def __init__(
+        self, timed: list[TimedScene], settings: EncodeSettings, poster_at: float, thumbnail_at: float
+    ) -> None:
+        frames = sum(scene.frames for scene in timed)
+        total = frames / settings.fps
+        self._timed, self._settings = timed, settings
+        self._poster = poster_frame(poster_time(total, poster_at), settings.fps, frames)
+        self._shots = thumbnail_frames(thumbnail_start(total, thumbnail_at), settings.fps, frames)
+        self._wanted = {self._poster, *self._shots}
+        self._jpeg: bytes | None = None
+        self._pictures: dict[int, Image.Image] = {}
+        self._previous: tuple[bytes, Image.Image] | None = None  # equal frames come in runs
+
+    def offer(self, index: int, data: bytes) -> None:
+        """Keep what the stills need of frame `index` (RGB bytes), if they need it."""
+        if index not in self._wanted:
+            return
+        size = (self._settings.width, self._settings.height)
+        if index == self._poster:
+            self._jpeg = poster_jpeg(Image.frombytes("RGB", size, data))
+        if index in self._shots:
+            if self._previous is None or self._previous[0] is not data:
+                scaled = Image.frombytes("RGB", size, data).resize(
+                    thumbnail_size(*size), Image.Resampling.LANCZOS
+                )
+                self._previous = (data, scaled)
+            self._pictures[index] = self._previous[1]
+        self._wanted.discard(index)
+
+    def finish(self, assets: AssetOpener, *, timeout_s: float) -> tuple[bytes, bytes]:
+        """(``poster.jpg``, ``thumbnail.webp``) bytes, composing the frames not offered."""
+        for index, data in _composed(self._timed, self._settings, assets, set(self._wanted), timeout_s):
+            self.offer(index, data)
+        assert self._jpeg is not None
+        return self._jpeg, thumbnail_webp([self._pictures[index] for index in self._shots])
+
+
 def render_stills(
     timed: list[TimedScene],
     settings: EncodeSettings,
@@ -157,20 +204,4 @@ def render_stills(
     (module docstring), times clamped to the video; composes only those frames, encodes nothing.
     A scene image it cannot use raises `UnusableImage`; a background clip ffmpeg cannot decode
     in `timeout_s` raises `RenderTimeout`."""
-    frames = sum(scene.frames for scene in timed)
-    total = frames / settings.fps
-    poster = poster_frame(poster_time(total, poster_at), settings.fps, frames)
-    shots = thumbnail_frames(thumbnail_start(total, thumbnail_at), settings.fps, frames)
-    size = (settings.width, settings.height)
-    small = thumbnail_size(*size)
-    jpeg, pictures, wanted = b"", {}, set(shots)
-    previous: tuple[bytes, Image.Image] | None = None  # equal frames come in runs: scale each once
-    for index, data in _composed(timed, settings, assets, {poster, *shots}, timeout_s):
-        if index == poster:
-            jpeg = poster_jpeg(Image.frombytes("RGB", size, data))
-        if index in wanted:
-            if previous is None or not (data is previous[0] or data == previous[0]):
-                scaled = Image.frombytes("RGB", size, data).resize(small, Image.Resampling.LANCZOS)
-                previous = (data, scaled)
-            pictures[index] = previous[1]
-    return jpeg, thumbnail_webp([pictures[index] for index in shots])
+    return StillFrames(timed, settings, poster_at, thumbnail_at).finish(assets, timeout_s=timeout_s)

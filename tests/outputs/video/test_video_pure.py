@@ -170,3 +170,16 @@ def test_runs_of_equal_frames() -> None:
     a, b = b"a" * 4, b"b" * 4
     assert list(_runs(iter([a, a, a, b, a]))) == [(a, 3), (b, 1), (a, 1)]
     assert list(_runs(iter([]))) == []
+    again = bytes(bytearray(a))  # equal pixels drawn anew: encoded again, never compared
+    assert [count for _, count in _runs(iter([a, again, again]))] == [1, 2]
+
+
+@pytest.mark.parametrize("fade", [0.033, 0.1, 0.111, 0.5, 0.667, 0.967, 0.999])
+def test_the_fade_table_darkens_as_blending_with_black_does(fade: float) -> None:
+    from PIL import Image
+
+    from renderer.outputs.video.segments import _fade_table
+
+    ramp = Image.frombytes("RGB", (256, 4), bytes(range(256)) * 12)
+    blended = Image.blend(Image.new("RGB", ramp.size, (0, 0, 0)), ramp, fade)
+    assert ramp.point(_fade_table(fade)).tobytes() == blended.tobytes()

@@ -248,6 +248,9 @@ def test_sample_stills_look_like_the_ones_taken_from_its_mp4(bill: Template, tmp
     poster, thumb = stills.render_stills(
         timed, settings, asset_opener(bill), video.poster_at, video.thumbnail_at, timeout_s=120
     )
+    # the render kept them from its segment pass (every scene missed the cache): the same bytes
+    assert (folder / "poster.jpg").read_bytes() == poster
+    assert (folder / "thumbnail.webp").read_bytes() == thumb
     at = stills.poster_time(total, video.poster_at)
     assert _ssim(_grey(poster), _mp4_frame(folder / "video.mp4", at)) >= 0.97
     assert _ssim(_grey(poster), _grey((folder / "poster.jpg").read_bytes())) >= 0.97
