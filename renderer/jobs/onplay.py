@@ -11,11 +11,9 @@ the same segment wait on one render. A stream whose page was erased meanwhile ke
 from __future__ import annotations
 
 import hashlib
-import tempfile
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from renderer.cache import read_cached
@@ -112,9 +110,7 @@ def piece_key(plan: StreamPlan, folder: str, piece: str) -> str:
 def _produce(planned: Planned, storage: Storage, folder: str, piece: str, options: VideoOptions) -> bytes:
     video = planned.video
     if piece == AUDIO:
-        with tempfile.TemporaryDirectory(prefix="tailor-audio-") as tmp:
-            track = encode_soundtrack(video, storage, Path(tmp), timeout_s=options.timeout_s)
-            pieces = audio_segments(video, track.read_bytes(), storage)
+        pieces = audio_segments(video, encode_soundtrack(video, storage), storage)
         for k, data in enumerate(pieces[1:], start=1):  # the first one last: it marks them all done
             storage.put_if_absent(folder + video.plan.audio_file(k), data, "audio/iso.segment")
         return pieces[0]

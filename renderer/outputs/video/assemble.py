@@ -1,40 +1,59 @@
-"""Assemble a recipient's video from encoded segments: concat without re-encoding, mux the
-encoded audio, and take a poster and an animated thumbnail."""
+"""Assemble a recipient's video from encoded segments, in this process (PyAV): the segments'
+pictures one after another and the timeline's encoded audio, both copied as they are (no
+re-encode), into a ``+faststart`` MP4 without metadata from any input."""
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
+from typing import Any
 
-from renderer.outputs.video import ffmpeg
+import av
 
-
-def write_concat_list(segments: list[Path], list_file: Path) -> None:
-    """The concat demuxer's list: one `file` line per segment, names relative to the list."""
-    lines = ["ffconcat version 1.0"]
-    for segment in segments:
-        if segment.parent != list_file.parent or "'" in segment.name:
-            raise ValueError("segments must sit beside the list file with plain names")
-        lines.append(f"file '{segment.name}'")
-    list_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
+from renderer.errors import RenderError
 
 
-def assemble(segments: list[Path], audio: Path | None, folder: Path, *, timeout_s: float) -> Path:
-    """Concatenate segments and mux the timeline's encoded audio into ``video.mp4``, both by
-    stream copy."""
-    list_file = folder / "segments.ffconcat"
-    write_concat_list(segments, list_file)
+def _copy_packets(source: Path | bytes, kind: str, target: Any, stream: Any, offset: int) -> int:
+    """Mux every packet of the first `kind` track of `source` into `stream`, `offset` (in the
+    source's time base) later; the offset where the next source starts."""
+    end = offset
+    with _opened(source) as container:
+        track = container.streams.video[0] if kind == "video" else container.streams.audio[0]
+        for packet in container.demux(track):
+            if packet.dts is None:
+                continue
+            packet.pts = None if packet.pts is None else packet.pts + offset
+            packet.dts += offset
+            end = max(end, (packet.pts if packet.pts is not None else packet.dts) + (packet.duration or 0))
+            packet.stream = stream
+            target.mux(packet)
+    return end
+
+
+def _opened(source: Path | bytes) -> Any:
+    return av.open(io.BytesIO(source) if isinstance(source, bytes) else str(source), "r")
+
+
+def assemble(segments: list[Path], audio: bytes | None, folder: Path) -> Path:
+    """Join `segments` (playable MP4s of one scene each, same codec settings) and mux the
+    timeline's encoded audio into ``video.mp4`` in `folder`, both by stream copy."""
     output = folder / "video.mp4"
-    args = ffmpeg.concat_args(list_file, audio, output)
-    ffmpeg.run(args, timeout_s=timeout_s, what="assembling the video")
+    options = {"movflags": "+faststart", "fflags": "+bitexact"}
+    try:
+        with av.open(str(output), "w", format="mp4", options=options) as target:
+            with av.open(str(segments[0]), "r") as first:
+                video = target.add_stream_from_template(first.streams.video[0])
+            sound = None
+            if audio is not None:
+                with _opened(audio) as track:
+                    sound = target.add_stream_from_template(track.streams.audio[0])
+            offset = 0
+            for segment in segments:
+                offset = _copy_packets(segment, "video", target, video, offset)
+            if audio is not None:
+                _copy_packets(audio, "audio", target, sound, 0)
+    except (av.FFmpegError, IndexError) as exc:
+        if isinstance(exc, OSError):
+            raise  # a full disk, as `scratch.scratch_space` reports it
+        raise RenderError(f"assembling the video failed: {type(exc).__name__}") from None
     return output
-
-
-def make_stills(
-    video: Path, poster_at: float, thumbnail_at: float, folder: Path, *, timeout_s: float
-) -> list[Path]:
-    """``poster.jpg`` (the frame at `poster_at`) and ``thumbnail.webp`` (~3 s from `thumbnail_at`,
-    animated, 480 px wide, for emails), in one ffmpeg run."""
-    poster, thumbnail = folder / "poster.jpg", folder / "thumbnail.webp"
-    args = ffmpeg.stills_args(video, (poster_at, poster), (thumbnail_at, 3.0, 480, thumbnail))
-    ffmpeg.run(args, timeout_s=timeout_s, what="taking the poster and thumbnail")
-    return [poster, thumbnail]

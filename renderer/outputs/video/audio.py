@@ -9,14 +9,12 @@ from __future__ import annotations
 import hashlib
 import io
 import math
-import re
 import wave
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from renderer.cache import content_key, read_cached
-from renderer.errors import RenderError
 from renderer.outputs.video.scenes import TimedScene
 from renderer.outputs.video.tts import TTS
 from renderer.storage.base import Storage
@@ -68,20 +66,34 @@ def narrate(
     return Narration(scene_id, key, wav_seconds(data), text, data)
 
 
+Source = bytes | Path  # a narration's WAV bytes, or a file (a recorded clip, the music bed)
+
+
+@dataclass(frozen=True)
+class MixGraph:
+    """The whole timeline's audio as one libavfilter graph: its inputs (the narrations in
+    timeline order, then the music bed, which is looped forever and trimmed) and the graph's
+    description (inputs read as ``[N:a]``, the result is ``[out]``)."""
+
+    inputs: tuple[Source, ...]
+    loop: int | None
+    filters: str
+
+
 def _voice_track(
-    timed: list[TimedScene], narrations: Mapping[str, Path], total: float
-) -> tuple[list[Path], list[str]]:
-    """The narration files in timeline order (ffmpeg inputs 0, 1, ...) and the filters that delay
-    each to its scene's start and mix them into ``[voice]``, exactly `total` seconds long;
-    silence when nothing is narrated."""
-    files: list[Path] = []
+    timed: list[TimedScene], narrations: Mapping[str, Source], total: float
+) -> tuple[list[Source], list[str]]:
+    """The narrations in timeline order (inputs 0, 1, ...) and the filters that delay each to
+    its scene's start and mix them into ``[voice]``, exactly `total` seconds long; silence when
+    nothing is narrated."""
+    files: list[Source] = []
     filters = []
     for scene in timed:
-        path = narrations.get(scene.scene.id)
-        if path is None:
+        source = narrations.get(scene.scene.id)
+        if source is None:
             continue
         index = len(files)
-        files.append(path)
+        files.append(source)
         delay = round(scene.start * 1000)
         filters.append(
             f"[{index}:a]aresample={SAMPLE_RATE},aformat=channel_layouts=mono,adelay={delay}:all=1[v{index}]"
@@ -107,52 +119,42 @@ def _ducked_music(index: int, total: float) -> list[str]:
     ]
 
 
-def mix_args(
+def mix_graph(
     timed: list[TimedScene],
-    narrations: Mapping[str, Path],
+    narrations: Mapping[str, Source],
     music: Path | None,
     total: float,
-    output: Path,
     *,
     normalize: bool = False,
-) -> list[str]:
-    """ffmpeg arguments for the whole timeline's audio, `total` seconds of mono at SAMPLE_RATE into
-    `output`: narration at scene starts, the music bed looped and faded out, ducked under speech
-    with smooth ramps. The same pass measures the mix's loudness (ebur128's summary goes to stderr:
-    run with stderr=True) for `loudness_filter`; `normalize` would instead add single-pass
-    loudnorm, which rides the gain."""
-    args = ["-hide_banner", "-loglevel", "info", "-nostats", "-nostdin", "-y"]  # info: the loudness report
+) -> MixGraph:
+    """The whole timeline's audio, `total` seconds of mono at SAMPLE_RATE (pure): narration at
+    scene starts, the music bed looped and faded out, ducked under speech with smooth ramps. The
+    last filter measures the mix's loudness and true peak (ebur128, as frame metadata) for
+    `loudness_gain`; `normalize` would instead add single-pass loudnorm, which rides the gain."""
     files, filters = _voice_track(timed, narrations, total)
-    for path in files:
-        args += ["-i", str(path)]
+    loop = None
     if music is not None:
-        args += ["-stream_loop", "-1", "-i", str(music)]
-        filters += _ducked_music(len(files), total)
+        loop = len(files)
+        files.append(music)
+        filters += _ducked_music(loop, total)
     else:
         filters.append("[voice]anull[mix]")
     loudness = f"loudnorm=I={LOUDNESS_LUFS}:TP={TRUE_PEAK_DB}:LRA=11," if normalize else ""
-    filters.append(f"[mix]{loudness}aresample={SAMPLE_RATE},atrim=0:{total:.3f},asplit=2[out][probe]")
     # ebur128 measures integrated loudness and true peak at a third of loudnorm's cost
-    filters.append("[probe]ebur128=peak=true:framelog=verbose,anullsink")
-    output_options = ["-map", "[out]", "-ac", "1", "-ar", str(SAMPLE_RATE), str(output)]
-    return [*args, "-filter_complex", ";".join(filters), *output_options]
+    filters.append(
+        f"[mix]{loudness}aresample={SAMPLE_RATE},atrim=0:{total:.3f},ebur128=peak=true:metadata=1[out]"
+    )
+    return MixGraph(tuple(files), loop, ";".join(filters))
 
 
-_SUMMARY = re.compile(
-    r"Summary:\s+Integrated loudness:\s+I:\s+(-?[\d.]+|-inf) LUFS.*?Peak:\s+(-?[\d.]+|-inf) dBFS", re.S
-)
 _SILENCE_LUFS = -70.0  # ebur128's absolute gate: nothing louder was heard
 
 
-def loudness_filter(report: str) -> str:
-    """The constant gain (plus a true-peak limiter when needed) that brings a mix measured by
-    ebur128's summary in `report` to -16 LUFS; empty for silence. A constant gain keeps the ducking
-    and the narration's dynamics, which single-pass loudnorm would ride away."""
-    found = _SUMMARY.findall(report)
-    if not found:
-        raise RenderError("measuring loudness gave no report")
-    # ffmpeg may configure the filter graph twice; the last summary is the one that heard the mix
-    level, peak = float(found[-1][0]), float(found[-1][1])
+def loudness_gain(level: float, peak: float) -> str:
+    """The filters (a constant gain, plus a true-peak limiter when needed) that bring a mix of
+    integrated loudness `level` (LUFS) and true peak `peak` (dBFS) to -16 LUFS; empty for
+    silence. A constant gain keeps the ducking and the narration's dynamics, which single-pass
+    loudnorm would ride away."""
     if not (math.isfinite(level) and math.isfinite(peak)) or level <= _SILENCE_LUFS:
         return ""
     gain = LOUDNESS_LUFS - level

@@ -135,49 +135,6 @@ def segment_args(settings: EncodeSettings, output: Path, frames: int) -> list[st
     return source + _encoder_args(settings, frames, output)
 
 
-def aac_args(wav: Path, output: Path, audio_filter: str = "", bitrate: int = 64_000) -> list[str]:
-    """Encode the timeline's mixed audio (through `audio_filter`, e.g. the loudness gain) to AAC-LC
-    in an MP4: the one encode both the MP4 and the stream's audio segments are cut from."""
-    args = ["-hide_banner", "-loglevel", "error", "-nostdin", "-y", "-i", str(wav)]
-    if audio_filter:
-        args += ["-af", audio_filter]
-    # the fast AAC coder: half the CPU of the default for mono speech and music at 24 kHz
-    args += ["-c:a", "aac", "-aac_coder", "fast", "-b:a", str(bitrate), "-map_metadata", "-1"]
-    return [*args, "-fflags", "+bitexact", "-f", "mp4", str(output)]
-
-
-def concat_args(list_file: Path, audio: Path | None, output: Path) -> list[str]:
-    """Join segments listed in `list_file` without re-encoding and mux the timeline's encoded
-    audio (`aac_args`), also without re-encoding."""
-    args = [
-        "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
-        "-f", "concat", "-safe", "1", "-protocol_whitelist", "file", "-i", str(list_file),
-    ]  # fmt: skip
-    if audio is not None:
-        args += ["-i", str(audio), "-map", "0:v:0", "-map", "1:a:0", "-c:a", "copy"]
-    # no container metadata from any input (a data-chosen clip may carry tags): nothing personal
-    args += ["-map_metadata", "-1", "-c:v", "copy", "-movflags", "+faststart", "-shortest", str(output)]
-    return args
-
-
-def stills_args(
-    video: Path, poster: tuple[float, Path], thumbnail: tuple[float, float, int, Path]
-) -> list[str]:
-    """The poster JPEG (the frame at its time) and a short animated WebP thumbnail for emails
-    (start, seconds, width) in one ffmpeg run: the file is opened twice with its own seek each."""
-    at, poster_file = poster
-    start, seconds, width, thumb_file = thumbnail
-    return [
-        "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
-        "-ss", f"{start:.3f}", "-t", f"{seconds:.3f}", "-i", str(video),
-        "-ss", f"{at:.3f}", "-t", "0.5", "-i", str(video),  # -t: stop reading once the poster is out
-        "-map", "0:v:0", "-vf", f"fps=10,scale={width}:-2:flags=lanczos", "-an",
-        "-c:v", "libwebp", "-loop", "0", "-q:v", "60", "-preset", "picture", "-compression_level", "2",
-        str(thumb_file),
-        "-map", "1:v:0", "-frames:v", "1", "-q:v", "3", str(poster_file),
-    ]  # fmt: skip
-
-
 def run(
     args: Sequence[str],
     *,

@@ -123,12 +123,12 @@ def _render_files(
         clips = segments.fetch_segments(
             timed, planned.keys, settings, planned.open_asset, storage, folder, timeout_s=timeout_s
         )
-        soundtrack = encode_soundtrack(planned, storage, folder, timeout_s=timeout_s)
-        mp4 = assemble.assemble(clips, soundtrack, folder, timeout_s=timeout_s)
+        soundtrack = encode_soundtrack(planned, storage)
+        mp4 = assemble.assemble(clips, soundtrack, folder)
         files = [RenderedFile("video.mp4", mp4.read_bytes(), "video/mp4"), *_tracks(template, spec, planned)]
         if options.draft:  # a preview needs the MP4 and captions only: no HLS, poster, thumbnail
             return files
-        files += _stream_files(planned, clips, soundtrack.read_bytes(), storage)
+        files += _stream_files(planned, clips, soundtrack, storage)
         assert pictures is not None
         return files + _still_files(*pictures.finish(planned.open_asset, timeout_s=timeout_s))
 

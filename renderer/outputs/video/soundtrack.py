@@ -4,31 +4,22 @@ per scene (`cmaf.audio_fragments`)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from renderer.outputs.video import audio, cmaf, ffmpeg
+from renderer.outputs.video import audio, cmaf, mixdown
 from renderer.outputs.video.plan import PlannedVideo
 from renderer.outputs.video.streaming import AUDIO_BITRATE
 from renderer.storage.base import Storage
 
 
-def encode_soundtrack(planned: PlannedVideo, storage: Storage, folder: Path, *, timeout_s: float) -> Path:
+def encode_soundtrack(planned: PlannedVideo, storage: Storage) -> bytes:
     """Mix the recipient's narrations and music (measuring loudness in the same pass), then
-    encode the mix to AAC with the gain that brings it to -16 LUFS: ``soundtrack.m4a`` in
-    `folder`, exactly the video's length."""
-    voice_files: dict[str, Path] = {}
-    for scene_id, narration in planned.narrations.items():
-        path = folder / f"voice-{len(voice_files):03d}.wav"
-        path.write_bytes(narration.data or storage.get(narration.key))
-        voice_files[scene_id] = path
-    mixed = folder / "mix.wav"
-    mix = audio.mix_args(planned.timed, voice_files, planned.music, planned.seconds, mixed)
-    report = ffmpeg.run(mix, timeout_s=timeout_s, what="mixing audio", stderr=True)
-    gain = audio.loudness_filter(report.decode("utf-8", "replace"))
-    encoded = folder / "soundtrack.m4a"
-    args = ffmpeg.aac_args(mixed, encoded, gain, AUDIO_BITRATE)
-    ffmpeg.run(args, timeout_s=timeout_s, what="encoding audio")
-    return encoded
+    encode the mix to AAC with the gain that brings it to -16 LUFS: an MP4 with one AAC track,
+    exactly the video's length. All in this process (`mixdown`)."""
+    voices = {
+        scene_id: narration.data or storage.get(narration.key)
+        for scene_id, narration in planned.narrations.items()
+    }
+    graph = audio.mix_graph(planned.timed, voices, planned.music, planned.seconds)
+    return mixdown.encode_aac(mixdown.mix(graph, planned.seconds), AUDIO_BITRATE)
 
 
 def audio_segments(planned: PlannedVideo, soundtrack: bytes, storage: Storage) -> list[bytes]:

@@ -18,8 +18,8 @@ from renderer.outputs.kind import RenderOptions
 from renderer.outputs.load import load_template
 from renderer.outputs.render import render_recipient
 from renderer.outputs.template import Template
-from renderer.outputs.video import ffmpeg
-from renderer.outputs.video.audio import mix_args
+from renderer.outputs.video import ffmpeg, mixdown
+from renderer.outputs.video.audio import mix_graph
 from renderer.outputs.video.render import VideoOptions, asset_opener, encode_settings, read_stream_record
 from renderer.outputs.video.scenes import TimedScene, resolve_scenes, time_scenes
 from renderer.outputs.video.segments import compose_frames
@@ -265,9 +265,7 @@ def test_music_ducks_under_narration(bill: Template, tmp_path: Path) -> None:
     music = asset_opener(bill)("@assets/music/calm-bed.ogg")
 
     def mix(voices: dict[str, Path]) -> np.ndarray:
-        out = tmp_path / f"mix-{len(voices)}.wav"
-        ffmpeg.run(mix_args(timed, voices, music, 12.0, out), timeout_s=60, what="test mix")
-        return _decode(out, rate)
+        return mixdown.mix(mix_graph(timed, voices, music, 12.0), 12.0).samples
 
     def music_band(samples: np.ndarray, start: float) -> float:
         chunk = samples[int(start * rate) : int((start + 1.0) * rate)].astype(float)

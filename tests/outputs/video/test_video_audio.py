@@ -1,5 +1,5 @@
-"""Sound (renderer/outputs/video/audio.py), pure: the ffmpeg mix arguments checked as data (no
-ffmpeg runs), the loudness gain from a measurement, and narration caching with the fake TTS."""
+"""Sound (renderer/outputs/video/audio.py), pure: the mix's filter graph checked as data (nothing
+runs), the loudness gain from a measurement, and narration caching with the fake TTS."""
 
 from __future__ import annotations
 
@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from renderer.errors import RenderError
 from renderer.outputs.video.audio import (
     LOUDNESS_LUFS,
     MUSIC_LEVEL,
     SAMPLE_RATE,
     TRUE_PEAK_DB,
-    loudness_filter,
-    mix_args,
+    MixGraph,
+    loudness_gain,
+    mix_graph,
     narrate,
     wav_seconds,
 )
@@ -27,7 +27,6 @@ from renderer.storage import MemoryStorage
 
 FPS = 30
 MUSIC = Path("/assets/music/bed.ogg")
-OUT = Path("/tmp/mix/audio.wav")
 
 
 def _timed(scene_id: str, start: float, seconds: float) -> TimedScene:
@@ -40,12 +39,12 @@ TIMELINE = [_timed("intro", 0.0, 2.0), _timed("greeting", 2.0, 3.0), _timed("amo
 VOICES = {"amount": Path("/tmp/mix/voice-001.wav"), "intro": Path("/tmp/mix/voice-000.wav")}
 
 
-def _inputs(args: list[str]) -> list[str]:
-    return [args[i + 1] for i, arg in enumerate(args) if arg == "-i"]
+def _inputs(graph: MixGraph) -> list[str]:
+    return [str(source) for source in graph.inputs]
 
 
-def _filters(args: list[str]) -> list[str]:
-    return args[args.index("-filter_complex") + 1].split(";")
+def _filters(graph: MixGraph) -> list[str]:
+    return graph.filters.split(";")
 
 
 _LABELS = re.compile(r"^((?:\[[^\]]+\])*)(.*?)((?:\[[^\]]+\])*)$")  # [in]...filters...[out]...
@@ -57,7 +56,7 @@ def _chain(filters: list[str], produces: str) -> str:
     return chain
 
 
-def _check_graph(args: list[str]) -> None:
+def _check_graph(args: MixGraph) -> None:
     """Every stream label is produced once and read once, inputs exist, and [out] is what is mapped."""
     produced: list[str] = []
     consumed: list[str] = []
@@ -71,11 +70,11 @@ def _check_graph(args: list[str]) -> None:
     assert sorted(streams) == [f"{i}:a" for i in range(inputs)], "each input read once"
     assert len(produced) == len(set(produced)), "no label made twice"
     assert sorted(set(consumed) - set(streams)) == sorted(set(produced) - {"out"}), "no dangling label"
-    assert args[args.index("-map") + 1] == "[out]"
+    assert "out" in produced, "the result is [out]"
 
 
 def test_narrations_are_inputs_in_timeline_order_delayed_to_their_scene_starts() -> None:
-    args = mix_args(TIMELINE, VOICES, None, 8.0, OUT)
+    args = mix_graph(TIMELINE, VOICES, None, 8.0)
     assert _inputs(args) == [str(VOICES["intro"]), str(VOICES["amount"])], "timeline order, not dict order"
     filters = _filters(args)
     assert filters[0] == f"[0:a]aresample={SAMPLE_RATE},aformat=channel_layouts=mono,adelay=0:all=1[v0]"
@@ -87,10 +86,9 @@ def test_narrations_are_inputs_in_timeline_order_delayed_to_their_scene_starts()
 
 
 def test_the_music_bed_loops_is_cut_to_the_total_fades_out_and_ducks_under_speech() -> None:
-    args = mix_args(TIMELINE, VOICES, MUSIC, 8.0, OUT)
+    args = mix_graph(TIMELINE, VOICES, MUSIC, 8.0)
     assert _inputs(args) == [str(VOICES["intro"]), str(VOICES["amount"]), str(MUSIC)]
-    music = args.index(str(MUSIC))
-    assert args[music - 3 : music] == ["-stream_loop", "-1", "-i"], "looped forever, then trimmed"
+    assert args.loop == 2, "the music bed is looped forever, then trimmed"
     filters = _filters(args)
     bed = _chain(filters, "music")
     assert bed.startswith("[2:a]") and f"volume={MUSIC_LEVEL}" in bed
@@ -104,28 +102,22 @@ def test_the_music_bed_loops_is_cut_to_the_total_fades_out_and_ducks_under_speec
 
 
 def test_a_timeline_shorter_than_the_fade_fades_from_the_start() -> None:
-    args = mix_args(TIMELINE[:1], {}, MUSIC, 1.5, OUT)
+    args = mix_graph(TIMELINE[:1], {}, MUSIC, 1.5)
     assert _chain(_filters(args), "music").endswith("atrim=0:1.500,afade=t=out:st=0.000:d=2[music]")
 
 
-def test_loudness_is_measured_in_the_same_pass_and_the_output_is_mono_at_the_sample_rate() -> None:
-    args = mix_args(TIMELINE, VOICES, MUSIC, 8.0, OUT)
-    assert args[args.index("-loglevel") + 1] == "info", "ebur128's summary is an info line"
-    assert {"-hide_banner", "-nostats", "-nostdin", "-y"} <= set(args)
+def test_loudness_is_measured_in_the_same_pass_on_the_mono_result() -> None:
+    args = mix_graph(TIMELINE, VOICES, MUSIC, 8.0)
     filters = _filters(args)
-    assert filters[-2:] == [
-        f"[mix]aresample={SAMPLE_RATE},atrim=0:8.000,asplit=2[out][probe]",
-        "[probe]ebur128=peak=true:framelog=verbose,anullsink",
-    ]
+    assert filters[-1] == f"[mix]aresample={SAMPLE_RATE},atrim=0:8.000,ebur128=peak=true:metadata=1[out]"
     assert not any("loudnorm" in f for f in filters), "the gain is applied later, from the measurement"
-    assert args[-7:] == ["-map", "[out]", "-ac", "1", "-ar", str(SAMPLE_RATE), str(OUT)]
-    normalized = _filters(mix_args(TIMELINE, VOICES, MUSIC, 8.0, OUT, normalize=True))
-    assert normalized[-2].startswith(f"[mix]loudnorm=I={LOUDNESS_LUFS}:TP={TRUE_PEAK_DB}:LRA=11,aresample=")
+    normalized = _filters(mix_graph(TIMELINE, VOICES, MUSIC, 8.0, normalize=True))
+    assert normalized[-1].startswith(f"[mix]loudnorm=I={LOUDNESS_LUFS}:TP={TRUE_PEAK_DB}:LRA=11,aresample=")
 
 
 def test_narration_without_music_passes_the_speech_through() -> None:
-    args = mix_args(TIMELINE, {"greeting": Path("/tmp/mix/v.wav")}, None, 8.0, OUT)
-    assert _inputs(args) == ["/tmp/mix/v.wav"] and "-stream_loop" not in args
+    args = mix_graph(TIMELINE, {"greeting": Path("/tmp/mix/v.wav")}, None, 8.0)
+    assert _inputs(args) == ["/tmp/mix/v.wav"] and args.loop is None
     filters = _filters(args)
     assert filters[0].endswith(",adelay=2000:all=1[v0]")
     assert "[voice]anull[mix]" in filters and not any("sidechaincompress" in f for f in filters)
@@ -133,16 +125,16 @@ def test_narration_without_music_passes_the_speech_through() -> None:
 
 
 def test_no_narration_and_no_music_is_silence_as_long_as_the_video() -> None:
-    args = mix_args(TIMELINE, {}, None, 7.25, OUT)
-    assert _inputs(args) == [] and "-stream_loop" not in args
+    args = mix_graph(TIMELINE, {}, None, 7.25)
+    assert _inputs(args) == [] and args.loop is None
     filters = _filters(args)
     assert filters[:2] == [f"anullsrc=r={SAMPLE_RATE}:cl=mono,atrim=0:7.250[voice]", "[voice]anull[mix]"]
-    assert len(filters) == 4 and args[-1] == str(OUT)
+    assert len(filters) == 3
     _check_graph(args)
 
 
 def test_music_without_narration_is_keyed_by_silence() -> None:
-    args = mix_args(TIMELINE, {}, MUSIC, 8.0, OUT)
+    args = mix_graph(TIMELINE, {}, MUSIC, 8.0)
     assert _inputs(args) == [str(MUSIC)]
     filters = _filters(args)
     assert filters[0] == f"anullsrc=r={SAMPLE_RATE}:cl=mono,atrim=0:8.000[voice]"
@@ -151,20 +143,10 @@ def test_music_without_narration_is_keyed_by_silence() -> None:
 
 
 def test_loudness_gain_from_a_measurement() -> None:
-    def summary(level: str, peak: str) -> str:  # the tail of ebur128's log, as ffmpeg prints it
-        return (
-            "[Parsed_ebur128_29 @ 0x55] Summary:\n\n  Integrated loudness:\n"
-            f"    I:         {level} LUFS\n    Threshold: -32.0 LUFS\n\n  Loudness range:\n"
-            "    LRA:         3.2 LU\n\n  True peak:\n"
-            f"    Peak:       {peak} dBFS\n"
-        )
-
-    assert loudness_filter(summary("-23.0", "-9.0")) == "volume=7.00dB"
-    assert loudness_filter(summary("-20.0", "-3.0")).startswith("volume=4.00dB,alimiter=limit=0.8414")
-    assert loudness_filter(summary("-70.0", "-inf")) == ""
-    assert loudness_filter(summary("-70.0", "-inf") + summary("-23.0", "-9.0")) == "volume=7.00dB", "the last"
-    with pytest.raises(RenderError):
-        loudness_filter("no summary here")
+    assert loudness_gain(-23.0, -9.0) == "volume=7.00dB"
+    assert loudness_gain(-20.0, -3.0).startswith("volume=4.00dB,alimiter=limit=0.8414"), "it would clip"
+    assert loudness_gain(-70.0, float("-inf")) == "", "silence stays silent"
+    assert loudness_gain(float("-inf"), float("-inf")) == ""
 
 
 def test_wav_seconds_counts_the_samples_present_not_the_header() -> None:

@@ -1,6 +1,6 @@
 """A full temporary disk during a video render: one clear error naming TMPDIR (never a value),
 the row fails, nothing partial is kept (no output objects, no temporary files). TMPDIR is a real
-1 MiB tmpfs, mounted for the test (root only; skipped where mounting is impossible)."""
+64 KiB tmpfs, mounted for the test (root only; skipped where mounting is impossible)."""
 
 from __future__ import annotations
 
@@ -23,11 +23,11 @@ SPEECH = {"TAILOR_TTS_ENGINE": "fake"}  # narration is beside the point: no espe
 
 @pytest.fixture
 def full_tmpdir(tmp_path: Path) -> Iterator[Path]:
-    """A 1 MiB tmpfs (smaller than one draft still frame or two), unmounted at the end."""
+    """A 64 KiB tmpfs (smaller than a draft's segments), unmounted at the end."""
     mount = tmp_path / "tmpfs"
     mount.mkdir()
     done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], capture_output=True, check=False
+        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)], capture_output=True, check=False
     )
     if done.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode(errors='replace').strip()}")

@@ -84,26 +84,6 @@ def test_segment_arguments_make_concatenable_one_gop_segments(tmp_path: Path) ->
     assert "-an" in args and args[-1] == str(tmp_path / "s.mp4")
 
 
-def test_concat_and_packaging_arguments(tmp_path: Path) -> None:
-    concat = ffmpeg.concat_args(tmp_path / "l.ffconcat", tmp_path / "a.wav", tmp_path / "v.mp4")
-    assert concat[concat.index("-safe") + 1] == "1"
-    assert concat[concat.index("-protocol_whitelist") + 1] == "file"
-    assert "-c:v" in concat and concat[concat.index("-c:v") + 1] == "copy"
-    assert "+faststart" in concat
-    assert concat[concat.index("-map_metadata") + 1] == "-1", "no input's tags reach the video"
-    assert concat[concat.index("-c:a") + 1] == "copy", "the audio is encoded once, before"
-    aac = ffmpeg.aac_args(tmp_path / "a.wav", tmp_path / "a.m4a", "volume=2dB", 64_000)
-    assert aac[aac.index("-af") + 1] == "volume=2dB" and aac[aac.index("-b:a") + 1] == "64000"
-    poster, thumb = tmp_path / "p.jpg", tmp_path / "t.webp"
-    stills = " ".join(ffmpeg.stills_args(tmp_path / "v.mp4", (5.0, poster), (4.0, 3.0, 480, thumb)))
-    assert f"-ss 4.000 -t 3.000 -i {tmp_path / 'v.mp4'} -ss 5.000 -t 0.5 -i {tmp_path / 'v.mp4'}" in stills
-    assert (
-        "-map 0:v:0 -vf fps=10,scale=480:-2:flags=lanczos" in stills
-        and f"-preset picture -compression_level 2 {thumb}" in stills
-    )
-    assert stills.endswith(f"-map 1:v:0 -frames:v 1 -q:v 3 {poster}")
-
-
 def test_layer_states_for_animations() -> None:
     layer = TextLayer.model_validate(
         {

@@ -82,7 +82,7 @@ def _coded_video(folder: Path, settings: EncodeSettings, lengths: list[int]) -> 
         ffmpeg.encode_frames(ffmpeg.segment_args(settings, path, length), frames, timeout_s=60, what="test")
         paths.append(path)
         done += length
-    return assemble.assemble(paths, None, folder, timeout_s=60)
+    return assemble.assemble(paths, None, folder)
 
 
 @pytest.mark.parametrize("fps", [30, 25])
