@@ -29,7 +29,7 @@ from renderer.outputs.video.layers import AssetOpener
 from renderer.outputs.video.layers.motion import LayerState, layer_state
 from renderer.outputs.video.scenes import ResolvedScene, TimedScene
 from renderer.outputs.video.spec import Background
-from renderer.outputs.video.sprites import SceneSprites
+from renderer.outputs.video.sprites import SceneSprites, Shown
 from renderer.outputs.video.streaming import video_init_key
 from renderer.storage.base import Storage
 
@@ -136,6 +136,19 @@ def _pick(frames: Iterator[Image.Image], indexes: Sequence[int]) -> Iterator[Ima
         yield next(frames)
 
 
+def _layered(
+    canvas: Image.Image, sprites: SceneSprites, shown: Sequence[Shown], factors: tuple[float, float]
+) -> Image.Image:
+    """`canvas` with every visible layer's sprite placed as `shown` says, scaled by `factors`."""
+    fx, fy = factors
+    for position, (layer, (state, what)) in enumerate(zip(sprites.layers, shown, strict=True)):
+        if state.visible:
+            box = layer.spec.box
+            moved = replace(state, dx=round(state.dx * fx), dy=round(state.dy * fy))
+            _place(canvas, sprites.sprite(position, what), (round(box.x * fx), round(box.y * fy)), moved)
+    return canvas
+
+
 def compose_frames(
     timed: TimedScene,
     settings: EncodeSettings,
@@ -151,7 +164,7 @@ def compose_frames(
     """
     chosen = range(timed.frames) if indexes is None else _checked(timed, indexes)
     size = (settings.width, settings.height)
-    fx, fy = factors = _factors(settings)
+    factors = _factors(settings)
     sprites = SceneSprites(timed.scene.layers, assets, factors)
     moving = timed.scene.background.video is not None
     backgrounds: Iterator[Image.Image] | None = None
@@ -171,14 +184,7 @@ def compose_frames(
             yield memo[key]
             continue
         assert background is not None
-        canvas = background.copy()
-        for position, (layer, (state, what)) in enumerate(zip(sprites.layers, shown, strict=True)):
-            if state.visible:
-                box = layer.spec.box
-                moved = replace(state, dx=round(state.dx * fx), dy=round(state.dy * fy))
-                sprite = sprites.sprite(position, what)
-                _place(canvas, sprite, (round(box.x * fx), round(box.y * fy)), moved)
-        frame = canvas.convert("RGB")
+        frame = _layered(background.copy(), sprites, shown, factors).convert("RGB")
         if fade < 1.0:
             frame = Image.blend(Image.new("RGB", size, (0, 0, 0)), frame, fade)
         data = frame.tobytes()
