@@ -54,6 +54,12 @@ def _digit_table(code: str) -> dict[int, int] | None:
     return str.maketrans("0123456789", digits) if digits else None
 
 
+@lru_cache(maxsize=256)
+def decimal_symbol(locale: str) -> str:
+    """The decimal separator `format_number` and `format_money` write in `locale` (. , ٫)."""
+    return str(babel_numbers.get_decimal_symbol(parse_locale(locale), numbering_system="default"))
+
+
 def native_digits(text: str, locale: str) -> str:
     """Replace ASCII digits by the locale's native digits (Persian ۱۲۳); unchanged for Latin."""
     table = _digit_table(locale)

@@ -105,10 +105,11 @@ def test_each_still_is_its_scene_settled_at_the_draft_size(bill: Template, artif
             if layer.spec.start == 0:
                 state = layer_state(layer, t, timed.duration)
                 assert state.visible and state.scale == 1.0 and (state.dx, state.dy) == (0, 0)
+                assert state.progress is None, "grown and counted all the way"
                 assert state.opacity == pytest.approx(layer.spec.opacity)
     intro = planned.timed[0]
     assert settled_frame(intro) == round(0.6 * intro.fps), "the logo's 0.6 s fade (and the fade-in) done"
-    assert settled_frame(planned.timed[3]) == round(0.6 * intro.fps), "the chart's 0.6 s slide done"
+    assert settled_frame(planned.timed[3]) == round(1.0 * intro.fps), "the chart's 1 s grow done"
     wide = scene_stills(planned, width=300)
     assert {_image(png).shape for _, png in wide} == {(round(300 * 9 / 16), 300, 3)}
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from renderer.outputs.kind import OutputKind, RenderContext, Rendered, RenderOptions
 from renderer.outputs.template import Template
+from renderer.outputs.video.animation_checks import check_animations
 from renderer.outputs.video.fallback import check_fallbacks
 from renderer.outputs.video.layers import Layer, layer_kind
 from renderer.outputs.video.personal import personal_scenes
@@ -160,13 +161,15 @@ class VideoKind(OutputKind[VideoOutput, PreparedVideo]):
     def check(self, template: Template, section: VideoOutput) -> None:
         """Every literal video asset exists inside the template or ``assets/``; AssetError naming
         ``template.yaml`` and the line of the music key, scene background or layer otherwise.
-        Then every scene's fallback is checked (`check_fallbacks`): TemplateError with its line."""
+        Then every scene's fallback (`check_fallbacks`) and every layer's animations
+        (`check_animations`) are checked: TemplateError with its line."""
         for key, ref in literal_assets(section):
             line = template.lines.get(key)
             check_asset(
                 ref, template.root, template.assets_dir, file=template.manifest_path, line=line, key=key
             )
         check_fallbacks(template, section)
+        check_animations(template, section)
 
     def prepare(self, template: Template, section: VideoOutput) -> PreparedVideo:
         """The personal-scene analysis of the template."""

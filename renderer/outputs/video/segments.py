@@ -1,8 +1,9 @@
 """Render one timed scene to an encoded H.264 segment: the unit of caching and parallel work.
 
-Layer sprites are drawn once per scene; each frame is the background plus the sprites in their
-state at that time. Frames whose layer states are equal are composed once and reused, so a scene
-costs its animations plus the encoder. A segment is looked up in storage by its content key first.
+Layer sprites are drawn once per scene (`sprites.SceneSprites`; a growing chart or counting number
+once per step it shows); each frame is the background plus the sprites in their state at that
+time. Frames whose layer states are equal are composed once and reused, so a scene costs its
+animations plus the encoder. A segment is looked up in storage by its content key first.
 It is cached as a CMAF media segment decoding from 0 (`cmaf.video_fragment`): the HLS stream
 serves it as it is, and the MP4 is assembled from it with the init segment its settings share.
 """
@@ -23,10 +24,11 @@ from renderer.cache import read_cached, segment_cache_key
 from renderer.outputs.images import IMAGE_ERRORS, UnusableImage
 from renderer.outputs.video import cmaf, encoder, ffmpeg
 from renderer.outputs.video.ffmpeg import EncodeSettings
-from renderer.outputs.video.layers import AssetOpener, ResolvedLayer, draw_layer
+from renderer.outputs.video.layers import AssetOpener
 from renderer.outputs.video.layers.motion import LayerState, layer_state
 from renderer.outputs.video.scenes import ResolvedScene, TimedScene
 from renderer.outputs.video.spec import Background
+from renderer.outputs.video.sprites import SceneSprites, Shown
 from renderer.outputs.video.streaming import video_init_key
 from renderer.storage.base import Storage
 
@@ -48,19 +50,6 @@ def _factors(settings: EncodeSettings) -> tuple[float, float]:
     if settings.design is None:
         return 1.0, 1.0
     return settings.width / settings.design[0], settings.height / settings.design[1]
-
-
-def _sprite(layer: ResolvedLayer, assets: AssetOpener, factors: tuple[float, float]) -> Image.Image:
-    """The layer's sprite, drawn at its box's size and scaled by `factors`: halved exactly by a
-    box filter over premultiplied alpha when it can be (a draft's usual case, 4x faster), else
-    Lanczos."""
-    sprite = draw_layer(layer, assets)
-    if factors == (1.0, 1.0):
-        return sprite
-    size = (max(1, round(sprite.width * factors[0])), max(1, round(sprite.height * factors[1])))
-    if factors == (0.5, 0.5) and sprite.width % 2 == 0 and sprite.height % 2 == 0 and sprite.mode == "RGBA":
-        return sprite.convert("RGBa").reduce(2).convert("RGBA")
-    return sprite.resize(size, Image.Resampling.LANCZOS)
 
 
 def _background(timed: TimedScene, size: tuple[int, int], assets: AssetOpener) -> Image.Image:
@@ -154,6 +143,19 @@ def _pick(frames: Iterator[Image.Image], indexes: Sequence[int]) -> Iterator[Ima
         yield next(frames)
 
 
+def _layered(
+    canvas: Image.Image, sprites: SceneSprites, shown: Sequence[Shown], factors: tuple[float, float]
+) -> Image.Image:
+    """`canvas` with every visible layer's sprite placed as `shown` says, scaled by `factors`."""
+    fx, fy = factors
+    for position, (layer, (state, what)) in enumerate(zip(sprites.layers, shown, strict=True)):
+        if state.visible:
+            box = layer.spec.box
+            moved = replace(state, dx=round(state.dx * fx), dy=round(state.dy * fy))
+            _place(canvas, sprites.sprite(position, what), (round(box.x * fx), round(box.y * fy)), moved)
+    return canvas
+
+
 def compose_frames(
     timed: TimedScene,
     settings: EncodeSettings,
@@ -169,8 +171,8 @@ def compose_frames(
     """
     chosen = range(timed.frames) if indexes is None else _checked(timed, indexes)
     size = (settings.width, settings.height)
-    fx, fy = factors = _factors(settings)
-    sprites = [(layer, _sprite(layer, assets, factors)) for layer in timed.scene.layers]
+    factors = _factors(settings)
+    sprites = SceneSprites(timed.scene.layers, assets, factors)
     moving = timed.scene.background.video is not None
     backgrounds: Iterator[Image.Image] | None = None
     if moving:
@@ -180,22 +182,16 @@ def compose_frames(
     memo: OrderedDict[tuple[object, ...], bytes] = OrderedDict()
     for index in chosen:
         t = index / timed.fps
-        states = tuple(layer_state(layer, t, timed.duration) for layer, _ in sprites)
+        shown = sprites.shown([layer_state(layer, t, timed.duration) for layer in sprites.layers])
         fade = fade_level(timed, index)
-        key = (states, fade)
+        key = (shown, fade)
         background = next(backgrounds) if backgrounds is not None else still
         if not moving and key in memo:
             memo.move_to_end(key)
             yield memo[key]
             continue
         assert background is not None
-        canvas = background.copy()
-        for (layer, sprite), state in zip(sprites, states, strict=True):
-            if state.visible:
-                box = layer.spec.box
-                moved = replace(state, dx=round(state.dx * fx), dy=round(state.dy * fy))
-                _place(canvas, sprite, (round(box.x * fx), round(box.y * fy)), moved)
-        frame = canvas.convert("RGB")
+        frame = _layered(background.copy(), sprites, shown, factors).convert("RGB")
         if fade < 1.0:
             frame = frame.point(_fade_table(fade))
         data = frame.tobytes()

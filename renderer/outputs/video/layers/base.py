@@ -4,14 +4,16 @@
 A `LayerKind` owns one ``type`` of layer end to end: the pydantic model of its manifest entry,
 which of its attributes are Jinja (`jinja_fields`, read by the loader, the name checks and the
 personal-scene analysis), how one recipient's data fills it (`content`, pure), which asset files
-it names literally (`asset_refs`, checked at load), and how it is drawn (`draw`, Pillow).
+it names literally (`asset_refs`, checked at load), and how it is drawn (`draw`, Pillow). A kind
+that animates its content (`CONTENT_ANIMATIONS`: a chart's bars growing, a number counting up)
+lists them in `content_animations` and draws a sprite part of the way there (`shown_at`, `draw_at`).
 """
 
 from __future__ import annotations
 
 import builtins
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -27,10 +29,17 @@ AssetOpener = Callable[[str], Path]
 JinjaRole = Literal["text", "field"]
 
 
-class Animation(Strict):
-    """An enter or exit animation of a layer."""
+# Enter animations that change what a sprite shows, not where or how opaque: only the layer
+# kinds that list them in `LayerKind.content_animations` play them (checked at load).
+CONTENT_ANIMATIONS = frozenset({"grow", "count-up"})
 
-    kind: Literal["none", "fade", "slide-left", "slide-right", "slide-up", "slide-down", "scale"]
+
+class Animation(Strict):
+    """An enter or exit animation of a layer (``grow`` and ``count-up``: enter only)."""
+
+    kind: Literal[
+        "none", "fade", "slide-left", "slide-right", "slide-up", "slide-down", "scale", "grow", "count-up"
+    ]
     duration: float = Field(default=0.5, gt=0, le=10)
 
 
@@ -91,6 +100,7 @@ class LayerKind(ABC):
     type: ClassVar[str]
     model: ClassVar[builtins.type[LayerBase]]
     jinja_fields: ClassVar[Mapping[str, JinjaRole]] = {}
+    content_animations: ClassVar[frozenset[str]] = frozenset()
 
     def content(self, layer: Any, ctx: LayerContext) -> dict[str, Any]:
         """The layer's resolved content for one recipient (pure; RenderError naming `ctx.where`)."""
@@ -104,6 +114,21 @@ class LayerKind(ABC):
         """(reference, as written in the manifest) of each asset file the resolved `content`
         draws: their digests join the scene's cache key."""
         return iter(())
+
+    def animation_problem(self, layer: Any, kind: str) -> str | None:
+        """Why the layer cannot play its enter animation `kind` (a manifest error), or None."""
+        if kind in CONTENT_ANIMATIONS and kind not in self.content_animations:
+            return f"a {self.type} layer cannot play the {kind} animation"
+        return None
+
+    def shown_at(self, layer: ResolvedLayer, progress: float) -> Hashable | None:
+        """What the sprite shows `progress` (eased, 0..1) into the layer's content animation, as
+        a key (equal keys draw equal sprites); None when that is the finished sprite (`draw`)."""
+        return None
+
+    def draw_at(self, layer: ResolvedLayer, assets: AssetOpener, shown: Hashable) -> Image.Image:
+        """The sprite showing `shown` (a key from `shown_at`), the size of the box."""
+        return self.draw(layer, assets)
 
     @abstractmethod
     def draw(self, layer: ResolvedLayer, assets: AssetOpener) -> Image.Image:

@@ -1,25 +1,29 @@
 """Enter/exit animation: for any time in a scene, how a layer's sprite appears.
 
-`layer_state` says whether the sprite is hidden, its opacity, offset and scale; frames with equal
-states are equal, so the segment renderer reuses them.
+`layer_state` says whether the sprite is hidden, its opacity, offset and scale, and how far a
+content animation (``grow``, ``count-up``) has got (`progress`); frames with equal states are
+equal, so the segment renderer reuses them. Once an animation is over the state is the plain
+shown state, so the frames after it are the frames of a layer without one.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from renderer.outputs.video.layers.base import Animation, ResolvedLayer
+from renderer.outputs.video.layers.base import CONTENT_ANIMATIONS, Animation, ResolvedLayer
 
 
 @dataclass(frozen=True)
 class LayerState:
-    """How a layer appears in one frame; equal states draw equal pixels."""
+    """How a layer appears in one frame; equal states draw equal pixels. `progress` is how far
+    (eased, 0..1, 4 places) its content animation has got; None: the finished sprite."""
 
     visible: bool
     opacity: float = 1.0
     dx: int = 0
     dy: int = 0
     scale: float = 1.0
+    progress: float | None = None
 
 
 HIDDEN = LayerState(False)
@@ -35,6 +39,9 @@ def _animated(animation: Animation, progress: float, width: int, height: int) ->
     amount = _ease(max(0.0, min(1.0, progress)))
     if animation.kind == "fade":
         return LayerState(True, opacity=round(amount, 3))
+    if animation.kind in CONTENT_ANIMATIONS:
+        shown = round(amount, 4)
+        return LayerState(True) if shown >= 1 else LayerState(True, progress=shown)
     if animation.kind == "scale":
         return LayerState(True, opacity=round(amount, 3), scale=round(0.6 + 0.4 * amount, 3))
     if animation.kind in SLIDE:
@@ -64,5 +71,5 @@ def layer_state(layer: ResolvedLayer, t: float, scene_seconds: float) -> LayerSt
     else:
         state = LayerState(True)
     if spec.opacity < 1:
-        state = LayerState(True, round(state.opacity * spec.opacity, 3), state.dx, state.dy, state.scale)
+        state = replace(state, opacity=round(state.opacity * spec.opacity, 3))
     return state
