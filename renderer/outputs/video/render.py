@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import tempfile
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -117,13 +118,16 @@ def _render_files(
     timed, settings, timeout_s = planned.timed, planned.settings, options.timeout_s
     pictures = None if options.draft else _still_frames(template, planned)
     sink = pictures.offer if pictures is not None else None
-    segments.cached_segments(timed, settings, planned.open_asset, storage, timeout_s=timeout_s, sink=sink)
+    with ThreadPoolExecutor(1, thread_name_prefix="tailor-audio") as sound:
+        # the soundtrack (libavfilter and the AAC encoder) is made while the segments are
+        soundtrack_job = sound.submit(encode_soundtrack, planned, storage)
+        segments.cached_segments(timed, settings, planned.open_asset, storage, timeout_s=timeout_s, sink=sink)
+        soundtrack = soundtrack_job.result()
     with tempfile.TemporaryDirectory(prefix="tailor-video-") as tmp:
         folder = Path(tmp)
         clips = segments.fetch_segments(
             timed, planned.keys, settings, planned.open_asset, storage, folder, timeout_s=timeout_s
         )
-        soundtrack = encode_soundtrack(planned, storage)
         mp4 = assemble.assemble(clips, soundtrack, folder)
         files = [RenderedFile("video.mp4", mp4.read_bytes(), "video/mp4"), *_tracks(template, spec, planned)]
         if options.draft:  # a preview needs the MP4 and captions only: no HLS, poster, thumbnail

@@ -11,8 +11,10 @@ serves it as it is, and the MP4 is assembled from it with the init segment its s
 from __future__ import annotations
 
 import itertools
+import os
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
@@ -82,17 +84,17 @@ def _video_frames(
         "-protocol_whitelist", "file", "-i", str(path),
         "-vf", f"scale={settings.width}:{settings.height}:force_original_aspect_ratio=increase,"
                f"crop={settings.width}:{settings.height},fps={settings.fps}",
-        "-frames:v", str(count), "-f", "rawvideo", "-pix_fmt", "rgba", "pipe:1",
+        "-frames:v", str(count), "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1",
     ]  # fmt: skip
     what, names = f"decoding background of scene {timed.scene.id}", {str(path): background.video}
     raw = ffmpeg.run(args, timeout_s=timeout_s, what=what, names=names)
-    frame_bytes = settings.width * settings.height * 4
+    frame_bytes = settings.width * settings.height * 3
     size = (settings.width, settings.height)
-    last = Image.new("RGBA", size, background.colour)
+    last = Image.new("RGB", size, background.colour)
     for index in range(count):
         chunk = raw[index * frame_bytes : (index + 1) * frame_bytes]
         if len(chunk) == frame_bytes:
-            last = Image.frombytes("RGBA", size, chunk)
+            last = Image.frombytes("RGB", size, chunk)
         yield last  # a clip shorter than the scene holds its last frame
 
 
@@ -123,8 +125,9 @@ def _place(canvas: Image.Image, sprite: Image.Image, box: tuple[int, int], state
         sprite = sprite.copy()
         alpha = sprite.getchannel("A").point(lambda a: round(a * state.opacity))
         sprite.putalpha(alpha)
-    x, y = box[0] + state.dx, box[1] + state.dy
-    canvas.alpha_composite(sprite, (x, y)) if x >= 0 and y >= 0 else canvas.paste(sprite, (x, y), sprite)
+    # over an opaque RGB canvas, pasting through the sprite's alpha gives alpha_composite's
+    # bytes exactly (tested), without an RGBA canvas to convert for every frame
+    canvas.paste(sprite, (box[0] + state.dx, box[1] + state.dy), sprite)
 
 
 def _checked(timed: TimedScene, indexes: Sequence[int]) -> Sequence[int]:
@@ -178,7 +181,7 @@ def compose_frames(
     if moving:
         count = chosen[-1] + 1 if chosen else 0
         backgrounds = _pick(_video_frames(timed, settings, assets, timeout_s, count), chosen)
-    still = None if moving else _background(timed, size, assets)
+    still = None if moving else _background(timed, size, assets).convert("RGB")
     memo: OrderedDict[tuple[object, ...], bytes] = OrderedDict()
     for index in chosen:
         t = index / timed.fps
@@ -191,7 +194,7 @@ def compose_frames(
             yield memo[key]
             continue
         assert background is not None
-        frame = _layered(background.copy(), sprites, shown, factors).convert("RGB")
+        frame = _layered(background.copy(), sprites, shown, factors)
         if fade < 1.0:
             frame = frame.point(_fade_table(fade))
         data = frame.tobytes()
@@ -257,14 +260,28 @@ def cached_segments(
     sink: FrameSink | None = None,
 ) -> list[str]:
     """The storage keys of every scene's segment, in order, encoding only cache misses; the
-    frames of those are handed to `sink` with their index in the whole video."""
+    frames of those are handed to `sink` (thread-safe) with their index in the whole video.
+
+    A render free to use every core (x264 threads left to x264: one-off renders, not campaign
+    workers) encodes its misses on a thread per core: x264 and most of Pillow run without the GIL.
+    """
     keys = [segment_key(scene, settings) for scene in scenes]
-    offset = 0
-    for key, scene in zip(keys, scenes, strict=True):
-        if not storage.exists(key):
-            mp4 = encode_segment(scene, settings, assets, timeout_s=timeout_s, sink=sink, offset=offset)
-            store_fragment(storage, settings, key, mp4)
-        offset += scene.frames
+    offsets = list(itertools.accumulate((scene.frames for scene in scenes), initial=0))
+    missing = {key: index for index, key in enumerate(keys) if not storage.exists(key)}
+
+    def encode(item: tuple[str, int]) -> None:
+        key, index = item
+        scene = scenes[index]
+        mp4 = encode_segment(scene, settings, assets, timeout_s=timeout_s, sink=sink, offset=offsets[index])
+        store_fragment(storage, settings, key, mp4)
+
+    workers = min(len(missing), os.cpu_count() or 1) if settings.threads != 1 else 1
+    if workers <= 1:
+        for item in missing.items():
+            encode(item)
+    else:
+        with ThreadPoolExecutor(workers, thread_name_prefix="tailor-encode") as pool:
+            list(pool.map(encode, missing.items()))
     return keys
 
 

@@ -167,19 +167,20 @@ class StillFrames:
         self._previous: tuple[bytes, Image.Image] | None = None  # equal frames come in runs
 
     def offer(self, index: int, data: bytes) -> None:
-        """Keep what the stills need of frame `index` (RGB bytes), if they need it."""
+        """Keep what the stills need of frame `index` (RGB bytes), if they need it; safe to call
+        from several threads at once."""
         if index not in self._wanted:
             return
         size = (self._settings.width, self._settings.height)
         if index == self._poster:
             self._jpeg = poster_jpeg(Image.frombytes("RGB", size, data))
         if index in self._shots:
-            if self._previous is None or self._previous[0] is not data:
-                scaled = Image.frombytes("RGB", size, data).resize(
-                    thumbnail_size(*size), Image.Resampling.LANCZOS
-                )
-                self._previous = (data, scaled)
-            self._pictures[index] = self._previous[1]
+            previous = self._previous  # read once: frames may be offered from several threads
+            if previous is None or previous[0] is not data:
+                small = thumbnail_size(*size)
+                previous = (data, Image.frombytes("RGB", size, data).resize(small, Image.Resampling.LANCZOS))
+                self._previous = previous
+            self._pictures[index] = previous[1]
         self._wanted.discard(index)
 
     def finish(self, assets: AssetOpener, *, timeout_s: float) -> tuple[bytes, bytes]:

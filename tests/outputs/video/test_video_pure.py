@@ -163,3 +163,17 @@ def test_the_fade_table_darkens_as_blending_with_black_does(fade: float) -> None
     ramp = Image.frombytes("RGB", (256, 4), bytes(range(256)) * 12)
     blended = Image.blend(Image.new("RGB", ramp.size, (0, 0, 0)), ramp, fade)
     assert ramp.point(_fade_table(fade)).tobytes() == blended.tobytes()
+
+
+def test_pasting_through_alpha_onto_an_opaque_canvas_is_alpha_compositing() -> None:
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(7)
+    sprite = Image.frombytes("RGBA", (512, 256), rng.integers(0, 256, 512 * 256 * 4, dtype=np.uint8).tobytes())
+    canvas = Image.frombytes("RGB", (512, 256), rng.integers(0, 256, 512 * 256 * 3, dtype=np.uint8).tobytes())
+    composited = canvas.convert("RGBA")
+    composited.alpha_composite(sprite)
+    pasted = canvas.copy()
+    pasted.paste(sprite, (0, 0), sprite)
+    assert pasted.tobytes() == composited.convert("RGB").tobytes()
