@@ -123,7 +123,7 @@ def test_video_stream_audio_and_companions(rendered: dict[str, Any], bill: Templ
         720,
         "yuv420p",
     )
-    assert video["r_frame_rate"] == "30/1" and audio["codec_name"] == "aac"
+    assert video["r_frame_rate"] == video["avg_frame_rate"] == "30/1" and audio["codec_name"] == "aac"
     timed = _timeline(bill, rendered["recipients"][0], rendered["storage"])
     frames = sum(t.frames for t in timed)
     assert int(video["nb_frames"]) == frames

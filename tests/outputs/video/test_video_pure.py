@@ -170,7 +170,9 @@ def test_pasting_through_alpha_onto_an_opaque_canvas_is_alpha_compositing() -> N
     from PIL import Image
 
     rng = np.random.default_rng(7)
-    sprite = Image.frombytes("RGBA", (512, 256), rng.integers(0, 256, 512 * 256 * 4, dtype=np.uint8).tobytes())
+    sprite = Image.frombytes(
+        "RGBA", (512, 256), rng.integers(0, 256, 512 * 256 * 4, dtype=np.uint8).tobytes()
+    )
     canvas = Image.frombytes("RGB", (512, 256), rng.integers(0, 256, 512 * 256 * 3, dtype=np.uint8).tobytes())
     composited = canvas.convert("RGBA")
     composited.alpha_composite(sprite)
