@@ -14,11 +14,11 @@ violation fails, and so does an entry that no longer occurs, so the lists only s
 from __future__ import annotations
 
 import ast
+import json
 import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -355,13 +355,28 @@ def test_python_m_renderer_runs(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_every_module_imports_alone(tmp_path: Path) -> None:
-    """Each module first in a fresh interpreter: an import order that only breaks when one
+    """Each module first in a process of its own (forked from one that loaded the third-party
+    packages, never renderer: tests/import_alone.py): an import order that only breaks when one
     particular module is imported first shows here."""
     names = [name for name in module_files() if ".migrations" not in name and name != "renderer.__main__"]
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        found = pool.map(lambda name: _import_alone(f"import {name}", tmp_path), names)
-        results = dict(zip(names, found, strict=True))
-    failed = {
-        name: done.stderr.strip().splitlines()[-1:] for name, done in results.items() if done.returncode
-    }
+    script = ROOT / "tests" / "import_alone.py"
+    done = subprocess.run(
+        [sys.executable, str(script), *names], cwd=tmp_path, capture_output=True, text=True, timeout=600
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    failed = json.loads(done.stdout)
     assert not failed, f"modules that fail to import first: {failed}"
+
+
+def test_the_forked_import_check_reports_a_module_that_fails(tmp_path: Path) -> None:
+    """A module that cannot be imported is reported by name with its error; the others pass."""
+    script = ROOT / "tests" / "import_alone.py"
+    done = subprocess.run(
+        [sys.executable, str(script), "renderer", "renderer.no_such_module"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    failed = json.loads(done.stdout)
+    assert (
+        list(failed) == ["renderer.no_such_module"]
+        and "ModuleNotFoundError" in failed["renderer.no_such_module"]
+    )
