@@ -162,7 +162,7 @@ def ingest(
         # a video takes seconds: one recipient per chunk spreads them over every worker
         chunk_size = 1 if "video" in campaign.outputs else settings.chunk_size
         chunk: Chunk = []
-        for batch in _batches(source, template, store, campaign.id, stats):
+        for batch in _batches(source, template, store, campaign.id, stats, first=chunk_size):
             if _cancelled(store, campaign.id, stats) or (stop is not None and stop()):
                 stats.stopped = True
                 return stats  # totals stay unset: a resume ingests the whole file again
@@ -190,9 +190,16 @@ def _cancelled(store: JobStore, campaign_id: str, stats: IngestStats) -> bool:
 
 
 def _batches(
-    source: RecipientSource, template: Template, store: JobStore, campaign_id: str, stats: IngestStats
+    source: RecipientSource,
+    template: Template,
+    store: JobStore,
+    campaign_id: str,
+    stats: IngestStats,
+    first: int = BATCH,
 ) -> Iterator[Chunk]:
-    """Validated rows that need a render, a batch at a time, after recording them in the store."""
+    """Validated rows that need a render, a batch at a time, after recording them in the store;
+    the first batch holds at most `first` rows (one chunk: the workers start on it while the
+    rest of the file is read), the others `BATCH`."""
     contract = template.manifest.contract
     rid_field = contract.recipient_id
     show_id = not contract.fields[rid_field].personal  # rejects name the row's id only then
@@ -224,10 +231,12 @@ def _batches(
         rejects.clear()
         return todo
 
+    size = min(first, BATCH)
     for item in source:
         _take(item, template, show_id, stats, pending, rejects)
-        if len(pending) >= BATCH or len(rejects) >= BATCH:
+        if len(pending) >= size or len(rejects) >= BATCH:
             yield flush()
+            size = BATCH
     yield flush()
 
 

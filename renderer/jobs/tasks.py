@@ -4,9 +4,10 @@
 its status forward in the job store, renders and stores its outputs with create-if-absent writes,
 and records the result: one transaction per row (`store.rows.step` marks the row rendered before
 done, with its decision, and begins this one), so a row's attempt is counted before it renders.
-A redelivered chunk re-renders nothing that is done: the step refuses terminal rows. A row whose attempts are spent (it keeps killing its worker: a poison row) is
-quarantined instead of rendered again. Storage outages are retried with backoff here; render
-errors are the row's own and fail it at once.
+A redelivered chunk re-renders nothing that is done: the step refuses terminal rows. A row whose
+attempts are spent (it keeps killing its worker: a poison row) is quarantined instead of rendered
+again. Storage outages are retried with backoff here; render errors are the row's own and fail
+it at once.
 """
 
 from __future__ import annotations

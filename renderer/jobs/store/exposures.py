@@ -59,7 +59,9 @@ class ExposureStore(ConcernStore):
         """The insert-or-ignore `record` runs (None for no trigger), for a caller that commits it
         with other writes."""
         rows = _exposures(template, campaign, recipient_id, triggers, at)
-        return Write(self._insert_new, rows) if rows else None
+        if not rows:
+            return None
+        return Write(self._insert_new, rows[0] if len(rows) == 1 else rows)  # one: no executemany
 
     def history(
         self, recipient_ids: Iterable[str], exclude_campaign: str | None, since: datetime

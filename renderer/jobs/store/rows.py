@@ -24,7 +24,19 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, bindparam, case, or_, select, true, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    Update,
+    bindparam,
+    case,
+    exists,
+    or_,
+    select,
+    true,
+    update,
+)
 
 from renderer.jobs.schema import Base, Campaign, CampaignRow, Reject, RejectRecord, RowRecord
 from renderer.jobs.store.base import (
@@ -68,6 +80,8 @@ _BEGIN = (
     .values(status="rendering", attempts=_ROWS.c.attempts + 1, updated_at=_NOW)
     .returning(_ROWS.c.attempts)
 )
+_LIVE = (_CAMPAIGNS.c.id == bindparam("p_campaign")) & (_CAMPAIGNS.c.status != "cancelled")
+_BEGIN_UNLESS_CANCELLED = _BEGIN.where(exists().where(_LIVE))
 _FINISH = (
     update(_ROWS)
     .where(_THIS_ROW, _ROWS.c.status.in_(_ROW_FROM["done"]))
@@ -78,7 +92,6 @@ _FINISH = (
         updated_at=_NOW,
     )
 )
-_CAMPAIGN_STATUS = select(_CAMPAIGNS.c.status).where(_CAMPAIGNS.c.id == bindparam("p_campaign"))
 
 
 @dataclass(frozen=True)
@@ -93,12 +106,11 @@ class Finished:
 
 @dataclass(frozen=True)
 class Step:
-    """What `RowStore.step` did: whether the finished row was marked done, whether the campaign
-    is cancelled (then no row was begun), and the begun row's attempts including this one (None:
-    not begun, because the row is terminal or the campaign cancelled)."""
+    """What `RowStore.step` did: whether the rendered row was marked done, and the begun row's
+    attempts including this one (None: not begun, because it is terminal or the campaign was
+    cancelled)."""
 
     finished: bool
-    cancelled: bool
     attempts: int | None
 
 
@@ -190,7 +202,7 @@ class RowStore(ConcernStore):
         """`start` that returns the row's attempts including this one (None once terminal),
         so a worker can quarantine a row that keeps killing its workers."""
         with self._write() as connection:
-            return _begin(connection, campaign_id, row)
+            return _begin(connection, campaign_id, row, _BEGIN)
 
     def step(self, campaign_id: str, row: int, after: Finished | None = None) -> Step:
         """In one transaction: mark `after` done (as `finish`), then, unless the campaign is
@@ -199,10 +211,7 @@ class RowStore(ConcernStore):
         that dies rendering it is charged for it) before it renders, as with `begin`."""
         with self._write() as connection:
             finished = after is not None and _finish(connection, campaign_id, after)
-            status = connection.execute(_CAMPAIGN_STATUS, {"p_campaign": campaign_id}).scalar()
-            if status == "cancelled":
-                return Step(finished, True, None)
-            return Step(finished, False, _begin(connection, campaign_id, row))
+            return Step(finished, _begin(connection, campaign_id, row, _BEGIN_UNLESS_CANCELLED))
 
     def release(self, campaign_id: str, row: int) -> bool:
         """Hand a row being rendered back uncharged: rendering -> queued with the attempt that
@@ -308,9 +317,9 @@ class RowStore(ConcernStore):
         return self._count_by(CampaignRow.status)
 
 
-def _begin(connection: Connection, campaign_id: str, row: int) -> int | None:
+def _begin(connection: Connection, campaign_id: str, row: int, query: Update) -> int | None:
     params = {"p_campaign": campaign_id, "p_row": row, "p_now": utc_now()}
-    attempts = connection.execute(_BEGIN, params).scalar()
+    attempts = connection.execute(query, params).scalar()
     return None if attempts is None else int(attempts)
 
 

@@ -134,22 +134,20 @@ def test_step_records_the_rendered_row_with_its_writes_and_begins_the_next_in_on
 ) -> None:
     campaign = new_campaign(job_store, rows=3)
     decision = job_store.decisions.record_statement("bill-summary", campaign, "C000001", None, {"v": 1})
-    assert job_store.rows.step(campaign, 1) == Step(finished=False, cancelled=False, attempts=1)
+    assert job_store.rows.step(campaign, 1) == Step(finished=False, attempts=1)
     rendered = Finished(1, {"microsite": "m/1/index.html"}, (decision,))
-    assert job_store.rows.step(campaign, 2, after=rendered) == Step(True, False, 1)
+    assert job_store.rows.step(campaign, 2, after=rendered) == Step(True, 1)
     stored = job_store.decisions.get("bill-summary", campaign, "C000001")
     assert stored is not None and stored.trace == {"v": 1}
     # a redelivered chunk: the row is done already, so neither it nor its writes change again
     again = job_store.decisions.record_statement("bill-summary", campaign, "C000001", None, {"v": 2})
-    assert job_store.rows.step(campaign, 2, after=Finished(1, {"microsite": "x"}, (again,))) == Step(
-        False, False, 2
-    )
+    assert job_store.rows.step(campaign, 2, after=Finished(1, {"microsite": "x"}, (again,))) == Step(False, 2)
     stored = job_store.decisions.get("bill-summary", campaign, "C000001")
     assert stored is not None and stored.trace == {"v": 1}
     assert job_store.campaigns.set_status(campaign, "cancelled")
     # cancelled: the rendered row is still recorded, the next one is not begun
     assert job_store.rows.step(campaign, 3, after=Finished(2, {"microsite": "m/2/index.html"})) == Step(
-        True, True, None
+        True, None
     )
     rows = {r.row: (r.status, r.outputs) for r in job_store.rows.results(campaign)}
     assert rows == {
