@@ -261,15 +261,17 @@ def run_campaign(
     spec: CampaignSpec,
     settings: Settings,
     on_progress: Callable[[CampaignStats], None] | None = None,
+    template: Template | None = None,
 ) -> CampaignStats:
     """Run (or resume) a whole campaign on the local pool and return its counts.
 
     A campaign id the job store already has resumes: rows done are skipped, so a killed run
     renders only what was missing. With ``spec.overwrite`` the earlier run is forgotten and every
-    output rewritten. Raises only for problems that stop everything (broken template, unreadable
+    output rewritten. `template` is ``spec.template`` when the caller loaded it already (else it
+    is loaded here). Raises only for problems that stop everything (broken template, unreadable
     file or header, unknown output): row problems go to the reports.
     """
-    template = load_template(spec.template, settings)
+    template = template or load_template(spec.template, settings)
     store = open_store(settings.database_url)
     stats = CampaignStats()
     try:
@@ -308,14 +310,16 @@ def run_campaign(
     return stats
 
 
-def validate_campaign(spec: CampaignSpec, settings: Settings) -> CampaignStats:
+def validate_campaign(
+    spec: CampaignSpec, settings: Settings, template: Template | None = None
+) -> CampaignStats:
     """Stream and validate `spec.data` against the template's contract without rendering: rows,
     valid, rejected and duplicate counts, and ``validation-rejects.csv`` in `spec.report_dir`
     (beside a real run's reports, never over them; nothing else is written there). Duplicates
     are found the way a real run finds them, in a job store: a throwaway SQLite file in a
     temporary folder, so the configured store is never touched and memory stays flat. Raises
-    like `run_campaign` for a broken template or an unreadable file or header."""
-    template = load_template(spec.template, settings)
+    like `run_campaign` for a broken template or an unreadable file or header; `template` as there."""
+    template = template or load_template(spec.template, settings)
     stats = CampaignStats()
     with tempfile.TemporaryDirectory(prefix="tailor-validate-") as scratch:
         store = open_store(f"sqlite:///{Path(scratch) / 'validate.db'}")
