@@ -15,7 +15,7 @@ store, not in a set in memory).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -28,6 +28,7 @@ from renderer.jobs.progress import CampaignProgress, campaign_progress
 from renderer.jobs.schema import CampaignRecord
 from renderer.jobs.store import JobStore
 from renderer.jobs.video_mode import stored_video_mode
+from renderer.outputs.registry import OUTPUT_KINDS
 from renderer.outputs.render import check_outputs
 from renderer.outputs.template import Template
 from renderer.settings import Settings
@@ -159,8 +160,7 @@ def ingest(
             raise SourceError(f"missing required columns: {', '.join(missing)}", file=data.name, row=1)
         stats.total_bytes = source.total_bytes
         store.campaigns.set_status(campaign.id, "running")
-        # a video takes seconds: one recipient per chunk spreads them over every worker
-        chunk_size = 1 if "video" in campaign.outputs else settings.chunk_size
+        chunk_size = chunk_rows(campaign.outputs, settings)
         chunk: Chunk = []
         for batch in _batches(source, template, store, campaign.id, stats, first=chunk_size):
             if _cancelled(store, campaign.id, stats) or (stop is not None and stop()):
@@ -180,6 +180,14 @@ def ingest(
             stats.submitted += len(chunk)
     store.campaigns.set_totals(campaign.id, stats.rows, stats.rejected)
     return stats
+
+
+def chunk_rows(outputs: Iterable[str], settings: Settings) -> int:
+    """Rows per chunk of a campaign rendering `outputs`: the chunk_size setting, or fewer for a
+    slow output (its kind's ``chunk_rows``: a PDF 8, a video 1), so that a campaign's last chunks
+    end close together instead of one worker rendering a long chunk while the others wait."""
+    limits = [OUTPUT_KINDS[name].chunk_rows for name in outputs if name in OUTPUT_KINDS]
+    return min([settings.chunk_size, *(limit for limit in limits if limit is not None)])
 
 
 def _cancelled(store: JobStore, campaign_id: str, stats: IngestStats) -> bool:
@@ -328,6 +336,7 @@ __all__ = [
     "ServiceUnavailable",
     "campaign_progress",
     "cancel_campaign",
+    "chunk_rows",
     "complete_if_finished",
     "create_campaign",
     "fail_campaign",
