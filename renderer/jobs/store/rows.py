@@ -74,9 +74,16 @@ _ROWS = Base.metadata.tables[CampaignRow.__tablename__]
 _CAMPAIGNS = Base.metadata.tables[Campaign.__tablename__]
 _THIS_ROW = (_ROWS.c.campaign_id == bindparam("p_campaign")) & (_ROWS.c.row == bindparam("p_row"))
 _NOW = bindparam("p_now", type_=_ROWS.c.updated_at.type)
+
+
+def _may_become(target: str) -> ColumnElement[bool]:
+    # plain equalities: an IN list of constants is expanded into the SQL again at every execution
+    return or_(*(_ROWS.c.status == before for before in _ROW_FROM[target]))
+
+
 _BEGIN = (
     update(_ROWS)
-    .where(_THIS_ROW, _ROWS.c.status.in_(_ROW_FROM["rendering"]))
+    .where(_THIS_ROW, _may_become("rendering"))
     .values(status="rendering", attempts=_ROWS.c.attempts + 1, updated_at=_NOW)
     .returning(_ROWS.c.attempts)
 )
@@ -84,7 +91,7 @@ _LIVE = (_CAMPAIGNS.c.id == bindparam("p_campaign")) & (_CAMPAIGNS.c.status != "
 _BEGIN_UNLESS_CANCELLED = _BEGIN.where(exists().where(_LIVE))
 _FINISH = (
     update(_ROWS)
-    .where(_THIS_ROW, _ROWS.c.status.in_(_ROW_FROM["done"]))
+    .where(_THIS_ROW, _may_become("done"))
     .values(
         status="done",
         outputs=bindparam("p_outputs", type_=_ROWS.c.outputs.type),
