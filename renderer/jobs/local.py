@@ -265,10 +265,9 @@ def run_campaign(
 ) -> CampaignStats:
     """Run (or resume) a whole campaign on the local pool and return its counts.
 
-    A campaign id the job store already has resumes: rows done are skipped, so a killed run
-    renders only what was missing. With ``spec.overwrite`` the earlier run is forgotten and every
-    output rewritten. `template` is ``spec.template`` when the caller loaded it already (else it
-    is loaded here). Raises only for problems that stop everything (broken template, unreadable
+    A known campaign id resumes: rows done are skipped, so a killed run renders only what was
+    missing; ``spec.overwrite`` forgets the earlier run. `template`: ``spec.template`` when the
+    caller loaded it already. Raises only for what stops everything (broken template, unreadable
     file or header, unknown output): row problems go to the reports.
     """
     template = template or load_template(spec.template, settings)
