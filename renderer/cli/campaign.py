@@ -30,6 +30,7 @@ from renderer.data.dialect import SourceFormat
 from renderer.errors import TailorError
 from renderer.jobs.local import CampaignSpec, CampaignStats, run_campaign, validate_campaign
 from renderer.jobs.video_mode import EAGER, ON_PLAY, stored_video_mode
+from renderer.outputs.template import Template
 from renderer.settings import Settings
 from renderer.storage.keys import campaign_key
 
@@ -90,9 +91,9 @@ def campaign(
     with report_dir(storage, reports) as folder:
         spec = CampaignSpec(str(loaded.root), data, chosen, name, folder, overwrite, source_format, video)
         if validate_only:
-            code = _validate_only(spec, settings)
+            code = _validate_only(spec, settings, loaded)
         else:
-            stats = _run_with_progress(spec, settings, loaded.name)
+            stats = _run_with_progress(spec, settings, loaded)
     if validate_only:
         out.print(f"rejects:  {where(storage, settings, reports + '/validation-rejects.csv')}")
         raise typer.Exit(code=code)
@@ -168,8 +169,8 @@ def _print_summary(stats: CampaignStats, name: str, outputs: str, reports: str) 
     out.print(f"rejects:  {reports}/rejects.csv")
 
 
-def _run_with_progress(spec: CampaignSpec, settings: Settings, template: str) -> CampaignStats:
-    """Run the campaign under a Rich progress bar; its final counts."""
+def _run_with_progress(spec: CampaignSpec, settings: Settings, template: Template) -> CampaignStats:
+    """Run the campaign of the loaded `template` under a Rich progress bar; its final counts."""
     columns = (
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -182,21 +183,21 @@ def _run_with_progress(spec: CampaignSpec, settings: Settings, template: str) ->
     # No auto-refresh thread: a single-threaded parent lets the worker pool fork instantly.
     with Progress(*columns, console=console, transient=False, auto_refresh=False) as progress:
         task = progress.add_task(
-            f"{template}/{spec.campaign}", total=None, rows=0, done=0, rejected=0, failed=0, rate=0.0
+            f"{template.name}/{spec.campaign}", total=None, rows=0, done=0, rejected=0, failed=0, rate=0.0
         )
         try:
-            stats = run_campaign(spec, settings, on_progress=_progress_printer(progress, task))
+            stats = run_campaign(spec, settings, _progress_printer(progress, task), template)
         except TailorError as exc:
             raise fail(exc) from None
         _progress_printer(progress, task)(stats)
     return stats
 
 
-def _validate_only(spec: CampaignSpec, settings: Settings) -> int:
+def _validate_only(spec: CampaignSpec, settings: Settings, template: Template) -> int:
     """Validate the file, print its counts and where rejects.csv is; 1 when any row is rejected."""
     console.print(f"validating {spec.data} against {Path(spec.template).name} (nothing is rendered)")
     try:
-        stats = validate_campaign(spec, settings)
+        stats = validate_campaign(spec, settings, template)
     except TailorError as exc:
         raise fail(exc) from None
     out.print(

@@ -15,7 +15,7 @@ store, not in a set in memory).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -28,6 +28,7 @@ from renderer.jobs.progress import CampaignProgress, campaign_progress
 from renderer.jobs.schema import CampaignRecord
 from renderer.jobs.store import JobStore
 from renderer.jobs.video_mode import stored_video_mode
+from renderer.outputs.registry import OUTPUT_KINDS
 from renderer.outputs.render import check_outputs
 from renderer.outputs.template import Template
 from renderer.settings import Settings
@@ -159,10 +160,9 @@ def ingest(
             raise SourceError(f"missing required columns: {', '.join(missing)}", file=data.name, row=1)
         stats.total_bytes = source.total_bytes
         store.campaigns.set_status(campaign.id, "running")
-        # a video takes seconds: one recipient per chunk spreads them over every worker
-        chunk_size = 1 if "video" in campaign.outputs else settings.chunk_size
+        chunk_size = chunk_rows(campaign.outputs, settings)
         chunk: Chunk = []
-        for batch in _batches(source, template, store, campaign.id, stats):
+        for batch in _batches(source, template, store, campaign.id, stats, first=chunk_size):
             if _cancelled(store, campaign.id, stats) or (stop is not None and stop()):
                 stats.stopped = True
                 return stats  # totals stay unset: a resume ingests the whole file again
@@ -182,6 +182,14 @@ def ingest(
     return stats
 
 
+def chunk_rows(outputs: Iterable[str], settings: Settings) -> int:
+    """Rows per chunk of a campaign rendering `outputs`: the chunk_size setting, or fewer for a
+    slow output (its kind's ``chunk_rows``: a PDF 8, a video 1), so that a campaign's last chunks
+    end close together instead of one worker rendering a long chunk while the others wait."""
+    limits = [OUTPUT_KINDS[name].chunk_rows for name in outputs if name in OUTPUT_KINDS]
+    return min([settings.chunk_size, *(limit for limit in limits if limit is not None)])
+
+
 def _cancelled(store: JobStore, campaign_id: str, stats: IngestStats) -> bool:
     """Whether the campaign was cancelled (checked before each batch is recorded, so a cancel
     stops the ingest within one batch); marks `stats` stopped."""
@@ -190,9 +198,16 @@ def _cancelled(store: JobStore, campaign_id: str, stats: IngestStats) -> bool:
 
 
 def _batches(
-    source: RecipientSource, template: Template, store: JobStore, campaign_id: str, stats: IngestStats
+    source: RecipientSource,
+    template: Template,
+    store: JobStore,
+    campaign_id: str,
+    stats: IngestStats,
+    first: int = BATCH,
 ) -> Iterator[Chunk]:
-    """Validated rows that need a render, a batch at a time, after recording them in the store."""
+    """Validated rows that need a render, a batch at a time, after recording them in the store;
+    the first batch holds at most `first` rows (one chunk: the workers start on it while the
+    rest of the file is read), the others `BATCH`."""
     contract = template.manifest.contract
     rid_field = contract.recipient_id
     show_id = not contract.fields[rid_field].personal  # rejects name the row's id only then
@@ -224,10 +239,12 @@ def _batches(
         rejects.clear()
         return todo
 
+    size = min(first, BATCH)
     for item in source:
         _take(item, template, show_id, stats, pending, rejects)
-        if len(pending) >= BATCH or len(rejects) >= BATCH:
+        if len(pending) >= size or len(rejects) >= BATCH:
             yield flush()
+            size = BATCH
     yield flush()
 
 
@@ -319,6 +336,7 @@ __all__ = [
     "ServiceUnavailable",
     "campaign_progress",
     "cancel_campaign",
+    "chunk_rows",
     "complete_if_finished",
     "create_campaign",
     "fail_campaign",

@@ -13,10 +13,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Executable
-
 from renderer.decisions.decide import Decision, DecisionInputs
-from renderer.jobs.store import JobStore
+from renderer.jobs.store import JobStore, Write
 from renderer.outputs.template import Template
 
 
@@ -91,7 +89,7 @@ def record_decision(
 
 def decision_statements(
     store: JobStore, template: Template, campaign: str, recipient_id: str, decision: Decision, seconds: float
-) -> list[Executable]:
+) -> list[Write]:
     """What `record_decision` writes for a rendered campaign row, as statements its caller commits
     with the row's finish (one transaction per row); none for a template that decides nothing."""
     if template.decisions.empty:

@@ -2,10 +2,12 @@
 
 `run_chunk` validates each row again (the message carries the raw values, JSON-safe), moves
 its status forward in the job store, renders and stores its outputs with create-if-absent writes,
-and records the result. A redelivered chunk re-renders nothing that is done: `store.rows.begin`
-refuses terminal rows. A row whose attempts are spent (it keeps killing its worker: a poison row) is
-quarantined instead of rendered again. Storage outages are retried with backoff here; render
-errors are the row's own and fail it at once.
+and records the result: one transaction per row (`store.rows.step` marks the row rendered before
+done, with its decision, and begins this one), so a row's attempt is counted before it renders.
+A redelivered chunk re-renders nothing that is done: the step refuses terminal rows. A row whose
+attempts are spent (it keeps killing its worker: a poison row) is quarantined instead of rendered
+again. Storage outages are retried with backoff here; render errors are the row's own and fail
+it at once.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from renderer.jobs.decided import (
     record_decision,
 )
 from renderer.jobs.store import JobStore, open_store
+from renderer.jobs.store.rows import Finished
 from renderer.jobs.video_mode import render_options
 from renderer.logs import bind
 from renderer.outputs.decided import decide_only
@@ -144,19 +147,27 @@ def _render_rows(
         ids = [str(values.get(rid_field, "")) for _, values in chunk]
         inputs = chunk_inputs(store, template, campaign_id, ids, context.decided_on)
         context = replace(context, decision_inputs=inputs)
+    rendered: list[Finished] = []  # the row rendered last: recorded with the next row's begin
     for number, values in chunk:
-        if store.campaigns.status(campaign_id) == "cancelled":
-            report.skipped += 1
-            continue
         try:
             _begin_and_render(
-                context, template, campaign_id, list(campaign.outputs), number, values, overwrite, report
-            )
+                context, template, campaign_id, list(campaign.outputs), number, values, overwrite, report,
+                rendered,
+            )  # fmt: skip
         except WorkerStopping:
+            _record_rendered(store, campaign_id, rendered)
             store.rows.release(campaign_id, number)  # another worker's death: not this row's
             raise
+    _record_rendered(store, campaign_id, rendered)
     report.completed_campaign = complete_if_finished(store, campaign_id)
     return report
+
+
+def _record_rendered(store: JobStore, campaign_id: str, rendered: list[Finished]) -> None:
+    """Mark the rendered row that no later row's begin recorded done (the chunk's last)."""
+    for done in rendered:
+        store.rows.finish(campaign_id, done.row, done.outputs, also=done.also)
+    rendered.clear()
 
 
 def _begin_and_render(
@@ -168,20 +179,23 @@ def _begin_and_render(
     values: dict[str, Any],
     overwrite: bool,
     report: ChunkReport,
+    rendered: list[Finished],
 ) -> None:
     """Count an attempt and render the row, or quarantine it when its attempts are spent (each
-    earlier one ended with its worker dead while rendering this very row)."""
+    earlier one ended with its worker dead while rendering this very row); skip it once the
+    campaign is cancelled. The row in `rendered` is marked done in the same transaction."""
     store = context.store
-    attempts = store.rows.begin(campaign_id, number)
-    if attempts is None:
+    step = store.rows.step(campaign_id, number, after=rendered[0] if rendered else None)
+    rendered.clear()
+    if step.attempts is None:  # finished already, or the campaign was cancelled
         report.skipped += 1
         return
-    if attempts > context.settings.task_max_attempts:
-        reason = f"quarantined: {attempts - 1} attempts did not finish (the worker died rendering it)"
+    if step.attempts > context.settings.task_max_attempts:
+        reason = f"quarantined: {step.attempts - 1} attempts did not finish (the worker died rendering it)"
         store.rows.fail(campaign_id, number, reason, max_attempts=1)
         report.quarantined += 1
         return
-    _render_one(context, template, campaign_id, outputs, number, values, overwrite, report)
+    _render_one(context, template, campaign_id, outputs, number, values, overwrite, report, rendered)
 
 
 def _render_one(
@@ -193,7 +207,10 @@ def _render_one(
     values: dict[str, Any],
     overwrite: bool,
     report: ChunkReport,
+    rendered: list[Finished],
 ) -> None:
+    """Render and store one begun row; a success joins `rendered` (marked done by the caller),
+    a failure is recorded at once."""
     store, inputs = context.store, None
     try:
         recipient = template.validator.validate(values, row_number=number)
@@ -218,7 +235,7 @@ def _render_one(
     except Exception as exc:  # a renderer bug: the type names it, the row goes on record
         error = str(FieldIssue("(render)", f"unexpected {type(exc).__name__}"))
     else:
-        store.rows.finish(campaign_id, number, keys, also=decided)  # one commit: row and decision
+        rendered.append(Finished(number, keys, decided))  # one commit: row, decision, next begin
         report.done += 1
         return
     if inputs is not None:  # the recipient was assigned, though its outputs failed

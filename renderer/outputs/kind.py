@@ -100,6 +100,9 @@ class OutputKind(ABC, Generic[SectionT, PreparedT]):
     link_names: ClassVar[tuple[str, ...]] = ()
     # whether its HTML entries read the ``<link>_href`` of every output (the page does)
     shows_links: ClassVar[bool] = False
+    # the most recipients one campaign chunk of this output holds (None: the chunk_size setting):
+    # a slow output's chunks are short, so a campaign's last ones end together on every worker
+    chunk_rows: ClassVar[int | None] = None
 
     def is_private(self, file_name: str) -> bool:
         """Whether a companion file is internal (stored for the output's own routes, never

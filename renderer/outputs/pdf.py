@@ -32,6 +32,7 @@ class PdfKind(OutputKind[PdfOutput, "PreparedPdf"]):
     name = "pdf"
     section = PdfOutput
     link_names = ("pdf",)
+    chunk_rows = 8  # ~0.1 s each
 
     def entries(self, section: PdfOutput) -> list[str]:
         """The HTML entry and its stylesheet."""

@@ -65,11 +65,9 @@ class LocalStorage:
         self._write(self.path(key), data, replace=True)
 
     def put_if_absent(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> bool:
-        """Store `data` only if `key` is absent; True when this call created it."""
-        path = self.path(key)
-        if path.exists():
-            return False
-        return self._write(path, data, replace=False)
+        """Store `data` only if `key` is absent; True when this call created it. The link that
+        publishes the written file is the check (no ``exists`` first: a new key is the usual case)."""
+        return self._write(self.path(key), data, replace=False)
 
     def get(self, key: str) -> bytes:
         """The stored bytes of `key`; StorageError when missing."""

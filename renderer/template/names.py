@@ -20,6 +20,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from renderer.errors import TemplateError
 from renderer.template.load import Expression, JinjaSources
 from renderer.template.models import Manifest
+from renderer.template.refs import JINJA_MARKERS
 
 # see resolve.py; `slots` and `variants` are the decisions (renderer.decisions.decide)
 DECIDED = frozenset({"slots", "variants"})
@@ -128,6 +129,8 @@ def check_manifest_names(
     fields = frozenset(manifest.contract.fields) | CONTEXT
     computed = list(manifest.computed)
     for key, source in manifest_sources(sources):
+        if not any(marker in source for marker in JINJA_MARKERS):
+            continue  # plain text (most snippets) reads no name: parsing it costs ~0.1 ms each
         known = fields | frozenset(computed)
         if key.startswith("computed."):
             before = frozenset(computed[: computed.index(key.removeprefix("computed."))])

@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from renderer.jobs.campaigns import DiscardExecutor
+from renderer.jobs.campaigns import Chunk, DiscardExecutor, chunk_rows, create_campaign, ingest
 from renderer.jobs.local import CampaignSpec, validate_campaign
+from renderer.jobs.store import open_store
+from renderer.outputs.load import load_template
 from renderer.settings import PROJECT_ROOT, Settings
 
 
@@ -113,3 +115,47 @@ def test_a_personal_recipient_id_is_left_out_of_rejects(tmp_path: Path, settings
     assert validate_campaign(spec, settings).rejected == 2
     with (tmp_path / "rep" / "validation-rejects.csv").open(encoding="utf-8") as handle:
         assert [r["recipient_id"] for r in csv.DictReader(handle)] == ["", ""]
+
+
+@pytest.mark.parametrize(
+    ("outputs", "chunk_size", "rows"),
+    [
+        (("microsite",), 64, 64),
+        (("microsite", "pdf"), 64, 8),
+        (("pdf",), 4, 4),
+        (("microsite", "video"), 64, 1),
+    ],
+)
+def test_slow_outputs_go_to_workers_in_short_chunks(
+    settings: Settings, outputs: tuple[str, ...], chunk_size: int, rows: int
+) -> None:
+    """A PDF takes ~0.1 s and a video seconds: their chunks are short, so the campaign's last
+    chunks end together on every worker (a 64-row PDF chunk left one worker rendering alone)."""
+    assert chunk_rows(outputs, settings.model_copy(update={"chunk_size": chunk_size})) == rows
+
+
+def test_the_first_chunk_is_handed_out_before_the_first_batch_is_read(
+    tmp_path: Path, settings: Settings
+) -> None:
+    """The ingest records and submits the file's first chunk before it validates a whole batch
+    of rows, so the workers start while the rest is read; every later chunk is full."""
+    data = _data(tmp_path, broken=False)
+    template = load_template("bill-summary", settings)
+    store = open_store(f"sqlite:///{tmp_path / 'j.db'}")
+    sizes: list[tuple[int, int]] = []  # (rows in the chunk, rows recorded when it was submitted)
+
+    class Recording(DiscardExecutor):
+        def submit(self, campaign_id: str, chunk: Chunk) -> None:
+            sizes.append((len(chunk), recorded()))
+            super().submit(campaign_id, chunk)
+
+    def recorded() -> int:
+        return store.rows.count_by_status().get("pending", 0)
+
+    campaign, _ = create_campaign(store, template, ["microsite"], "file:///r.csv")
+    run_settings = settings.model_copy(update={"chunk_size": 5})
+    try:
+        ingest(store, campaign, template, data, Recording(), run_settings)
+    finally:
+        store.close()
+    assert sizes == [(5, 5), (5, 12), (2, 12)]  # the first chunk with only its own rows recorded

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from sqlalchemy import Engine
 
-from renderer.jobs.store.base import BATCH_SIZE
+from renderer.jobs.store.base import BATCH_SIZE, Write
 from renderer.jobs.store.campaigns import CampaignCounts, CampaignStore
 from renderer.jobs.store.claims import ClaimStore
 from renderer.jobs.store.decisions import DecisionStore
@@ -60,6 +60,7 @@ __all__ = [
     "RenderJobStore",
     "RowStore",
     "WebhookStore",
+    "Write",
     "create_store_engine",
     "open_store",
     "upgrade_store",

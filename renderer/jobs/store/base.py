@@ -11,20 +11,45 @@ such as retention that write the store's tables in its own transactions), not fo
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from itertools import islice
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Connection, Engine, Row, Select, func, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    CursorResult,
+    Engine,
+    Executable,
+    Row,
+    Select,
+    func,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
 from renderer.jobs.schema import Base
 
 R = TypeVar("R")
 BATCH_SIZE = 1000
+
+
+@dataclass(frozen=True)
+class Write:
+    """A statement built once and the parameters of one use of it (a list: one execution per
+    item), for a caller that commits several writes in one transaction (a campaign row's finish
+    with its decision). Building a statement costs far more than running it on SQLite."""
+
+    statement: Executable
+    params: Mapping[str, Any] | Sequence[Mapping[str, Any]]
+
+    def run(self, connection: Connection) -> CursorResult[Any]:
+        """Execute it on `connection`, inside the caller's transaction."""
+        return connection.execute(self.statement, self.params)
 
 
 def utc_now() -> datetime:

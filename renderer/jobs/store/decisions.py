@@ -12,12 +12,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Executable, func, select
+from sqlalchemy import Engine, func, select
 
 from renderer.jobs.schema import DecisionRecord, DecisionTally, RenderDecision
-from renderer.jobs.store.base import ConcernStore, columns_of, utc_now
+from renderer.jobs.store.base import ConcernStore, Write, columns_of, utc_now
 
 _DECISION = columns_of(DecisionRecord, RenderDecision)
+_REPLACED = ("variant_key", "trace", "render_seconds", "decided_at")
 
 
 def _is(template: str, campaign: str, recipient_id: str) -> Any:
@@ -30,6 +31,14 @@ def _is(template: str, campaign: str, recipient_id: str) -> Any:
 
 class DecisionStore(ConcernStore):
     """Every read and write of render decisions; each method is one short transaction."""
+
+    def __init__(self, engine: Engine) -> None:
+        super().__init__(engine)
+        insert = self._insert(RenderDecision)
+        replaced = {name: insert.excluded[name] for name in _REPLACED}
+        self._upsert = insert.on_conflict_do_update(
+            index_elements=["template", "campaign", "recipient_id"], set_=replaced
+        )  # built once: a campaign worker records one decision per row
 
     def record(
         self,
@@ -44,11 +53,11 @@ class DecisionStore(ConcernStore):
         """Store the decision of one recipient, replacing any earlier one of the same (template,
         campaign, recipient) whole, with `render_seconds` (None: not rendered, until `rendered`).
         Atomic (one upsert); returns after the commit."""
-        statement = self.record_statement(
+        write = self.record_statement(
             template, campaign, recipient_id, variant_key, trace, at, render_seconds
         )
         with self._write() as connection:
-            connection.execute(statement)
+            write.run(connection)
 
     def record_statement(
         self,
@@ -59,7 +68,7 @@ class DecisionStore(ConcernStore):
         trace: dict[str, Any],
         at: datetime | None = None,
         render_seconds: float | None = None,
-    ) -> Executable:
+    ) -> Write:
         """The upsert `record` runs, for a caller that commits it with other writes (a campaign
         row's finish: one transaction per row)."""
         values = {
@@ -71,13 +80,7 @@ class DecisionStore(ConcernStore):
             "render_seconds": render_seconds,
             "decided_at": at or utc_now(),
         }
-        insert = self._insert(RenderDecision).values(values)
-        replaced = {
-            name: insert.excluded[name] for name in ("variant_key", "trace", "render_seconds", "decided_at")
-        }
-        return insert.on_conflict_do_update(
-            index_elements=["template", "campaign", "recipient_id"], set_=replaced
-        )
+        return Write(self._upsert, values)
 
     def rendered(self, template: str, campaign: str, recipient_id: str, seconds: float) -> bool:
         """Set the seconds the recipient's outputs took to render (once they are stored); False,

@@ -13,10 +13,10 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 
 from renderer.jobs.schema import TriggerExposure
-from renderer.jobs.store.base import ConcernStore, batched, utc_now
+from renderer.jobs.store.base import ConcernStore, Write, batched, utc_now
 
 CHUNK = 500  # recipient ids per history query (well under every backend's parameter limit)
 
@@ -24,6 +24,12 @@ CHUNK = 500  # recipient ids per history query (well under every backend's param
 class ExposureStore(ConcernStore):
     """Every read and write of trigger exposures; each method is one short transaction
     (`history`: one per chunk of ids)."""
+
+    def __init__(self, engine: Engine) -> None:
+        super().__init__(engine)
+        self._insert_new = self._insert(TriggerExposure).on_conflict_do_nothing(
+            index_elements=["recipient_id", "trigger", "campaign"]
+        )  # built once: a campaign worker records a row's exposures with its finish
 
     def record(
         self,
@@ -35,11 +41,12 @@ class ExposureStore(ConcernStore):
     ) -> int:
         """Store that `campaign` showed the recipient each of `triggers` at `at`; those it had
         recorded already are left as they are. Returns how many were new, after the commit."""
-        insert = self.record_statement(template, campaign, recipient_id, triggers, at)
-        if insert is None:
+        rows = _exposures(template, campaign, recipient_id, triggers, at)
+        if not rows:
             return 0
+        insert = self._insert_new.values(rows).returning(TriggerExposure.trigger)
         with self._write() as connection:  # a row comes back per exposure inserted
-            return len(connection.execute(insert.returning(TriggerExposure.trigger)).all())
+            return len(connection.execute(insert).all())
 
     def record_statement(
         self,
@@ -48,27 +55,13 @@ class ExposureStore(ConcernStore):
         recipient_id: str,
         triggers: Iterable[str],
         at: datetime | None = None,
-    ) -> Any:
+    ) -> Write | None:
         """The insert-or-ignore `record` runs (None for no trigger), for a caller that commits it
         with other writes."""
-        at = at or utc_now()
-        rows = [
-            {
-                "recipient_id": recipient_id,
-                "trigger": trigger,
-                "campaign": campaign,
-                "template": template,
-                "exposed_at": at,
-            }
-            for trigger in dict.fromkeys(triggers)
-        ]
+        rows = _exposures(template, campaign, recipient_id, triggers, at)
         if not rows:
             return None
-        return (
-            self._insert(TriggerExposure)
-            .values(rows)
-            .on_conflict_do_nothing(index_elements=["recipient_id", "trigger", "campaign"])
-        )
+        return Write(self._insert_new, rows[0] if len(rows) == 1 else rows)  # one: no executemany
 
     def history(
         self, recipient_ids: Iterable[str], exclude_campaign: str | None, since: datetime
@@ -87,3 +80,19 @@ class ExposureStore(ConcernStore):
                 for recipient_id, trigger, exposed_at in connection.execute(query):
                     found.setdefault(recipient_id, {}).setdefault(trigger, []).append(exposed_at)
         return found
+
+
+def _exposures(
+    template: str, campaign: str, recipient_id: str, triggers: Iterable[str], at: datetime | None
+) -> list[dict[str, Any]]:
+    at = at or utc_now()
+    return [
+        {
+            "recipient_id": recipient_id,
+            "trigger": trigger,
+            "campaign": campaign,
+            "template": template,
+            "exposed_at": at,
+        }
+        for trigger in dict.fromkeys(triggers)
+    ]

@@ -21,12 +21,33 @@ outputs and rows, never values.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Executable, Select, bindparam, case, or_, select, true, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    Update,
+    bindparam,
+    case,
+    exists,
+    or_,
+    select,
+    true,
+    update,
+)
 
-from renderer.jobs.schema import CampaignRow, Reject, RejectRecord, RowRecord
-from renderer.jobs.store.base import BATCH_SIZE, ConcernStore, batched, columns_of, to_record, utc_now
+from renderer.jobs.schema import Base, Campaign, CampaignRow, Reject, RejectRecord, RowRecord
+from renderer.jobs.store.base import (
+    BATCH_SIZE,
+    ConcernStore,
+    Write,
+    batched,
+    columns_of,
+    to_record,
+    utc_now,
+)
 
 OPEN_ROW = ("pending", "queued", "rendering")
 TERMINAL_ROW = ("done", "failed", "quarantined")
@@ -45,6 +66,59 @@ RejectItem = tuple[int, str, str] | tuple[int, str, str, str | None]
 
 def _row(campaign_id: str, row: int) -> ColumnElement[bool]:
     return (CampaignRow.campaign_id == campaign_id) & (CampaignRow.row == row)
+
+
+# The statements a campaign worker runs for every row, built once on the Core tables (building a
+# statement, and the ORM's compile step, cost more than running it on SQLite): bound by name.
+_ROWS = Base.metadata.tables[CampaignRow.__tablename__]
+_CAMPAIGNS = Base.metadata.tables[Campaign.__tablename__]
+_THIS_ROW = (_ROWS.c.campaign_id == bindparam("p_campaign")) & (_ROWS.c.row == bindparam("p_row"))
+_NOW = bindparam("p_now", type_=_ROWS.c.updated_at.type)
+
+
+def _may_become(target: str) -> ColumnElement[bool]:
+    # plain equalities: an IN list of constants is expanded into the SQL again at every execution
+    return or_(*(_ROWS.c.status == before for before in _ROW_FROM[target]))
+
+
+_BEGIN = (
+    update(_ROWS)
+    .where(_THIS_ROW, _may_become("rendering"))
+    .values(status="rendering", attempts=_ROWS.c.attempts + 1, updated_at=_NOW)
+    .returning(_ROWS.c.attempts)
+)
+_LIVE = (_CAMPAIGNS.c.id == bindparam("p_campaign")) & (_CAMPAIGNS.c.status != "cancelled")
+_BEGIN_UNLESS_CANCELLED = _BEGIN.where(exists().where(_LIVE))
+_FINISH = (
+    update(_ROWS)
+    .where(_THIS_ROW, _may_become("done"))
+    .values(
+        status="done",
+        outputs=bindparam("p_outputs", type_=_ROWS.c.outputs.type),
+        error=None,
+        updated_at=_NOW,
+    )
+)
+
+
+@dataclass(frozen=True)
+class Finished:
+    """A rendered row to mark done: its output keys, and the writes committed with it (its
+    decision, its exposures), which are skipped when the row is terminal already."""
+
+    row: int
+    outputs: Mapping[str, str]
+    also: Sequence[Write] = ()
+
+
+@dataclass(frozen=True)
+class Step:
+    """What `RowStore.step` did: whether the rendered row was marked done, and the begun row's
+    attempts including this one (None: not begun, because it is terminal or the campaign was
+    cancelled)."""
+
+    finished: bool
+    attempts: int | None
 
 
 class RowStore(ConcernStore):
@@ -134,12 +208,17 @@ class RowStore(ConcernStore):
     def begin(self, campaign_id: str, row: int) -> int | None:
         """`start` that returns the row's attempts including this one (None once terminal),
         so a worker can quarantine a row that keeps killing its workers."""
-        values = {"status": "rendering", "attempts": CampaignRow.attempts + 1, "updated_at": utc_now()}
-        allowed = CampaignRow.status.in_(_ROW_FROM["rendering"])
-        query = update(CampaignRow).where(_row(campaign_id, row), allowed).values(values)
         with self._write() as connection:
-            attempts = connection.execute(query.returning(CampaignRow.attempts)).scalar()
-        return None if attempts is None else int(attempts)
+            return _begin(connection, campaign_id, row, _BEGIN)
+
+    def step(self, campaign_id: str, row: int, after: Finished | None = None) -> Step:
+        """In one transaction: mark `after` done (as `finish`), then, unless the campaign is
+        cancelled, begin `row` (as `begin`). A campaign worker's one commit per row: the row it
+        rendered is recorded with the start of the next, so its attempt is counted (and a worker
+        that dies rendering it is charged for it) before it renders, as with `begin`."""
+        with self._write() as connection:
+            finished = after is not None and _finish(connection, campaign_id, after)
+            return Step(finished, _begin(connection, campaign_id, row, _BEGIN_UNLESS_CANCELLED))
 
     def release(self, campaign_id: str, row: int) -> bool:
         """Hand a row being rendered back uncharged: rendering -> queued with the attempt that
@@ -156,19 +235,12 @@ class RowStore(ConcernStore):
         return self._update(CampaignRow, values, _row(campaign_id, row), allowed) == 1
 
     def finish(
-        self, campaign_id: str, row: int, outputs: Mapping[str, str], also: Sequence[Executable] = ()
+        self, campaign_id: str, row: int, outputs: Mapping[str, str], also: Sequence[Write] = ()
     ) -> bool:
         """Mark a row done with its output keys, committing `also` (its decision, its exposures)
         in the same transaction; False (and nothing written, `also` neither) once terminal."""
-        values = {"status": "done", "outputs": dict(outputs), "error": None, "updated_at": utc_now()}
-        allowed = CampaignRow.status.in_(_ROW_FROM["done"])
-        query = update(CampaignRow).where(_row(campaign_id, row), allowed).values(values)
         with self._write() as connection:
-            if connection.execute(query).rowcount != 1:
-                return False
-            for statement in also:
-                connection.execute(statement)
-        return True
+            return _finish(connection, campaign_id, Finished(row, outputs, also))
 
     def fail(self, campaign_id: str, row: int, error: str, max_attempts: int) -> str:
         """Mark a row failed, or quarantined once its attempts reach `max_attempts`.
@@ -250,3 +322,23 @@ class RowStore(ConcernStore):
     def count_by_status(self) -> dict[str, int]:
         """Campaign rows by status over the whole store (for /metrics); statuses with none are absent."""
         return self._count_by(CampaignRow.status)
+
+
+def _begin(connection: Connection, campaign_id: str, row: int, query: Update) -> int | None:
+    params = {"p_campaign": campaign_id, "p_row": row, "p_now": utc_now()}
+    attempts = connection.execute(query, params).scalar()
+    return None if attempts is None else int(attempts)
+
+
+def _finish(connection: Connection, campaign_id: str, done: Finished) -> bool:
+    params = {
+        "p_campaign": campaign_id,
+        "p_row": done.row,
+        "p_outputs": dict(done.outputs),
+        "p_now": utc_now(),
+    }
+    if connection.execute(_FINISH, params).rowcount != 1:
+        return False
+    for write in done.also:
+        write.run(connection)
+    return True

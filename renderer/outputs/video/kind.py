@@ -127,6 +127,7 @@ class VideoKind(OutputKind[VideoOutput, PreparedVideo]):
     name = "video"
     section = VideoOutput
     background = True
+    chunk_rows = 1  # seconds each: one recipient per chunk spreads them over every worker
     link_names = tuple(VIDEO_LINKS)
 
     def links(self, template: Template, section: VideoOutput, options: RenderOptions) -> dict[str, str]:

@@ -9,8 +9,11 @@ from typing import Any
 
 import pytest
 from fixture_store import new_campaign
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
-from renderer.jobs.store import JobStore
+from renderer.jobs.store import JobStore, Write
+from renderer.jobs.store.rows import Finished, Step
 
 
 def test_adding_rows_and_rejects_twice_is_harmless(job_store: JobStore) -> None:
@@ -124,3 +127,44 @@ def test_100k_rows_in_batches_quickly_with_flat_memory(job_store: JobStore) -> N
     other = new_campaign(job_store)
     _, peak = _peak_memory(lambda: job_store.rows.add(other, ((n, f"C{n:07d}") for n in range(20_000))))
     assert peak < 3, f"rows.add peaked at {peak:.1f} MiB"
+
+
+def test_step_records_the_rendered_row_with_its_writes_and_begins_the_next_in_one_commit(
+    job_store: JobStore,
+) -> None:
+    campaign = new_campaign(job_store, rows=3)
+    decision = job_store.decisions.record_statement("bill-summary", campaign, "C000001", None, {"v": 1})
+    assert job_store.rows.step(campaign, 1) == Step(finished=False, attempts=1)
+    rendered = Finished(1, {"microsite": "m/1/index.html"}, (decision,))
+    assert job_store.rows.step(campaign, 2, after=rendered) == Step(True, 1)
+    stored = job_store.decisions.get("bill-summary", campaign, "C000001")
+    assert stored is not None and stored.trace == {"v": 1}
+    # a redelivered chunk: the row is done already, so neither it nor its writes change again
+    again = job_store.decisions.record_statement("bill-summary", campaign, "C000001", None, {"v": 2})
+    assert job_store.rows.step(campaign, 2, after=Finished(1, {"microsite": "x"}, (again,))) == Step(False, 2)
+    stored = job_store.decisions.get("bill-summary", campaign, "C000001")
+    assert stored is not None and stored.trace == {"v": 1}
+    assert job_store.campaigns.set_status(campaign, "cancelled")
+    # cancelled: the rendered row is still recorded, the next one is not begun
+    assert job_store.rows.step(campaign, 3, after=Finished(2, {"microsite": "m/2/index.html"})) == Step(
+        True, None
+    )
+    rows = {r.row: (r.status, r.outputs) for r in job_store.rows.results(campaign)}
+    assert rows == {
+        1: ("done", {"microsite": "m/1/index.html"}),
+        2: ("done", {"microsite": "m/2/index.html"}),
+        3: ("pending", None),
+    }
+
+
+def test_a_step_that_fails_commits_nothing(job_store: JobStore) -> None:
+    """The rendered row, its writes and the next row's begin are one transaction: a write that
+    fails leaves the rendered row open (a redelivery renders it again) and the next unbegun."""
+    campaign = new_campaign(job_store, rows=2)
+    job_store.rows.step(campaign, 1)
+    broken = Write(text("INSERT INTO no_such_table VALUES (1)"), {})
+    with pytest.raises(DBAPIError):
+        job_store.rows.step(campaign, 2, after=Finished(1, {"microsite": "m/1/index.html"}, (broken,)))
+    rows = {r.row: (r.status, r.outputs) for r in job_store.rows.results(campaign)}
+    assert rows == {1: ("rendering", None), 2: ("pending", None)}
+    assert job_store.rows.begin(campaign, 2) == 1  # not counted by the failed step
