@@ -179,7 +179,14 @@ class LocalPoolExecutor:
             self._record(run_chunk(context, campaign_id, chunk, self.overwrite))
             return
         pool = self.pool or self._start()
-        future = pool.submit(_run_chunk, self.settings, campaign_id, chunk, self.overwrite)
+        try:
+            future = pool.submit(_run_chunk, self.settings, campaign_id, chunk, self.overwrite)
+        except BrokenProcessPool:  # a worker died since the last collect: the pool refuses work
+            if self.stopping:
+                return
+            self._restart_after_crash()
+            assert self.pool is not None
+            future = self.pool.submit(_run_chunk, self.settings, campaign_id, chunk, self.overwrite)
         self.in_flight.append((future, campaign_id, chunk))
         while len(self.in_flight) >= self.limit or (self.in_flight and self.in_flight[0][0].done()):
             self._collect_oldest()
