@@ -4,20 +4,20 @@ re-encode), into a ``+faststart`` MP4 without metadata from any input."""
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 from typing import Any
 
 import av
 
 from renderer.errors import RenderError
+from renderer.outputs.video import cmaf
 
 
 def _copy_packets(source: Path | bytes, kind: str, target: Any, stream: Any, offset: int) -> int:
     """Mux every packet of the first `kind` track of `source` into `stream`, `offset` (in the
     source's time base) later; the offset where the next source starts."""
     end = offset
-    with _opened(source) as container:
+    with cmaf.open_media(source) as container:
         track = container.streams.video[0] if kind == "video" else container.streams.audio[0]
         for packet in container.demux(track):
             if packet.dts is None:
@@ -28,10 +28,6 @@ def _copy_packets(source: Path | bytes, kind: str, target: Any, stream: Any, off
             packet.stream = stream
             target.mux(packet)
     return end
-
-
-def _opened(source: Path | bytes) -> Any:
-    return av.open(io.BytesIO(source) if isinstance(source, bytes) else str(source), "r")
 
 
 def assemble(segments: list[Path], audio: bytes | None, folder: Path) -> Path:
@@ -45,7 +41,7 @@ def assemble(segments: list[Path], audio: bytes | None, folder: Path) -> Path:
                 video = target.add_stream_from_template(first.streams.video[0])
             sound = None
             if audio is not None:
-                with _opened(audio) as track:
+                with cmaf.open_media(audio) as track:
                     sound = target.add_stream_from_template(track.streams.audio[0])
             offset = 0
             for segment in segments:

@@ -19,6 +19,8 @@ import struct
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from pathlib import Path
+from typing import Any
 
 import av
 
@@ -49,6 +51,11 @@ class Packet:
     dts: int
     duration: int
     sync: bool
+
+
+def open_media(source: bytes | Path) -> Any:
+    """A PyAV input container over a media file's bytes or a file on disk."""
+    return av.open(io.BytesIO(source) if isinstance(source, bytes) else str(source), "r")
 
 
 def _box(kind: bytes, *parts: bytes) -> bytes:

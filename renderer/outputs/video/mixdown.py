@@ -21,7 +21,7 @@ import av
 import numpy as np
 
 from renderer.errors import RenderError
-from renderer.outputs.video import audio
+from renderer.outputs.video import audio, cmaf
 
 RATE = audio.SAMPLE_RATE
 _CHAIN = re.compile(r"^((?:\[[^\]]+\])*)(.*?)((?:\[[^\]]+\])*)$")  # [in][in2]f=a,g=b[out]
@@ -38,16 +38,12 @@ class Mix:
     peak: float  # true peak, dBFS (-inf for silence)
 
 
-def _open(source: audio.Source) -> Any:
-    return av.open(io.BytesIO(source) if isinstance(source, bytes) else str(source), "r")
-
-
 def _frames(source: audio.Source, loop_seconds: float = 0.0) -> Iterator[av.AudioFrame]:
     """The decoded audio of `source`, timestamps counted in its samples; with `loop_seconds`,
     decoded again from the start until that much audio is out."""
     position = 0
     while True:
-        with _open(source) as container:
+        with cmaf.open_media(source) as container:
             for frame in container.decode(container.streams.audio[0]):
                 frame.pts, frame.time_base = position, Fraction(1, frame.sample_rate)
                 position += frame.samples
@@ -75,7 +71,7 @@ class _Builder:
         self.sink = graph.add("abuffersink")
 
     def _source(self, index: int) -> Any:
-        with _open(self.inputs[index]) as container:
+        with cmaf.open_media(self.inputs[index]) as container:
             stream = container.streams.audio[0]
             node = self.graph.add_abuffer(
                 format=stream.format.name, sample_rate=stream.sample_rate, layout=stream.layout.name,
